@@ -1,0 +1,2 @@
+// Placeholder: this part is built in a later issue (see the README's roadmap).
+export const partName = 'device-registry';

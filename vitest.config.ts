@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// One vitest project per workspace. Packages import each other through their built
+// `dist/` (npm test runs `tsc -b` first), exactly as a user's install would.
+const workspaces = [
+  'protocol',
+  'rules',
+  'telemetry',
+  'broker',
+  'device-registry',
+  'ota',
+  'dashboard',
+  'edge-agent',
+  'platform',
+  'test',
+  'bench',
+];
+
+export default defineConfig({
+  test: {
+    passWithNoTests: true,
+    projects: workspaces.map((name) => ({
+      test: {
+        name,
+        root: `./${name}`,
+        include: ['test/**/*.test.ts'],
+        exclude: ['dist/**', 'node_modules/**'],
+        testTimeout: 30_000,
+        hookTimeout: 60_000,
+      },
+    })),
+  },
+});
