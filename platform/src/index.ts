@@ -1,1 +1,11 @@
-export {};
+export type { Part, PartDeps, PartFactory, Listeners, Ports, TlsPort, TlsCredentials, MaintenancePort, Readiness, Clock } from './part.js';
+export type { AuthPort } from './http/auth-guard.js';
+export type { AuditPort, AuditRecord } from './audit/audit-log.js';
+export type { LivePort, LiveEvent, LiveTopic } from './live/live-hub.js';
+export type { StateDatabase } from './db/database.js';
+export type { Role } from './operators/roles.js';
+export type { Principal } from './operators/principal.js';
+export { ApiError, type ApiErrorCode } from './http/api-error.js';
+export { runMigrations, type Migrations } from './db/migrate.js';
+export { Platform, type PlatformOptions, type StartedPlatform } from './server/platform.js';
+export { runServer, type RunServerOptions } from './server/run-server.js';

@@ -1,4 +1,10 @@
 import type { Writable } from 'node:stream';
+import { loadConfig } from '../config/load-config.js';
+import { resolveSecretKey } from '../config/secret-key.js';
+import { createLogger } from './logger.js';
+import { serverParts } from './parts.js';
+import { Platform } from './platform.js';
+import { PLATFORM_VERSION } from './version.js';
 
 export interface RunServerOptions {
   /** Path given with `--config`, if any. */
@@ -9,13 +15,65 @@ export interface RunServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: Writable;
   readonly stderr: Writable;
+  /** Defaults to the process; tests pass their own emitter. */
+  readonly signals?: NodeJS.EventEmitter;
+  readonly cwd?: string;
 }
 
 /**
- * Runs `outpost server` until SIGTERM/SIGINT; resolves with the process exit code.
- * (Being implemented in platform/src/server/; this signature is the contract with the CLI.)
+ * Runs `outpost server` until SIGTERM or SIGINT; resolves with the exit code:
+ * 0 after a clean shutdown, 1 when something did not close before the deadline,
+ * 78 (EX_CONFIG) for invalid configuration.
  */
 export async function runServer(options: RunServerOptions): Promise<number> {
-  options.stderr.write('outpost server: not implemented yet\n');
-  return 1;
+  const loaded = loadConfig({
+    env: options.env,
+    cwd: options.cwd ?? process.cwd(),
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
+    ...(options.role === undefined ? {} : { role: options.role }),
+  });
+  if (!loaded.ok) {
+    options.stderr.write(`outpost server: invalid configuration (${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}):\n`);
+    for (const error of loaded.errors) options.stderr.write(`  - ${error}\n`);
+    return 78;
+  }
+  const { config } = loaded;
+  const log = createLogger({ level: config.logLevel });
+  for (const warning of loaded.warnings) log.warn(warning);
+
+  let platform: Platform;
+  try {
+    const secret = await resolveSecretKey(config);
+    if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
+    for (const warning of secret.warnings ?? []) log.warn(warning);
+    platform = await Platform.create({ config, log, secretKey: secret.key, parts: serverParts, version: PLATFORM_VERSION, stdout: options.stdout });
+    await platform.start();
+  } catch (err) {
+    log.fatal({ err }, 'outpost server could not start');
+    options.stderr.write(`outpost server: could not start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+
+  const signals = options.signals ?? process;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: exiting now');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info({ signal, deadlineMs: config.shutdownTimeoutMs }, 'shutting down');
+      void platform.close().then(({ clean }) => {
+        signals.off('SIGTERM', onTerm);
+        signals.off('SIGINT', onInt);
+        resolve(clean ? 0 : 1);
+      });
+    };
+    const onTerm = (): void => stop('SIGTERM');
+    const onInt = (): void => stop('SIGINT');
+    signals.on('SIGTERM', onTerm);
+    signals.on('SIGINT', onInt);
+  });
 }

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { Type } from 'typebox';
+import type { Readiness } from '../../part.js';
+
+export interface HealthSource {
+  /** Each part's readiness; `down` for parts not started (or stopping). */
+  readiness(): Record<string, Readiness>;
+}
+
+const Health = Type.Object({ status: Type.Literal('ok') });
+const Ready = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
+  parts: Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')])),
+});
+
+/** Summarises parts: down if any is down, else degraded if any is, else ok. */
+export function overallReadiness(parts: Record<string, Readiness>): Readiness {
+  const states = Object.values(parts);
+  if (states.includes('down')) return 'down';
+  if (states.includes('degraded')) return 'degraded';
+  return 'ok';
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: { health: HealthSource; registry: Registry }): void {
+  app.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: 200 when every part is ok or degraded (and which), 503 when one is down',
+        response: { 200: Ready, 503: Ready },
+      },
+    },
+    async (_request, reply) => {
+      const parts = deps.health.readiness();
+      const status = overallReadiness(parts);
+      return reply.status(status === 'down' ? 503 : 200).send({ status, parts });
+    },
+  );
+
+  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) => {
+    const body = await deps.registry.metrics();
+    return reply.type(deps.registry.contentType).send(body);
+  });
+}

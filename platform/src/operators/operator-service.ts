@@ -1,0 +1,221 @@
+import type { Kysely } from 'kysely';
+import type { StateDatabase } from '../db/database.js';
+import { ApiError } from '../http/api-error.js';
+import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import type { Principal } from './principal.js';
+import { roleAtLeast, type Role } from './roles.js';
+import { hashToken, newId, newSecretToken } from './secret-tokens.js';
+import type { OperatorTables } from './tables.js';
+
+export const USERNAME_RE = /^[a-z][a-z0-9._-]{1,63}$/;
+
+export interface User {
+  username: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  name: string;
+  role: Role;
+  createdBy: string;
+  createdAt: number;
+  expiresAt?: number;
+  lastUsedAt?: number;
+}
+
+export interface OperatorServiceOptions {
+  readonly now: () => number;
+  readonly sessionTtlMs: number;
+  readonly streamTokenTtlMs: number;
+}
+
+// A dummy hash keeps a login for an unknown user as slow as for a known one.
+let timingDummy: Promise<string> | undefined;
+
+/** Users, roles, sessions and API tokens, on the shared state database. */
+export class OperatorService {
+  readonly #db: Kysely<OperatorTables>;
+  readonly #options: OperatorServiceOptions;
+
+  constructor(db: StateDatabase, options: OperatorServiceOptions) {
+    this.#db = db.withTables<OperatorTables>();
+    this.#options = options;
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Creates the first admin when there are no users; returns the password when it generated one. */
+  async ensureInitialAdmin(password: string | undefined): Promise<{ created: boolean; generatedPassword?: string }> {
+    if ((await this.countUsers()) > 0) return { created: false };
+    const chosen = password ?? generatePassword();
+    await this.createUser({ username: 'admin', password: chosen, role: 'admin' });
+    return password === undefined ? { created: true, generatedPassword: chosen } : { created: true };
+  }
+
+  async createUser(input: { username: string; password: string; role: Role }): Promise<User> {
+    if (!USERNAME_RE.test(input.username)) {
+      throw new ApiError('VALIDATION_FAILED', `username "${input.username}" must match ${USERNAME_RE.source}`);
+    }
+    const problem = passwordProblem(input.password);
+    if (problem !== undefined) throw new ApiError('VALIDATION_FAILED', problem);
+    const now = this.#options.now();
+    const existing = await this.#db.selectFrom('users').select('username').where('username', '=', input.username).executeTakeFirst();
+    if (existing !== undefined) throw new ApiError('CONFLICT', `user "${input.username}" already exists`);
+    await this.#db
+      .insertInto('users')
+      .values({ username: input.username, role: input.role, password_hash: await hashPassword(input.password), created_at: now, updated_at: now })
+      .execute();
+    return { username: input.username, role: input.role, createdAt: now };
+  }
+
+  async listUsers(options: { limit: number; after?: string }): Promise<User[]> {
+    let query = this.#db.selectFrom('users').select(['username', 'role', 'created_at']).orderBy('username').limit(options.limit);
+    if (options.after !== undefined) query = query.where('username', '>', options.after);
+    const rows = await query.execute();
+    return rows.map((r) => ({ username: r.username, role: r.role, createdAt: r.created_at }));
+  }
+
+  async getUser(username: string): Promise<User> {
+    const row = await this.#db.selectFrom('users').select(['username', 'role', 'created_at']).where('username', '=', username).executeTakeFirst();
+    if (row === undefined) throw new ApiError('NOT_FOUND', `user "${username}" does not exist`);
+    return { username: row.username, role: row.role, createdAt: row.created_at };
+  }
+
+  async updateUser(username: string, patch: { password?: string; role?: Role }): Promise<User> {
+    const user = await this.getUser(username);
+    if (patch.role !== undefined && patch.role !== 'admin' && user.role === 'admin') await this.#refuseLastAdmin(username, 'demote');
+    const set: Partial<OperatorTables['users']> = { updated_at: this.#options.now() };
+    if (patch.role !== undefined) set.role = patch.role;
+    if (patch.password !== undefined) {
+      const problem = passwordProblem(patch.password);
+      if (problem !== undefined) throw new ApiError('VALIDATION_FAILED', problem);
+      set.password_hash = await hashPassword(patch.password);
+    }
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set(set).where('username', '=', username).execute();
+      // A new password or a lower role ends the user's sessions.
+      await trx.deleteFrom('sessions').where('username', '=', username).execute();
+    });
+    return this.getUser(username);
+  }
+
+  async deleteUser(username: string): Promise<void> {
+    const user = await this.getUser(username);
+    if (user.role === 'admin') await this.#refuseLastAdmin(username, 'delete');
+    // Sessions and the user's API tokens go with it (foreign keys cascade).
+    await this.#db.deleteFrom('users').where('username', '=', username).execute();
+  }
+
+  async #refuseLastAdmin(username: string, verb: string): Promise<void> {
+    const admins = await this.#db.selectFrom('users').select('username').where('role', '=', 'admin').execute();
+    if (admins.length <= 1 && admins[0]?.username === username) {
+      throw new ApiError('CONFLICT', `cannot ${verb} "${username}": it is the last admin`);
+    }
+  }
+
+  /** Checks a password; answers a session token, or undefined for any mismatch (no hint which). */
+  async login(username: string, password: string): Promise<{ token: string; expiresAt: number; role: Role } | undefined> {
+    const row = await this.#db.selectFrom('users').select(['username', 'role', 'password_hash']).where('username', '=', username).executeTakeFirst();
+    if (row === undefined) {
+      timingDummy ??= hashPassword(generatePassword());
+      await verifyPassword(password, await timingDummy);
+      return undefined;
+    }
+    if (!(await verifyPassword(password, row.password_hash))) return undefined;
+    const { token, expiresAt } = await this.#issueSession(row.username, 'session', this.#options.sessionTtlMs);
+    return { token, expiresAt, role: row.role };
+  }
+
+  /** A short-lived token that only opens the live stream (EventSource cannot send headers). */
+  async issueStreamToken(principal: Principal): Promise<{ token: string; expiresAt: number }> {
+    return this.#issueSession(principal.username, 'stream', this.#options.streamTokenTtlMs);
+  }
+
+  async #issueSession(username: string, kind: 'session' | 'stream', ttlMs: number): Promise<{ token: string; expiresAt: number }> {
+    const now = this.#options.now();
+    const token = newSecretToken(kind);
+    const expiresAt = now + ttlMs;
+    await this.#db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
+    await this.#db.insertInto('sessions').values({ token_hash: hashToken(token), kind, username, created_at: now, expires_at: expiresAt }).execute();
+    return { token, expiresAt };
+  }
+
+  async logout(token: string): Promise<void> {
+    await this.#db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
+  }
+
+  /** Resolves a bearer token to a principal, or undefined when unknown, expired or revoked. */
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const now = this.#options.now();
+    const hash = hashToken(token);
+    if (token.startsWith('opa_')) {
+      const row = await this.#db
+        .selectFrom('api_tokens')
+        .innerJoin('users', 'users.username', 'api_tokens.created_by')
+        .select(['api_tokens.id', 'api_tokens.role', 'api_tokens.expires_at', 'api_tokens.last_used_at', 'users.username', 'users.role as userRole'])
+        .where('api_tokens.token_hash', '=', hash)
+        .executeTakeFirst();
+      if (row === undefined || (row.expires_at !== null && row.expires_at <= now)) return undefined;
+      if (row.last_used_at === null || now - row.last_used_at > 60_000) {
+        await this.#db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+      }
+      // A token never acts above its owner's current role.
+      const role = roleAtLeast(row.userRole, row.role) ? row.role : row.userRole;
+      return { username: row.username, role, via: 'api-token', tokenId: row.id };
+    }
+    const row = await this.#db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.username', 'sessions.username')
+      .select(['sessions.kind', 'sessions.expires_at', 'users.username', 'users.role'])
+      .where('sessions.token_hash', '=', hash)
+      .executeTakeFirst();
+    if (row === undefined || row.expires_at <= now) return undefined;
+    return { username: row.username, role: row.role, via: row.kind };
+  }
+
+  async createApiToken(owner: Principal, input: { name: string; role?: Role; ttlSeconds?: number }): Promise<ApiTokenInfo & { token: string }> {
+    const role = input.role ?? owner.role;
+    if (!roleAtLeast(owner.role, role)) {
+      throw new ApiError('FORBIDDEN', `a ${owner.role} cannot create a token with role ${role}`);
+    }
+    const now = this.#options.now();
+    const id = newId();
+    const token = newSecretToken('api');
+    const expiresAt = input.ttlSeconds === undefined ? null : now + input.ttlSeconds * 1000;
+    await this.#db
+      .insertInto('api_tokens')
+      .values({ id, name: input.name, token_hash: hashToken(token), role, created_by: owner.username, created_at: now, expires_at: expiresAt, last_used_at: null })
+      .execute();
+    return { id, token, name: input.name, role, createdBy: owner.username, createdAt: now, ...(expiresAt === null ? {} : { expiresAt }) };
+  }
+
+  /** Admins see every token; others see their own. */
+  async listApiTokens(viewer: Principal, options: { limit: number; after?: string }): Promise<ApiTokenInfo[]> {
+    let query = this.#db.selectFrom('api_tokens').select(['id', 'name', 'role', 'created_by', 'created_at', 'expires_at', 'last_used_at']).orderBy('id').limit(options.limit);
+    if (viewer.role !== 'admin') query = query.where('created_by', '=', viewer.username);
+    if (options.after !== undefined) query = query.where('id', '>', options.after);
+    const rows = await query.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      role: r.role,
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+      ...(r.expires_at === null ? {} : { expiresAt: r.expires_at }),
+      ...(r.last_used_at === null ? {} : { lastUsedAt: r.last_used_at }),
+    }));
+  }
+
+  async revokeApiToken(viewer: Principal, id: string): Promise<void> {
+    const row = await this.#db.selectFrom('api_tokens').select(['id', 'created_by']).where('id', '=', id).executeTakeFirst();
+    if (row === undefined || (viewer.role !== 'admin' && row.created_by !== viewer.username)) {
+      throw new ApiError('NOT_FOUND', `API token "${id}" does not exist`);
+    }
+    await this.#db.deleteFrom('api_tokens').where('id', '=', id).execute();
+  }
+}

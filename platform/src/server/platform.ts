@@ -1,0 +1,297 @@
+import type { Writable } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import { AuditLog, auditMigrations } from '../audit/audit-log.js';
+import type { OutpostConfig } from '../config/types.js';
+import { openStateDatabase, type OpenedDatabase } from '../db/database.js';
+import { runMigrations } from '../db/migrate.js';
+import { registerAuditHook } from '../http/audit-hook.js';
+import { createAuth, type AuthPort } from '../http/auth-guard.js';
+import { buildDeviceApp, type DeviceApp } from '../http/device-app.js';
+import { buildOperatorApp } from '../http/operator-app.js';
+import { registerApiTokenRoutes } from '../http/routes/api-token-routes.js';
+import { registerAuditRoutes } from '../http/routes/audit-routes.js';
+import { registerAuthRoutes } from '../http/routes/auth-routes.js';
+import { registerHealthRoutes } from '../http/routes/health-routes.js';
+import { registerUserRoutes } from '../http/routes/user-routes.js';
+import { LiveHub } from '../live/live-hub.js';
+import { registerLiveRoute } from '../live/live-route.js';
+import { LoginRateLimiter } from '../operators/login-rate-limiter.js';
+import { OperatorService } from '../operators/operator-service.js';
+import { operatorMigrations } from '../operators/migrations.js';
+import type { Clock, Part, PartDeps, PartFactory, Ports, Readiness } from '../part.js';
+import { registerHttpMetrics } from './http-metrics.js';
+import type { FastifyInstance } from 'fastify';
+
+export interface PlatformOptions {
+  readonly config: OutpostConfig;
+  readonly log: FastifyBaseLogger;
+  readonly secretKey: Buffer;
+  readonly parts: readonly PartFactory[];
+  readonly version: string;
+  /** Where the one-time initial admin password is printed (never to the log). */
+  readonly stdout: Writable;
+  readonly clock?: Clock;
+  /** Live-stream tuning; tests shorten the windows. */
+  readonly live?: { coalesceMs?: number; heartbeatMs?: number; maxPending?: number };
+}
+
+export interface StartedPlatform {
+  readonly operatorUrl: string;
+  /** Known once the registry supplied server credentials and the device listener bound. */
+  deviceUrl(): string | undefined;
+}
+
+/**
+ * The composition root: one state database, operators, audit, live hub, metrics,
+ * both listeners, and every part. `start` brings them up in order; `close` takes
+ * them down in reverse within a deadline.
+ */
+export class Platform {
+  readonly operator: FastifyInstance;
+  readonly device: DeviceApp;
+  readonly registry: Registry;
+  readonly operators: OperatorService;
+  readonly audit: AuditLog;
+  readonly live: LiveHub;
+  readonly auth: AuthPort;
+  readonly #options: PlatformOptions;
+  readonly #database: OpenedDatabase;
+  readonly #parts: Part[];
+  readonly #started = new Set<Part>();
+  readonly #subscriptions: Subscription[] = [];
+  readonly #ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
+  #deviceUrl: string | undefined;
+  #deviceListening: Promise<void> | undefined;
+  #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+
+  private constructor(init: {
+    options: PlatformOptions;
+    database: OpenedDatabase;
+    operators: OperatorService;
+    audit: AuditLog;
+    auth: AuthPort;
+    live: LiveHub;
+    registry: Registry;
+    operator: FastifyInstance;
+    device: DeviceApp;
+    parts: Part[];
+    ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
+  }) {
+    this.#options = init.options;
+    this.#database = init.database;
+    this.operators = init.operators;
+    this.audit = init.audit;
+    this.auth = init.auth;
+    this.live = init.live;
+    this.registry = init.registry;
+    this.operator = init.operator;
+    this.device = init.device;
+    this.#parts = init.parts;
+    this.#ports = init.ports;
+  }
+
+  /** Builds everything (database migrated, routes registered) without listening yet. */
+  static async create(options: PlatformOptions): Promise<Platform> {
+    const { config, log } = options;
+    const clock = options.clock ?? { now: () => Date.now() };
+    const database = openStateDatabase(config.dataDir);
+    try {
+      await runMigrations(database.db, 'platform', operatorMigrations);
+      await runMigrations(database.db, 'audit', auditMigrations);
+      const operators = new OperatorService(database.db, {
+        now: clock.now,
+        sessionTtlMs: config.sessionTtlMs,
+        streamTokenTtlMs: config.streamTokenTtlMs,
+      });
+      const admin = await operators.ensureInitialAdmin(config.adminPassword);
+      if (admin.generatedPassword !== undefined) {
+        options.stdout.write(
+          `\nInitial admin account created. Sign in as "admin" with this password; it is shown only once:\n\n    ${admin.generatedPassword}\n\n`,
+        );
+      } else if (admin.created) {
+        log.info('initial admin account created with the password from OUTPOST_ADMIN_PASSWORD');
+      }
+      const audit = new AuditLog(database.db, clock.now);
+      const auth = createAuth(operators);
+      const live = new LiveHub();
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry, prefix: 'outpost_' });
+
+      const operator = await buildOperatorApp({
+        log,
+        auth,
+        version: options.version,
+        ...(config.http.tls === undefined ? {} : { https: await readTls(config.http.tls) }),
+      });
+      const device = buildDeviceApp({ log: log.child({ listener: 'device' }) });
+      registerHttpMetrics(operator, registry, 'operator');
+      registerHttpMetrics(device.app, registry, 'device');
+      registerAuditHook(operator, audit, log);
+
+      const limiter = new LoginRateLimiter({ limitPerWindow: config.loginRateLimitPerMin, windowMs: 60_000, now: clock.now });
+      registerAuthRoutes(operator, { operators, auth, limiter });
+      registerUserRoutes(operator, { operators, auth });
+      registerApiTokenRoutes(operator, { operators, auth });
+      registerAuditRoutes(operator, { audit, auth });
+      registerLiveRoute(operator, {
+        events: live.events,
+        auth,
+        options: {
+          coalesceMs: options.live?.coalesceMs ?? 250,
+          heartbeatMs: options.live?.heartbeatMs ?? 15_000,
+          maxPending: options.live?.maxPending ?? 5_000,
+        },
+      });
+
+      const ports: Partial<Ports> & Pick<Ports, 'maintenance'> = { maintenance: { isUpdating: () => false } };
+      const parts: Part[] = [];
+      for (const factory of options.parts) {
+        const deps: PartDeps = {
+          config,
+          db: database.db,
+          auth,
+          audit,
+          live,
+          log,
+          clock,
+          ports: { ...ports },
+          secretKey: options.secretKey,
+        };
+        const part = await factory(deps);
+        Object.assign(ports, part.provides ?? {});
+        await part.routes?.({ operator, device: device.app });
+        part.metrics?.(registry);
+        parts.push(part);
+      }
+
+      const platform = new Platform({ options, database, operators, audit, auth, live, registry, operator, device, parts, ports });
+      registerHealthRoutes(operator, { health: { readiness: () => platform.readiness() }, registry });
+      new Gauge({
+        name: 'outpost_ready',
+        help: 'Readiness by part: 1 ok, 0.5 degraded, 0 down',
+        labelNames: ['part'] as const,
+        registers: [registry],
+        collect() {
+          for (const [part, state] of Object.entries(platform.readiness())) this.set({ part }, state === 'ok' ? 1 : state === 'degraded' ? 0.5 : 0);
+        },
+      });
+      return platform;
+    } catch (err) {
+      await database.close();
+      throw err;
+    }
+  }
+
+  readiness(): Record<string, Readiness> {
+    const result: Record<string, Readiness> = { platform: this.#state === 'running' ? 'ok' : 'down' };
+    for (const part of this.#parts) result[part.name] = this.#started.has(part) && this.#state === 'running' ? safeReady(part) : 'down';
+    return result;
+  }
+
+  /** Starts parts in order, then the listeners; resolves when the operator listener is bound. */
+  async start(): Promise<StartedPlatform> {
+    if (this.#state !== 'new') throw new Error(`platform cannot start: it is ${this.#state}`);
+    this.#state = 'starting';
+    const { config, log } = this.#options;
+    for (const part of this.#parts) {
+      await part.start();
+      this.#started.add(part);
+      log.debug({ part: part.name }, 'part started');
+    }
+    await this.device.app.ready();
+    const operatorUrl = await this.operator.listen({ host: config.http.host, port: config.http.port });
+    const tls = this.#ports.tls;
+    if (tls !== undefined) {
+      this.#subscriptions.push(
+        tls.changes.subscribe((credentials) => {
+          this.device.useCredentials(credentials);
+          this.#listenDevice();
+        }),
+      );
+      const current = tls.current();
+      if (current !== undefined) {
+        this.device.useCredentials(current);
+        this.#listenDevice();
+      }
+      await this.#deviceListening;
+    }
+    this.#state = 'running';
+    log.info(
+      { operatorUrl, deviceUrl: this.#deviceUrl ?? null, parts: this.#parts.map((p) => p.name) },
+      `outpost ready: operator ${operatorUrl}${this.#deviceUrl === undefined ? '' : `, device ${this.#deviceUrl}`}`,
+    );
+    return { operatorUrl, deviceUrl: () => this.#deviceUrl };
+  }
+
+  #listenDevice(): void {
+    if (this.#deviceListening !== undefined) return;
+    const { config, log } = this.#options;
+    this.#deviceListening = this.device.app
+      .listen({ host: config.device.host, port: config.device.port })
+      .then((url) => {
+        this.#deviceUrl = url;
+        log.info({ deviceUrl: url }, 'device listener bound');
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'device listener failed to bind');
+        throw err;
+      });
+  }
+
+  /** Closes listeners, then parts in reverse start order, then the database, within `deadlineMs`. */
+  async close(deadlineMs = this.#options.config.shutdownTimeoutMs): Promise<{ clean: boolean }> {
+    if (this.#state === 'closing' || this.#state === 'closed') return { clean: true };
+    this.#state = 'closing';
+    const { log } = this.#options;
+    const deadline = Date.now() + deadlineMs;
+    const left = (): number => Math.max(0, deadline - Date.now());
+    let clean = true;
+    const step = async (name: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await withDeadline(fn(), left(), name);
+      } catch (err) {
+        clean = false;
+        log.error({ err, step: name }, `shutdown: ${name} did not close cleanly`);
+      }
+    };
+    for (const s of this.#subscriptions) s.unsubscribe();
+    this.live.close();
+    await step('operator listener', () => this.operator.close());
+    await step('device listener', () => this.device.app.close());
+    for (const part of [...this.#started].reverse()) {
+      await step(`part ${part.name}`, () => part.close(left()));
+      this.#started.delete(part);
+    }
+    await step('state database', () => this.#database.close());
+    this.#state = 'closed';
+    log.info({ clean }, 'outpost stopped');
+    return { clean };
+  }
+}
+
+function safeReady(part: Part): Readiness {
+  try {
+    return part.ready();
+  } catch {
+    return 'down';
+  }
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish before the shutdown deadline`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readTls(tls: { certFile: string; keyFile: string }): Promise<{ cert: string; key: string }> {
+  const { readFile } = await import('node:fs/promises');
+  return { cert: await readFile(tls.certFile, 'utf8'), key: await readFile(tls.keyFile, 'utf8') };
+}
