@@ -1,2 +1,21 @@
-// Placeholder: this part is built in a later issue (see the README's roadmap).
-export const partName = 'telemetry';
+export {
+  createInfluxV1Transport,
+  createInfluxV1WriteApi,
+  InfluxV1WriteError,
+  toV1WritePath,
+} from './adapters/influx-v1-transport.js';
+export type {
+  InfluxV1Transport,
+  InfluxV1TransportOptions,
+  InfluxV1WriteTarget,
+  InfluxV1Writer,
+  InfluxV1WriterOptions,
+} from './adapters/influx-v1-transport.js';
+export { escapeIdentifier, escapeStringLiteral, InfluxQLError, queryInfluxQL } from './adapters/influxql.js';
+export type {
+  InfluxQLErrorCode,
+  InfluxQLOptions,
+  InfluxQLResult,
+  InfluxQLSeries,
+  InfluxQLValue,
+} from './adapters/influxql.js';

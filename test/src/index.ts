@@ -1,1 +1,11 @@
-export {};
+export { startChromium, CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from './services/chromium.js';
+export type { ChromiumHandle, StartChromiumOptions } from './services/chromium.js';
+export { findFreePort, findFreePorts } from './services/free-port.js';
+export { startInfluxd, INFLUXD_EXECUTABLE } from './services/influxd.js';
+export type { InfluxdHandle, StartInfluxdOptions } from './services/influxd.js';
+export { OutputTail } from './services/output-tail.js';
+export { serviceTimeoutMs, SERVICE_TIMEOUT_ENV } from './services/service-timeout.js';
+export { spawnService, ServiceError } from './services/spawn-service.js';
+export type { ServiceContext, ServiceDefinition, ServiceHandle } from './services/spawn-service.js';
+export { waitFor, WaitForTimeoutError } from './services/wait-for.js';
+export type { WaitForOptions } from './services/wait-for.js';
