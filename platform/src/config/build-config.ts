@@ -1,0 +1,134 @@
+import type { NetworkInterfaceInfo } from 'node:os';
+import type { ConfigEnvName } from './config-schema.js';
+import type { ConfigValue } from './parse-value.js';
+import type { InfluxApi, InfluxConfig, LogLevel, OutpostConfig } from './types.js';
+
+/** Parsed values by key; keys with a default are always present. */
+export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;
+
+export type NetworkInterfaces = () => NodeJS.Dict<NetworkInterfaceInfo[]>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const INFLUX_APIS: readonly InfluxApi[] = ['auto', 'v1', 'v2'];
+
+/**
+ * The first IPv4 address that other machines can use (not loopback, not
+ * link-local), in the order the system lists its interfaces; else `localhost`.
+ */
+export function defaultPublicHost(networkInterfaces: NetworkInterfaces): string {
+  let interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  try {
+    interfaces = networkInterfaces();
+  } catch {
+    return 'localhost';
+  }
+  for (const infos of Object.values(interfaces)) {
+    for (const info of infos ?? []) {
+      const usable = info.family === 'IPv4' && !info.internal && !info.address.startsWith('127.') && !info.address.startsWith('169.254.');
+      if (usable) return info.address;
+    }
+  }
+  return 'localhost';
+}
+
+/** Default SANs: the public host, `localhost`, `127.0.0.1`, without duplicates. */
+export function defaultServerNames(publicHost: string): string[] {
+  return [...new Set([publicHost, 'localhost', '127.0.0.1'])];
+}
+
+/** Assembles `OutpostConfig` from values that passed validation (not yet frozen). */
+export function buildConfig(values: ConfigValues): OutpostConfig {
+  const get = reader(values);
+  const secretKey = get.optionalString('OUTPOST_SECRET_KEY');
+  const adminPassword = get.optionalString('OUTPOST_ADMIN_PASSWORD');
+  const certFile = get.optionalString('OUTPOST_HTTP_TLS_CERT');
+  const keyFile = get.optionalString('OUTPOST_HTTP_TLS_KEY');
+  const influx = buildInflux(get);
+  const logLevel = get.string('OUTPOST_LOG_LEVEL');
+  return {
+    dataDir: get.string('OUTPOST_DATA_DIR'),
+    ...(secretKey === undefined ? {} : { secretKey }),
+    secretKeyFile: get.string('OUTPOST_SECRET_KEY_FILE'),
+    http: {
+      host: get.string('OUTPOST_HTTP_HOST'),
+      port: get.number('OUTPOST_HTTP_PORT'),
+      ...(certFile === undefined || keyFile === undefined ? {} : { tls: { certFile, keyFile } }),
+    },
+    device: { host: get.string('OUTPOST_DEVICE_HOST'), port: get.number('OUTPOST_DEVICE_PORT') },
+    mqtt: { host: get.string('OUTPOST_MQTT_HOST'), port: get.number('OUTPOST_MQTT_PORT') },
+    publicHost: get.string('OUTPOST_PUBLIC_HOST'),
+    serverNames: get.list('OUTPOST_SERVER_NAMES'),
+    ...(adminPassword === undefined ? {} : { adminPassword }),
+    deviceCertDays: get.number('OUTPOST_DEVICE_CERT_DAYS'),
+    renewGraceDays: get.number('OUTPOST_RENEW_GRACE_DAYS'),
+    limits: {
+      maxPayloadBytes: get.number('OUTPOST_LIMIT_PAYLOAD_BYTES'),
+      maxSamples: get.number('OUTPOST_LIMIT_SAMPLES'),
+      maxMetrics: get.number('OUTPOST_LIMIT_METRICS'),
+      msgsPerS: get.number('OUTPOST_LIMIT_MSGS_PER_S'),
+      bytesPerS: get.number('OUTPOST_LIMIT_BYTES_PER_S'),
+    },
+    ...(influx === undefined ? {} : { influx }),
+    spoolMaxBytes: get.number('OUTPOST_SPOOL_MAX_BYTES'),
+    retentionDays: get.number('OUTPOST_RETENTION_DAYS'),
+    logLevel: LOG_LEVELS.find((level) => level === logLevel) ?? 'info',
+    shutdownTimeoutMs: get.number('OUTPOST_SHUTDOWN_TIMEOUT'),
+    sessionTtlMs: get.number('OUTPOST_SESSION_TTL'),
+    loginRateLimitPerMin: get.number('OUTPOST_LOGIN_RATE_LIMIT'),
+    streamTokenTtlMs: get.number('OUTPOST_STREAM_TOKEN_TTL'),
+  };
+}
+
+function buildInflux(get: Reader): InfluxConfig | undefined {
+  const url = get.optionalString('OUTPOST_INFLUX_URL');
+  if (url === undefined) return undefined;
+  const api = get.string('OUTPOST_INFLUX_API');
+  const optional = {
+    token: get.optionalString('OUTPOST_INFLUX_TOKEN'),
+    org: get.optionalString('OUTPOST_INFLUX_ORG'),
+    bucket: get.optionalString('OUTPOST_INFLUX_BUCKET'),
+    rp: get.optionalString('OUTPOST_INFLUX_RP'),
+    username: get.optionalString('OUTPOST_INFLUX_USERNAME'),
+    password: get.optionalString('OUTPOST_INFLUX_PASSWORD'),
+  };
+  const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined));
+  return {
+    url,
+    api: INFLUX_APIS.find((known) => known === api) ?? 'auto',
+    db: get.string('OUTPOST_INFLUX_DB'),
+    ...present,
+  };
+}
+
+interface Reader {
+  string(key: ConfigEnvName): string;
+  optionalString(key: ConfigEnvName): string | undefined;
+  number(key: ConfigEnvName): number;
+  list(key: ConfigEnvName): readonly string[];
+}
+
+function reader(values: ConfigValues): Reader {
+  const missing = (key: ConfigEnvName, kind: string): Error =>
+    new Error(`internal: ${key} has no ${kind} value after validation (config-schema and build-config disagree)`);
+  return {
+    string(key) {
+      const value = values.get(key);
+      if (typeof value !== 'string') throw missing(key, 'string');
+      return value;
+    },
+    optionalString(key) {
+      const value = values.get(key);
+      return typeof value === 'string' ? value : undefined;
+    },
+    number(key) {
+      const value = values.get(key);
+      if (typeof value !== 'number') throw missing(key, 'number');
+      return value;
+    },
+    list(key) {
+      const value = values.get(key);
+      if (!Array.isArray(value)) throw missing(key, 'list');
+      return [...value];
+    },
+  };
+}

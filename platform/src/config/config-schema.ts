@@ -1,0 +1,160 @@
+import { decodeSecretKey } from './secret-key.js';
+
+/**
+ * The one table of configuration keys: every setting of `outpost server`, its
+ * type, default and meaning. `loadConfig` validates against it and
+ * `describeConfig` renders it for `--help` and the README.
+ *
+ * Where a value comes from (highest first): the environment, then the file
+ * given with `--config`, then the default below. An empty value counts as
+ * unset. Relative paths are resolved against the working directory.
+ */
+
+export type ConfigValueType =
+  | 'string'
+  | 'host'
+  | 'port'
+  | 'int'
+  | 'positive-int'
+  | 'duration'
+  | 'size'
+  | 'bool'
+  | 'enum'
+  | 'list'
+  | 'path'
+  | 'url';
+
+export interface ConfigKeySpec {
+  /** Environment variable, also the key in a config file. */
+  readonly env: string;
+  /** Where the value lands in `OutpostConfig` (dotted); empty for refused keys. */
+  readonly path: string;
+  readonly type: ConfigValueType;
+  /** Default as text, parsed like a user value. Absent = unset or computed (see `defaultText`). */
+  readonly default?: string;
+  /** How `--help` shows a computed or absent default. */
+  readonly defaultText?: string;
+  /** One sentence: what the setting does. */
+  readonly doc: string;
+  /** Never printed: error messages say "value hidden". */
+  readonly secret?: boolean;
+  /** Bounds: integers as numbers, durations in ms, sizes in bytes. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Accepted values of an `enum`. */
+  readonly values?: readonly string[];
+  /** Minimum length of a `string`. */
+  readonly minLength?: number;
+  /** An extra rule on a `string`: returns what is expected when the value breaks it. */
+  readonly check?: (value: string) => string | undefined;
+  /** Set = any value is refused as "not supported yet"; the text says why. */
+  readonly refused?: string;
+}
+
+const DAY_MS = 86_400_000;
+const MAX_DAYS = 3650;
+
+const secretKeyFormat = (value: string): string | undefined =>
+  decodeSecretKey(value) === undefined
+    ? '32 bytes as 64 hex characters or 44 base64 characters (e.g. from `openssl rand -hex 32`)'
+    : undefined;
+
+const SCALE_OUT = 'scale-out is planned; unset it to run the embedded single-process platform';
+
+const KEYS = [
+  { env: 'OUTPOST_DATA_DIR', path: 'dataDir', type: 'path', default: './outpost-data',
+    doc: 'Directory of the state database, CA, spool and blobs.' },
+  { env: 'OUTPOST_SECRET_KEY', path: 'secretKey', type: 'string', secret: true, check: secretKeyFormat,
+    defaultText: 'read from OUTPOST_SECRET_KEY_FILE',
+    doc: 'Key (64 hex or 44 base64 chars) that encrypts the CA and server-held keys at rest.' },
+  { env: 'OUTPOST_SECRET_KEY_FILE', path: 'secretKeyFile', type: 'path', default: './outpost-secret.key',
+    doc: 'File holding the secret key; generated (0600) when missing. Keep it outside the data dir and back it up separately.' },
+  { env: 'OUTPOST_HTTP_HOST', path: 'http.host', type: 'host', default: '127.0.0.1',
+    doc: 'Address of the operator listener (dashboard, REST API, metrics, health).' },
+  { env: 'OUTPOST_HTTP_PORT', path: 'http.port', type: 'port', default: '8080',
+    doc: 'Port of the operator listener; 0 picks a free port (the bound port is logged).' },
+  { env: 'OUTPOST_HTTP_TLS_CERT', path: 'http.tls.certFile', type: 'path', defaultText: 'unset (plain HTTP)',
+    doc: 'PEM certificate file for TLS on the operator listener; set together with OUTPOST_HTTP_TLS_KEY.' },
+  { env: 'OUTPOST_HTTP_TLS_KEY', path: 'http.tls.keyFile', type: 'path', defaultText: 'unset (plain HTTP)',
+    doc: 'PEM private key file for TLS on the operator listener; set together with OUTPOST_HTTP_TLS_CERT.' },
+  { env: 'OUTPOST_DEVICE_HOST', path: 'device.host', type: 'host', default: '0.0.0.0',
+    doc: 'Address of the device HTTPS listener (enroll, renew, firmware, CRL).' },
+  { env: 'OUTPOST_DEVICE_PORT', path: 'device.port', type: 'port', default: '8443',
+    doc: 'Port of the device HTTPS listener; 0 picks a free port.' },
+  { env: 'OUTPOST_MQTT_HOST', path: 'mqtt.host', type: 'host', default: '0.0.0.0',
+    doc: 'Address of the MQTT over TLS listener.' },
+  { env: 'OUTPOST_MQTT_PORT', path: 'mqtt.port', type: 'port', default: '8883',
+    doc: 'Port of the MQTT over TLS listener; 0 picks a free port.' },
+  { env: 'OUTPOST_PUBLIC_HOST', path: 'publicHost', type: 'host',
+    defaultText: 'first non-loopback IPv4 address, else localhost',
+    doc: 'Host name devices use to reach the platform (put in agent bundles).' },
+  { env: 'OUTPOST_SERVER_NAMES', path: 'serverNames', type: 'list',
+    defaultText: 'public host, localhost, 127.0.0.1',
+    doc: 'Comma-separated names (SANs) of the platform server certificate; a change reissues it.' },
+  { env: 'OUTPOST_ADMIN_PASSWORD', path: 'adminPassword', type: 'string', secret: true, minLength: 12,
+    defaultText: 'generated, printed once',
+    doc: 'Initial password of the admin operator (at least 12 characters).' },
+  { env: 'OUTPOST_DEVICE_CERT_DAYS', path: 'deviceCertDays', type: 'int', default: '90', min: 1, max: MAX_DAYS,
+    doc: 'Lifetime of device certificates in days; agents renew after 2/3 of it.' },
+  { env: 'OUTPOST_RENEW_GRACE_DAYS', path: 'renewGraceDays', type: 'int', default: '365', min: 0, max: MAX_DAYS,
+    doc: 'Days after expiry during which a device may still renew by signing with its key.' },
+  { env: 'OUTPOST_LIMIT_PAYLOAD_BYTES', path: 'limits.maxPayloadBytes', type: 'size', default: '256 KiB', min: 1,
+    doc: 'Largest MQTT payload a device may publish.' },
+  { env: 'OUTPOST_LIMIT_SAMPLES', path: 'limits.maxSamples', type: 'positive-int', default: '1000',
+    doc: 'Most samples in one telemetry batch.' },
+  { env: 'OUTPOST_LIMIT_METRICS', path: 'limits.maxMetrics', type: 'positive-int', default: '100',
+    doc: 'Most metrics in one sample.' },
+  { env: 'OUTPOST_LIMIT_MSGS_PER_S', path: 'limits.msgsPerS', type: 'positive-int', default: '100',
+    doc: 'Messages per second a device may publish.' },
+  { env: 'OUTPOST_LIMIT_BYTES_PER_S', path: 'limits.bytesPerS', type: 'size', default: '1 MiB', min: 1,
+    doc: 'Bytes per second a device may publish.' },
+  { env: 'OUTPOST_INFLUX_URL', path: 'influx.url', type: 'url', defaultText: 'unset (embedded store)',
+    doc: 'InfluxDB base URL (http or https); unset keeps telemetry in the embedded store.' },
+  { env: 'OUTPOST_INFLUX_API', path: 'influx.api', type: 'enum', default: 'auto', values: ['auto', 'v1', 'v2'],
+    doc: "InfluxDB API: auto detects 1.x or 2.x/3.x from /ping's X-Influxdb-Version." },
+  { env: 'OUTPOST_INFLUX_TOKEN', path: 'influx.token', type: 'string', secret: true,
+    doc: 'InfluxDB API token (v2).' },
+  { env: 'OUTPOST_INFLUX_ORG', path: 'influx.org', type: 'string', doc: 'InfluxDB organization (v2).' },
+  { env: 'OUTPOST_INFLUX_BUCKET', path: 'influx.bucket', type: 'string', doc: 'InfluxDB bucket (v2).' },
+  { env: 'OUTPOST_INFLUX_DB', path: 'influx.db', type: 'string', default: 'outpost', doc: 'InfluxDB database (v1).' },
+  { env: 'OUTPOST_INFLUX_RP', path: 'influx.rp', type: 'string', doc: 'InfluxDB retention policy (v1).' },
+  { env: 'OUTPOST_INFLUX_USERNAME', path: 'influx.username', type: 'string',
+    doc: 'InfluxDB user (v1); set together with OUTPOST_INFLUX_PASSWORD.' },
+  { env: 'OUTPOST_INFLUX_PASSWORD', path: 'influx.password', type: 'string', secret: true,
+    doc: 'InfluxDB password (v1); set together with OUTPOST_INFLUX_USERNAME.' },
+  { env: 'OUTPOST_SPOOL_MAX_BYTES', path: 'spoolMaxBytes', type: 'size', default: '1 GiB', min: 1,
+    doc: 'Bound of the ingest spool that holds telemetry while the store is unavailable.' },
+  { env: 'OUTPOST_RETENTION_DAYS', path: 'retentionDays', type: 'positive-int', default: '30', max: 36_500,
+    doc: 'Days the embedded store keeps telemetry.' },
+  { env: 'OUTPOST_LOG_LEVEL', path: 'logLevel', type: 'enum', default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'Log level (pino).' },
+  { env: 'OUTPOST_SHUTDOWN_TIMEOUT', path: 'shutdownTimeoutMs', type: 'duration', default: '10s', min: 1, max: 3_600_000,
+    doc: 'Deadline for a graceful shutdown before remaining connections are dropped.' },
+  { env: 'OUTPOST_SESSION_TTL', path: 'sessionTtlMs', type: 'duration', default: '12h', min: 1_000, max: 365 * DAY_MS,
+    doc: 'Lifetime of an operator login token.' },
+  { env: 'OUTPOST_LOGIN_RATE_LIMIT', path: 'loginRateLimitPerMin', type: 'positive-int', default: '10', max: 100_000,
+    doc: 'Login attempts allowed per minute for one user from one IP address.' },
+  { env: 'OUTPOST_STREAM_TOKEN_TTL', path: 'streamTokenTtlMs', type: 'duration', default: '60s', min: 1_000, max: DAY_MS,
+    doc: 'Lifetime of the short-lived token that opens a live event stream.' },
+  { env: 'OUTPOST_DATABASE_URL', path: '', type: 'string', refused: `PostgreSQL ${SCALE_OUT}`,
+    defaultText: 'embedded SQLite', doc: 'External state database (not supported yet).' },
+  { env: 'OUTPOST_REDIS_URL', path: '', type: 'string', refused: `Redis-backed broker nodes: ${SCALE_OUT}`,
+    defaultText: 'unset', doc: 'Redis for broker scale-out (not supported yet).' },
+] as const satisfies readonly ConfigKeySpec[];
+
+export type ConfigEnvName = (typeof KEYS)[number]['env'];
+
+/** Every key, in the order `--help` lists them. */
+export const CONFIG_KEYS: readonly (ConfigKeySpec & { readonly env: ConfigEnvName })[] = KEYS;
+
+/** Why `--role` is refused (the CLI option has no environment key). */
+export const ROLE_REFUSED = SCALE_OUT;
+
+const BY_ENV: ReadonlyMap<string, ConfigKeySpec> = new Map(CONFIG_KEYS.map((spec) => [spec.env, spec]));
+
+export function findConfigKey(env: string): ConfigKeySpec | undefined {
+  return BY_ENV.get(env);
+}
+
+export const CONFIG_ENV_NAMES: readonly ConfigEnvName[] = CONFIG_KEYS.map((spec) => spec.env);

@@ -1,0 +1,67 @@
+/**
+ * The validated, frozen configuration of `outpost server`. Built once by
+ * `loadConfig` and passed down; nothing else reads the environment.
+ * Every key is documented in `config-schema.ts`.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export type InfluxApi = 'auto' | 'v1' | 'v2';
+
+export interface ListenerConfig {
+  readonly host: string;
+  /** 0 = ephemeral; the bound port is logged. */
+  readonly port: number;
+}
+
+export interface HttpListenerConfig extends ListenerConfig {
+  /** Absolute paths of the operator listener's PEM certificate and key; absent = plain HTTP. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
+export interface LimitsConfig {
+  readonly maxPayloadBytes: number;
+  readonly maxSamples: number;
+  readonly maxMetrics: number;
+  readonly msgsPerS: number;
+  readonly bytesPerS: number;
+}
+
+export interface InfluxConfig {
+  readonly url: string;
+  readonly api: InfluxApi;
+  readonly token?: string;
+  readonly org?: string;
+  readonly bucket?: string;
+  readonly db: string;
+  readonly rp?: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+export interface OutpostConfig {
+  /** Absolute path: state database, CA, spool, blobs. */
+  readonly dataDir: string;
+  /** The key as given (64 hex or 44 base64 chars); decode with `resolveSecretKey`. */
+  readonly secretKey?: string;
+  /** Absolute path of the key file, used (and generated) when `secretKey` is unset. */
+  readonly secretKeyFile: string;
+  readonly http: HttpListenerConfig;
+  readonly device: ListenerConfig;
+  readonly mqtt: ListenerConfig;
+  readonly publicHost: string;
+  readonly serverNames: readonly string[];
+  readonly adminPassword?: string;
+  readonly deviceCertDays: number;
+  readonly renewGraceDays: number;
+  readonly limits: LimitsConfig;
+  /** Absent = the embedded telemetry store. */
+  readonly influx?: InfluxConfig;
+  readonly spoolMaxBytes: number;
+  readonly retentionDays: number;
+  readonly logLevel: LogLevel;
+  readonly shutdownTimeoutMs: number;
+  readonly sessionTtlMs: number;
+  readonly loginRateLimitPerMin: number;
+  readonly streamTokenTtlMs: number;
+}
