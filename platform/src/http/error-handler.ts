@@ -28,13 +28,16 @@ export function renderError(err: unknown): Rendered {
   if (isFastifyError(err)) {
     if (err.validation !== undefined) {
       const where = err.validationContext ?? 'request';
-      const details = err.validation.map((v) => ({
-        path: `${where}${v.instancePath}`,
-        message: v.message ?? 'is invalid',
-        ...(v.keyword === 'additionalProperties' ? { property: (v.params as { additionalProperty?: string }).additionalProperty } : {}),
-      }));
+      const details = err.validation.map((v) => {
+        const params = v.params as { additionalProperty?: string; allowedValues?: unknown[]; missingProperty?: string };
+        let message = v.message ?? 'is invalid';
+        if (v.keyword === 'additionalProperties') message = `must not have the property "${params.additionalProperty}"`;
+        if (v.keyword === 'enum' && Array.isArray(params.allowedValues)) message = `must be one of ${params.allowedValues.map((a) => JSON.stringify(a)).join(', ')}`;
+        if (v.keyword === 'required') message = `must have the property "${params.missingProperty}"`;
+        return { path: `${where}${v.instancePath}`, message };
+      });
       const first = details[0];
-      const summary = first === undefined ? 'request is invalid' : `${first.path} ${first.message}${first.property === undefined ? '' : ` (${first.property})`}`;
+      const summary = first === undefined ? 'request is invalid' : `${first.path} ${first.message}`;
       return { status: 400, body: { code: 'VALIDATION_FAILED', message: `invalid ${where}: ${summary}`, details } };
     }
     const status = err.statusCode ?? 500;

@@ -12,6 +12,18 @@ export interface OperatorAppOptions {
   readonly bodyLimit?: number;
 }
 
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+}
+
+const registeredRoutes = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route registered on an operator app, in registration order. */
+export function routesOf(app: FastifyInstance): readonly RouteEntry[] {
+  return registeredRoutes.get(app) ?? [];
+}
+
 /**
  * The operator listener's fastify instance, not yet listening: strict schemas
  * (unknown body fields are refused, not stripped), coded errors, OpenAPI at
@@ -23,13 +35,15 @@ export async function buildOperatorApp(options: OperatorAppOptions): Promise<Fas
     ...(options.https === undefined ? {} : { https: options.https }),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     forceCloseConnections: true,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   }) as unknown as FastifyInstance;
 
   registerErrorHandling(app);
 
+  const routes: RouteEntry[] = [];
+  registeredRoutes.set(app, routes);
   app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) routes.push({ method: String(method), url: route.url });
     if (!route.url.startsWith('/api/v1')) return;
     const hooks = Array.isArray(route.onRequest) ? route.onRequest : route.onRequest === undefined ? [] : [route.onRequest];
     if (!hooks.some((h) => options.auth.isGuard(h))) {

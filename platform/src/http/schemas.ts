@@ -10,9 +10,7 @@ export const ErrorBodySchema = Type.Object(
   { $id: 'ErrorBody', description: 'Every error answer has this shape.' },
 );
 
-export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')], {
-  description: 'admin > operator > viewer',
-});
+export const RoleSchema = Type.Enum(['admin', 'operator', 'viewer'], { description: 'admin > operator > viewer' });
 
 export const EpochMs = Type.Integer({ minimum: 0, description: 'epoch milliseconds' });
 

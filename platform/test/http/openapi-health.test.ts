@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routesOf } from '../../src/http/operator-app.js';
 import { startTestPlatform, type TestPlatform } from '../helpers/test-platform.js';
 
 describe('OpenAPI, docs, health and metrics', () => {
   let t: TestPlatform;
-  const routes: { method: string; url: string }[] = [];
 
   beforeAll(async () => {
     t = await startTestPlatform();
-    // Every route the operator listener serves, as fastify knows them.
-    const printed = t.platform.operator.printRoutes({ commonPrefix: false, includeHooks: false });
-    for (const line of printed.split('\n')) {
-      const m = /(\/\S*) \(([A-Z, ]+)\)/.exec(line.replace(/^[\s│├└─]+/, ''));
-      if (m?.[1] !== undefined && m[2] !== undefined) for (const method of m[2].split(', ')) routes.push({ method, url: m[1] });
-    }
   });
   afterAll(async () => t.close());
 
@@ -22,7 +16,7 @@ describe('OpenAPI, docs, health and metrics', () => {
     const doc = res.body as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(doc.openapi).toMatch(/^3\./);
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
-    const served = routes
+    const served = routesOf(t.platform.operator)
       .filter((r) => (r.url.startsWith('/api/v1') || ['/healthz', '/readyz', '/metrics'].includes(r.url)) && r.method !== 'HEAD')
       .map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`);
     expect(served.length).toBeGreaterThan(15);

@@ -1,0 +1,38 @@
+import type { CommandSpec } from './command.js';
+import { apiTokensCommand } from './commands/api-tokens-command.js';
+import { auditCommand } from './commands/audit-command.js';
+import { helpCommand } from './commands/help-command.js';
+import { loginCommand } from './commands/login-command.js';
+import { logoutCommand } from './commands/logout-command.js';
+import { serverCommand } from './commands/server-command.js';
+import { usersCommand } from './commands/users-command.js';
+import { whoamiCommand } from './commands/whoami-command.js';
+
+/**
+ * The top-level commands, in the order `outpost --help` lists them. To add one,
+ * write `commands/<name>-command.ts` exporting a `CommandSpec` and list it here.
+ */
+export const COMMANDS: readonly CommandSpec[] = [
+  serverCommand,
+  loginCommand,
+  logoutCommand,
+  whoamiCommand,
+  usersCommand,
+  apiTokensCommand,
+  auditCommand,
+];
+
+/** The `outpost` root: the registered commands plus `help`. */
+export function createRootCommand(commands: readonly CommandSpec[] = COMMANDS): CommandSpec {
+  return {
+    name: 'outpost',
+    summary: 'Outpost IoT platform: the server and the operator CLI',
+    description:
+      'Outpost IoT platform: the server and the operator CLI.\n' +
+      'Operator commands call the REST API at --server (else env OUTPOST_SERVER, else the server saved by ' +
+      "'outpost login', else http://127.0.0.1:8080) with --token (else env OUTPOST_TOKEN, else the saved session). " +
+      'Command words come first, then arguments and flags.',
+    flags: { version: { type: 'boolean', description: 'print the version and exit' } },
+    subcommands: [...commands, helpCommand],
+  };
+}
