@@ -9,3 +9,5 @@ export { ApiError, type ApiErrorCode } from './http/api-error.js';
 export { runMigrations, type Migrations } from './db/migrate.js';
 export { Platform, type PlatformOptions, type StartedPlatform } from './server/platform.js';
 export { runServer, type RunServerOptions } from './server/run-server.js';
+export { loadConfig, resolveSecretKey, describeConfig, type OutpostConfig } from './config/index.js';
+export { createLogger } from './server/logger.js';

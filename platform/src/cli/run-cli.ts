@@ -3,7 +3,7 @@ import type { CliIo } from './cli-io.js';
 import type { CommandSpec } from './command.js';
 import { createCommandContext } from './command-context.js';
 import { createRootCommand } from './command-tree.js';
-import { packageVersion } from './package-version.js';
+import { packageVersion } from '../server/package-version.js';
 import { parseCommandLine } from './parse-command-line.js';
 import { renderHelp } from './render-help.js';
 import { printable } from './terminal-text.js';

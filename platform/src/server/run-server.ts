@@ -4,7 +4,7 @@ import { resolveSecretKey } from '../config/secret-key.js';
 import { createLogger } from './logger.js';
 import { serverParts } from './parts.js';
 import { Platform } from './platform.js';
-import { PLATFORM_VERSION } from './version.js';
+import { packageVersion } from './package-version.js';
 
 export interface RunServerOptions {
   /** Path given with `--config`, if any. */
@@ -46,7 +46,7 @@ export async function runServer(options: RunServerOptions): Promise<number> {
     const secret = await resolveSecretKey(config);
     if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
     for (const warning of secret.warnings ?? []) log.warn(warning);
-    platform = await Platform.create({ config, log, secretKey: secret.key, parts: serverParts, version: PLATFORM_VERSION, stdout: options.stdout });
+    platform = await Platform.create({ config, log, secretKey: secret.key, parts: serverParts, version: packageVersion(), stdout: options.stdout });
     await platform.start();
   } catch (err) {
     log.fatal({ err }, 'outpost server could not start');
