@@ -57,7 +57,7 @@ export function registerLiveRoute(app: FastifyInstance, deps: { events: Observab
     async (request, reply) => {
       const devices = parseList(request.query.devices);
       const topics = parseList(request.query.topics);
-      const badDevice = devices?.find((d) => !isDeviceId(d));
+      const badDevice = devices?.find((d): boolean => !isDeviceId(d));
       if (badDevice !== undefined) throw new ApiError('VALIDATION_FAILED', `devices: "${badDevice.slice(0, 70)}" is not a device id`);
       const badTopic = topics?.find((t) => !(LIVE_TOPICS as readonly string[]).includes(t));
       if (badTopic !== undefined) throw new ApiError('VALIDATION_FAILED', `topics: "${badTopic.slice(0, 40)}" is not one of ${LIVE_TOPICS.join(', ')}`);

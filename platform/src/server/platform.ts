@@ -184,6 +184,11 @@ export class Platform {
     }
   }
 
+  /** The device listener's URL once it is bound (after the `tls` port supplied credentials). */
+  deviceUrl(): string | undefined {
+    return this.#deviceUrl;
+  }
+
   readiness(): Record<string, Readiness> {
     const result: Record<string, Readiness> = { platform: this.#state === 'running' ? 'ok' : 'down' };
     for (const part of this.#parts) result[part.name] = this.#started.has(part) && this.#state === 'running' ? safeReady(part) : 'down';
@@ -230,7 +235,10 @@ export class Platform {
     const { config, log } = this.#options;
     this.#deviceListening = this.device.app
       .listen({ host: config.device.host, port: config.device.port })
-      .then((url) => {
+      .then(() => {
+        // fastify cannot tell our serverFactory's server is TLS, so the URL is built here.
+        const address = this.device.app.server.address();
+        const url = typeof address === 'object' && address !== null ? `https://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : `https://${config.device.host}:${config.device.port}`;
         this.#deviceUrl = url;
         log.info({ deviceUrl: url }, 'device listener bound');
       })

@@ -29,7 +29,7 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { operators: Oper
     },
     async (request) => {
       const { username, password } = request.body;
-      annotateAudit(request, { actor: username.slice(0, 64) });
+      annotateAudit(request, { actor: username.slice(0, 64), target: username.slice(0, 64) });
       const verdict = limiter.attempt([`ip:${request.ip}`, `user:${username}`]);
       if (!verdict.allowed) {
         throw new ApiError('RATE_LIMITED', `too many login attempts; try again in ${verdict.retryAfterS} s`, {
