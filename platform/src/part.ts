@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
 import type { OutpostConfig } from './config/types.js';
 import type { StateDatabase } from './db/database.js';
+import type { Migrations } from './db/migrate.js';
 import type { AuditPort } from './audit/audit-log.js';
 import type { AuthPort } from './http/auth-guard.js';
 import type { LivePort } from './live/live-hub.js';
@@ -75,6 +76,8 @@ export interface PartDeps {
   readonly log: FastifyBaseLogger;
   readonly clock: Clock;
   readonly ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
+  /** Runs this part's migrations on `db`, tracked in its own `<part>_migrations` table. */
+  migrate(part: string, migrations: Migrations): Promise<string[]>;
   /** The secret key (32 bytes) that encrypts server-held keys at rest. */
   readonly secretKey: Buffer;
 }

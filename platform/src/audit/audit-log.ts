@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { StateDatabase } from '../db/database.js';
 import type { Migrations } from '../db/migrate.js';
@@ -23,9 +24,14 @@ export type AuditRecord = Omit<AuditEntry, 'id' | 'at' | 'status' | 'errorCode' 
   at?: number;
 };
 
-/** The port parts use to audit actions the HTTP hook cannot see (e.g. a background job). */
+/**
+ * The port parts use: every mutating HTTP call is audited by the platform's hook;
+ * `annotate` names its target (e.g. the id a POST created) or overrides the derived
+ * action; `record` audits what no HTTP call carries (e.g. a background job).
+ */
 export interface AuditPort {
   record(entry: AuditRecord): Promise<void>;
+  annotate(request: FastifyRequest, note: { action?: string; target?: string }): void;
 }
 
 export interface AuditQuery {
@@ -71,7 +77,7 @@ export const auditMigrations: Migrations = {
 };
 
 /** Append-only record of every operator action; newest first when read. */
-export class AuditLog implements AuditPort {
+export class AuditLog {
   readonly #db: Kysely<{ audit_log: AuditTable }>;
   readonly #now: () => number;
 

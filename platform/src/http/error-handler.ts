@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { httpStatusOf, isOutpostError } from '@outpost/protocol';
 import { ApiError, type ApiErrorBody } from './api-error.js';
 
 const errorCodes = new WeakMap<FastifyRequest, string>();
@@ -24,6 +25,12 @@ export function renderError(err: unknown): Rendered {
     const body: ApiErrorBody = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
     return { status: err.status, body, headers: err.headers };
+  }
+  // Parts throw protocol's coded errors; their status comes from the shared table.
+  if (isOutpostError(err)) {
+    const body: ApiErrorBody = { code: err.code, message: err.message };
+    if (err.details !== undefined) body.details = err.details;
+    return { status: httpStatusOf(err), body };
   }
   if (isFastifyError(err)) {
     if (err.validation !== undefined) {

@@ -6,7 +6,7 @@ import { AuditLog, auditMigrations } from '../audit/audit-log.js';
 import type { OutpostConfig } from '../config/types.js';
 import { openStateDatabase, type OpenedDatabase } from '../db/database.js';
 import { runMigrations } from '../db/migrate.js';
-import { registerAuditHook } from '../http/audit-hook.js';
+import { annotateAudit, registerAuditHook } from '../http/audit-hook.js';
 import { createAuth, type AuthPort } from '../http/auth-guard.js';
 import { buildDeviceApp, type DeviceApp } from '../http/device-app.js';
 import { buildOperatorApp } from '../http/operator-app.js';
@@ -152,11 +152,12 @@ export class Platform {
           config,
           db: database.db,
           auth,
-          audit,
+          audit: { record: (entry) => audit.record(entry), annotate: annotateAudit },
           live,
           log,
           clock,
           ports: { ...ports },
+          migrate: (part, migrations) => runMigrations(database.db, part, migrations),
           secretKey: options.secretKey,
         };
         const part = await factory(deps);

@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { loadConfig } from '../config/load-config.js';
 import { resolveSecretKey } from '../config/secret-key.js';
 import { createLogger } from './logger.js';
-import { serverParts } from './parts.js';
+import { discoverParts } from './parts.js';
 import { Platform } from './platform.js';
 import { packageVersion } from './package-version.js';
 
@@ -46,7 +46,9 @@ export async function runServer(options: RunServerOptions): Promise<number> {
     const secret = await resolveSecretKey(config);
     if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
     for (const warning of secret.warnings ?? []) log.warn(warning);
-    platform = await Platform.create({ config, log, secretKey: secret.key, parts: serverParts, version: packageVersion(), stdout: options.stdout });
+    const parts = await discoverParts();
+    log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
+    platform = await Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout: options.stdout });
     await platform.start();
   } catch (err) {
     log.fatal({ err }, 'outpost server could not start');
