@@ -5,10 +5,12 @@
  *
  *   npm run build && node bench/dist/src/codec.js [seconds=2]
  */
-import { decodePayload } from '@outpost/protocol';
+import { decodePayload, resolveLimits } from '@outpost/protocol';
 
 const seconds = Number(process.argv[2] ?? 2);
 const now = Date.now();
+// The largest case exceeds the default 256 KiB payload limit on purpose: measure the checks, not the refusal.
+const limits = resolveLimits({ maxPayloadBytes: 4_000_000 });
 
 function batch(samples: number, metrics: number): Uint8Array {
   const list = Array.from({ length: samples }, (_, i) => ({
@@ -39,11 +41,11 @@ console.log(`TelemetryBatch decode, ${seconds} s per row, node ${process.version
 console.log(`${'batch'.padEnd(28)} ${'bytes'.padStart(9)} ${'decode/s'.padStart(10)} ${'samples/s'.padStart(12)} ${'JSON.parse/s'.padStart(13)}`);
 for (const [name, samples, metrics] of cases) {
   const bytes = batch(samples, metrics);
-  const check = decodePayload('TelemetryBatch', bytes, { now });
+  const check = decodePayload('TelemetryBatch', bytes, { now, limits });
   if (!check.ok) throw new Error(`bench input refused: ${check.reason}`);
   const decoder = new TextDecoder();
   const decodes = rate(() => {
-    decodePayload('TelemetryBatch', bytes, { now });
+    decodePayload('TelemetryBatch', bytes, { now, limits });
   });
   const parses = rate(() => {
     JSON.parse(decoder.decode(bytes));

@@ -117,7 +117,7 @@ export function decodePayload<K extends PayloadKind>(
     const limits = options.limits ?? DEFAULT_LIMITS;
     const text = readText(input, limits.maxPayloadBytes);
     if (!text.ok) return text;
-    const parsed = parseJson(text.value, limits.maxJsonDepth);
+    const parsed = parseJson(text.value);
     if (!parsed.ok) return parsed;
     return validatePayload(kind, parsed.value, options);
   } catch (error) {

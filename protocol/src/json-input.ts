@@ -1,7 +1,8 @@
 /**
  * From raw bytes to a parsed JSON value, refusing early and cheaply: the size is checked on
- * the raw input before anything else, then UTF-8, then the nesting depth (a linear scan), and
- * only then JSON.parse.
+ * the raw input before anything else, then UTF-8, then JSON.parse. Deep nesting needs no
+ * guard here: V8's JSON.parse is iterative, and the schemas only descend where a payload
+ * nests, so a deeply nested input is refused by the schema check at its first wrong field.
  */
 import type { PublishErrorCode } from './errors.js';
 import type { Result } from './result.js';
@@ -34,39 +35,9 @@ export function readText(input: Uint8Array | string, maxBytes: number): Result<s
   }
 }
 
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/** The deepest nesting of objects and arrays in JSON text (strings skipped), stopping past `limit`. */
-export function jsonDepth(text: string, limit: number): number {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      depth++;
-      if (depth > deepest) deepest = depth;
-      if (deepest > limit) return deepest;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
-  }
-  return deepest;
-}
-
-/** Parses JSON text within a nesting limit; the reason quotes JSON.parse, cut short. */
-export function parseJson(text: string, maxDepth: number): Result<unknown, PublishErrorCode> {
+/** Parses JSON text; the reason quotes JSON.parse, cut short. */
+export function parseJson(text: string): Result<unknown, PublishErrorCode> {
   if (text.trim() === '') return fail('PAYLOAD_INVALID', 'not valid JSON: the payload is empty');
-  if (jsonDepth(text, maxDepth) > maxDepth) {
-    return fail('PAYLOAD_INVALID', `not valid JSON: nested deeper than ${maxDepth} levels`);
-  }
   try {
     return ok(JSON.parse(text) as unknown);
   } catch (error) {

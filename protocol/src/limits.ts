@@ -36,8 +36,6 @@ export interface ProtocolLimits {
   readonly maxStringMetricLength: number;
   /** Longest tag value, in characters (UTF-16 code units). */
   readonly maxTagValueLength: number;
-  /** Deepest JSON nesting accepted before parsing (objects and arrays). */
-  readonly maxJsonDepth: number;
 }
 
 export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
@@ -52,7 +50,6 @@ export const DEFAULT_LIMITS: ProtocolLimits = Object.freeze({
   tsMaxFutureMs: 5 * MINUTE_MS,
   maxStringMetricLength: 256,
   maxTagValueLength: 128,
-  maxJsonDepth: 32,
 });
 
 type NumericLimit = {
@@ -69,7 +66,6 @@ const NUMERIC_LIMITS: readonly NumericLimit[] = [
   'tsMaxFutureMs',
   'maxStringMetricLength',
   'maxTagValueLength',
-  'maxJsonDepth',
 ];
 
 /**

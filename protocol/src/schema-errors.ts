@@ -17,13 +17,11 @@ export interface SchemaProblem {
 
 type Schema = Readonly<Record<string, unknown>>;
 
-function isSchema(value: unknown): value is Schema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+const isSchema: (value: unknown) => value is Schema = isRecord;
 
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
@@ -233,9 +231,16 @@ function explainAnyOf(anyOf: readonly unknown[], value: unknown, path: readonly 
     return problem([...path, key], `must be one of ${allowed}, got ${describeValue(value[key])}`);
   }
   const sameType = branches.filter((branch) => matchesType(branch['type'], value));
-  const explained = sameType.map((branch) => explainSchemaError(branch, value, path));
-  if (explained.some((found) => found === undefined) && sameType.length > 0) return undefined;
-  if (explained.length === 1) return explained[0];
+  if (sameType.length > 0) {
+    const explained = sameType.map((branch) => explainSchemaError(branch, value, path));
+    // A branch that finds nothing wrong makes the value valid; else the one that got furthest explains best.
+    let best: SchemaProblem | undefined;
+    for (const found of explained) {
+      if (found === undefined) return undefined;
+      if (best === undefined || found.path.length > best.path.length) best = found;
+    }
+    return best;
+  }
   const types = [...new Set(branches.map((branch) => describeType(String(branch['type']))))];
   const list = types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1) ?? ''}` : (types[0] ?? 'valid');
   return problem(path, `must be ${list}, got ${describeValue(value)}`);

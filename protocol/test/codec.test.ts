@@ -88,20 +88,26 @@ describe('decodePayload', () => {
     expect(failure(decodePayload('DeviceStatus', text)).reason).toBe('not valid JSON: the payload is empty');
   });
 
-  it('refuses deeply nested JSON before parsing it', () => {
-    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    expect(failure(decodePayload('TelemetryBatch', deep, { limits: resolveLimits({ maxPayloadBytes: 1_000_000 }) }))).toMatchObject({
+  it('refuses deeply nested JSON at the first field that should not nest', () => {
+    const limits = resolveLimits({ maxPayloadBytes: 1_000_000 });
+    const deep = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    expect(decodePayload('TelemetryBatch', deep(100_000), { limits })).toEqual({
+      ok: false,
       code: 'PAYLOAD_INVALID',
-      reason: 'not valid JSON: nested deeper than 32 levels',
+      reason: 'payload: must be an object, got an array',
     });
-    const open = '{"a":'.repeat(40);
-    expect(failure(decodePayload('Rule', open)).reason).toBe('not valid JSON: nested deeper than 32 levels');
-  });
-
-  it('does not count brackets inside strings as nesting', () => {
-    const reason = `he said \\"${'['.repeat(200)}`;
-    const text = `{"v":1,"topic":"devices/pi-0001/telemetry","code":"PAYLOAD_INVALID","reason":"${reason}"}`;
-    expect(decodePayload('PublishError', text).ok).toBe(true);
+    const nestedMetric = `{"v":1,"seq":1,"samples":[{"ts":${NOW},"metrics":{"temp":${deep(100_000)}}}]}`;
+    expect(decodePayload('TelemetryBatch', nestedMetric, { limits, now: NOW })).toEqual({
+      ok: false,
+      code: 'PAYLOAD_INVALID',
+      reason: 'samples[0].metrics.temp: must be a number, a boolean or a string, got an array',
+      path: 'samples[0].metrics.temp',
+    });
+    const nestedConfig = `{"collectors":[{"type":"system","intervalMs":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}]}`;
+    expect(decodePayload('AgentConfig', nestedConfig, { limits })).toMatchObject({
+      ok: false,
+      reason: 'collectors[0].intervalMs: must be an integer, got an object',
+    });
   });
 
   it('refuses input that is neither bytes nor text', () => {

@@ -27,7 +27,8 @@ describe('explainSchemaError', () => {
       Type.Object({ b: Type.String() }, { additionalProperties: false }),
     ]);
     expect(explainSchemaError(schema, { a: 1 })).toBeUndefined();
-    expect(explainSchemaError(schema, { c: 1 })).toEqual({ path: [], message: 'must be an object, got an object' });
+    expect(explainSchemaError(schema, { a: 'x' })).toEqual({ path: ['a'], message: 'must be a number, got "x"' });
+    expect(explainSchemaError(schema, { c: 1 })).toEqual({ path: ['a'], message: 'required field missing' });
     expect(explainSchemaError(schema, 5)).toEqual({ path: [], message: 'must be an object, got 5' });
   });
 

@@ -24,8 +24,12 @@ const MILLISECOND_KEYS: ReadonlySet<string> = new Set([
 ]);
 const SECOND_KEYS: ReadonlySet<string> = new Set(['periodS']);
 
+/** agent.json nests 6 levels deep; below this the value is left for the schema to refuse. */
+const MAX_DEPTH = 16;
+
 /** A copy of `value` with duration strings under duration keys turned into numbers. */
 export function normalizeDurations(value: unknown, path: readonly PathSegment[] = []): Result<unknown, PublishErrorCode> {
+  if (path.length > MAX_DEPTH) return ok(value);
   if (Array.isArray(value)) {
     const items: unknown[] = [];
     for (const [index, item] of value.entries()) {

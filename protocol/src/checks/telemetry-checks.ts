@@ -29,26 +29,61 @@ function at(code: PublishErrorCode, path: readonly PathSegment[], message: strin
   return fail(code, `${where}: ${message}`, where);
 }
 
-/** Checks a name against the pattern and the reserved names. `what` is `metric` or `tag`. */
-function checkName(name: string, what: string, path: readonly PathSegment[], limits: ProtocolLimits): Problem | undefined {
-  if (name === '__proto__') return at('NAME_INVALID', path, `${what} name "__proto__" is not allowed`);
+type Finding = readonly [code: PublishErrorCode, message: string];
+
+/** A name's problem with the pattern or the reserved names. `what` is `metric` or `tag`. */
+function nameFinding(name: string, what: string, limits: ProtocolLimits): Finding | undefined {
+  if (name === '__proto__') return ['NAME_INVALID', `${what} name "__proto__" is not allowed`];
   if (!limits.namePattern.test(name)) {
-    return at('NAME_INVALID', path, `${what} name ${quote(name)} does not match ${limits.namePattern.source}`);
+    return ['NAME_INVALID', `${what} name ${quote(name)} does not match ${limits.namePattern.source}`];
   }
-  if (limits.reservedNames.includes(name)) return at('NAME_RESERVED', path, `${what} name ${quote(name)} is reserved`);
+  if (limits.reservedNames.includes(name)) return ['NAME_RESERVED', `${what} name ${quote(name)} is reserved`];
   return undefined;
 }
 
-function checkTs(ts: number, path: readonly PathSegment[], limits: ProtocolLimits, now: number): Problem | undefined {
+function tsFinding(ts: number, limits: ProtocolLimits, now: number): Finding | undefined {
   if (ts < now - limits.tsMaxPastMs) {
-    return at('TS_OUT_OF_RANGE', path, `${ts} is ${formatDuration(now - ts)} in the past, the limit is ${formatDuration(limits.tsMaxPastMs)}`);
+    return ['TS_OUT_OF_RANGE', `${ts} is ${formatDuration(now - ts)} in the past, the limit is ${formatDuration(limits.tsMaxPastMs)}`];
   }
   if (ts > now + limits.tsMaxFutureMs) {
-    return at('TS_OUT_OF_RANGE', path, `${ts} is ${formatDuration(ts - now)} in the future, the limit is ${formatDuration(limits.tsMaxFutureMs)}`);
+    return ['TS_OUT_OF_RANGE', `${ts} is ${formatDuration(ts - now)} in the future, the limit is ${formatDuration(limits.tsMaxFutureMs)}`];
   }
   return undefined;
 }
 
+function metricFinding(
+  name: string,
+  value: MetricValue,
+  index: number,
+  seen: Map<string, { type: MetricType; index: number }>,
+  limits: ProtocolLimits,
+): Finding | undefined {
+  const first = seen.get(name);
+  // A name seen in an earlier sample of the batch was checked then.
+  const nameProblem = first === undefined ? nameFinding(name, 'metric', limits) : undefined;
+  if (nameProblem) return nameProblem;
+  if (typeof value === 'string' && value.length > limits.maxStringMetricLength) {
+    return ['PAYLOAD_INVALID', `string of ${value.length} characters, the limit is ${limits.maxStringMetricLength}`];
+  }
+  const type = metricTypeOf(value);
+  if (first === undefined) seen.set(name, { type, index });
+  else if (first.type !== type) {
+    return ['TYPE_CONFLICT', `${TYPE_WORDS[type]}, but samples[${first.index}] sent ${quote(name)} as ${TYPE_WORDS[first.type]}; a metric keeps one type`];
+  }
+  return undefined;
+}
+
+function tagFinding(name: string, value: string, sample: TelemetrySample, limits: ProtocolLimits): Finding | undefined {
+  const nameProblem = nameFinding(name, 'tag', limits);
+  if (nameProblem) return nameProblem;
+  if (Object.hasOwn(sample.metrics, name)) return ['NAME_RESERVED', `tag name ${quote(name)} is also a metric of the same sample`];
+  if (value.length > limits.maxTagValueLength) {
+    return ['PAYLOAD_INVALID', `tag value of ${value.length} characters, the limit is ${limits.maxTagValueLength}`];
+  }
+  return undefined;
+}
+
+/** Paths are built only for the refusal: a valid batch allocates none. */
 function checkSample(
   sample: TelemetrySample,
   index: number,
@@ -56,39 +91,22 @@ function checkSample(
   limits: ProtocolLimits,
   now: number,
 ): Problem | undefined {
-  const base: readonly PathSegment[] = ['samples', index];
   const names = Object.keys(sample.metrics);
   if (names.length > limits.maxMetrics) {
-    return at('TOO_MANY_METRICS', [...base, 'metrics'], `${names.length} metrics, the limit is ${limits.maxMetrics}`);
+    return at('TOO_MANY_METRICS', ['samples', index, 'metrics'], `${names.length} metrics, the limit is ${limits.maxMetrics}`);
   }
-  const tsProblem = checkTs(sample.ts, [...base, 'ts'], limits, now);
-  if (tsProblem) return tsProblem;
+  const ts = tsFinding(sample.ts, limits, now);
+  if (ts) return at(ts[0], ['samples', index, 'ts'], ts[1]);
   for (const name of names) {
-    const path = [...base, 'metrics', name];
-    const nameProblem = checkName(name, 'metric', path, limits);
-    if (nameProblem) return nameProblem;
     const value = sample.metrics[name];
-    if (value === undefined) continue;
-    if (typeof value === 'string' && value.length > limits.maxStringMetricLength) {
-      return at('PAYLOAD_INVALID', path, `string of ${value.length} characters, the limit is ${limits.maxStringMetricLength}`);
-    }
-    const type = metricTypeOf(value);
-    const first = seen.get(name);
-    if (first === undefined) seen.set(name, { type, index });
-    else if (first.type !== type) {
-      return at('TYPE_CONFLICT', path, `${TYPE_WORDS[type]}, but samples[${first.index}] sent ${quote(name)} as ${TYPE_WORDS[first.type]}; a metric keeps one type`);
-    }
+    const found = value === undefined ? undefined : metricFinding(name, value, index, seen, limits);
+    if (found) return at(found[0], ['samples', index, 'metrics', name], found[1]);
   }
-  for (const [name, value] of Object.entries(sample.tags ?? {})) {
-    const path = [...base, 'tags', name];
-    const nameProblem = checkName(name, 'tag', path, limits);
-    if (nameProblem) return nameProblem;
-    if (Object.hasOwn(sample.metrics, name)) {
-      return at('NAME_RESERVED', path, `tag name ${quote(name)} is also a metric of the same sample`);
-    }
-    if (value.length > limits.maxTagValueLength) {
-      return at('PAYLOAD_INVALID', path, `tag value of ${value.length} characters, the limit is ${limits.maxTagValueLength}`);
-    }
+  if (sample.tags === undefined) return undefined;
+  for (const name of Object.keys(sample.tags)) {
+    const value = sample.tags[name];
+    const found = value === undefined ? undefined : tagFinding(name, value, sample, limits);
+    if (found) return at(found[0], ['samples', index, 'tags', name], found[1]);
   }
   return undefined;
 }
