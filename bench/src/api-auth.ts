@@ -43,7 +43,7 @@ const loaded = loadConfig({
     OUTPOST_HTTP_PORT: '0',
     OUTPOST_ADMIN_PASSWORD: 'bench-password-123',
     OUTPOST_LOG_LEVEL: 'silent',
-    OUTPOST_LOGIN_RATE_LIMIT: '1000000',
+    OUTPOST_LOGIN_RATE_LIMIT: '100000',
   },
   cwd: dir,
 });
