@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ function getPeer(url: string, ca: string): Promise<{ status: number; body: strin
       let body = '';
       res.on('data', (c: Buffer) => (body += c.toString()));
       res.on('end', () => {
-        const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
+        const peer = (res.socket as TLSSocket).getPeerCertificate();
         resolve({ status: res.statusCode ?? 0, body, cn: String(peer.subject.CN) });
       });
     });
