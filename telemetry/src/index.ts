@@ -19,3 +19,4 @@ export type {
   InfluxQLSeries,
   InfluxQLValue,
 } from './adapters/influxql.js';
+export * from './spool/index.js';

@@ -1,0 +1,244 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import type { OutpostError } from '@outpost/protocol';
+import { sealRecord, type EncodedRecord } from './record-format.js';
+import { syncDirectory } from './segment-files.js';
+import { spoolError } from './spool-errors.js';
+import type { SegmentState, SpoolState } from './spool-state.js';
+
+interface PendingAppend {
+  readonly record: EncodedRecord;
+  resolve(seq: number): void;
+  reject(error: unknown): void;
+}
+
+export interface GroupCommitOptions {
+  readonly segmentBytes: number;
+  /** Linger of a group's first append; 0 = one write and one fsync per append. */
+  readonly groupCommitMs: number;
+  readonly sync: (handle: FileHandle) => Promise<void>;
+}
+
+/** Flush a lingering group early once this many bytes wait. */
+const EARLY_FLUSH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The append path. Appends queue up; one group at a time is written with a single write and
+ * made durable with a single fsync, then every append of the group resolves. Appends arriving
+ * during an fsync form the next group, written as soon as the previous one is done. Seqs are
+ * assigned when a group is written, so a failed write leaves no gap.
+ *
+ * Failures: a failed write is cut off again (ftruncate to the durable size) and its group is
+ * refused with SPOOL_IO_UNAVAILABLE; the spool goes on. A failed fsync leaves the file in an
+ * unknown state (the kernel may have dropped the dirty pages), so the writer refuses every
+ * later append until the spool is reopened and its tail verified.
+ */
+export class GroupCommitWriter {
+  private pending: PendingAppend[] = [];
+  private pendingBytes = 0;
+  /** Bytes accepted and not yet durable (queued or being written). */
+  private reserved = 0;
+  private unresolved = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private written: number;
+  failure: OutpostError | undefined;
+  appends = 0;
+  fsyncs = 0;
+  lastFsyncMs = 0;
+  maxFsyncMs = 0;
+
+  constructor(
+    private readonly state: SpoolState,
+    private active: SegmentState,
+    private handle: FileHandle,
+    private nextSeq: number,
+    private readonly options: GroupCommitOptions,
+  ) {
+    this.written = active.size;
+  }
+
+  /** Bytes accepted and not yet durable. */
+  get reservedBytes(): number {
+    return this.reserved;
+  }
+
+  /** Appends accepted and not yet resolved or refused. */
+  get pendingAppends(): number {
+    return this.unresolved;
+  }
+
+  /** Queues an encoded record; resolves with its seq once durable. */
+  enqueue(record: EncodedRecord): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.unresolved += 1;
+      this.pending.push({ record, resolve, reject });
+      this.pendingBytes += record.bytes.length;
+      this.reserved += record.bytes.length;
+      this.schedule();
+    });
+  }
+
+  /** Writes everything queued now; resolves when nothing is queued or being written. */
+  async drain(): Promise<void> {
+    while (this.running || this.pending.length > 0) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      this.running ??= this.run();
+      await this.running;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.handle.close();
+  }
+
+  private schedule(): void {
+    if (this.running) return;
+    if (this.options.groupCommitMs === 0 || this.pendingBytes >= EARLY_FLUSH_BYTES) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.running = this.run();
+      return;
+    }
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.running ??= this.run();
+    }, this.options.groupCommitMs);
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const group = this.options.groupCommitMs === 0 ? this.pending.splice(0, 1) : this.pending.splice(0);
+        for (const append of group) this.pendingBytes -= append.record.bytes.length;
+        await this.writeGroup(group);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async writeGroup(group: PendingAppend[]): Promise<void> {
+    let next = 0;
+    while (next < group.length) {
+      if (this.failure) return this.refuse(group.slice(next), this.failure);
+      const first = group[next];
+      if (first === undefined) return;
+      if (this.written > 0 && this.written + first.record.bytes.length > this.options.segmentBytes) {
+        try {
+          await this.roll();
+        } catch (error) {
+          return this.refuse(group.slice(next), this.ioError('could not start a new spool segment', error));
+        }
+      }
+      let bytes = 0;
+      const chunk: PendingAppend[] = [];
+      for (let append = group[next]; append !== undefined; append = group[next]) {
+        const size = append.record.bytes.length;
+        if (chunk.length > 0 && this.written + bytes + size > this.options.segmentBytes) break;
+        chunk.push(append);
+        bytes += size;
+        next += 1;
+      }
+      const ok = await this.writeChunk(chunk, bytes);
+      if (!ok) return this.refuse(group.slice(next), this.failure ?? this.ioError('an earlier write of this group failed'));
+    }
+  }
+
+  /** One write and one fsync for records that fit the active segment. */
+  private async writeChunk(chunk: PendingAppend[], bytes: number): Promise<boolean> {
+    const firstSeq = this.nextSeq;
+    for (const append of chunk) sealRecord(append.record, this.nextSeq++);
+    const data = chunk.length === 1 && chunk[0] ? chunk[0].record.bytes : Buffer.concat(chunk.map((append) => append.record.bytes), bytes);
+    const start = this.written;
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.handle.write(data, done, data.length - done, start + done);
+        done += bytesWritten;
+      }
+    } catch (error) {
+      this.nextSeq = firstSeq;
+      const refusal = this.ioError(`writing to ${this.active.path} failed`, error);
+      try {
+        await this.handle.truncate(start);
+      } catch (truncateError) {
+        this.fail(truncateError);
+      }
+      this.refuse(chunk, refusal);
+      return false;
+    }
+    this.written = start + data.length;
+    const began = performance.now();
+    try {
+      await this.options.sync(this.handle);
+    } catch (error) {
+      this.fail(error);
+      this.refuse(chunk, this.failure ?? this.ioError('fsync failed', error));
+      return false;
+    }
+    this.lastFsyncMs = performance.now() - began;
+    this.maxFsyncMs = Math.max(this.maxFsyncMs, this.lastFsyncMs);
+    this.fsyncs += 1;
+    let offset = start;
+    let seq = firstSeq;
+    for (const append of chunk) {
+      this.state.index.offer({ seq, base: this.active.base, offset, at: append.record.receivedAt });
+      offset += append.record.bytes.length;
+      seq += 1;
+    }
+    this.active.size = this.written;
+    this.state.lastSeq = this.nextSeq - 1;
+    this.reserved -= bytes;
+    this.appends += chunk.length;
+    this.unresolved -= chunk.length;
+    seq = firstSeq;
+    for (const append of chunk) append.resolve(seq++);
+    this.state.notify();
+    return true;
+  }
+
+  /** The active segment is durable (every chunk is fsynced before this): start the next one. */
+  private async roll(): Promise<void> {
+    const base = this.nextSeq;
+    const path = this.state.segmentPath(base);
+    const handle = await open(path, 'w+', 0o600);
+    try {
+      await syncDirectory(this.state.dir);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    await this.handle.close();
+    this.handle = handle;
+    this.active = { base, path, size: 0 };
+    this.written = 0;
+    this.state.segments.push(this.active);
+    this.state.notify();
+  }
+
+  private refuse(appends: readonly PendingAppend[], error: OutpostError): void {
+    for (const append of appends) {
+      this.reserved -= append.record.bytes.length;
+      this.unresolved -= 1;
+      append.reject(error);
+    }
+  }
+
+  private fail(cause: unknown): void {
+    if (this.failure) return;
+    this.failure = this.ioError('the spool could not make its writes durable; appends are refused until it is reopened', cause);
+    this.state.log?.error({ err: this.failure, code: this.failure.code, file: this.active.path }, 'spool: fsync failed');
+    const queued = this.pending.splice(0);
+    this.pendingBytes = 0;
+    this.refuse(queued, this.failure);
+  }
+
+  private ioError(message: string, cause?: unknown): OutpostError {
+    return spoolError('SPOOL_IO_UNAVAILABLE', message, { cause, details: { file: this.active.path } });
+  }
+}

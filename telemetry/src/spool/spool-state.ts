@@ -1,0 +1,87 @@
+import path from 'node:path';
+import { Subject } from 'rxjs';
+import { PositionIndex } from './position-index.js';
+import { segmentFileName } from './segment-files.js';
+import { spoolError } from './spool-errors.js';
+import type { SpoolLogger } from './spool-types.js';
+
+/** A segment file; `size` counts durable bytes only (readers never read further). */
+export interface SegmentState {
+  /** Lower bound of its seqs (the first record's seq, or the seq it was created for). */
+  readonly base: number;
+  readonly path: string;
+  size: number;
+}
+
+/**
+ * What the writer, the readers and the façade share inside one open spool: the segments, the
+ * durable end, the consumers' cursors, and a change signal (durable append, commit, close) that
+ * wakes readers instead of polling.
+ */
+export class SpoolState {
+  readonly segments: SegmentState[] = [];
+  readonly index = new PositionIndex();
+  readonly changes = new Subject<void>();
+  /** Bumped with every change, so a reader can tell it missed one while it was reading. */
+  version = 0;
+  /** Seq of the newest durable record. */
+  lastSeq = 0;
+  closed = false;
+  corruptRegions = 0;
+  /** The cursor each consumer asked for (ahead of or equal to the persisted one). */
+  readonly requested = new Map<string, number>();
+  /** The cursor each consumer's file holds. */
+  readonly persisted = new Map<string, number>();
+  private readonly reported = new Set<string>();
+
+  constructor(
+    readonly dir: string,
+    readonly log: SpoolLogger | undefined,
+  ) {}
+
+  segmentPath(base: number): string {
+    return path.join(this.dir, segmentFileName(base));
+  }
+
+  segment(base: number): SegmentState | undefined {
+    return this.segments.find((segment) => segment.base === base);
+  }
+
+  /** The segment that holds `seq` (greatest base ≤ seq), else the first one. */
+  segmentFor(seq: number): SegmentState | undefined {
+    let found = this.segments[0];
+    for (const segment of this.segments) {
+      if (segment.base <= seq) found = segment;
+      else break;
+    }
+    return found;
+  }
+
+  segmentAfter(base: number): SegmentState | undefined {
+    return this.segments.find((segment) => segment.base > base);
+  }
+
+  get bytes(): number {
+    let total = 0;
+    for (const segment of this.segments) total += segment.size;
+    return total;
+  }
+
+  notify(): void {
+    this.version += 1;
+    this.changes.next();
+  }
+
+  /** Counts and logs a corrupt region once (several readers may cross it). */
+  reportCorruption(file: string, offset: number, resumeAt: number | undefined, end: number): void {
+    const key = `${file}:${offset}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.corruptRegions += 1;
+    const skippedBytes = (resumeAt ?? end) - offset;
+    const error = spoolError('SPOOL_CORRUPT', `corrupt spool bytes in ${file} at offset ${offset}: ${skippedBytes} bytes skipped`, {
+      details: { file, offset, skippedBytes, resumeAt },
+    });
+    this.log?.error({ err: error, code: error.code, file, offset, skippedBytes }, 'spool: corrupt records skipped; acknowledged data in them is lost');
+  }
+}
