@@ -1,2 +1,13 @@
-// Placeholder: this part is built in a later issue (see the README's roadmap).
-export const partName = 'device-registry';
+export { createPart, createRegistryPart, PART_NAME, type RegistryPartOptions } from './registry-part.js';
+export type {
+  CertificateCheck,
+  CertificateRefusal,
+  CommandOutcome,
+  CommandPort,
+  CommandState,
+  DeviceConfigPort,
+  DeviceLifecycle,
+  DeviceStatusUpdate,
+  DeviceSummary,
+  RegistryPort,
+} from './ports/registry-port.js';

@@ -1,6 +1,8 @@
 import type { CommandSpec } from './command.js';
 import { apiTokensCommand } from './commands/api-tokens-command.js';
 import { auditCommand } from './commands/audit-command.js';
+import { devicesCommand } from './commands/devices-command.js';
+import { enrollmentTokensCommand } from './commands/enrollment-tokens-command.js';
 import { helpCommand } from './commands/help-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { logoutCommand } from './commands/logout-command.js';
@@ -19,6 +21,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   whoamiCommand,
   usersCommand,
   apiTokensCommand,
+  enrollmentTokensCommand,
+  devicesCommand,
   auditCommand,
 ];
 

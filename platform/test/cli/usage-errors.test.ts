@@ -11,7 +11,7 @@ describe('command-line mistakes', () => {
   // Each mistake: exit code 2, nothing on stdout, exactly one line on stderr, no request sent.
   it.each([
     [['userz'], `outpost: unknown command "userz" (did you mean "users"?) — see 'outpost --help'`],
-    [['devices', 'list'], `outpost: unknown command "devices" — see 'outpost --help'`],
+    [['gizmos', 'list'], `outpost: unknown command "gizmos" — see 'outpost --help'`],
     [['users', 'lst'], `outpost: unknown command "lst" for 'outpost users' (did you mean "list"?) — see 'outpost users --help'`],
     [['users'], `outpost: 'outpost users' needs a command: create, list, set-role, set-password or delete — see 'outpost users --help'`],
     [['users', 'list', '--jsn'], `outpost: unknown flag --jsn for 'outpost users list' (did you mean "--json"?) — see 'outpost users list --help'`],

@@ -1,0 +1,134 @@
+import type { AuditPort } from '@outpost/platform';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OutpostError } from '@outpost/protocol';
+import { Type, type Static } from 'typebox';
+import type { RateLimiter } from '../domain/rate-limiter.js';
+import type { RegistryServices } from '../services/registry-services.js';
+import { enrollmentAnswer, EnrollmentAnswer, type AnswerContext } from './enrollment-answer.js';
+import { peerCertificatePem } from './peer-certificate.js';
+import { DeviceIdSchema, EpochMs, ErrorBody } from './schemas.js';
+
+const EnrollBody = Type.Object(
+  {
+    v: Type.Literal(1),
+    token: Type.String({ minLength: 1, maxLength: 256, description: 'the enrollment token' }),
+    csr: Type.String({ minLength: 1, maxLength: 16_384, description: 'PKCS#10 request, PEM, RSA-2048 or larger' }),
+    hardware: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]*$' })),
+    agentVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+    deviceId: Type.Optional(DeviceIdSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** Renewal: `{v, csr}` with a client certificate, or the signed grace form `{v, deviceId, csr, ts, sig}`. */
+const RenewBody = Type.Object(
+  {
+    v: Type.Literal(1),
+    csr: Type.String({ minLength: 1, maxLength: 16_384 }),
+    deviceId: Type.Optional(DeviceIdSchema),
+    ts: Type.Optional(EpochMs),
+    sig: Type.Optional(Type.String({ minLength: 4, maxLength: 4096, pattern: '^[A-Za-z0-9+/]+={0,2}$' })),
+  },
+  { additionalProperties: false },
+);
+
+const deviceErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody } as const;
+const PEM_TYPE = 'application/x-pem-file';
+
+export interface DeviceListenerDeps {
+  readonly services: RegistryServices;
+  readonly answer: AnswerContext;
+  /** Per client IP, for enroll and signed renewals (the unauthenticated entry points). */
+  readonly limiter: RateLimiter;
+  /** Enrollments and renewals are recorded in the audit log (they change who may connect). */
+  readonly audit: AuditPort;
+}
+
+/** Records a device's own action; a failing audit write is logged, never fails the device. */
+async function recordAudit(deps: DeviceListenerDeps, request: FastifyRequest, entry: { actor: string; action: string; target: string; status: number }): Promise<void> {
+  try {
+    await deps.audit.record({ ...entry, outcome: 'success', ip: request.ip });
+  } catch (err) {
+    request.log.error({ err, action: entry.action }, 'audit: could not record a device action');
+  }
+}
+
+function limit(limiter: RateLimiter, request: FastifyRequest, reply: FastifyReply, what: string): void {
+  const waitMs = limiter.take(request.ip);
+  if (waitMs === 0) return;
+  void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+  throw new OutpostError(`${what}_RATE_LIMITED`, `too many requests from ${request.ip}; retry in ${Math.ceil(waitMs / 1000)} s`);
+}
+
+/** Routes of the device HTTPS listener: enroll, renew, CRL and CA chain (SPEC "Listeners"). */
+export function registerDeviceListenerRoutes(app: FastifyInstance, deps: DeviceListenerDeps): void {
+  const { services, answer, limiter } = deps;
+  const tags = ['device'];
+
+  app.post<{ Body: Static<typeof EnrollBody> }>(
+    '/device/v1/enroll',
+    {
+      schema: {
+        tags,
+        summary: 'Enroll a device with a token and a CSR; retrying the same CSR with the same token answers the same device',
+        body: EnrollBody,
+        response: { 200: EnrollmentAnswer, 201: EnrollmentAnswer, ...deviceErrors },
+      },
+    },
+    async (request, reply) => {
+      limit(limiter, request, reply, 'ENROLL');
+      const { token, csr, hardware, agentVersion, deviceId } = request.body;
+      const outcome = await services.enrollment.enroll({ token, csr, hardware, agentVersion, deviceId });
+      request.log.info({ deviceId: outcome.device.id, serial: outcome.certificate.serial, retried: outcome.retried }, 'device enrolled');
+      if (!outcome.retried) {
+        await recordAudit(deps, request, { actor: `enrollment-token:${outcome.device.enrolledWith ?? '?'}`, action: 'devices.enroll', target: `${outcome.device.id}/${outcome.certificate.serial}`, status: 201 });
+      }
+      return reply.status(outcome.retried ? 200 : 201).send(enrollmentAnswer(answer, outcome.device, outcome.certificate));
+    },
+  );
+
+  app.post<{ Body: Static<typeof RenewBody> }>(
+    '/device/v1/renew',
+    {
+      schema: {
+        tags,
+        summary: 'Renew a device certificate: with the current client certificate, or signed by the device key within the grace period',
+        body: RenewBody,
+        response: { 200: EnrollmentAnswer, ...deviceErrors },
+      },
+    },
+    async (request, reply) => {
+      const { v, csr, deviceId, ts, sig } = request.body;
+      const signed = [deviceId, ts, sig].filter((x) => x !== undefined).length;
+      const peer = peerCertificatePem(request);
+      let outcome;
+      if (signed === 3 && deviceId !== undefined && ts !== undefined && sig !== undefined) {
+        limit(limiter, request, reply, 'RENEW');
+        outcome = await services.renewal.renewWithSignature({ v, deviceId, csr, ts, sig });
+      } else if (signed !== 0) {
+        throw new OutpostError('RENEW_REQUEST_INVALID', 'a signed renewal needs deviceId, ts and sig together');
+      } else if (peer !== undefined) {
+        outcome = await services.renewal.renewWithCertificate(peer, csr);
+      } else {
+        throw new OutpostError('RENEW_UNAUTHENTICATED', 'present the current device certificate, or sign the request with the device key ({v, deviceId, csr, ts, sig})', {
+          status: 401,
+        });
+      }
+      request.log.info({ deviceId: outcome.device.id, serial: outcome.certificate.serial }, 'device certificate renewed');
+      await recordAudit(deps, request, { actor: `device:${outcome.device.id}`, action: signed === 3 ? 'devices.renew-signed' : 'devices.renew', target: `${outcome.device.id}/${outcome.certificate.serial}`, status: 200 });
+      return enrollmentAnswer(answer, outcome.device, outcome.certificate);
+    },
+  );
+
+  app.get(
+    '/device/v1/crl',
+    { schema: { tags, summary: 'The certificate revocation lists of the trusted CAs (PEM)', response: { 200: Type.String() } } },
+    async (_request, reply) => reply.type(PEM_TYPE).send(await services.crl.pem()),
+  );
+
+  app.get(
+    '/device/v1/ca',
+    { schema: { tags, summary: 'The trusted platform CA chain (PEM)', response: { 200: Type.String() } } },
+    async (_request, reply) => reply.type(PEM_TYPE).send(services.ca.chainPem()),
+  );
+}

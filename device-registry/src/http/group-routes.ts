@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { OperatorRouteDeps } from './operator-deps.js';
+import { EpochMs, GroupNameSchema, PageQuery, decodeCursor, errorResponses, nullable, page, pageOf } from './schemas.js';
+
+const GroupView = Type.Object({
+  name: Type.String(),
+  description: nullable(Type.String()),
+  createdAt: EpochMs,
+  devices: Type.Optional(Type.Integer({ description: 'devices in the group (deleted ones not counted)' })),
+});
+const NameParams = Type.Object({ name: GroupNameSchema });
+const PutBody = Type.Object({ description: Type.Optional(nullable(Type.String({ maxLength: 1024 }))) }, { additionalProperties: false });
+const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
+
+/** Groups are created on first use (a token or a device naming them) or explicitly here. */
+export function registerGroupRoutes(app: FastifyInstance, deps: OperatorRouteDeps): void {
+  const { services, auth } = deps;
+  const tags = ['groups'];
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/api/v1/groups',
+    { onRequest: auth.guard('viewer'), schema: { tags, summary: 'List groups with their device counts', querystring: ListQuery, response: { 200: pageOf(GroupView), ...errorResponses } } },
+    async (request) => {
+      const limit = request.query.limit ?? 100;
+      const after = decodeCursor(request.query.cursor);
+      return page(await services.devices.listGroups({ limit, ...(after === undefined ? {} : { after }) }), limit, (g) => g.name);
+    },
+  );
+
+  app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(
+    '/api/v1/groups/:name',
+    { onRequest: auth.guard('operator'), schema: { tags, summary: 'Create a group or change its description', params: NameParams, body: PutBody, response: { 200: GroupView, ...errorResponses } } },
+    async (request) => services.devices.putGroup(request.params.name, request.body.description ?? null),
+  );
+}
