@@ -19,7 +19,7 @@ import { createRegistryServices } from './services/registry-services.js';
 export const PART_NAME = 'registry';
 
 export interface RegistryPartOptions {
-  /** Enrollments (and signed renewals) per client IP per window; default 120 per minute. */
+  /** Enrollments (and signed renewals) per client IP per window; default `OUTPOST_ENROLL_RATE_LIMIT` per minute. */
   readonly enrollRateLimit?: { readonly limit: number; readonly windowMs: number };
   /** How often the server certificate's expiry is checked; default 12 h. */
   readonly serverCertCheckMs?: number;
@@ -42,7 +42,7 @@ export function createRegistryPart(options: RegistryPartOptions = {}): PartFacto
       now,
       ...(options.randomSuffix === undefined ? {} : { randomSuffix: options.randomSuffix }),
     });
-    const rate = options.enrollRateLimit ?? { limit: 120, windowMs: 60_000 };
+    const rate = options.enrollRateLimit ?? { limit: deps.config.enrollRateLimitPerMin, windowMs: 60_000 };
     const limiter = new RateLimiter({ limit: rate.limit, windowMs: rate.windowMs, now });
     let deviceApp: FastifyInstance | undefined;
     let timer: NodeJS.Timeout | undefined;

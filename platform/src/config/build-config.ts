@@ -75,6 +75,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     shutdownTimeoutMs: get.number('OUTPOST_SHUTDOWN_TIMEOUT'),
     sessionTtlMs: get.number('OUTPOST_SESSION_TTL'),
     loginRateLimitPerMin: get.number('OUTPOST_LOGIN_RATE_LIMIT'),
+    enrollRateLimitPerMin: get.number('OUTPOST_ENROLL_RATE_LIMIT'),
     streamTokenTtlMs: get.number('OUTPOST_STREAM_TOKEN_TTL'),
   };
 }

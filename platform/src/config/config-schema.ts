@@ -135,6 +135,8 @@ const KEYS = [
     doc: 'Lifetime of an operator login token.' },
   { env: 'OUTPOST_LOGIN_RATE_LIMIT', path: 'loginRateLimitPerMin', type: 'positive-int', default: '10', max: 100_000,
     doc: 'Login attempts allowed per minute for one user from one IP address.' },
+  { env: 'OUTPOST_ENROLL_RATE_LIMIT', path: 'enrollRateLimitPerMin', type: 'positive-int', default: '3000', max: 1_000_000,
+    doc: 'Enrollments and signed renewals allowed per minute from one IP address (a factory line sits behind one address).' },
   { env: 'OUTPOST_STREAM_TOKEN_TTL', path: 'streamTokenTtlMs', type: 'duration', default: '60s', min: 1_000, max: DAY_MS,
     doc: 'Lifetime of the short-lived token that opens a live event stream.' },
   { env: 'OUTPOST_DATABASE_URL', path: '', type: 'string', refused: `PostgreSQL ${SCALE_OUT}`,

@@ -63,5 +63,6 @@ export interface OutpostConfig {
   readonly shutdownTimeoutMs: number;
   readonly sessionTtlMs: number;
   readonly loginRateLimitPerMin: number;
+  readonly enrollRateLimitPerMin: number;
   readonly streamTokenTtlMs: number;
 }

@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10_000,
       sessionTtlMs: 12 * 3_600_000,
       loginRateLimitPerMin: 10,
+      enrollRateLimitPerMin: 3000,
       streamTokenTtlMs: 60_000,
     });
   });
@@ -289,7 +290,7 @@ describe('loadConfig', () => {
       OUTPOST_LIMIT_BYTES_PER_S: '10', OUTPOST_INFLUX_URL: 'http://i', OUTPOST_INFLUX_API: 'v1', OUTPOST_INFLUX_TOKEN: 't',
       OUTPOST_INFLUX_ORG: 'o', OUTPOST_INFLUX_BUCKET: 'b', OUTPOST_INFLUX_DB: 'd', OUTPOST_INFLUX_RP: 'r', OUTPOST_INFLUX_USERNAME: 'u',
       OUTPOST_INFLUX_PASSWORD: 'p', OUTPOST_SPOOL_MAX_BYTES: '11', OUTPOST_RETENTION_DAYS: '12', OUTPOST_LOG_LEVEL: 'debug',
-      OUTPOST_SHUTDOWN_TIMEOUT: '13s', OUTPOST_SESSION_TTL: '14s', OUTPOST_LOGIN_RATE_LIMIT: '15', OUTPOST_STREAM_TOKEN_TTL: '16s',
+      OUTPOST_SHUTDOWN_TIMEOUT: '13s', OUTPOST_SESSION_TTL: '14s', OUTPOST_LOGIN_RATE_LIMIT: '15', OUTPOST_STREAM_TOKEN_TTL: '16s', OUTPOST_ENROLL_RATE_LIMIT: '17',
     };
     const result = config({ env });
     const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000 };
