@@ -1,2 +1,11 @@
-// Placeholder: this part is built in a later issue (see the README's roadmap).
-export const partName = 'broker';
+import type { PartFactory } from '@outpost/platform';
+import { createBrokerPart } from './broker-part.js';
+
+export { createBrokerPart, PART_NAME, type BrokerPart } from './broker-part.js';
+export type { BrokerPartOptions } from './broker-options.js';
+export type { DeviceChannel } from './ports/device-channel.js';
+export type { DeviceInbox, InboxMessage, PresenceChange } from './ports/device-inbox.js';
+export type { IngestSink } from './ports/ingest-sink.js';
+
+/** The factory `outpost server` loads (SPEC "Composition"). */
+export const createPart: PartFactory = createBrokerPart();

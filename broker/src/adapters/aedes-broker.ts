@@ -1,0 +1,164 @@
+/**
+ * aedes behind Outpost's hooks. aedes takes any duplex stream, so TLS is the listener's
+ * business (tls-listener.ts); here aedes' callback hooks become the promise-returning
+ * MqttHooks, and each admitted client becomes a LiveSession.
+ */
+import type { Duplex } from 'node:stream';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import type { Identity, PeerCertificate } from '../domain/identity.js';
+import type { LiveSession } from '../ports/live-sessions.js';
+import type { MqttHooks, MqttOutbound, OutboundMessage } from '../ports/mqtt-hooks.js';
+
+export interface AedesBrokerOptions {
+  /** A connection that sends no CONNECT within this long is closed. */
+  readonly connectTimeoutMs: number;
+  /** Reads the verified client certificate of a connection. */
+  readonly peerOf: (connection: Duplex) => PeerCertificate | undefined;
+  readonly remoteAddressOf: (connection: Duplex) => string | undefined;
+  readonly now: () => number;
+}
+
+export interface AedesBroker extends MqttOutbound {
+  handle(connection: Duplex): void;
+  readonly connectedClients: number;
+  close(): Promise<void>;
+}
+
+type AedesClient = Client & { subscriptions?: Record<string, unknown> };
+
+class AedesSession implements LiveSession {
+  readonly identity: Identity;
+  readonly clientId: string;
+  readonly connectedAt: number;
+  readonly #client: AedesClient;
+  #closeReason: string | undefined;
+
+  constructor(client: AedesClient, identity: Identity, clientId: string, connectedAt: number) {
+    this.#client = client;
+    this.identity = identity;
+    this.clientId = clientId;
+    this.connectedAt = connectedAt;
+  }
+
+  get closed(): boolean {
+    return this.#client.closed;
+  }
+
+  get closeReason(): string | undefined {
+    return this.#closeReason;
+  }
+
+  close(reason: string): void {
+    this.#closeReason ??= reason;
+    this.#client.close();
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.#client.subscriptions?.[topic] !== undefined;
+  }
+}
+
+function authError(returnCode: number, message: string): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+export async function createAedesBroker(hooks: MqttHooks, options: AedesBrokerOptions): Promise<AedesBroker> {
+  const sessions = new WeakMap<Client, AedesSession>();
+  const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
+  const dropped = new WeakSet<Buffer>();
+
+  const aedes = await Aedes.createBroker({
+    connectTimeout: options.connectTimeoutMs,
+    preConnect(client, packet, callback) {
+      connects.set(client, { clientId: packet.clientId, clean: packet.clean !== false });
+      callback(null, true);
+    },
+    authenticate(client, _username, _password, done) {
+      const connect = connects.get(client) ?? { clientId: client.id, clean: client.clean };
+      hooks
+        .authenticate({
+          clientId: connect.clientId,
+          clean: connect.clean,
+          peer: options.peerOf(client.conn),
+          remoteAddress: options.remoteAddressOf(client.conn),
+          open: (identity) => {
+            const session = new AedesSession(client as AedesClient, identity, connect.clientId, options.now());
+            sessions.set(client, session);
+            return session;
+          },
+        })
+        .then(
+          (verdict) => (verdict.ok ? done(null, true) : done(authError(verdict.refusal.returnCode, verdict.refusal.message), false)),
+          (err: unknown) => done(authError(3, err instanceof Error ? err.message : 'authentication failed'), false),
+        );
+    },
+    authorizePublish(client, packet, callback) {
+      const session = client === null ? undefined : sessions.get(client);
+      const inbound = { topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain };
+      hooks.authorizePublish(session, inbound, { will: client === null || client.closed }).then(
+        (verdict) => {
+          if (verdict.action === 'disconnect') return callback(new Error(verdict.reason));
+          // Device data is never retained by the broker: no client may subscribe to it.
+          packet.retain = false;
+          if (verdict.action === 'drop') {
+            packet.payload = inbound.payload;
+            dropped.add(inbound.payload);
+          }
+          callback(null);
+        },
+        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+    authorizeSubscribe(client, subscription, callback) {
+      const verdict = hooks.authorizeSubscribe(sessions.get(client), subscription.topic, subscription.qos);
+      if (!verdict.ok) return callback(new Error(verdict.reason));
+      callback(null, { ...subscription, qos: verdict.qos });
+    },
+    authorizeForward(_client, packet: AedesPublishPacket) {
+      if (dropped.has(packet.payload as Buffer)) return null;
+      hooks.delivered(packet.payload.length);
+      return packet;
+    },
+  });
+
+  aedes.on('clientReady', (client) => {
+    const session = sessions.get(client);
+    if (session !== undefined) hooks.ready(session);
+  });
+  aedes.on('subscribe', (subscriptions, client) => {
+    const session = sessions.get(client);
+    if (session !== undefined) hooks.subscribed(session, subscriptions.filter((s) => (s.qos as number) !== 128).map((s) => s.topic));
+  });
+  aedes.on('clientError', (client, error) => hooks.clientError(sessions.get(client), error));
+  aedes.on('connectionError', (client, error) => hooks.clientError(sessions.get(client), error));
+
+  return {
+    handle(connection) {
+      const client = aedes.handle(connection);
+      connection.once('close', () => {
+        const session = sessions.get(client);
+        if (session !== undefined) hooks.closed(session);
+      });
+    },
+    get connectedClients() {
+      return aedes.connectedClients;
+    },
+    publish(message: OutboundMessage) {
+      const packet: PublishPacket = {
+        cmd: 'publish',
+        topic: message.topic,
+        payload: typeof message.payload === 'string' ? Buffer.from(message.payload, 'utf8') : message.payload,
+        qos: message.qos,
+        retain: message.retain,
+        dup: false,
+      };
+      return new Promise<void>((resolve, reject) => {
+        aedes.publish(packet, (err) => (err ? reject(err) : resolve()));
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        aedes.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The broker as a platform part (SPEC "Composition"): aedes behind a TLS listener that
+ * requires a platform client certificate, with Outpost's hooks, live revocation from the
+ * registry's events, the ingest spool behind every telemetry PUBACK, and the
+ * `deviceChannel` / `deviceInbox` ports.
+ */
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import type { RegistryPort } from '@outpost/device-registry';
+import type { Part, PartDeps, Readiness, TlsCredentials, TlsPort } from '@outpost/platform';
+import { OutpostError, resolveLimits } from '@outpost/protocol';
+import { openSpool, type Spool } from '@outpost/telemetry';
+import { defer, firstValueFrom, type Subscription } from 'rxjs';
+import { createAedesBroker, type AedesBroker } from './adapters/aedes-broker.js';
+import { PromBrokerMetrics } from './adapters/prom-metrics.js';
+import { spoolSink } from './adapters/spool-sink.js';
+import { brokerMigrations, sqlMetricTypeStore } from './adapters/sql-metric-type-store.js';
+import { listenTls, peerCertificateOf, type TlsListener } from './adapters/tls-listener.js';
+import { resolveBrokerOptions, type BrokerPartOptions } from './broker-options.js';
+import { PublishQuota } from './domain/publish-quota.js';
+import { invalidatesIdentity } from './domain/session-drop.js';
+import { createSessionHooks, type SessionHooks } from './hooks/session-hooks.js';
+import type { DeviceChannel } from './ports/device-channel.js';
+import type { DeviceInbox } from './ports/device-inbox.js';
+import type { IngestSink } from './ports/ingest-sink.js';
+import type { IngestSpool } from './ports/ingest-spool.js';
+import type { MqttOutbound } from './ports/mqtt-hooks.js';
+import { IdentityChecker } from './services/identity-checker.js';
+import { InboxRouter } from './services/inbox-router.js';
+import { InstructionDelivery } from './services/instruction-delivery.js';
+import { MetricTypeGuard } from './services/metric-type-guard.js';
+import { SessionRegistry } from './services/session-registry.js';
+import { CancellableWaits } from './services/cancellable-waits.js';
+
+export const PART_NAME = 'broker';
+
+/** The broker part; `mqttUrl()` is the bound listener (`mqtts://host:port`) once started. */
+export interface BrokerPart extends Part {
+  mqttUrl(): string | undefined;
+  readonly provides: { readonly deviceChannel: DeviceChannel; readonly deviceInbox: DeviceInbox; readonly ingestSpool: IngestSpool };
+}
+
+function registryOf(deps: PartDeps): RegistryPort {
+  const port = deps.ports['registry'] as Partial<RegistryPort> | undefined;
+  if (port === undefined || typeof port.checkCertificate !== 'function' || port.events === undefined) {
+    throw new OutpostError('BROKER_REGISTRY_UNAVAILABLE', 'the broker needs the registry port: compose @outpost/device-registry before @outpost/broker');
+  }
+  return port as RegistryPort;
+}
+
+function tlsOf(deps: PartDeps): TlsPort {
+  const port = deps.ports.tls;
+  if (port === undefined) throw new OutpostError('BROKER_TLS_UNAVAILABLE', 'the broker needs the tls port (server credentials) from the registry');
+  return port;
+}
+
+export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: PartDeps) => BrokerPart {
+  return (deps) => {
+    const options = resolveBrokerOptions(partOptions);
+    const { config, log: rootLog } = deps;
+    const log = rootLog.child({ part: PART_NAME });
+    const registry = registryOf(deps);
+    const tls = tlsOf(deps);
+    const now = (): number => deps.clock.now();
+    const limits = resolveLimits(config.limits);
+    const sessions = new SessionRegistry();
+    let sink: IngestSink | undefined;
+    let spool: Spool | undefined;
+    const metrics = new PromBrokerMetrics({ connections: () => sessions.counts(), spool: () => spool?.stats() });
+    const identities = new IdentityChecker(registry, now, { ttlMs: options.identityCacheTtlMs, maxEntries: options.identityCacheMaxEntries });
+    const quota = new PublishQuota(limits, options.maxWithholdMs);
+    const waits = new CancellableWaits();
+    const metricTypes = new MetricTypeGuard(sqlMetricTypeStore(deps.db), now);
+    let broker: AedesBroker | undefined;
+    const outbound: MqttOutbound = {
+      publish(message) {
+        if (broker === undefined) return Promise.reject(new OutpostError('BROKER_UNAVAILABLE', 'the MQTT broker is not running'));
+        return broker.publish(message);
+      },
+    };
+    const delivery = new InstructionDelivery({ registry, outbound, sessions, now, log });
+    const sinkProxy: IngestSink = {
+      append: (deviceId, batch) => (sink === undefined ? Promise.reject(new OutpostError('BROKER_UNAVAILABLE', 'the ingest spool is not open')) : sink.append(deviceId, batch)),
+      close: async () => undefined,
+    };
+    const inbox = new InboxRouter({ registry, sink: sinkProxy, live: deps.live, metrics, log, elapsedMs: () => performance.now(), seenIntervalMs: options.seenIntervalMs });
+    let hooks: SessionHooks | undefined;
+    let listener: TlsListener | undefined;
+    let sweep: NodeJS.Timeout | undefined;
+    const subscriptions: Subscription[] = [];
+    let state: Readiness = 'down';
+
+    const openedSpool = (): Spool => {
+      if (spool === undefined) throw new OutpostError('BROKER_UNAVAILABLE', 'the ingest spool is not open: the broker has not started');
+      return spool;
+    };
+    const ingestSpool: IngestSpool = {
+      read: (consumer, readOptions) => defer(() => openedSpool().read(consumer, readOptions)),
+      readBatches: (consumer, readOptions) => defer(() => openedSpool().readBatches(consumer, readOptions)),
+      commit: async (consumer, seq) => openedSpool().commit(consumer, seq),
+      committed: (consumer) => openedSpool().committed(consumer),
+      stats: () => openedSpool().stats(),
+    };
+    const openSink = async (): Promise<IngestSink> => {
+      if (options.sink !== undefined) return options.sink;
+      spool = await openSpool({ dir: join(config.dataDir, 'spool'), consumers: options.spoolConsumers, maxBytes: config.spoolMaxBytes }, { clock: deps.clock, log });
+      return spoolSink(spool, now);
+    };
+
+    const useCredentials = (credentials: TlsCredentials): void => {
+      if (listener === undefined) return;
+      listener.useCredentials(credentials);
+      log.info('mqtt listener: TLS credentials replaced (new handshakes use them)');
+    };
+
+    return {
+      name: PART_NAME,
+      provides: { deviceChannel: delivery, deviceInbox: inbox.inbox, ingestSpool },
+      mqttUrl: () => listener?.url,
+
+      metrics(promRegistry) {
+        metrics.register(promRegistry);
+      },
+
+      async start() {
+        await deps.migrate(PART_NAME, brokerMigrations);
+        const knownMetrics = await metricTypes.load();
+        sink = await openSink();
+        subscriptions.push(
+          registry.events.subscribe((event) => {
+            if (invalidatesIdentity(event)) identities.invalidate(event.deviceId);
+            const dropped = sessions.apply(event);
+            if (dropped !== undefined) log.info({ deviceId: event.deviceId, event: event.type, serial: event.serial }, `mqtt session closed: ${dropped.reason}`);
+            delivery.onRegistryEvent(event);
+          }),
+        );
+        hooks = createSessionHooks({ registry, identities, sessions, delivery, inbox, quota, limits, outbound, live: deps.live, metrics, log, now, metricTypes, wait: (ms) => waits.wait(ms) });
+        broker = await createAedesBroker(hooks, {
+          connectTimeoutMs: options.connectTimeoutMs,
+          peerOf: (connection) => peerCertificateOf(connection as TLSSocket),
+          remoteAddressOf: (connection) => (connection as TLSSocket).remoteAddress,
+          now,
+        });
+        const credentials = tls.current() ?? (await firstValueFrom(tls.changes));
+        const aedes = broker;
+        listener = await listenTls({
+          host: config.mqtt.host,
+          port: config.mqtt.port,
+          credentials,
+          handshakeTimeoutMs: options.handshakeTimeoutMs,
+          sessionTimeoutS: options.tlsSessionTimeoutS,
+          ...(options.tlsTicketKeys === undefined ? {} : { ticketKeys: options.tlsTicketKeys }),
+          onConnection: (socket) => aedes.handle(socket),
+          onHandshakeError: (error, remoteAddress) => {
+            const reason = `TLS_${(error.code ?? 'HANDSHAKE_FAILED').replace(/^ERR_SSL_/, '')}`;
+            metrics.authFailure(reason);
+            log.warn({ remoteAddress, reason, err: error.message }, 'mqtt TLS handshake refused');
+          },
+        });
+        subscriptions.push(tls.changes.subscribe(useCredentials));
+        sweep = setInterval(() => quota.sweep(now()), options.quotaSweepMs);
+        sweep.unref();
+        state = 'ok';
+        log.info({ mqttUrl: listener.url, spool: spool?.dir ?? null, knownMetrics }, `mqtt listener bound: ${listener.url}`);
+      },
+
+      ready: () => {
+        if (state !== 'ok' || spool === undefined) return state;
+        const stats = spool.stats();
+        // Still serving, but telemetry PUBACKs are (or will soon be) withheld.
+        return stats.failed !== undefined || stats.nearFull ? 'degraded' : 'ok';
+      },
+
+      async close() {
+        state = 'down';
+        for (const s of subscriptions) s.unsubscribe();
+        if (sweep !== undefined) clearInterval(sweep);
+        waits.cancelAll();
+        sessions.closeAll('broker shutting down');
+        await broker?.close();
+        await listener?.close();
+        await delivery.idle();
+        await hooks?.idle();
+        await sink?.close();
+        inbox.complete();
+        broker = undefined;
+        spool = undefined;
+      },
+    };
+  };
+}

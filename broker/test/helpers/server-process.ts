@@ -1,0 +1,30 @@
+/**
+ * The platform (registry + broker) as a separate process, for the SIGKILL test: run with
+ * `node dist/test/helpers/server-process.js DIR [ENV_JSON]`; prints one JSON line with its URLs once
+ * ready, and runs until killed.
+ */
+import { PassThrough } from 'node:stream';
+import { createPart as registryCreatePart } from '@outpost/device-registry';
+import { loadConfig, Platform, type PartFactory } from '@outpost/platform';
+import { pino } from 'pino';
+import { createBrokerPart, type BrokerPart } from '../../src/index.js';
+import { testEnv } from './broker-platform.js';
+
+const dir = process.argv[2];
+if (dir === undefined) throw new Error('usage: server-process.js DIR [ENV_JSON]');
+const extra = JSON.parse(process.argv[3] ?? '{}') as Record<string, string>;
+const loaded = loadConfig({ env: testEnv(dir, extra), cwd: dir });
+if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+let broker: BrokerPart | undefined;
+const brokerFactory: PartFactory = (deps) => (broker = createBrokerPart()(deps));
+const platform = await Platform.create({
+  config: loaded.config,
+  log: pino({ level: 'warn' }, process.stderr),
+  secretKey: Buffer.alloc(32, 7),
+  parts: [registryCreatePart, brokerFactory],
+  version: '0.0.0-test',
+  stdout: new PassThrough(),
+});
+const { operatorUrl } = await platform.start();
+const ready = platform.readiness();
+process.stdout.write(`${JSON.stringify({ operatorUrl, deviceUrl: platform.deviceUrl(), mqttUrl: broker?.mqttUrl(), ready })}\n`);
