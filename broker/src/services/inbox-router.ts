@@ -82,7 +82,7 @@ export class InboxRouter {
         return;
       case 'commandResult': {
         const result = message.payload;
-        const known = await registry.commands.markCommand(result.id, result.ok ? 'succeeded' : 'failed', {
+        const known = await registry.commands.markCommand(deviceId, result.id, result.ok ? 'succeeded' : 'failed', {
           ok: result.ok,
           at: result.at,
           ...(result.output === undefined ? {} : { output: result.output }),

@@ -102,7 +102,7 @@ export class InstructionDelivery implements DeviceChannel {
     for (const command of pending) {
       if (!this.#subscribedToCommands(deviceId)) return;
       await this.#deps.outbound.publish({ topic, payload: encodePayload('Command', command), qos: 1, retain: false });
-      await this.#deps.registry.commands.markCommand(command.id, 'delivered');
+      await this.#deps.registry.commands.markCommand(deviceId, command.id, 'delivered');
       this.#deps.log.info({ deviceId, commandId: command.id, name: command.name }, 'command delivered');
     }
   }

@@ -39,7 +39,7 @@ export class FakeRegistry {
       configs: { desiredConfig: async () => undefined, recordReported: async (deviceId) => void this.reported.push(deviceId) },
       commands: {
         pendingCommands: async () => [],
-        markCommand: async (id, state) => {
+        markCommand: async (_deviceId, id, state) => {
           this.marked.push({ id, state });
           return true;
         },

@@ -71,11 +71,12 @@ export class CommandStore {
   }
 
   /** Moves a command from one of `from` to `to`; false when it was in none of them. */
-  async setState(id: string, from: readonly CommandState[], to: CommandState, result: CommandOutcome | null, at: number): Promise<boolean> {
+  async setState(deviceId: string, id: string, from: readonly CommandState[], to: CommandState, result: CommandOutcome | null, at: number): Promise<boolean> {
     const outcome = await this.#db
       .updateTable('registry_commands')
       .set({ state: to, updated_at: at, ...(result === null ? {} : { result: JSON.stringify(result) }) })
       .where('id', '=', id)
+      .where('device_id', '=', deviceId)
       .where('state', 'in', [...from])
       .executeTakeFirst();
     return outcome.numUpdatedRows > 0n;

@@ -77,7 +77,8 @@ export interface CommandPort {
   pendingCommands(deviceId: string): Promise<Command[]>;
   /**
    * Moves a command on: `delivered` once published, `succeeded`/`failed` with the device's
-   * CommandResult. Returns false when the command is unknown or already final.
+   * CommandResult. Returns false when the command is unknown, belongs to another device, or is
+   * already final — so a device can only ever settle its own commands.
    */
-  markCommand(id: string, state: Exclude<CommandState, 'queued'>, result?: CommandOutcome): Promise<boolean>;
+  markCommand(deviceId: string, id: string, state: Exclude<CommandState, 'queued'>, result?: CommandOutcome): Promise<boolean>;
 }

@@ -74,7 +74,7 @@ export class CommandService {
     return rows.map((c) => ({ v: 1, id: c.id, name: c.name, args: c.args, expiresAt: c.expiresAt }));
   }
 
-  async mark(id: string, state: Exclude<CommandState, 'queued'>, result?: CommandOutcome): Promise<boolean> {
-    return this.#commands.setState(id, FROM[state], state, result ?? null, this.#now());
+  async mark(deviceId: string, id: string, state: Exclude<CommandState, 'queued'>, result?: CommandOutcome): Promise<boolean> {
+    return this.#commands.setState(deviceId, id, FROM[state], state, result ?? null, this.#now());
   }
 }

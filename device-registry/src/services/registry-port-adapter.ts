@@ -69,7 +69,7 @@ export function createRegistryPort(deps: {
 
     commands: {
       pendingCommands: (deviceId) => commands.pending(deviceId),
-      markCommand: (id, state, result) => commands.mark(id, state, result),
+      markCommand: (deviceId, id, state, result) => commands.mark(deviceId, id, state, result),
     },
   };
 }

@@ -55,9 +55,12 @@ describe('desired config and commands', () => {
     const shortId = (short.body as { id: string }).id;
 
     expect((await t.port.commands.pendingCommands('cfg-device')).map((c) => c.id)).toEqual([command.id, shortId]);
-    expect(await t.port.commands.markCommand(command.id, 'delivered')).toBe(true);
-    expect(await t.port.commands.markCommand(command.id, 'succeeded', { ok: true, output: 'bye', at: t.clock.now() })).toBe(true);
-    expect(await t.port.commands.markCommand(command.id, 'failed')).toBe(false);
+    // Another device cannot settle this device's command, even knowing its id.
+    expect(await t.port.commands.markCommand('other-device', command.id, 'delivered')).toBe(false);
+    expect(await t.port.commands.markCommand('cfg-device', command.id, 'delivered')).toBe(true);
+    expect(await t.port.commands.markCommand('other-device', command.id, 'succeeded', { ok: true, at: t.clock.now() })).toBe(false);
+    expect(await t.port.commands.markCommand('cfg-device', command.id, 'succeeded', { ok: true, output: 'bye', at: t.clock.now() })).toBe(true);
+    expect(await t.port.commands.markCommand('cfg-device', command.id, 'failed')).toBe(false);
     t.clock.advance(11_000);
     expect(await t.port.commands.pendingCommands('cfg-device')).toEqual([]);
 
