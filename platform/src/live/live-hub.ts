@@ -17,22 +17,12 @@ export interface LivePort {
 /** In-process fan-out of live events (the seam for a cluster-wide bus later). */
 export class LiveHub implements LivePort {
   readonly #subject = new Subject<LiveEvent>();
-  #published = 0;
 
   get events(): Observable<LiveEvent> {
     return this.#subject.asObservable();
   }
 
-  get published(): number {
-    return this.#published;
-  }
-
-  get subscribers(): number {
-    return this.#subject.observed ? 1 : 0;
-  }
-
   publish(event: LiveEvent): void {
-    this.#published += 1;
     this.#subject.next(event);
   }
 

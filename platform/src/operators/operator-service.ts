@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { StateDatabase } from '../db/database.js';
 import { ApiError } from '../http/api-error.js';
-import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
+import { generatePassword } from './generate-password.js';
+import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
 import { roleAtLeast, type Role } from './roles.js';
 import { hashToken, newId, newSecretToken } from './secret-tokens.js';

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { CommandContext, CommandSpec } from '../command.js';
 import { ROLE_NAMES, apiFlags, listFlags } from '../common-flags.js';
-import { generatePassword } from '../generate-password.js';
+import { generatePassword } from '../../operators/generate-password.js';
 import { printList } from '../list-output.js';
 import { readSecret } from '../read-secret.js';
 import { formatTime, printable } from '../terminal-text.js';
