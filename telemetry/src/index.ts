@@ -20,3 +20,19 @@ export type {
   InfluxQLValue,
 } from './adapters/influxql.js';
 export * from './spool/index.js';
+export type {
+  AggregateFn,
+  FleetQuery,
+  LatestValue,
+  MetricInfo,
+  MetricKind,
+  MetricValue,
+  RangeQuery,
+  RawPoint,
+  RawQuery,
+  SeriesPoint,
+  TelemetryPoint,
+  TelemetryStore,
+  TelemetryStoreStats,
+  WriteResult,
+} from './store/telemetry-store.js';
