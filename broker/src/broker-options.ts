@@ -3,6 +3,7 @@
  * duration is configurable, so tests never wait long). Checked once, all problems listed.
  */
 import { OutpostError } from '@outpost/protocol';
+import type { IngestOptions } from './ingest/ingest-pipeline.js';
 import type { IngestSink } from './ports/ingest-sink.js';
 
 export interface BrokerPartOptions {
@@ -31,6 +32,8 @@ export interface BrokerPartOptions {
   readonly spoolConsumers?: readonly string[];
   /** Replaces the ingest spool (tests: a slow or failing sink). */
   readonly sink?: IngestSink;
+  /** Tuning of the ingest pipeline (spool → telemetry store). */
+  readonly ingest?: IngestOptions;
 }
 
 export interface ResolvedBrokerOptions {
@@ -45,6 +48,7 @@ export interface ResolvedBrokerOptions {
   readonly seenIntervalMs: number;
   readonly spoolConsumers: readonly string[];
   readonly sink: IngestSink | undefined;
+  readonly ingest: IngestOptions;
 }
 
 const DEFAULTS = {
@@ -71,5 +75,5 @@ export function resolveBrokerOptions(options: BrokerPartOptions = {}): ResolvedB
   const consumers = options.spoolConsumers ?? ['ingest'];
   if (consumers.length === 0) problems.push('spoolConsumers: name at least one consumer');
   if (problems.length > 0) throw new OutpostError('VALIDATION_FAILED', `invalid broker options: ${problems.join('; ')}`, { details: problems });
-  return Object.freeze({ ...numbers, tlsTicketKeys: options.tlsTicketKeys, spoolConsumers: Object.freeze([...consumers]), sink: options.sink });
+  return Object.freeze({ ...numbers, tlsTicketKeys: options.tlsTicketKeys, spoolConsumers: Object.freeze([...consumers]), sink: options.sink, ingest: Object.freeze({ ...options.ingest }) });
 }

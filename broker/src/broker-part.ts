@@ -32,6 +32,8 @@ import { InstructionDelivery } from './services/instruction-delivery.js';
 import { MetricTypeGuard } from './services/metric-type-guard.js';
 import { SessionRegistry } from './services/session-registry.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
+import { IngestPipeline } from './ingest/ingest-pipeline.js';
+import { registerIngestMetrics } from './ingest/ingest-metrics.js';
 
 export const PART_NAME = 'broker';
 
@@ -90,6 +92,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     let sweep: NodeJS.Timeout | undefined;
     const subscriptions: Subscription[] = [];
     let state: Readiness = 'down';
+    let ingest: IngestPipeline | undefined;
+    let observeIngest: ((pipeline: IngestPipeline) => void) | undefined;
 
     const openedSpool = (): Spool => {
       if (spool === undefined) throw new OutpostError('BROKER_UNAVAILABLE', 'the ingest spool is not open: the broker has not started');
@@ -121,6 +125,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
 
       metrics(promRegistry) {
         metrics.register(promRegistry);
+        observeIngest = registerIngestMetrics(promRegistry, { pipeline: () => ingest, store: () => deps.telemetry, spool: () => (spool === undefined ? undefined : ingestSpool), now });
       },
 
       async start() {
@@ -159,6 +164,13 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           },
         });
         subscriptions.push(tls.changes.subscribe(useCredentials));
+        if (deps.telemetry !== undefined && options.sink === undefined) {
+          ingest = new IngestPipeline({ spool: ingestSpool, store: deps.telemetry, log, now, wait: (ms) => waits.wait(ms) }, options.ingest);
+          observeIngest?.(ingest);
+          ingest.start();
+        } else {
+          log.warn('no telemetry store: accepted telemetry stays in the spool (nothing ingests it)');
+        }
         sweep = setInterval(() => quota.sweep(now()), options.quotaSweepMs);
         sweep.unref();
         state = 'ok';
@@ -168,8 +180,9 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       ready: () => {
         if (state !== 'ok' || spool === undefined) return state;
         const stats = spool.stats();
-        // Still serving, but telemetry PUBACKs are (or will soon be) withheld.
-        return stats.failed !== undefined || stats.nearFull ? 'degraded' : 'ok';
+        // Still serving, but telemetry PUBACKs are (or will soon be) withheld, or the store is
+        // down and the spool holds the data.
+        return stats.failed !== undefined || stats.nearFull || ingest?.ready() === 'degraded' ? 'degraded' : 'ok';
       },
 
       async close() {
@@ -178,6 +191,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         if (sweep !== undefined) clearInterval(sweep);
         waits.cancelAll();
         sessions.closeAll('broker shutting down');
+        await ingest?.close();
+        ingest = undefined;
         await broker?.close();
         await listener?.close();
         await delivery.idle();

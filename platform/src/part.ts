@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Observable } from 'rxjs';
+import type { TelemetryStore } from '@outpost/telemetry';
 import type { OutpostConfig } from './config/types.js';
 import type { StateDatabase } from './db/database.js';
 import type { Migrations } from './db/migrate.js';
@@ -76,6 +77,8 @@ export interface PartDeps {
   readonly log: FastifyBaseLogger;
   readonly clock: Clock;
   readonly ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
+  /** The telemetry store (InfluxDB when configured, else the embedded SQLite store), opened by the platform. */
+  readonly telemetry?: TelemetryStore;
   /** Runs this part's migrations on `db`, tracked in its own `<part>_migrations` table. */
   migrate(part: string, migrations: Migrations): Promise<string[]>;
   /** The secret key (32 bytes) that encrypts server-held keys at rest. */

@@ -1,0 +1,154 @@
+/**
+ * End-to-end MQTT → InfluxDB points/s (issue 5): simulated devices publish QoS 1 TelemetryBatches
+ * of 100 samples over mTLS to `outpost server` (a child process, real influxd 1.6.7 behind it);
+ * the clock stops when the last point is countable in InfluxDB. Side by side in the same run:
+ * the raw line-protocol write ceiling of the same influxd (5,000-line batches over N parallel
+ * connections, straight to /write), and the ratio of the two.
+ *
+ *   npm run build && node bench/dist/src/ingest.js [devices=20] [batchesPerDevice=100] [samplesPerBatch=100] [metrics=5] [connections=3]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startInfluxd } from '@outpost/e2e';
+import { topics } from '@outpost/protocol';
+import { queryInfluxQL } from '@outpost/telemetry';
+import mqtt from 'mqtt';
+import { enrollDevices, startServerProcess } from './lib/server-process.js';
+
+const devices = Number(process.argv[2] ?? 20);
+const batchesPerDevice = Number(process.argv[3] ?? 100);
+const samplesPerBatch = Number(process.argv[4] ?? 100);
+const metricCount = Number(process.argv[5] ?? 5);
+const connections = Number(process.argv[6] ?? 3);
+const inFlight = 8;
+const totalPoints = devices * batchesPerDevice * samplesPerBatch;
+const metricNames = Array.from({ length: metricCount }, (_, i) => `m${String(i)}`);
+
+async function countPoints(url: string, db: string): Promise<number> {
+  const result = await queryInfluxQL({ url, db }, `SELECT count("m0") FROM "telemetry"`).catch(() => []);
+  const value = result[0]?.series[0]?.values[0]?.[1];
+  return typeof value === 'number' ? value : 0;
+}
+
+async function waitForCount(url: string, db: string, want: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const have = await countPoints(url, db);
+    if (have >= want || Date.now() > deadline) return have;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function post(agent: Agent, url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Raw ceiling: the same points as line protocol, 5,000 lines a request, `connections` in parallel. */
+async function rawCeiling(influxUrl: string): Promise<{ pointsPerS: number; points: number }> {
+  const db = 'ceiling';
+  await queryInfluxQL({ url: influxUrl }, `CREATE DATABASE "${db}"`);
+  const start = Date.now() - 86_400_000;
+  const bodies: string[] = [];
+  let lines: string[] = [];
+  for (let d = 0; d < devices; d += 1) {
+    for (let i = 0; i < batchesPerDevice * samplesPerBatch; i += 1) {
+      const fields = metricNames.map((m, k) => `${m}=${(i % 1000) + k + 0.5}`).join(',');
+      lines.push(`telemetry,device=bench-${String(d).padStart(4, '0')} ${fields} ${String(start + i * 10)}`);
+      if (lines.length === 5_000) {
+        bodies.push(lines.join('\n'));
+        lines = [];
+      }
+    }
+  }
+  if (lines.length > 0) bodies.push(lines.join('\n'));
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++] as string;
+        const status = await post(agent, `${influxUrl}/write?db=${db}&precision=ms`, body);
+        if (status !== 204) throw new Error(`raw write answered ${status}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const counted = await waitForCount(influxUrl, db, totalPoints, 30_000);
+  return { pointsPerS: counted / seconds, points: counted };
+}
+
+const influx = await startInfluxd();
+const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-ingest-'));
+try {
+  console.log(`MQTT → InfluxDB: ${devices} devices × ${batchesPerDevice} batches × ${samplesPerBatch} samples × ${metricCount} metrics = ${totalPoints.toLocaleString('en')} points (QoS 1, ${inFlight} in flight per device); influxd 1.6.7 at ${influx.url}`);
+  const ceiling = await rawCeiling(influx.url);
+  console.log(`raw line protocol ceiling: ${Math.round(ceiling.pointsPerS).toLocaleString('en')} points/s (${connections} connections, 5,000-line batches)`);
+
+  const server = await startServerProcess(dir, {
+    OUTPOST_INFLUX_URL: influx.url,
+    OUTPOST_INFLUX_DB: 'outpost',
+    OUTPOST_LIMIT_MSGS_PER_S: '100000',
+    OUTPOST_LIMIT_BYTES_PER_S: '1 GiB',
+    OUTPOST_LOG_LEVEL: 'warn',
+  });
+  try {
+    const ids = Array.from({ length: devices }, (_, i) => `bench-${String(i).padStart(4, '0')}`);
+    const identities = await enrollDevices(server, ids);
+    const clients = await Promise.all(
+      identities.map((d) =>
+        mqtt.connectAsync(server.mqttUrl, { clientId: d.deviceId, key: d.keyPem, cert: d.certPem, ca: d.caPem, clean: true, reconnectPeriod: 0, protocolVersion: 4 }),
+      ),
+    );
+    const start = Date.now() - 86_400_000;
+    const payloads = identities.map((_, d) =>
+      Array.from({ length: batchesPerDevice }, (_, b) =>
+        JSON.stringify({
+          v: 1,
+          seq: b + 1,
+          samples: Array.from({ length: samplesPerBatch }, (_, s) => {
+            const i = b * samplesPerBatch + s;
+            return { ts: start + i * 10, metrics: Object.fromEntries(metricNames.map((m, k) => [m, (i % 1000) + k + 0.5 + d])) };
+          }),
+        }),
+      ),
+    );
+    const cpu0 = await server.cpuSeconds();
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (client, d) => {
+        const mine = payloads[d] ?? [];
+        let next = 0;
+        const topic = topics.telemetry(identities[d]?.deviceId ?? '');
+        await Promise.all(
+          Array.from({ length: inFlight }, async () => {
+            while (next < mine.length) await client.publishAsync(topic, mine[next++] as string, { qos: 1 });
+          }),
+        );
+      }),
+    );
+    const acked = (performance.now() - t0) / 1000;
+    const stored = await waitForCount(influx.url, 'outpost', totalPoints, 120_000);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = (await server.cpuSeconds()) - cpu0;
+    const rate = stored / seconds;
+    console.log(`end to end: ${stored.toLocaleString('en')} of ${totalPoints.toLocaleString('en')} points in InfluxDB in ${seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString('en')} points/s (all PUBACKs after ${acked.toFixed(1)} s; server CPU ${(cpu / seconds).toFixed(2)} cores, ${((cpu * 1e6) / stored).toFixed(1)} µs per point)`);
+    console.log(`ratio end-to-end / raw ceiling: ${(rate / ceiling.pointsPerS).toFixed(2)}× (goal ≥ 0.5×); loss: ${String(totalPoints - stored)} points`);
+    await Promise.all(clients.map((c) => c.endAsync()));
+  } finally {
+    await server.stop();
+  }
+} finally {
+  await influx.stop();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,127 @@
+/**
+ * `outpost server` as a child process for benchmarks (so its CPU is its own), on ephemeral
+ * loopback ports in a temp dir, plus the HTTP calls a bench needs: admin login and device
+ * enrollment with a fresh RSA key and a node-forge CSR.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { request } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import forge from 'node-forge';
+
+const BIN = fileURLToPath(new URL('../../../../platform/dist/src/cli/main.js', import.meta.url));
+export const BENCH_PASSWORD = 'bench-password-123';
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly operatorUrl: string;
+  readonly deviceUrl: string;
+  readonly mqttUrl: string;
+  /** utime + stime of the server process so far, in seconds (from /proc). */
+  cpuSeconds(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startServerProcess(dir: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'server'], {
+    cwd: dir,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      OUTPOST_HTTP_HOST: '127.0.0.1',
+      OUTPOST_HTTP_PORT: '0',
+      OUTPOST_DEVICE_HOST: '127.0.0.1',
+      OUTPOST_DEVICE_PORT: '0',
+      OUTPOST_MQTT_HOST: '127.0.0.1',
+      OUTPOST_MQTT_PORT: '0',
+      OUTPOST_PUBLIC_HOST: '127.0.0.1',
+      OUTPOST_ADMIN_PASSWORD: BENCH_PASSWORD,
+      OUTPOST_ENROLL_RATE_LIMIT: '1000000',
+      OUTPOST_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (b: Buffer): void => {
+    if (output.length < 1_000_000) output += b.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const operatorUrl = /"operatorUrl":"(http:\/\/[^"]+)"/.exec(output)?.[1];
+    const deviceUrl = /"deviceUrl":"(https:\/\/[^"]+)"/.exec(output)?.[1];
+    const mqttUrl = /"mqttUrl":"(mqtts:\/\/[^"]+)"/.exec(output)?.[1];
+    if (operatorUrl !== undefined && deviceUrl !== undefined && mqttUrl !== undefined) {
+      const pid = child.pid;
+      return {
+        child,
+        operatorUrl,
+        deviceUrl,
+        mqttUrl,
+        async cpuSeconds() {
+          const { readFile } = await import('node:fs/promises');
+          const fields = (await readFile(`/proc/${String(pid)}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+          return (Number(fields[11]) + Number(fields[12])) / 100;
+        },
+        stop: () =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGTERM');
+          }),
+      };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`outpost server did not become ready:\n${output.slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function adminApi(operatorUrl: string): Promise<(method: string, path: string, body?: unknown) => Promise<unknown>> {
+  const call = async (method: string, path: string, body?: unknown, token?: string): Promise<unknown> => {
+    const res = await fetch(`${operatorUrl}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text === '' ? undefined : (JSON.parse(text) as unknown);
+  };
+  const { token } = (await call('POST', '/api/v1/auth/login', { username: 'admin', password: BENCH_PASSWORD })) as { token: string };
+  return (method, path, body) => call(method, path, body, token);
+}
+
+export interface DeviceIdentity {
+  readonly deviceId: string;
+  readonly keyPem: string;
+  readonly certPem: string;
+  readonly caPem: string;
+}
+
+/** Enrolls `ids` through the device listener (keys made here; not what a bench measures). */
+export async function enrollDevices(server: Pick<ServerProcess, 'operatorUrl' | 'deviceUrl'>, ids: readonly string[]): Promise<DeviceIdentity[]> {
+  const api = await adminApi(server.operatorUrl);
+  const { chainPem } = (await api('GET', '/api/v1/ca')) as { chainPem: string };
+  const { token } = (await api('POST', '/api/v1/enrollment-tokens', { group: 'bench', maxUses: ids.length, ttlSeconds: 3600 })) as { token: string };
+  const out: DeviceIdentity[] = [];
+  for (const deviceId of ids) {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = forge.pki.publicKeyFromPem(publicKey);
+    csr.setSubject([{ name: 'commonName', value: deviceId }]);
+    csr.sign(forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+    const body = JSON.stringify({ v: 1, token, csr: forge.pki.certificationRequestToPem(csr), deviceId });
+    const answer = await new Promise<{ certificate: string; caChain: string }>((resolve, reject) => {
+      const req = request(`${server.deviceUrl}/device/v1/enroll`, { method: 'POST', ca: chainPem, headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => (res.statusCode === 201 || res.statusCode === 200 ? resolve(JSON.parse(text) as { certificate: string; caChain: string }) : reject(new Error(`enroll ${deviceId}: ${String(res.statusCode)} ${text}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    out.push({ deviceId, keyPem: privateKey, certPem: answer.certificate, caPem: answer.caChain });
+  }
+  return out;
+}

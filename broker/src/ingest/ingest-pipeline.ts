@@ -1,0 +1,183 @@
+/**
+ * The ingest pipeline (ARCHITECTURE step 3, issue 5): reads accepted batches from the spool's
+ * `ingest` cursor, writes their samples to the TelemetryStore in batches and commits the cursor
+ * only once the store confirmed. A store that is down or slow makes the spool grow (bounded by
+ * OUTPOST_SPOOL_MAX_BYTES; at the bound the broker withholds PUBACKs) — nothing is dropped.
+ * Points the store refuses for good go to its dead-letter file (the store's job); records that
+ * do not decode are logged and counted, and skipped.
+ */
+import type { Readiness } from '@outpost/platform';
+import type { SpoolEntry, TelemetryStore } from '@outpost/telemetry';
+import { concatMap, from, type Subscription } from 'rxjs';
+import type { IngestSpool } from '../ports/ingest-spool.js';
+import type { Log } from '../ports/log.js';
+import { backoffMs } from './backoff.js';
+import { pointsOf } from './batch-points.js';
+
+export const INGEST_CONSUMER = 'ingest';
+
+export interface IngestOptions {
+  /** Most spool records (batches) per store write; default 500. */
+  readonly maxRecords?: number;
+  /** How long a partial read waits for more records; default 20 ms. */
+  readonly maxWaitMs?: number;
+  /** Retry backoff after a failed store write; defaults 200 ms → 5 s. */
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+  /** The loud "spool near full" / "store down" lines repeat at most this often; default 30 s. */
+  readonly warnIntervalMs?: number;
+}
+
+export interface IngestDeps {
+  readonly spool: IngestSpool;
+  readonly store: TelemetryStore;
+  readonly log: Log;
+  readonly now: () => number;
+  /** Resolves true after `ms`, false when cancelled by shutdown. */
+  readonly wait: (ms: number) => Promise<boolean>;
+}
+
+export interface IngestStats {
+  readonly batches: number;
+  readonly records: number;
+  readonly points: number;
+  readonly retries: number;
+  readonly undecodable: number;
+  readonly deadLettered: number;
+  /** Epoch ms since when writes have been failing; absent while the store is healthy. */
+  readonly failingSince?: number;
+  readonly lastError?: string;
+}
+
+export interface WriteObservation {
+  readonly seconds: number;
+  readonly points: number;
+  readonly ok: boolean;
+}
+
+export class IngestPipeline {
+  readonly #deps: IngestDeps;
+  readonly #options: Required<IngestOptions>;
+  readonly #observers: ((observation: WriteObservation) => void)[] = [];
+  #subscription: Subscription | undefined;
+  #inFlight: Promise<void> = Promise.resolve();
+  #closing = false;
+  #lastWarnAt = -Infinity;
+  #stats = { batches: 0, records: 0, points: 0, retries: 0, undecodable: 0, deadLettered: 0 };
+  #failingSince: number | undefined;
+  #lastError: string | undefined;
+
+  constructor(deps: IngestDeps, options: IngestOptions = {}) {
+    this.#deps = deps;
+    this.#options = {
+      maxRecords: options.maxRecords ?? 500,
+      maxWaitMs: options.maxWaitMs ?? 20,
+      retryMinMs: options.retryMinMs ?? 200,
+      retryMaxMs: options.retryMaxMs ?? 5_000,
+      warnIntervalMs: options.warnIntervalMs ?? 30_000,
+    };
+  }
+
+  /** Called after every store write attempt (for the write-latency metric). */
+  onWrite(observer: (observation: WriteObservation) => void): void {
+    this.#observers.push(observer);
+  }
+
+  start(): void {
+    if (this.#subscription !== undefined) return;
+    this.#subscription = this.#deps.spool
+      .readBatches(INGEST_CONSUMER, { maxRecords: this.#options.maxRecords, maxWaitMs: this.#options.maxWaitMs })
+      .pipe(
+        concatMap((entries) => {
+          this.#inFlight = this.#ingest(entries);
+          return from(this.#inFlight);
+        }),
+      )
+      .subscribe({
+        error: (error: unknown) => {
+          // The spool stream only errors when the spool itself failed; the broker's readiness says so.
+          this.#lastError = (error as Error).message;
+          this.#deps.log.error({ err: this.#lastError }, 'ingest: reading the spool failed; ingest stopped until restart');
+        },
+      });
+  }
+
+  /** `degraded` while store writes fail (the spool holds the data). */
+  ready(): Readiness {
+    return this.#failingSince === undefined ? 'ok' : 'degraded';
+  }
+
+  stats(): IngestStats {
+    return {
+      ...this.#stats,
+      ...(this.#failingSince === undefined ? {} : { failingSince: this.#failingSince }),
+      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
+    };
+  }
+
+  /** Stops reading; a write in progress finishes (or stops retrying) first. Uncommitted records stay in the spool. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#subscription?.unsubscribe();
+    await this.#inFlight;
+  }
+
+  async #ingest(entries: readonly SpoolEntry[]): Promise<void> {
+    const last = entries[entries.length - 1];
+    if (last === undefined) return;
+    const { points, undecodable } = pointsOf(entries);
+    for (const bad of undecodable) {
+      this.#stats.undecodable += 1;
+      this.#deps.log.error({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'ingest: a spooled batch does not decode; skipped');
+    }
+    for (let attempt = 0; !this.#closing; attempt += 1) {
+      const started = performance.now();
+      try {
+        const result = points.length === 0 ? { written: 0, deadLettered: 0 } : await this.#deps.store.write(points);
+        this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: true });
+        await this.#deps.spool.commit(INGEST_CONSUMER, last.seq);
+        this.#stats.batches += 1;
+        this.#stats.records += entries.length;
+        this.#stats.points += result.written;
+        this.#stats.deadLettered += result.deadLettered;
+        if (this.#failingSince !== undefined) {
+          this.#deps.log.info({ downMs: this.#deps.now() - this.#failingSince, retries: attempt }, 'ingest: telemetry store writes succeed again; draining the spool');
+          this.#failingSince = undefined;
+        }
+        this.#warnIfNearFull();
+        return;
+      } catch (error) {
+        this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: false });
+        this.#lastError = (error as Error).message;
+        this.#failingSince ??= this.#deps.now();
+        this.#stats.retries += 1;
+        const spool = this.#deps.spool.stats();
+        this.#warn(
+          { err: this.#lastError, code: (error as { code?: string }).code, pending: entries.length, attempt, spoolBytes: spool.bytes, spoolMaxBytes: spool.maxBytes, nearFull: spool.nearFull },
+          spool.nearFull
+            ? 'ingest: telemetry store write failed and the spool is NEAR ITS BOUND: at the bound, telemetry PUBACKs are withheld (agents keep their data); retrying'
+            : 'ingest: telemetry store write failed; the spool keeps the data, retrying',
+        );
+        const delay = backoffMs(attempt, this.#options.retryMinMs, this.#options.retryMaxMs);
+        if (!(await this.#deps.wait(delay))) return;
+      }
+    }
+  }
+
+  #observe(observation: WriteObservation): void {
+    for (const observer of this.#observers) observer(observation);
+  }
+
+  #warnIfNearFull(): void {
+    const stats = this.#deps.spool.stats();
+    if (!stats.nearFull) return;
+    this.#warn({ bytes: stats.bytes, maxBytes: stats.maxBytes }, 'ingest spool is near its bound (OUTPOST_SPOOL_MAX_BYTES): at the bound, telemetry PUBACKs are withheld until the store catches up');
+  }
+
+  #warn(data: object, message: string): void {
+    const now = this.#deps.now();
+    if (now - this.#lastWarnAt < this.#options.warnIntervalMs) return;
+    this.#lastWarnAt = now;
+    this.#deps.log.warn(data, message);
+  }
+}
