@@ -1,2 +1,3 @@
-// Placeholder: this part is built in a later issue (see the README's roadmap).
-export const partName = 'dashboard';
+export { createDashboardPart, createPart, PART_NAME, type DashboardPartOptions } from './dashboard-part.js';
+export { DEFAULT_QUERY_LIMITS, resolveWindow, type QueryLimits, type QueryWindow } from './domain/query-window.js';
+export { formatEvery, ROUND_BUCKETS_MS } from './domain/bucket-sizes.js';

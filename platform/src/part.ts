@@ -78,7 +78,7 @@ export interface PartDeps {
   readonly clock: Clock;
   readonly ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
   /** The telemetry store (InfluxDB when configured, else the embedded SQLite store), opened by the platform. */
-  readonly telemetry?: TelemetryStore;
+  readonly telemetry: TelemetryStore;
   /** Runs this part's migrations on `db`, tracked in its own `<part>_migrations` table. */
   migrate(part: string, migrations: Migrations): Promise<string[]>;
   /** The secret key (32 bytes) that encrypts server-held keys at rest. */

@@ -36,3 +36,11 @@ export type {
   TelemetryStoreStats,
   WriteResult,
 } from './store/telemetry-store.js';
+export { openTelemetryStore } from './store/open-store.js';
+export type { InfluxConnectionOptions, OpenTelemetryStoreOptions, TelemetryStoreLog } from './store/open-store.js';
+export { isRetryableStoreError, TELEMETRY_QUERY_INVALID, TELEMETRY_STORE_UNAVAILABLE } from './store/store-errors.js';
+export { openSqliteTelemetryStore } from './adapters/sqlite-store.js';
+export type { SqliteTelemetryStore, SqliteTelemetryStoreOptions } from './adapters/sqlite-store.js';
+export { openInfluxTelemetryStore } from './adapters/influx-store.js';
+export type { InfluxTelemetryStore, InfluxTelemetryStoreOptions } from './adapters/influx-store.js';
+export type { DeadLetter } from './adapters/dead-letters.js';

@@ -130,16 +130,21 @@ export class IngestPipeline {
       this.#stats.undecodable += 1;
       this.#deps.log.error({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'ingest: a spooled batch does not decode; skipped');
     }
+    let counted = false;
     for (let attempt = 0; !this.#closing; attempt += 1) {
       const started = performance.now();
       try {
         const result = points.length === 0 ? { written: 0, deadLettered: 0 } : await this.#deps.store.write(points);
         this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: true });
+        if (!counted) {
+          // Counted once even when the commit below fails and the (idempotent) write is retried.
+          counted = true;
+          this.#stats.batches += 1;
+          this.#stats.records += entries.length;
+          this.#stats.points += result.written;
+          this.#stats.deadLettered += result.deadLettered;
+        }
         await this.#deps.spool.commit(INGEST_CONSUMER, last.seq);
-        this.#stats.batches += 1;
-        this.#stats.records += entries.length;
-        this.#stats.points += result.written;
-        this.#stats.deadLettered += result.deadLettered;
         if (this.#failingSince !== undefined) {
           this.#deps.log.info({ downMs: this.#deps.now() - this.#failingSince, retries: attempt }, 'ingest: telemetry store writes succeed again; draining the spool');
           this.#failingSince = undefined;

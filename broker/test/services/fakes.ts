@@ -23,6 +23,7 @@ export class FakeRegistry {
   port(): RegistryPort {
     return {
       lookup: async () => undefined,
+      deviceIds: async () => [],
       isSerialRevoked: async (serial) => this.revokedSerials.has(serial),
       checkCertificate: async (deviceId, serial) => {
         this.checks += 1;

@@ -51,6 +51,11 @@ export interface RegistryPort {
   /** Marks a device seen now (any traffic) without changing its online state. */
   markSeen(deviceId: string, at: number): Promise<void>;
   recordStatus(deviceId: string, status: DeviceStatusUpdate): Promise<void>;
+  /**
+   * Ids of the devices (not deleted) in `group` and carrying every tag of `tags`, in id order;
+   * no filter = every device (every filter narrows). For fleet queries (e.g. the dashboard's per-group telemetry).
+   */
+  deviceIds(filter: { readonly group?: string; readonly tags?: Readonly<Record<string, string>> }): Promise<string[]>;
   /** Desired config and commands, for delivery over MQTT. */
   readonly configs: DeviceConfigPort;
   readonly commands: CommandPort;

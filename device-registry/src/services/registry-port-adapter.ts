@@ -8,6 +8,9 @@ import type { CommandService } from './command-service.js';
 import type { ConfigService } from './config-service.js';
 import type { RegistryEvents } from './registry-events.js';
 
+/** Devices read per query while collecting ids. */
+const DEVICE_ID_PAGE = 1_000;
+
 function summary(device: Device): DeviceSummary {
   return { id: device.id, status: device.status, group: device.group, tags: device.tags };
 }
@@ -60,6 +63,17 @@ export function createRegistryPort(deps: {
 
     async recordStatus(deviceId, status) {
       await devices.recordStatus(deviceId, status);
+    },
+
+    async deviceIds(filter) {
+      const tags = Object.entries(filter.tags ?? {}).map(([key, value]) => ({ key, value }));
+      const ids: string[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await devices.list({ limit: DEVICE_ID_PAGE, tags, ...(filter.group === undefined ? {} : { group: filter.group }), ...(after === undefined ? {} : { after }) });
+        for (const device of page) ids.push(device.id);
+        if (page.length < DEVICE_ID_PAGE) return ids;
+        after = page[page.length - 1]?.id;
+      }
     },
 
     configs: {

@@ -7,6 +7,7 @@ import { helpCommand } from './commands/help-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { logoutCommand } from './commands/logout-command.js';
 import { serverCommand } from './commands/server-command.js';
+import { telemetryCommand } from './commands/telemetry-command.js';
 import { usersCommand } from './commands/users-command.js';
 import { whoamiCommand } from './commands/whoami-command.js';
 
@@ -23,6 +24,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   apiTokensCommand,
   enrollmentTokensCommand,
   devicesCommand,
+  telemetryCommand,
   auditCommand,
 ];
 

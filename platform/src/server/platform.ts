@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { openTelemetryStore, type TelemetryStore } from '@outpost/telemetry';
 import type { FastifyBaseLogger } from 'fastify';
 import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import type { Subscription } from 'rxjs';
@@ -56,6 +58,8 @@ export class Platform {
   readonly audit: AuditLog;
   readonly live: LiveHub;
   readonly auth: AuthPort;
+  /** The telemetry store every part shares (InfluxDB when configured, else embedded SQLite). */
+  readonly telemetry: TelemetryStore;
   readonly #options: PlatformOptions;
   readonly #database: OpenedDatabase;
   readonly #parts: Part[];
@@ -73,6 +77,7 @@ export class Platform {
     audit: AuditLog;
     auth: AuthPort;
     live: LiveHub;
+    telemetry: TelemetryStore;
     registry: Registry;
     operator: FastifyInstance;
     device: DeviceApp;
@@ -85,6 +90,7 @@ export class Platform {
     this.audit = init.audit;
     this.auth = init.auth;
     this.live = init.live;
+    this.telemetry = init.telemetry;
     this.registry = init.registry;
     this.operator = init.operator;
     this.device = init.device;
@@ -97,6 +103,7 @@ export class Platform {
     const { config, log } = options;
     const clock = options.clock ?? { now: () => Date.now() };
     const database = openStateDatabase(config.dataDir);
+    let telemetry: TelemetryStore | undefined;
     try {
       await runMigrations(database.db, 'platform', operatorMigrations);
       await runMigrations(database.db, 'audit', auditMigrations);
@@ -116,6 +123,16 @@ export class Platform {
       const audit = new AuditLog(database.db, clock.now);
       const auth = createAuth(operators);
       const live = new LiveHub();
+      telemetry = await openTelemetryStore({
+        ...(config.influx === undefined ? {} : { influx: config.influx }),
+        embeddedFile: join(config.dataDir, 'telemetry.sqlite'),
+        retentionDays: config.retentionDays,
+        deadLetterFile: join(config.dataDir, 'dead-letters', 'telemetry.jsonl'),
+        log: log.child({ component: 'telemetry' }),
+        clock,
+      });
+      const store = telemetry;
+      log.info({ store: store.kind }, `telemetry store: ${store.kind}`);
       const registry = new Registry();
       collectDefaultMetrics({ register: registry, prefix: 'outpost_' });
 
@@ -156,6 +173,7 @@ export class Platform {
           live,
           log,
           clock,
+          telemetry: store,
           ports: { ...ports },
           migrate: (part, migrations) => runMigrations(database.db, part, migrations),
           secretKey: options.secretKey,
@@ -167,7 +185,7 @@ export class Platform {
         parts.push(part);
       }
 
-      const platform = new Platform({ options, database, operators, audit, auth, live, registry, operator, device, parts, ports });
+      const platform = new Platform({ options, database, operators, audit, auth, live, telemetry: store, registry, operator, device, parts, ports });
       registerHealthRoutes(operator, { health: { readiness: () => platform.readiness() }, registry });
       new Gauge({
         name: 'outpost_ready',
@@ -180,6 +198,7 @@ export class Platform {
       });
       return platform;
     } catch (err) {
+      await telemetry?.close();
       await database.close();
       throw err;
     }
@@ -273,6 +292,7 @@ export class Platform {
       await step(`part ${part.name}`, () => part.close(left()));
       this.#started.delete(part);
     }
+    await step('telemetry store', () => this.telemetry.close());
     await step('state database', () => this.#database.close());
     this.#state = 'closed';
     log.info({ clean }, 'outpost stopped');

@@ -1,0 +1,51 @@
+/**
+ * TelemetryPoint → InfluxDB line protocol (SPEC "InfluxDB schema"): measurement `telemetry`,
+ * tag `device` plus the sample's tags (sorted), one field per metric, time in milliseconds.
+ *
+ * Numbers are always float fields: a whole number is written as `1`, which line protocol
+ * reads as a float (an integer would need the `i` suffix, which is never written), so a metric
+ * never flips between float and integer. Booleans are `true`/`false`, strings are quoted.
+ *
+ * Line protocol cannot carry every tag value exactly: newlines and carriage returns end a
+ * line, and InfluxDB unescapes only `\,` `\=` `\ ` in tags, so a backslash cannot be written
+ * unambiguously. Such a point is refused (dead letter) instead of being stored altered.
+ * Empty tag values are left out (InfluxDB treats an empty tag as an absent one).
+ */
+import type { MetricValue, TelemetryPoint } from '../store/telemetry-store.js';
+
+export const MEASUREMENT = 'telemetry';
+export const DEVICE_TAG = 'device';
+
+/** Escapes a tag key, tag value or field key: comma, equals sign and space. */
+function escapeKey(text: string): string {
+  return text.replace(/[,= ]/g, (char) => `\\${char}`);
+}
+
+function fieldValue(value: MetricValue): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
+}
+
+/** Why `point` cannot be written as a line (beyond pointProblem's checks), or undefined. */
+export function lineProblem(point: TelemetryPoint): string | undefined {
+  for (const [name, value] of Object.entries(point.tags ?? {})) {
+    if (/[\\\n\r]/.test(value)) return `PAYLOAD_INVALID: tag ${name} holds a backslash or line break, which line protocol cannot carry exactly`;
+  }
+  for (const [name, value] of Object.entries(point.metrics)) {
+    if (typeof value === 'string' && /\r/.test(value)) return `PAYLOAD_INVALID: string metric ${name} holds a carriage return`;
+  }
+  return undefined;
+}
+
+/** One line for a point already checked by pointProblem and lineProblem. */
+export function toLine(point: TelemetryPoint): string {
+  const tags: [string, string][] = [[DEVICE_TAG, point.deviceId]];
+  for (const [name, value] of Object.entries(point.tags ?? {})) if (value !== '') tags.push([name, value]);
+  tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const tagText = tags.map(([name, value]) => `,${escapeKey(name)}=${escapeKey(value)}`).join('');
+  const fields = Object.entries(point.metrics)
+    .map(([name, value]) => `${escapeKey(name)}=${fieldValue(value)}`)
+    .join(',');
+  return `${MEASUREMENT}${tagText} ${fields} ${point.ts}`;
+}

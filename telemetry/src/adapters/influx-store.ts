@@ -1,0 +1,483 @@
+/**
+ * The InfluxDB TelemetryStore (SPEC "InfluxDB schema", ARCHITECTURE "Storage").
+ *
+ * API: `auto` reads `/ping`'s X-Influxdb-Version at open: 1.x writes through the v1 transport
+ * shim (`/write?db=&rp=`, u/p), 2.x/3.x/Cloud through the client's own transport to
+ * `/api/v2/write` (token, org, bucket). Either way one keep-alive agent with `maxSockets`
+ * sockets carries writes and queries. On 1.x a missing database is created with a default
+ * retention policy of `retentionDays`; otherwise retention is InfluxDB's (the RP or bucket).
+ *
+ * Writes: points are checked (names, type against the known field types, what line protocol
+ * cannot carry) and encoded (influx-line.ts), sent in bodies of `batchLines` lines with retries;
+ * refused lines are found by bisection (influx-line-writer.ts). Refused points and lines go to
+ * the dead-letter file. InfluxDB down → `write` rejects with TELEMETRY_STORE_UNAVAILABLE.
+ *
+ * Queries: InfluxQL over `/query` (on 2.x the v1 compatibility endpoint, the token sent as the
+ * Basic password; the bucket needs a DBRP mapping to `db`). Field keys are per measurement in
+ * InfluxDB, not per device, so `metrics()` and `latest()` ask `SELECT last(*) … WHERE device = $d`
+ * and read the columns that are not null (the device's fields within retention), then one
+ * `SELECT last("m")` per field for each field's own time.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { InfluxDB, type Transport } from '@influxdata/influxdb-client';
+import { OutpostError } from '@outpost/protocol';
+import {
+  checkBucketQuery,
+  checkDeviceId,
+  checkDeviceList,
+  checkFnForKind,
+  checkMetric,
+  checkWindow,
+  kindOf,
+  pointProblem,
+  rawLimitOf,
+} from '../store/point-checks.js';
+import { storeUnavailable } from '../store/store-errors.js';
+import type {
+  FleetQuery,
+  LatestValue,
+  MetricInfo,
+  MetricKind,
+  RangeQuery,
+  RawPoint,
+  RawQuery,
+  SeriesPoint,
+  TelemetryPoint,
+  TelemetryStore,
+  TelemetryStoreStats,
+  WriteResult,
+} from '../store/telemetry-store.js';
+import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
+import { createInfluxV1Transport } from './influx-v1-transport.js';
+import { lineProblem, toLine } from './influx-line.js';
+import { writeLines } from './influx-line-writer.js';
+import { apiOfVersion, pingInflux } from './influx-ping.js';
+import { bucketStatement, fieldKeysStatement, lastOfAllStatement, lastOfEachStatement, rawStatement, type Statement } from './influx-queries.js';
+import { escapeIdentifier, InfluxQLError, queryInfluxQL, type InfluxQLOptions, type InfluxQLResult } from './influxql.js';
+
+export interface InfluxTelemetryStoreOptions {
+  readonly url: string;
+  readonly api: 'auto' | 'v1' | 'v2';
+  readonly token?: string;
+  readonly org?: string;
+  readonly bucket?: string;
+  readonly db: string;
+  readonly rp?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly retentionDays: number;
+  readonly deadLetterFile: string;
+  readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  readonly clock?: { now(): number };
+  /** Most parallel sockets (default 4). */
+  readonly maxSockets?: number;
+  /** Deadline of one request (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Lines per write body (default 5,000). */
+  readonly batchLines?: number;
+  /** Retries of one body on 5xx/network errors before `write` rejects (default 2), and their backoff (100 ms → 1 s). */
+  readonly maxRetries?: number;
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+  /** 1.x: create `db` when it is missing (default true). */
+  readonly createDatabase?: boolean;
+}
+
+export interface InfluxTelemetryStore extends TelemetryStore {
+  readonly kind: 'influxdb-v1' | 'influxdb-v2';
+}
+
+interface Connection {
+  readonly transport: Transport;
+  readonly agent: http.Agent;
+  readonly writePath: string;
+  readonly query: InfluxQLOptions;
+  close(): void;
+}
+
+const FIELD_KINDS: Readonly<Record<string, MetricKind>> = { float: 'number', integer: 'number', unsigned: 'number', boolean: 'boolean', string: 'string' };
+
+export async function openInfluxTelemetryStore(options: InfluxTelemetryStoreOptions): Promise<InfluxTelemetryStore> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let api = options.api;
+  if (api === 'auto') {
+    let version: string;
+    try {
+      const answer = await pingInflux(options.url, undefined, timeoutMs);
+      if (answer.status < 200 || answer.status >= 300) throw new Error(`/ping answered HTTP ${answer.status}`);
+      version = answer.version;
+    } catch (error) {
+      throw storeUnavailable(
+        `InfluxDB at ${options.url} does not answer /ping, so its API cannot be detected (${(error as Error).message}); set the API (v1 or v2) to start without it`,
+        error,
+      );
+    }
+    api = apiOfVersion(version);
+    options.log?.info({ url: options.url, version, api }, 'InfluxDB detected');
+  }
+  const store = new InfluxStore(options, api);
+  try {
+    await store.connect();
+  } catch (error) {
+    // Down now is fine: writes reject (the caller keeps the data) and connect again later.
+    options.log?.warn({ url: options.url, err: (error as Error).message }, 'InfluxDB is not reachable yet; telemetry writes will be retried');
+  }
+  return store;
+}
+
+class InfluxStore implements InfluxTelemetryStore {
+  readonly kind: 'influxdb-v1' | 'influxdb-v2';
+  readonly #options: InfluxTelemetryStoreOptions;
+  readonly #api: 'v1' | 'v2';
+  readonly #deadLetters: DeadLetterFile;
+  readonly #now: () => number;
+  readonly #kinds = new Map<string, MetricKind>();
+  readonly #connection: Connection;
+  #prepared: Promise<void> | undefined;
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed: Promise<void> | undefined;
+  #stats = { pointsWritten: 0, batchesWritten: 0, writeErrors: 0, retries: 0, lastWriteMs: 0 };
+
+  constructor(options: InfluxTelemetryStoreOptions, api: 'v1' | 'v2') {
+    this.#options = options;
+    this.#api = api;
+    this.kind = api === 'v1' ? 'influxdb-v1' : 'influxdb-v2';
+    this.#deadLetters = openDeadLetterFile(options.deadLetterFile);
+    const clock = options.clock;
+    this.#now = clock ? () => clock.now() : () => Date.now();
+    this.#connection = this.#createConnection();
+  }
+
+  #createConnection(): Connection {
+    const o = this.#options;
+    const timeoutMs = o.timeoutMs ?? 10_000;
+    const maxSockets = o.maxSockets ?? 4;
+    if (this.#api === 'v1') {
+      const transport = createInfluxV1Transport({
+        url: o.url,
+        db: o.db,
+        maxSockets,
+        timeoutMs,
+        ...(o.rp === undefined ? {} : { rp: o.rp }),
+        ...(o.username === undefined ? {} : { username: o.username }),
+        ...(o.password === undefined ? {} : { password: o.password }),
+      });
+      return {
+        transport,
+        agent: transport.agent,
+        // The shim rewrites this to /write?db=&rp=&precision=ms&u=&p=.
+        writePath: `/api/v2/write?${new URLSearchParams({ org: '', bucket: o.db, precision: 'ms' }).toString()}`,
+        query: { url: o.url, db: o.db, agent: transport.agent, epoch: 'ms', timeoutMs, ...credentials(o.username, o.password), ...(o.rp === undefined ? {} : { rp: o.rp }) },
+        close: () => transport.close(),
+      };
+    }
+    if (o.bucket === undefined || o.org === undefined) throw new OutpostError('VALIDATION_FAILED', 'InfluxDB 2.x/3.x needs org and bucket for writes');
+    const agentOptions = { keepAlive: true, maxSockets };
+    const agent = new URL(o.url).protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    const transport = new InfluxDB({ url: o.url, timeout: timeoutMs, transportOptions: { agent }, ...(o.token === undefined ? {} : { token: o.token }) }).transport;
+    return {
+      transport,
+      agent,
+      writePath: `/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' }).toString()}`,
+      query: { url: o.url, db: o.db, agent, epoch: 'ms', timeoutMs, ...credentials(o.username ?? 'outpost', o.token), ...(o.rp === undefined ? {} : { rp: o.rp }) },
+      close: () => agent.destroy(),
+    };
+  }
+
+  /** Creates the database (1.x) and loads the field types once; again after a failure. */
+  connect(): Promise<void> {
+    this.#prepared ??= this.#prepare().catch((error: unknown) => {
+      this.#prepared = undefined;
+      throw error;
+    });
+    return this.#prepared;
+  }
+
+  async #prepare(): Promise<void> {
+    const o = this.#options;
+    if (this.#api === 'v1' && o.createDatabase !== false) {
+      const [databases] = await this.#query({ query: 'SHOW DATABASES', params: {} }, true);
+      const names = (databases?.series[0]?.values ?? []).map((row) => row[0]);
+      if (!names.includes(o.db)) {
+        const hours = Math.max(1, Math.round(o.retentionDays * 24));
+        await this.#query({ query: `CREATE DATABASE ${escapeIdentifier(o.db)} WITH DURATION ${hours}h`, params: {} }, true);
+        o.log?.info({ db: o.db, retentionHours: hours }, 'InfluxDB database created');
+      }
+    }
+    await this.#loadKinds();
+  }
+
+  async #loadKinds(): Promise<void> {
+    const [result] = await this.#query(fieldKeysStatement());
+    for (const row of result?.series[0]?.values ?? []) {
+      const [name, type] = row;
+      const kind = typeof type === 'string' ? FIELD_KINDS[type] : undefined;
+      if (typeof name === 'string' && kind !== undefined && !this.#kinds.has(name)) this.#kinds.set(name, kind);
+    }
+  }
+
+  async #kindOf(metric: string): Promise<MetricKind | undefined> {
+    await this.connect();
+    if (!this.#kinds.has(metric)) await this.#loadKinds();
+    return this.#kinds.get(metric);
+  }
+
+  write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+    if (this.#closed !== undefined) return Promise.reject(storeUnavailable('the InfluxDB telemetry store is closed'));
+    const pending = this.#write(points);
+    this.#pending.add(pending);
+    const forget = (): void => {
+      this.#pending.delete(pending);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  async #write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+    const at = this.#now();
+    const letters: DeadLetter[] = [];
+    try {
+      await this.connect();
+    } catch (error) {
+      this.#stats.writeErrors += 1;
+      throw asUnavailable(error);
+    }
+    // Types fixed by InfluxDB or earlier in this batch; a conflicting point never leaves.
+    const batchKinds = new Map<string, MetricKind>();
+    const lines: string[] = [];
+    const sent: TelemetryPoint[] = [];
+    for (const point of points) {
+      const problem = pointProblem(point) ?? lineProblem(point) ?? this.#typeProblem(point, batchKinds);
+      if (problem !== undefined) {
+        letters.push({ at, reason: problem, deviceId: String(point.deviceId), ts: point.ts, point });
+        continue;
+      }
+      for (const [metric, value] of Object.entries(point.metrics)) if (!this.#kinds.has(metric)) batchKinds.set(metric, kindOf(value));
+      lines.push(toLine(point));
+      sent.push(point);
+    }
+    const size = this.#options.batchLines ?? 5_000;
+    const writer = {
+      post: (body: string) => this.#post(body),
+      maxRetries: this.#options.maxRetries ?? 2,
+      retryMinMs: this.#options.retryMinMs ?? 100,
+      retryMaxMs: this.#options.retryMaxMs ?? 1_000,
+      onRetry: () => {
+        this.#stats.retries += 1;
+      },
+    };
+    const bodies: Promise<Awaited<ReturnType<typeof writeLines>>>[] = [];
+    for (let start = 0; start < lines.length; start += size) bodies.push(writeLines(lines, start, Math.min(lines.length, start + size), writer));
+    // Every body settles before the write does, so close() never leaves a request behind.
+    const outcomes = await Promise.allSettled(bodies);
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) {
+      this.#stats.writeErrors += 1;
+      throw asUnavailable(failed.reason);
+    }
+    const refused = new Set<number>();
+    for (const outcome of outcomes) {
+      if (outcome.status !== 'fulfilled') continue;
+      for (const line of outcome.value) {
+        refused.add(line.index);
+        const point = sent[line.index];
+        letters.push({ at, reason: line.reason, deviceId: point?.deviceId ?? '', ts: point?.ts ?? 0, line: lines[line.index] });
+      }
+    }
+    sent.forEach((point, index) => {
+      if (refused.has(index)) return;
+      for (const [metric, value] of Object.entries(point.metrics)) if (!this.#kinds.has(metric)) this.#kinds.set(metric, kindOf(value));
+    });
+    const written = sent.length - refused.size;
+    this.#stats.pointsWritten += written;
+    this.#stats.batchesWritten += 1;
+    this.#stats.lastWriteMs = at;
+    if (letters.length > 0) {
+      this.#options.log?.warn(
+        { deadLettered: letters.length, file: this.#deadLetters.path, first: letters[0]?.reason },
+        'telemetry points refused for good; appended to the dead-letter file',
+      );
+      try {
+        await this.#deadLetters.append(letters);
+      } catch (error) {
+        this.#stats.writeErrors += 1;
+        throw storeUnavailable(`cannot append to the dead-letter file ${this.#deadLetters.path}: ${(error as Error).message}`, error);
+      }
+    }
+    return { written, deadLettered: letters.length };
+  }
+
+  #typeProblem(point: TelemetryPoint, batchKinds: Map<string, MetricKind>): string | undefined {
+    for (const [metric, value] of Object.entries(point.metrics)) {
+      const fixed = this.#kinds.get(metric) ?? batchKinds.get(metric);
+      const kind = kindOf(value);
+      if (fixed !== undefined && fixed !== kind) return `TYPE_CONFLICT: metric ${metric} is stored as ${fixed}; this value is a ${kind}`;
+    }
+    return undefined;
+  }
+
+  async #post(body: string): Promise<void> {
+    await this.#connection.transport.request(this.#connection.writePath, body, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+  }
+
+  async range(query: RangeQuery): Promise<SeriesPoint[]> {
+    checkDeviceId(query.deviceId);
+    checkBucketQuery(query);
+    return this.#buckets(query, { one: query.deviceId });
+  }
+
+  async fleet(query: FleetQuery): Promise<SeriesPoint[]> {
+    checkDeviceList(query.deviceIds);
+    checkBucketQuery(query);
+    if (query.deviceIds?.length === 0) return [];
+    return this.#buckets(query, query.deviceIds === undefined ? 'all' : { list: query.deviceIds });
+  }
+
+  async #buckets(query: RangeQuery | FleetQuery, devices: Parameters<typeof bucketStatement>[1]): Promise<SeriesPoint[]> {
+    this.#open();
+    const kind = await this.#kindOf(query.metric);
+    if (kind === undefined) return [];
+    checkFnForKind(query.fn, kind, query.metric);
+    const [result] = await this.#query(bucketStatement(query, devices));
+    const points: SeriesPoint[] = [];
+    for (const row of result?.series[0]?.values ?? []) {
+      const [ts, value] = row;
+      if (typeof ts === 'number' && value !== null && value !== undefined) points.push({ ts, value });
+    }
+    return points;
+  }
+
+  async latest(deviceId: string): Promise<Record<string, LatestValue>> {
+    checkDeviceId(deviceId);
+    this.#open();
+    const fields = await this.#deviceFields(deviceId);
+    const out: Record<string, LatestValue> = {};
+    if (fields.length === 0) return out;
+    const names = fields.map((field) => field.name);
+    const results = await this.#query(lastOfEachStatement(deviceId, names));
+    names.forEach((name, index) => {
+      const row = results[index]?.series[0]?.values[0];
+      const ts = row?.[0];
+      const value = row?.[1];
+      if (typeof ts === 'number' && value !== null && value !== undefined) out[name] = { ts, value };
+    });
+    return out;
+  }
+
+  async metrics(deviceId: string): Promise<MetricInfo[]> {
+    checkDeviceId(deviceId);
+    this.#open();
+    return this.#deviceFields(deviceId);
+  }
+
+  /** The device's fields: the non-null columns of `SELECT last(*)` (`last_<field>`), typed by their value. */
+  async #deviceFields(deviceId: string): Promise<MetricInfo[]> {
+    await this.#connectForQuery();
+    const [result] = await this.#query(lastOfAllStatement(deviceId));
+    const series = result?.series[0];
+    const row = series?.values[0];
+    if (series === undefined || row === undefined) return [];
+    const fields: MetricInfo[] = [];
+    series.columns.forEach((column, index) => {
+      const value = row[index];
+      if (!column.startsWith('last_') || value === null || value === undefined) return;
+      fields.push({ name: column.slice('last_'.length), type: kindOf(value) });
+    });
+    return fields.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async raw(query: RawQuery): Promise<RawPoint[]> {
+    checkMetric(query.metric);
+    checkWindow(query.from, query.to);
+    checkDeviceList(query.deviceIds);
+    const limit = rawLimitOf(query.limit);
+    this.#open();
+    if (query.deviceIds?.length === 0) return [];
+    await this.#connectForQuery();
+    const [result] = await this.#query(rawStatement(query, limit));
+    const series = result?.series[0];
+    if (series === undefined) return [];
+    const valueAt = series.columns.indexOf(query.metric);
+    const deviceAt = series.columns.lastIndexOf('device');
+    const points: RawPoint[] = [];
+    for (const row of series.values) {
+      const ts = row[0];
+      const value = row[valueAt];
+      const device = row[deviceAt];
+      if (typeof ts === 'number' && typeof device === 'string' && value !== null && value !== undefined) points.push({ deviceId: device, ts, value });
+    }
+    // InfluxDB orders by time; equal times by device, as the embedded store does.
+    return points.sort((a, b) => a.ts - b.ts || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closed !== undefined) return false;
+    try {
+      const answer = await pingInflux(this.#options.url, this.#connection.agent, this.#options.timeoutMs ?? 10_000);
+      return answer.status >= 200 && answer.status < 300;
+    } catch {
+      return false;
+    }
+  }
+
+  stats(): TelemetryStoreStats {
+    return { ...this.#stats, deadLetters: this.#deadLetters.count, inFlight: this.#pending.size };
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await Promise.allSettled([...this.#pending]);
+      await this.#deadLetters.flush();
+      this.#connection.close();
+    })();
+    return this.#closed;
+  }
+
+  async #connectForQuery(): Promise<void> {
+    try {
+      await this.connect();
+    } catch (error) {
+      throw asUnavailable(error);
+    }
+  }
+
+  #open(): void {
+    if (this.#closed !== undefined) throw storeUnavailable('the InfluxDB telemetry store is closed');
+  }
+
+  /** Runs a statement; `serverWide` ones (SHOW/CREATE DATABASE) go without the default database. */
+  async #query(statement: Statement, serverWide = false): Promise<InfluxQLResult[]> {
+    const { db: _db, ...withoutDb } = this.#connection.query;
+    const options: InfluxQLOptions = serverWide ? withoutDb : this.#connection.query;
+    try {
+      return await queryInfluxQL(options, statement.query, statement.params);
+    } catch (error) {
+      throw asQueryError(error);
+    }
+  }
+}
+
+function credentials(username: string | undefined, password: string | undefined): { username?: string; password?: string } {
+  if (password === undefined) return {};
+  return { password, ...(username === undefined ? {} : { username }) };
+}
+
+function asUnavailable(error: unknown): OutpostError {
+  if (error instanceof OutpostError) return error;
+  return storeUnavailable(`InfluxDB is unavailable: ${(error as Error).message}`, error);
+}
+
+/** Network errors and 5xx are the store being unavailable; anything else is a failed query (500). */
+function asQueryError(error: unknown): unknown {
+  if (!(error instanceof InfluxQLError)) return error;
+  const status = error.details.status ?? 0;
+  if (error.code === 'TELEMETRY_ERR_INFLUXQL_REQUEST' || status === 0 || status >= 500 || status === 429) {
+    return storeUnavailable(error.message, error, { status });
+  }
+  return new OutpostError('TELEMETRY_QUERY_FAILED', error.message, { cause: error, status: 500 });
+}
+

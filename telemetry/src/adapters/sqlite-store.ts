@@ -1,0 +1,509 @@
+/**
+ * The embedded TelemetryStore: SQLite through better-sqlite3 in a file of its own (WAL), for
+ * installations without InfluxDB. Schema and the reasons for it: sqlite-schema.ts.
+ *
+ * A `write` is one transaction: points are checked (bad names, a type other than the metric's
+ * fixed type → the whole point goes to the dead-letter file, as InfluxDB refuses a whole line),
+ * the rest is inserted with replace-on-conflict (a replay changes nothing), the touched minutes
+ * of the rollup are recomputed and the `latest` catalog moves forward. A failing SQLite (disk
+ * full, I/O error, closed) makes `write` reject with TELEMETRY_STORE_UNAVAILABLE.
+ *
+ * Queries aggregate in SQL over `(ts / every) * every` buckets: from the minute rollup for the
+ * whole minutes of the window when `everyMs` is a multiple of a minute, from `samples` for the
+ * rest, merged per bucket. Retention deletes whole minutes older than `retentionDays` on a timer.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  bucketOf,
+  checkBucketQuery,
+  checkDeviceId,
+  checkDeviceList,
+  checkFnForKind,
+  checkMetric,
+  checkWindow,
+  kindOf,
+  pointProblem,
+  rawLimitOf,
+} from '../store/point-checks.js';
+import { storeUnavailable } from '../store/store-errors.js';
+import type {
+  AggregateFn,
+  FleetQuery,
+  LatestValue,
+  MetricInfo,
+  MetricKind,
+  MetricValue,
+  RangeQuery,
+  RawPoint,
+  RawQuery,
+  SeriesPoint,
+  TelemetryPoint,
+  TelemetryStore,
+  TelemetryStoreStats,
+  WriteResult,
+} from '../store/telemetry-store.js';
+import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
+import { ROLLUP_MS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
+
+const DAY_MS = 86_400_000;
+
+export interface SqliteTelemetryStoreOptions {
+  /** The SQLite file (its parent directory is created); `:memory:` for a throwaway store. */
+  readonly file: string;
+  readonly retentionDays: number;
+  readonly deadLetterFile: string;
+  /** How often retention runs (default 1 h); the first run is right after open. 0 = never (call sweepRetention()). */
+  readonly retentionIntervalMs?: number;
+  /** How long a write waits for another connection's lock before it fails (retryable), default 5 s. */
+  readonly busyTimeoutMs?: number;
+  readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  readonly clock?: { now(): number };
+}
+
+export interface SqliteTelemetryStore extends TelemetryStore {
+  readonly kind: 'embedded';
+  /** Deletes samples older than the retention now; resolves with the number of samples deleted. */
+  sweepRetention(): Promise<number>;
+}
+
+type Row = Record<string, unknown>;
+type SeriesScope = 'device' | 'devices' | 'all';
+
+/** Filters `series` ids; the SQL is one of three fixed strings, values are bound. */
+const SERIES_SQL: Readonly<Record<SeriesScope, string>> = {
+  device: 'SELECT id FROM series WHERE metric = @metric AND device = @device',
+  devices: 'SELECT id FROM series WHERE metric = @metric AND device IN (SELECT value FROM json_each(@devices))',
+  all: 'SELECT id FROM series WHERE metric = @metric',
+};
+
+/** Per fn, the partial aggregate of raw samples (`a` value, `n` count, `t` newest ts). */
+const RAW_COLUMNS: Readonly<Record<AggregateFn, string>> = {
+  mean: 'sum(value) AS a, count(*) AS n',
+  min: 'min(value) AS a',
+  max: 'max(value) AS a',
+  count: 'count(*) AS n',
+  // A lone max() makes SQLite take the bare column `value` from the row holding the max.
+  last: 'max(ts) AS t, value AS a',
+};
+
+const ROLLUP_COLUMNS: Readonly<Record<AggregateFn, string>> = {
+  mean: 'sum(total) AS a, sum(n) AS n',
+  min: 'min(lo) AS a',
+  max: 'max(hi) AS a',
+  count: 'sum(n) AS n',
+  last: 'max(last_ts) AS t, last_value AS a',
+};
+
+/** Floor-aligned bucket start in SQL, also for negative times. */
+function bucketSql(column: string): string {
+  return `(${column} - ((${column} % CAST(@every AS INTEGER)) + CAST(@every AS INTEGER)) % CAST(@every AS INTEGER))`;
+}
+
+interface Partial {
+  a: number | string | null;
+  n: number;
+  t: number;
+}
+
+export function openSqliteTelemetryStore(options: SqliteTelemetryStoreOptions): SqliteTelemetryStore {
+  if (!Number.isFinite(options.retentionDays) || options.retentionDays <= 0) {
+    throw new RangeError('retentionDays must be a positive number');
+  }
+  if (options.file !== ':memory:') mkdirSync(path.dirname(options.file), { recursive: true });
+  const db = new Database(options.file);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5_000))}`);
+    db.exec(SCHEMA_SQL);
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    const version = (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value;
+    if (version !== String(SCHEMA_VERSION)) {
+      throw new Error(`${options.file} holds telemetry schema version ${version}; this build knows ${SCHEMA_VERSION}`);
+    }
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  const store = new SqliteStore(db, options);
+  store.startRetention(options.retentionIntervalMs ?? 3_600_000);
+  return store;
+}
+
+class SqliteStore implements SqliteTelemetryStore {
+  readonly kind = 'embedded' as const;
+  readonly #db: Database.Database;
+  readonly #options: SqliteTelemetryStoreOptions;
+  readonly #deadLetters: DeadLetterFile;
+  readonly #now: () => number;
+  readonly #kinds = new Map<string, MetricKind>();
+  readonly #seriesIds = new Map<string, number>();
+  readonly #statements = new Map<string, Database.Statement>();
+  #timer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+  #pendingWrites = new Set<Promise<unknown>>();
+  #stats = { pointsWritten: 0, batchesWritten: 0, writeErrors: 0, retries: 0, lastWriteMs: 0 };
+
+  constructor(db: Database.Database, options: SqliteTelemetryStoreOptions) {
+    this.#db = db;
+    this.#options = options;
+    this.#deadLetters = openDeadLetterFile(options.deadLetterFile);
+    const clock = options.clock;
+    this.#now = clock ? () => clock.now() : () => Date.now();
+    this.#loadKinds();
+  }
+
+  startRetention(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    const run = (): void => {
+      this.sweepRetention().catch((error: unknown) =>
+        this.#options.log?.error({ err: (error as Error).message }, 'telemetry retention sweep failed'),
+      );
+    };
+    this.#timer = setInterval(run, intervalMs);
+    this.#timer.unref();
+    setImmediate(run).unref();
+  }
+
+  write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+    if (this.#closed !== undefined) return Promise.reject(storeUnavailable('the embedded telemetry store is closed'));
+    const pending = this.#write(points);
+    this.#pendingWrites.add(pending);
+    const forget = (): void => {
+      this.#pendingWrites.delete(pending);
+    };
+    pending.then(forget, forget);
+    return pending;
+  }
+
+  async #write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+    const at = this.#now();
+    const letters: DeadLetter[] = [];
+    let written = 0;
+    try {
+      written = this.#db.transaction(() => this.#insert(points, letters, at))();
+    } catch (error) {
+      // A rolled-back transaction may have left ids and kinds in the caches that are not in the file.
+      this.#seriesIds.clear();
+      this.#loadKinds();
+      this.#stats.writeErrors += 1;
+      throw storeUnavailable(`embedded telemetry store write failed: ${(error as Error).message}`, error);
+    }
+    this.#stats.pointsWritten += written;
+    this.#stats.batchesWritten += 1;
+    this.#stats.lastWriteMs = at;
+    if (letters.length > 0) {
+      this.#options.log?.warn(
+        { deadLettered: letters.length, file: this.#deadLetters.path, first: letters[0]?.reason },
+        'telemetry points refused for good; appended to the dead-letter file',
+      );
+      try {
+        await this.#deadLetters.append(letters);
+      } catch (error) {
+        // The good points are stored; a retry writes them again (idempotent) and the letters too.
+        this.#stats.writeErrors += 1;
+        throw storeUnavailable(`cannot append to the dead-letter file ${this.#deadLetters.path}: ${(error as Error).message}`, error);
+      }
+    }
+    return { written, deadLettered: letters.length };
+  }
+
+  #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number): number {
+    const insertSample = this.#statement('INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)');
+    const touched = new Map<number, Set<number>>();
+    const newest = new Map<string, { device: string; metric: string; ts: number; value: number | string }>();
+    let written = 0;
+    for (const point of points) {
+      const problem = pointProblem(point) ?? this.#typeProblem(point);
+      if (problem !== undefined) {
+        letters.push({ at, reason: problem, deviceId: String(point.deviceId), ts: point.ts, point });
+        continue;
+      }
+      const tagset = tagsetOf(point.tags);
+      for (const [metric, value] of Object.entries(point.metrics)) {
+        if (!this.#kinds.has(metric)) {
+          const kind = kindOf(value);
+          this.#statement('INSERT OR IGNORE INTO metric_kinds (metric, kind) VALUES (?, ?)').run(metric, kind);
+          this.#kinds.set(metric, kind);
+        }
+        const series = this.#seriesId(point.deviceId, metric, tagset);
+        const stored = encode(value);
+        insertSample.run(series, point.ts, stored);
+        const minute = bucketOf(point.ts, ROLLUP_MS);
+        let minutes = touched.get(series);
+        if (minutes === undefined) touched.set(series, (minutes = new Set()));
+        minutes.add(minute);
+        const key = `${point.deviceId}\u0000${metric}`;
+        const current = newest.get(key);
+        if (current === undefined || point.ts >= current.ts) newest.set(key, { device: point.deviceId, metric, ts: point.ts, value: stored });
+      }
+      written += 1;
+    }
+    const rollup = this.#statement(
+      `INSERT OR REPLACE INTO rollup_1m (series, bucket, n, total, lo, hi, last_ts, last_value)
+       SELECT @series, @bucket, count(*),
+              CASE WHEN @numeric THEN sum(value) END, CASE WHEN @numeric THEN min(value) END, CASE WHEN @numeric THEN max(value) END,
+              max(ts),
+              (SELECT value FROM samples WHERE series = @series AND ts >= @bucket AND ts < @end ORDER BY ts DESC LIMIT 1)
+       FROM samples WHERE series = @series AND ts >= @bucket AND ts < @end`,
+    );
+    const numericBySeries = this.#statement('SELECT k.kind FROM series s JOIN metric_kinds k ON k.metric = s.metric WHERE s.id = ?').pluck();
+    for (const [series, minutes] of touched) {
+      const numeric = numericBySeries.get(series) === 'number' ? 1 : 0;
+      for (const bucket of minutes) rollup.run({ series, bucket, end: bucket + ROLLUP_MS, numeric });
+    }
+    const upsertLatest = this.#statement(
+      `INSERT INTO latest (device, metric, ts, value) VALUES (?, ?, ?, ?)
+       ON CONFLICT (device, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest.ts`,
+    );
+    for (const entry of newest.values()) upsertLatest.run(entry.device, entry.metric, entry.ts, entry.value);
+    return written;
+  }
+
+  /** A metric of the point typed unlike the metric's fixed type (stored, or fixed earlier in this batch). */
+  #typeProblem(point: TelemetryPoint): string | undefined {
+    for (const [metric, value] of Object.entries(point.metrics)) {
+      const fixed = this.#kinds.get(metric);
+      const kind = kindOf(value);
+      if (fixed !== undefined && fixed !== kind) {
+        return `TYPE_CONFLICT: metric ${metric} is stored as ${fixed}; this value is a ${kind}`;
+      }
+    }
+    return undefined;
+  }
+
+  #seriesId(device: string, metric: string, tagset: string): number {
+    const key = `${device}\u0000${metric}\u0000${tagset}`;
+    const cached = this.#seriesIds.get(key);
+    if (cached !== undefined) return cached;
+    this.#statement('INSERT OR IGNORE INTO series (device, metric, tagset) VALUES (?, ?, ?)').run(device, metric, tagset);
+    const id = this.#statement('SELECT id FROM series WHERE device = ? AND metric = ? AND tagset = ?').pluck().get(device, metric, tagset) as number;
+    this.#seriesIds.set(key, id);
+    return id;
+  }
+
+  #loadKinds(): void {
+    this.#kinds.clear();
+    for (const row of this.#db.prepare('SELECT metric, kind FROM metric_kinds').all() as { metric: string; kind: MetricKind }[]) {
+      this.#kinds.set(row.metric, row.kind);
+    }
+  }
+
+  async range(query: RangeQuery): Promise<SeriesPoint[]> {
+    checkDeviceId(query.deviceId);
+    checkBucketQuery(query);
+    return this.#buckets(query, 'device', { device: query.deviceId });
+  }
+
+  async fleet(query: FleetQuery): Promise<SeriesPoint[]> {
+    checkDeviceList(query.deviceIds);
+    checkBucketQuery(query);
+    if (query.deviceIds === undefined) return this.#buckets(query, 'all', {});
+    if (query.deviceIds.length === 0) return [];
+    return this.#buckets(query, 'devices', { devices: JSON.stringify(query.deviceIds) });
+  }
+
+  #buckets(
+    query: { metric: string; from: number; to: number; everyMs: number; fn: AggregateFn },
+    scope: SeriesScope,
+    scopeParams: Row,
+  ): SeriesPoint[] {
+    this.#open();
+    const kind = this.#kinds.get(query.metric);
+    if (kind === undefined) return [];
+    checkFnForKind(query.fn, kind, query.metric);
+    const { fn, everyMs, from, to } = query;
+    const params = { ...scopeParams, metric: query.metric, every: everyMs };
+    const partials = new Map<number, Partial>();
+    const source = (table: 'samples' | 'rollup_1m', lo: number, hi: number): void => {
+      if (lo >= hi) return;
+      const column = table === 'samples' ? 'ts' : 'bucket';
+      const columns = table === 'samples' ? RAW_COLUMNS[fn] : ROLLUP_COLUMNS[fn];
+      const sql = `SELECT ${bucketSql(column)} AS b, ${columns} FROM ${table}
+                   WHERE series IN (${SERIES_SQL[scope]}) AND ${column} >= @lo AND ${column} < @hi GROUP BY b`;
+      for (const row of this.#statement(sql).all({ ...params, lo, hi }) as Row[]) merge(partials, fn, row);
+    };
+    if (everyMs % ROLLUP_MS === 0) {
+      const wholeFrom = Math.ceil(from / ROLLUP_MS) * ROLLUP_MS;
+      const wholeTo = Math.floor(to / ROLLUP_MS) * ROLLUP_MS;
+      if (wholeFrom < wholeTo) {
+        source('samples', from, wholeFrom);
+        source('rollup_1m', wholeFrom, wholeTo);
+        source('samples', wholeTo, to);
+      } else {
+        source('samples', from, to);
+      }
+    } else {
+      source('samples', from, to);
+    }
+    return [...partials.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([ts, partial]) => ({ ts, value: finish(fn, kind, partial) }));
+  }
+
+  async latest(deviceId: string): Promise<Record<string, LatestValue>> {
+    checkDeviceId(deviceId);
+    this.#open();
+    const rows = this.#statement('SELECT metric, ts, value FROM latest WHERE device = ? ORDER BY metric').all(deviceId) as {
+      metric: string;
+      ts: number;
+      value: number | string;
+    }[];
+    const out: Record<string, LatestValue> = {};
+    for (const row of rows) {
+      const kind = this.#kinds.get(row.metric);
+      if (kind !== undefined) out[row.metric] = { ts: row.ts, value: decode(kind, row.value) };
+    }
+    return out;
+  }
+
+  async metrics(deviceId: string): Promise<MetricInfo[]> {
+    checkDeviceId(deviceId);
+    this.#open();
+    const names = this.#statement('SELECT metric FROM latest WHERE device = ? ORDER BY metric').pluck().all(deviceId) as string[];
+    return names.flatMap((name) => {
+      const type = this.#kinds.get(name);
+      return type === undefined ? [] : [{ name, type }];
+    });
+  }
+
+  async raw(query: RawQuery): Promise<RawPoint[]> {
+    checkMetric(query.metric);
+    checkWindow(query.from, query.to);
+    checkDeviceList(query.deviceIds);
+    const limit = rawLimitOf(query.limit);
+    this.#open();
+    const kind = this.#kinds.get(query.metric);
+    if (kind === undefined || query.deviceIds?.length === 0) return [];
+    const scope: SeriesScope = query.deviceIds === undefined ? 'all' : 'devices';
+    const sql = `SELECT s.device AS deviceId, x.ts AS ts, x.value AS value
+                 FROM samples x JOIN series s ON s.id = x.series
+                 WHERE x.series IN (${SERIES_SQL[scope]}) AND x.ts >= @from AND x.ts < @to
+                 ORDER BY x.ts, s.device, s.tagset LIMIT @limit`;
+    const rows = this.#statement(sql).all({
+      metric: query.metric,
+      devices: JSON.stringify(query.deviceIds ?? []),
+      from: query.from,
+      to: query.to,
+      limit,
+    }) as { deviceId: string; ts: number; value: number | string }[];
+    return rows.map((row) => ({ deviceId: row.deviceId, ts: row.ts, value: decode(kind, row.value) }));
+  }
+
+  async ping(): Promise<boolean> {
+    return this.#closed === undefined && this.#db.open;
+  }
+
+  stats(): TelemetryStoreStats {
+    return { ...this.#stats, deadLetters: this.#deadLetters.count, inFlight: this.#pendingWrites.size };
+  }
+
+  async sweepRetention(): Promise<number> {
+    if (this.#closed !== undefined) return 0;
+    const cutoff = bucketOf(this.#now() - this.#options.retentionDays * DAY_MS, ROLLUP_MS);
+    const ids = this.#statement('SELECT id FROM series').pluck().all() as number[];
+    const deleteSamples = this.#statement('DELETE FROM samples WHERE series = ? AND ts < ?');
+    const deleteRollups = this.#statement('DELETE FROM rollup_1m WHERE series = ? AND bucket < ?');
+    let deleted = 0;
+    // One short transaction per series, so writes interleave with a long sweep.
+    for (const id of ids) {
+      if (this.#closed !== undefined) break;
+      deleted += this.#db.transaction(() => {
+        deleteRollups.run(id, cutoff);
+        return deleteSamples.run(id, cutoff).changes;
+      })();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (this.#closed === undefined) this.#statement('DELETE FROM latest WHERE ts < ?').run(cutoff);
+    if (deleted > 0) this.#options.log?.info({ deleted, cutoff }, 'telemetry retention removed old samples');
+    return deleted;
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#timer !== undefined) clearInterval(this.#timer);
+      await Promise.allSettled([...this.#pendingWrites]);
+      await this.#deadLetters.flush();
+      this.#db.close();
+    })();
+    return this.#closed;
+  }
+
+  #open(): void {
+    if (this.#closed !== undefined) throw storeUnavailable('the embedded telemetry store is closed');
+  }
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** The canonical key of a tag set: sorted JSON pairs, '' without tags. */
+function tagsetOf(tags: Readonly<Record<string, string>> | undefined): string {
+  if (tags === undefined) return '';
+  const entries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return entries.length === 0 ? '' : JSON.stringify(entries);
+}
+
+function encode(value: MetricValue): number | string {
+  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+function decode(kind: MetricKind, value: unknown): MetricValue {
+  if (kind === 'boolean') return value === 1;
+  if (kind === 'string') return String(value);
+  return Number(value);
+}
+
+function merge(partials: Map<number, Partial>, fn: AggregateFn, row: Row): void {
+  const b = row['b'] as number;
+  const a = (row['a'] ?? null) as number | string | null;
+  const n = (row['n'] ?? 0) as number;
+  const t = (row['t'] ?? 0) as number;
+  const current = partials.get(b);
+  if (current === undefined) {
+    partials.set(b, { a, n, t });
+    return;
+  }
+  switch (fn) {
+    case 'mean':
+      current.a = (current.a as number) + (a as number);
+      current.n += n;
+      break;
+    case 'count':
+      current.n += n;
+      break;
+    case 'min':
+      if ((a as number) < (current.a as number)) current.a = a;
+      break;
+    case 'max':
+      if ((a as number) > (current.a as number)) current.a = a;
+      break;
+    case 'last':
+      if (t > current.t) {
+        current.t = t;
+        current.a = a;
+      }
+      break;
+  }
+}
+
+function finish(fn: AggregateFn, kind: MetricKind, partial: Partial): MetricValue {
+  switch (fn) {
+    case 'mean':
+      return (partial.a as number) / partial.n;
+    case 'count':
+      return partial.n;
+    case 'last':
+      return decode(kind, partial.a);
+    default:
+      return Number(partial.a);
+  }
+}
