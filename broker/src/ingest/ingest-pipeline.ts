@@ -8,7 +8,7 @@
  */
 import type { Readiness } from '@outpost/platform';
 import type { SpoolEntry, TelemetryStore } from '@outpost/telemetry';
-import { concatMap, from, type Subscription } from 'rxjs';
+import { from, mergeMap, type Subscription } from 'rxjs';
 import type { IngestSpool } from '../ports/ingest-spool.js';
 import type { Log } from '../ports/log.js';
 import { backoffMs } from './backoff.js';
@@ -19,6 +19,11 @@ export const INGEST_CONSUMER = 'ingest';
 export interface IngestOptions {
   /** Most spool records (batches) per store write; default 500. */
   readonly maxRecords?: number;
+  /**
+   * Store writes in flight at once (each a read of up to maxRecords); default 3. The cursor
+   * still moves in spool order: only past records whose writes all succeeded.
+   */
+  readonly concurrency?: number;
   /** How long a partial read waits for more records; default 20 ms. */
   readonly maxWaitMs?: number;
   /** Retry backoff after a failed store write; defaults 200 ms → 5 s. */
@@ -60,7 +65,10 @@ export class IngestPipeline {
   readonly #options: Required<IngestOptions>;
   readonly #observers: ((observation: WriteObservation) => void)[] = [];
   #subscription: Subscription | undefined;
-  #inFlight: Promise<void> = Promise.resolve();
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Reads not yet committed, in spool order, with whether their write is done. */
+  readonly #order: { readonly lastSeq: number; done: boolean }[] = [];
+  #committing: Promise<void> = Promise.resolve();
   #closing = false;
   #lastWarnAt = -Infinity;
   #stats = { batches: 0, records: 0, points: 0, retries: 0, undecodable: 0, deadLettered: 0 };
@@ -71,6 +79,7 @@ export class IngestPipeline {
     this.#deps = deps;
     this.#options = {
       maxRecords: options.maxRecords ?? 500,
+      concurrency: options.concurrency ?? 3,
       maxWaitMs: options.maxWaitMs ?? 20,
       retryMinMs: options.retryMinMs ?? 200,
       retryMaxMs: options.retryMaxMs ?? 5_000,
@@ -86,12 +95,26 @@ export class IngestPipeline {
   start(): void {
     if (this.#subscription !== undefined) return;
     this.#subscription = this.#deps.spool
-      .readBatches(INGEST_CONSUMER, { maxRecords: this.#options.maxRecords, maxWaitMs: this.#options.maxWaitMs })
+      .readBatches(INGEST_CONSUMER, {
+        maxRecords: this.#options.maxRecords,
+        maxWaitMs: this.#options.maxWaitMs,
+        maxUncommitted: this.#options.maxRecords * (this.#options.concurrency + 1),
+      })
       .pipe(
-        concatMap((entries) => {
-          this.#inFlight = this.#ingest(entries);
-          return from(this.#inFlight);
-        }),
+        mergeMap((entries) => {
+          const last = entries[entries.length - 1];
+          if (last === undefined) return from([]);
+          const slot = { lastSeq: last.seq, done: false };
+          this.#order.push(slot);
+          const work = this.#ingest(entries).then((written) => {
+            if (!written) return;
+            slot.done = true;
+            return this.#commitDone();
+          });
+          this.#inFlight.add(work);
+          void work.finally(() => this.#inFlight.delete(work));
+          return from(work);
+        }, this.#options.concurrency),
       )
       .subscribe({
         error: (error: unknown) => {
@@ -119,38 +142,48 @@ export class IngestPipeline {
   async close(): Promise<void> {
     this.#closing = true;
     this.#subscription?.unsubscribe();
-    await this.#inFlight;
+    await Promise.all([...this.#inFlight]);
+    await this.#committing;
   }
 
-  async #ingest(entries: readonly SpoolEntry[]): Promise<void> {
-    const last = entries[entries.length - 1];
-    if (last === undefined) return;
+  /** Commits past the longest prefix of reads whose writes are done (one commit at a time). */
+  #commitDone(): Promise<void> {
+    this.#committing = this.#committing.then(async () => {
+      let seq: number | undefined;
+      while (this.#order[0]?.done === true) seq = this.#order.shift()?.lastSeq;
+      if (seq === undefined) return;
+      try {
+        await this.#deps.spool.commit(INGEST_CONSUMER, seq);
+      } catch (error) {
+        // Only a closed or failed spool refuses a commit; the records are replayed (idempotently) after a restart.
+        this.#deps.log.warn({ err: (error as Error).message, seq }, 'ingest: committing the spool cursor failed');
+      }
+    });
+    return this.#committing;
+  }
+
+  /** Writes the entries' points, retrying until the store confirms; false when shutdown stopped it first. */
+  async #ingest(entries: readonly SpoolEntry[]): Promise<boolean> {
     const { points, undecodable } = pointsOf(entries);
     for (const bad of undecodable) {
       this.#stats.undecodable += 1;
       this.#deps.log.error({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'ingest: a spooled batch does not decode; skipped');
     }
-    let counted = false;
     for (let attempt = 0; !this.#closing; attempt += 1) {
       const started = performance.now();
       try {
         const result = points.length === 0 ? { written: 0, deadLettered: 0 } : await this.#deps.store.write(points);
         this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: true });
-        if (!counted) {
-          // Counted once even when the commit below fails and the (idempotent) write is retried.
-          counted = true;
-          this.#stats.batches += 1;
-          this.#stats.records += entries.length;
-          this.#stats.points += result.written;
-          this.#stats.deadLettered += result.deadLettered;
-        }
-        await this.#deps.spool.commit(INGEST_CONSUMER, last.seq);
+        this.#stats.batches += 1;
+        this.#stats.records += entries.length;
+        this.#stats.points += result.written;
+        this.#stats.deadLettered += result.deadLettered;
         if (this.#failingSince !== undefined) {
           this.#deps.log.info({ downMs: this.#deps.now() - this.#failingSince, retries: attempt }, 'ingest: telemetry store writes succeed again; draining the spool');
           this.#failingSince = undefined;
         }
         this.#warnIfNearFull();
-        return;
+        return true;
       } catch (error) {
         this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: false });
         this.#lastError = (error as Error).message;
@@ -164,9 +197,10 @@ export class IngestPipeline {
             : 'ingest: telemetry store write failed; the spool keeps the data, retrying',
         );
         const delay = backoffMs(attempt, this.#options.retryMinMs, this.#options.retryMaxMs);
-        if (!(await this.#deps.wait(delay))) return;
+        if (!(await this.#deps.wait(delay))) return false;
       }
     }
+    return false;
   }
 
   #observe(observation: WriteObservation): void {

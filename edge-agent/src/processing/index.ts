@@ -1,0 +1,10 @@
+export { createPipeline, DEFAULT_BATCH_MAX_AGE_MS } from './create-pipeline.js';
+export { validatePipelineConfig } from './validate-pipeline-config.js';
+export type { ValidateOptions } from './validate-pipeline-config.js';
+export type { Pipeline, PipelineConfig, PipelineDeps, PipelineStats } from './pipeline-types.js';
+export { batchSamples } from './batch-samples.js';
+export type { BatchLimits } from './batch-samples.js';
+export { deadband } from './deadband.js';
+export { tumblingWindow } from './tumbling-window.js';
+export { localAlerts } from './local-rules.js';
+export { sanitizeSample } from './sanitize-sample.js';
