@@ -11,11 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startInfluxd } from '@outpost/e2e';
+import { enrollDevices, startInfluxd, startServerProcess } from '@outpost/e2e';
 import { topics } from '@outpost/protocol';
 import { queryInfluxQL } from '@outpost/telemetry';
 import mqtt from 'mqtt';
-import { enrollDevices, startServerProcess } from './lib/server-process.js';
 
 const devices = Number(process.argv[2] ?? 20);
 const batchesPerDevice = Number(process.argv[3] ?? 100);
@@ -100,7 +99,6 @@ try {
     OUTPOST_INFLUX_DB: 'outpost',
     OUTPOST_LIMIT_MSGS_PER_S: '100000',
     OUTPOST_LIMIT_BYTES_PER_S: '1 GiB',
-    OUTPOST_LOG_LEVEL: 'warn',
   });
   try {
     const ids = Array.from({ length: devices }, (_, i) => `bench-${String(i).padStart(4, '0')}`);

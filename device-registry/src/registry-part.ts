@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Part, PartDeps, PartFactory, Readiness } from '@outpost/platform';
+import { registerBundleRoutes } from './bundle/bundle-routes.js'; // issue 7 item 8: agent install bundle
 import { registryMigrations } from './adapters/migrations.js';
 import type { RegistryTables } from './adapters/tables.js';
 import { RateLimiter } from './domain/rate-limiter.js';
@@ -79,6 +80,8 @@ export function createRegistryPart(options: RegistryPartOptions = {}): PartFacto
         registerGroupRoutes(operator, operatorDeps);
         registerCertificateRoutes(operator, operatorDeps);
         registerCaRoutes(operator, operatorDeps);
+        // issue 7 item 8: POST /api/v1/agent-bundles (see bundle/bundle-routes.ts)
+        registerBundleRoutes(operator, operatorDeps, { publicHost: deps.config.publicHost, dataDir: deps.config.dataDir });
       },
 
       async start() {

@@ -129,6 +129,10 @@ export class DeviceStore {
     return (await q.execute()).map(toDevice);
   }
 
+  async groupExists(name: string): Promise<boolean> {
+    return (await this.#db.selectFrom('registry_groups').select('name').where('name', '=', name).executeTakeFirst()) !== undefined;
+  }
+
   /** Creates the group unless it exists (SPEC: groups are created on first use). */
   async ensureGroup(name: string, at: number): Promise<void> {
     await this.#db.insertInto('registry_groups').values({ name, description: null, created_at: at }).onConflict((oc) => oc.column('name').doNothing()).execute();

@@ -56,6 +56,8 @@ export interface RegistryPort {
    * no filter = every device (every filter narrows). For fleet queries (e.g. the dashboard's per-group telemetry).
    */
   deviceIds(filter: { readonly group?: string; readonly tags?: Readonly<Record<string, string>> }): Promise<string[]>;
+  /** True when the group exists (created with `PUT /groups/{name}` or by a device or token first using it). */
+  groupExists(name: string): Promise<boolean>;
   /** Desired config and commands, for delivery over MQTT. */
   readonly configs: DeviceConfigPort;
   readonly commands: CommandPort;

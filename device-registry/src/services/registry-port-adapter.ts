@@ -76,6 +76,8 @@ export function createRegistryPort(deps: {
       }
     },
 
+    groupExists: (name) => devices.groupExists(name),
+
     configs: {
       desiredConfig: (deviceId) => configs.desired(deviceId),
       recordReported: (deviceId, reported) => configs.recordReported(deviceId, reported),

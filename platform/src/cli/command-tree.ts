@@ -1,4 +1,5 @@
 import type { CommandSpec } from './command.js';
+import { agentCommand } from './commands/agent-command.js';
 import { apiTokensCommand } from './commands/api-tokens-command.js';
 import { auditCommand } from './commands/audit-command.js';
 import { devicesCommand } from './commands/devices-command.js';
@@ -6,6 +7,7 @@ import { enrollmentTokensCommand } from './commands/enrollment-tokens-command.js
 import { helpCommand } from './commands/help-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { logoutCommand } from './commands/logout-command.js';
+import { rulesCommand } from './commands/rules-command.js';
 import { serverCommand } from './commands/server-command.js';
 import { telemetryCommand } from './commands/telemetry-command.js';
 import { usersCommand } from './commands/users-command.js';
@@ -24,6 +26,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   apiTokensCommand,
   enrollmentTokensCommand,
   devicesCommand,
+  agentCommand,
+  rulesCommand,
   telemetryCommand,
   auditCommand,
 ];

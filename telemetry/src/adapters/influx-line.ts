@@ -16,36 +16,48 @@ import type { MetricValue, TelemetryPoint } from '../store/telemetry-store.js';
 export const MEASUREMENT = 'telemetry';
 export const DEVICE_TAG = 'device';
 
+const NEEDS_ESCAPE = /[,= ]/;
+
 /** Escapes a tag key, tag value or field key: comma, equals sign and space. */
 function escapeKey(text: string): string {
-  return text.replace(/[,= ]/g, (char) => `\\${char}`);
+  return NEEDS_ESCAPE.test(text) ? text.replace(/[,= ]/g, (char) => `\\${char}`) : text;
 }
 
 function fieldValue(value: MetricValue): string {
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'number') return `${value}`;
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return `"${value.replace(/[\\"]/g, (char) => `\\${char}`)}"`;
 }
 
 /** Why `point` cannot be written as a line (beyond pointProblem's checks), or undefined. */
 export function lineProblem(point: TelemetryPoint): string | undefined {
-  for (const [name, value] of Object.entries(point.tags ?? {})) {
-    if (/[\\\n\r]/.test(value)) return `PAYLOAD_INVALID: tag ${name} holds a backslash or line break, which line protocol cannot carry exactly`;
+  if (point.tags !== undefined) {
+    for (const [name, value] of Object.entries(point.tags)) {
+      if (/[\\\n\r]/.test(value)) return `PAYLOAD_INVALID: tag ${name} holds a backslash or line break, which line protocol cannot carry exactly`;
+    }
   }
-  for (const [name, value] of Object.entries(point.metrics)) {
-    if (typeof value === 'string' && /\r/.test(value)) return `PAYLOAD_INVALID: string metric ${name} holds a carriage return`;
+  for (const name in point.metrics) {
+    const value = point.metrics[name];
+    if (typeof value === 'string' && value.includes('\r')) return `PAYLOAD_INVALID: string metric ${name} holds a carriage return`;
   }
   return undefined;
 }
 
 /** One line for a point already checked by pointProblem and lineProblem. */
 export function toLine(point: TelemetryPoint): string {
-  const tags: [string, string][] = [[DEVICE_TAG, point.deviceId]];
-  for (const [name, value] of Object.entries(point.tags ?? {})) if (value !== '') tags.push([name, value]);
-  tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const tagText = tags.map(([name, value]) => `,${escapeKey(name)}=${escapeKey(value)}`).join('');
-  const fields = Object.entries(point.metrics)
-    .map(([name, value]) => `${escapeKey(name)}=${fieldValue(value)}`)
-    .join(',');
+  // Device ids match ^[a-z0-9][a-z0-9-]{2,63}$: nothing to escape.
+  let tagText = `,${DEVICE_TAG}=${point.deviceId}`;
+  if (point.tags !== undefined) {
+    const tags: [string, string][] = [[DEVICE_TAG, point.deviceId]];
+    for (const [name, value] of Object.entries(point.tags)) if (value !== '') tags.push([name, value]);
+    tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    tagText = tags.map(([name, value]) => `,${escapeKey(name)}=${escapeKey(value)}`).join('');
+  }
+  let fields = '';
+  for (const name in point.metrics) {
+    const value = point.metrics[name];
+    if (value === undefined) continue;
+    fields += `${fields === '' ? '' : ','}${escapeKey(name)}=${fieldValue(value)}`;
+  }
   return `${MEASUREMENT}${tagText} ${fields} ${point.ts}`;
 }

@@ -55,10 +55,14 @@ export function lastOfAllStatement(deviceId: string): Statement {
   return { query: `SELECT last(*) FROM ${FROM} WHERE ${DEVICE} = $device`, params: { device: deviceId } };
 }
 
-/** One statement per field: a lone selector answers the time of the selected point. */
-export function lastOfEachStatement(deviceId: string, metrics: readonly string[]): Statement {
-  const query = metrics.map((metric) => `SELECT last(${escapeIdentifier(metric)}) FROM ${FROM} WHERE ${DEVICE} = $device`).join('; ');
-  return { query, params: { device: deviceId } };
+/**
+ * One statement per field: a lone selector answers the time of the selected point. With
+ * `since`, only points from then on are read (cheap: the newest shard), else all of them.
+ */
+export function lastOfEachStatement(deviceId: string, metrics: readonly string[], since?: number): Statement {
+  const where = since === undefined ? `${DEVICE} = $device` : `${DEVICE} = $device AND time >= $since`;
+  const query = metrics.map((metric) => `SELECT last(${escapeIdentifier(metric)}) FROM ${FROM} WHERE ${where}`).join('; ');
+  return { query, params: since === undefined ? { device: deviceId } : { device: deviceId, since: iso(since) } };
 }
 
 export function rawStatement(query: { metric: string; from: number; to: number; deviceIds?: readonly string[] }, limit: number): Statement {
@@ -66,7 +70,8 @@ export function rawStatement(query: { metric: string; from: number; to: number; 
   let where = 'time >= $from AND time < $to';
   if (query.deviceIds !== undefined) where = `${deviceRegex(query.deviceIds)} AND ${where}`;
   return {
-    query: `SELECT ${escapeIdentifier(query.metric)}, ${DEVICE} FROM ${FROM} WHERE ${where} ORDER BY time ASC LIMIT ${limit}`,
+    // `::field`/`::tag`: a tag may share a metric's name (another sample's tag), so say which is meant.
+    query: `SELECT ${escapeIdentifier(query.metric)}::field, ${DEVICE}::tag FROM ${FROM} WHERE ${where} ORDER BY time ASC LIMIT ${limit}`,
     params: { from: iso(query.from), to: iso(query.to) },
   };
 }

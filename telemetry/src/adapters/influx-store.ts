@@ -18,9 +18,6 @@
  * and read the columns that are not null (the device's fields within retention), then one
  * `SELECT last("m")` per field for each field's own time.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { InfluxDB, type Transport } from '@influxdata/influxdb-client';
 import { OutpostError } from '@outpost/protocol';
 import {
   checkBucketQuery,
@@ -30,10 +27,9 @@ import {
   checkMetric,
   checkWindow,
   kindOf,
-  pointProblem,
   rawLimitOf,
 } from '../store/point-checks.js';
-import { storeUnavailable } from '../store/store-errors.js';
+import { storeUnavailable, TELEMETRY_STORE_UNAVAILABLE } from '../store/store-errors.js';
 import type {
   FleetQuery,
   LatestValue,
@@ -49,8 +45,8 @@ import type {
   WriteResult,
 } from '../store/telemetry-store.js';
 import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
-import { createInfluxV1Transport } from './influx-v1-transport.js';
-import { lineProblem, toLine } from './influx-line.js';
+import { createInfluxConnection, type InfluxConnection } from './influx-connection.js';
+import { encodeBatch } from './influx-batch.js';
 import { writeLines } from './influx-line-writer.js';
 import { apiOfVersion, pingInflux } from './influx-ping.js';
 import { bucketStatement, fieldKeysStatement, lastOfAllStatement, lastOfEachStatement, rawStatement, type Statement } from './influx-queries.js';
@@ -88,13 +84,9 @@ export interface InfluxTelemetryStore extends TelemetryStore {
   readonly kind: 'influxdb-v1' | 'influxdb-v2';
 }
 
-interface Connection {
-  readonly transport: Transport;
-  readonly agent: http.Agent;
-  readonly writePath: string;
-  readonly query: InfluxQLOptions;
-  close(): void;
-}
+
+/** latest() first reads this far back. */
+const LATEST_RECENT_MS = 3_600_000;
 
 const FIELD_KINDS: Readonly<Record<string, MetricKind>> = { float: 'number', integer: 'number', unsigned: 'number', boolean: 'boolean', string: 'string' };
 
@@ -133,7 +125,7 @@ class InfluxStore implements InfluxTelemetryStore {
   readonly #deadLetters: DeadLetterFile;
   readonly #now: () => number;
   readonly #kinds = new Map<string, MetricKind>();
-  readonly #connection: Connection;
+  readonly #connection: InfluxConnection;
   #prepared: Promise<void> | undefined;
   readonly #pending = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
@@ -146,43 +138,7 @@ class InfluxStore implements InfluxTelemetryStore {
     this.#deadLetters = openDeadLetterFile(options.deadLetterFile);
     const clock = options.clock;
     this.#now = clock ? () => clock.now() : () => Date.now();
-    this.#connection = this.#createConnection();
-  }
-
-  #createConnection(): Connection {
-    const o = this.#options;
-    const timeoutMs = o.timeoutMs ?? 10_000;
-    const maxSockets = o.maxSockets ?? 4;
-    if (this.#api === 'v1') {
-      const transport = createInfluxV1Transport({
-        url: o.url,
-        db: o.db,
-        maxSockets,
-        timeoutMs,
-        ...(o.rp === undefined ? {} : { rp: o.rp }),
-        ...(o.username === undefined ? {} : { username: o.username }),
-        ...(o.password === undefined ? {} : { password: o.password }),
-      });
-      return {
-        transport,
-        agent: transport.agent,
-        // The shim rewrites this to /write?db=&rp=&precision=ms&u=&p=.
-        writePath: `/api/v2/write?${new URLSearchParams({ org: '', bucket: o.db, precision: 'ms' }).toString()}`,
-        query: { url: o.url, db: o.db, agent: transport.agent, epoch: 'ms', timeoutMs, ...credentials(o.username, o.password), ...(o.rp === undefined ? {} : { rp: o.rp }) },
-        close: () => transport.close(),
-      };
-    }
-    if (o.bucket === undefined || o.org === undefined) throw new OutpostError('VALIDATION_FAILED', 'InfluxDB 2.x/3.x needs org and bucket for writes');
-    const agentOptions = { keepAlive: true, maxSockets };
-    const agent = new URL(o.url).protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
-    const transport = new InfluxDB({ url: o.url, timeout: timeoutMs, transportOptions: { agent }, ...(o.token === undefined ? {} : { token: o.token }) }).transport;
-    return {
-      transport,
-      agent,
-      writePath: `/api/v2/write?${new URLSearchParams({ org: o.org, bucket: o.bucket, precision: 'ms' }).toString()}`,
-      query: { url: o.url, db: o.db, agent, epoch: 'ms', timeoutMs, ...credentials(o.username ?? 'outpost', o.token), ...(o.rp === undefined ? {} : { rp: o.rp }) },
-      close: () => agent.destroy(),
-    };
+    this.#connection = createInfluxConnection(options, api);
   }
 
   /** Creates the database (1.x) and loads the field types once; again after a failure. */
@@ -196,16 +152,25 @@ class InfluxStore implements InfluxTelemetryStore {
 
   async #prepare(): Promise<void> {
     const o = this.#options;
-    if (this.#api === 'v1' && o.createDatabase !== false) {
-      const [databases] = await this.#query({ query: 'SHOW DATABASES', params: {} }, true);
-      const names = (databases?.series[0]?.values ?? []).map((row) => row[0]);
-      if (!names.includes(o.db)) {
-        const hours = Math.max(1, Math.round(o.retentionDays * 24));
-        await this.#query({ query: `CREATE DATABASE ${escapeIdentifier(o.db)} WITH DURATION ${hours}h`, params: {} }, true);
-        o.log?.info({ db: o.db, retentionHours: hours }, 'InfluxDB database created');
-      }
-    }
-    await this.#loadKinds();
+    // Only InfluxDB being unreachable fails the preparation (writes reject, the caller retries).
+    // A refusal (no admin rights to create the database, no DBRP mapping for queries on 2.x) is
+    // logged: writes can still succeed, and queries report their own error.
+    const tolerate = (step: string) => (error: unknown) => {
+      if (error instanceof OutpostError && error.code === TELEMETRY_STORE_UNAVAILABLE) throw error;
+      o.log?.error({ err: (error as Error).message, db: o.db }, `InfluxDB: ${step} failed; continuing without it`);
+    };
+    if (this.#api === 'v1' && o.createDatabase !== false) await this.#createDatabase().catch(tolerate('creating the database'));
+    await this.#loadKinds().catch(tolerate('reading the field types (SHOW FIELD KEYS)'));
+  }
+
+  async #createDatabase(): Promise<void> {
+    const o = this.#options;
+    const [databases] = await this.#query({ query: 'SHOW DATABASES', params: {} }, true);
+    const names = (databases?.series[0]?.values ?? []).map((row) => row[0]);
+    if (names.includes(o.db)) return;
+    const hours = Math.max(1, Math.round(o.retentionDays * 24));
+    await this.#query({ query: `CREATE DATABASE ${escapeIdentifier(o.db)} WITH DURATION ${hours}h`, params: {} }, true);
+    o.log?.info({ db: o.db, retentionHours: hours }, 'InfluxDB database created');
   }
 
   async #loadKinds(): Promise<void> {
@@ -243,20 +208,8 @@ class InfluxStore implements InfluxTelemetryStore {
       this.#stats.writeErrors += 1;
       throw asUnavailable(error);
     }
-    // Types fixed by InfluxDB or earlier in this batch; a conflicting point never leaves.
-    const batchKinds = new Map<string, MetricKind>();
-    const lines: string[] = [];
-    const sent: TelemetryPoint[] = [];
-    for (const point of points) {
-      const problem = pointProblem(point) ?? lineProblem(point) ?? this.#typeProblem(point, batchKinds);
-      if (problem !== undefined) {
-        letters.push({ at, reason: problem, deviceId: String(point.deviceId), ts: point.ts, point });
-        continue;
-      }
-      for (const [metric, value] of Object.entries(point.metrics)) if (!this.#kinds.has(metric)) batchKinds.set(metric, kindOf(value));
-      lines.push(toLine(point));
-      sent.push(point);
-    }
+    const { lines, sent, refused: invalid } = encodeBatch(points, this.#kinds, at);
+    letters.push(...invalid);
     const size = this.#options.batchLines ?? 5_000;
     const writer = {
       post: (body: string) => this.#post(body),
@@ -308,15 +261,6 @@ class InfluxStore implements InfluxTelemetryStore {
     return { written, deadLettered: letters.length };
   }
 
-  #typeProblem(point: TelemetryPoint, batchKinds: Map<string, MetricKind>): string | undefined {
-    for (const [metric, value] of Object.entries(point.metrics)) {
-      const fixed = this.#kinds.get(metric) ?? batchKinds.get(metric);
-      const kind = kindOf(value);
-      if (fixed !== undefined && fixed !== kind) return `TYPE_CONFLICT: metric ${metric} is stored as ${fixed}; this value is a ${kind}`;
-    }
-    return undefined;
-  }
-
   async #post(body: string): Promise<void> {
     await this.#connection.transport.request(this.#connection.writePath, body, {
       method: 'POST',
@@ -357,14 +301,23 @@ class InfluxStore implements InfluxTelemetryStore {
     const fields = await this.#deviceFields(deviceId);
     const out: Record<string, LatestValue> = {};
     if (fields.length === 0) return out;
-    const names = fields.map((field) => field.name);
-    const results = await this.#query(lastOfEachStatement(deviceId, names));
-    names.forEach((name, index) => {
-      const row = results[index]?.series[0]?.values[0];
-      const ts = row?.[0];
-      const value = row?.[1];
-      if (typeof ts === 'number' && value !== null && value !== undefined) out[name] = { ts, value };
-    });
+    // Most devices sent every metric lately: ask the last hour first, then all time for the rest.
+    let missing = fields.map((field) => field.name);
+    for (const since of [this.#now() - LATEST_RECENT_MS, undefined]) {
+      const results = await this.#query(lastOfEachStatement(deviceId, missing, since));
+      const found = new Set<string>();
+      missing.forEach((name, index) => {
+        const row = results[index]?.series[0]?.values[0];
+        const ts = row?.[0];
+        const value = row?.[1];
+        if (typeof ts === 'number' && value !== null && value !== undefined) {
+          out[name] = { ts, value };
+          found.add(name);
+        }
+      });
+      missing = missing.filter((name) => !found.has(name));
+      if (missing.length === 0) break;
+    }
     return out;
   }
 
@@ -461,10 +414,6 @@ class InfluxStore implements InfluxTelemetryStore {
   }
 }
 
-function credentials(username: string | undefined, password: string | undefined): { username?: string; password?: string } {
-  if (password === undefined) return {};
-  return { password, ...(username === undefined ? {} : { username }) };
-}
 
 function asUnavailable(error: unknown): OutpostError {
   if (error instanceof OutpostError) return error;

@@ -29,12 +29,10 @@ import {
 } from '../store/point-checks.js';
 import { storeUnavailable } from '../store/store-errors.js';
 import type {
-  AggregateFn,
   FleetQuery,
   LatestValue,
   MetricInfo,
   MetricKind,
-  MetricValue,
   RangeQuery,
   RawPoint,
   RawQuery,
@@ -45,6 +43,7 @@ import type {
   WriteResult,
 } from '../store/telemetry-store.js';
 import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
+import { decode, encode, queryBuckets, SERIES_SQL, tagsetOf, type BucketQuery, type Row, type SeriesScope } from './sqlite-buckets.js';
 import { ROLLUP_MS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 
 const DAY_MS = 86_400_000;
@@ -66,45 +65,6 @@ export interface SqliteTelemetryStore extends TelemetryStore {
   readonly kind: 'embedded';
   /** Deletes samples older than the retention now; resolves with the number of samples deleted. */
   sweepRetention(): Promise<number>;
-}
-
-type Row = Record<string, unknown>;
-type SeriesScope = 'device' | 'devices' | 'all';
-
-/** Filters `series` ids; the SQL is one of three fixed strings, values are bound. */
-const SERIES_SQL: Readonly<Record<SeriesScope, string>> = {
-  device: 'SELECT id FROM series WHERE metric = @metric AND device = @device',
-  devices: 'SELECT id FROM series WHERE metric = @metric AND device IN (SELECT value FROM json_each(@devices))',
-  all: 'SELECT id FROM series WHERE metric = @metric',
-};
-
-/** Per fn, the partial aggregate of raw samples (`a` value, `n` count, `t` newest ts). */
-const RAW_COLUMNS: Readonly<Record<AggregateFn, string>> = {
-  mean: 'sum(value) AS a, count(*) AS n',
-  min: 'min(value) AS a',
-  max: 'max(value) AS a',
-  count: 'count(*) AS n',
-  // A lone max() makes SQLite take the bare column `value` from the row holding the max.
-  last: 'max(ts) AS t, value AS a',
-};
-
-const ROLLUP_COLUMNS: Readonly<Record<AggregateFn, string>> = {
-  mean: 'sum(total) AS a, sum(n) AS n',
-  min: 'min(lo) AS a',
-  max: 'max(hi) AS a',
-  count: 'sum(n) AS n',
-  last: 'max(last_ts) AS t, last_value AS a',
-};
-
-/** Floor-aligned bucket start in SQL, also for negative times. */
-function bucketSql(column: string): string {
-  return `(${column} - ((${column} % CAST(@every AS INTEGER)) + CAST(@every AS INTEGER)) % CAST(@every AS INTEGER))`;
-}
-
-interface Partial {
-  a: number | string | null;
-  n: number;
-  t: number;
 }
 
 export function openSqliteTelemetryStore(options: SqliteTelemetryStoreOptions): SqliteTelemetryStore {
@@ -305,42 +265,12 @@ class SqliteStore implements SqliteTelemetryStore {
     return this.#buckets(query, 'devices', { devices: JSON.stringify(query.deviceIds) });
   }
 
-  #buckets(
-    query: { metric: string; from: number; to: number; everyMs: number; fn: AggregateFn },
-    scope: SeriesScope,
-    scopeParams: Row,
-  ): SeriesPoint[] {
+  #buckets(query: BucketQuery, scope: SeriesScope, scopeParams: Row): SeriesPoint[] {
     this.#open();
     const kind = this.#kinds.get(query.metric);
     if (kind === undefined) return [];
     checkFnForKind(query.fn, kind, query.metric);
-    const { fn, everyMs, from, to } = query;
-    const params = { ...scopeParams, metric: query.metric, every: everyMs };
-    const partials = new Map<number, Partial>();
-    const source = (table: 'samples' | 'rollup_1m', lo: number, hi: number): void => {
-      if (lo >= hi) return;
-      const column = table === 'samples' ? 'ts' : 'bucket';
-      const columns = table === 'samples' ? RAW_COLUMNS[fn] : ROLLUP_COLUMNS[fn];
-      const sql = `SELECT ${bucketSql(column)} AS b, ${columns} FROM ${table}
-                   WHERE series IN (${SERIES_SQL[scope]}) AND ${column} >= @lo AND ${column} < @hi GROUP BY b`;
-      for (const row of this.#statement(sql).all({ ...params, lo, hi }) as Row[]) merge(partials, fn, row);
-    };
-    if (everyMs % ROLLUP_MS === 0) {
-      const wholeFrom = Math.ceil(from / ROLLUP_MS) * ROLLUP_MS;
-      const wholeTo = Math.floor(to / ROLLUP_MS) * ROLLUP_MS;
-      if (wholeFrom < wholeTo) {
-        source('samples', from, wholeFrom);
-        source('rollup_1m', wholeFrom, wholeTo);
-        source('samples', wholeTo, to);
-      } else {
-        source('samples', from, to);
-      }
-    } else {
-      source('samples', from, to);
-    }
-    return [...partials.entries()]
-      .sort(([a], [b]) => a - b)
-      .map(([ts, partial]) => ({ ts, value: finish(fn, kind, partial) }));
+    return queryBuckets((sql) => this.#statement(sql), kind, query, scope, scopeParams);
   }
 
   async latest(deviceId: string): Promise<Record<string, LatestValue>> {
@@ -446,64 +376,3 @@ class SqliteStore implements SqliteTelemetryStore {
 }
 
 /** The canonical key of a tag set: sorted JSON pairs, '' without tags. */
-function tagsetOf(tags: Readonly<Record<string, string>> | undefined): string {
-  if (tags === undefined) return '';
-  const entries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return entries.length === 0 ? '' : JSON.stringify(entries);
-}
-
-function encode(value: MetricValue): number | string {
-  return typeof value === 'boolean' ? (value ? 1 : 0) : value;
-}
-
-function decode(kind: MetricKind, value: unknown): MetricValue {
-  if (kind === 'boolean') return value === 1;
-  if (kind === 'string') return String(value);
-  return Number(value);
-}
-
-function merge(partials: Map<number, Partial>, fn: AggregateFn, row: Row): void {
-  const b = row['b'] as number;
-  const a = (row['a'] ?? null) as number | string | null;
-  const n = (row['n'] ?? 0) as number;
-  const t = (row['t'] ?? 0) as number;
-  const current = partials.get(b);
-  if (current === undefined) {
-    partials.set(b, { a, n, t });
-    return;
-  }
-  switch (fn) {
-    case 'mean':
-      current.a = (current.a as number) + (a as number);
-      current.n += n;
-      break;
-    case 'count':
-      current.n += n;
-      break;
-    case 'min':
-      if ((a as number) < (current.a as number)) current.a = a;
-      break;
-    case 'max':
-      if ((a as number) > (current.a as number)) current.a = a;
-      break;
-    case 'last':
-      if (t > current.t) {
-        current.t = t;
-        current.a = a;
-      }
-      break;
-  }
-}
-
-function finish(fn: AggregateFn, kind: MetricKind, partial: Partial): MetricValue {
-  switch (fn) {
-    case 'mean':
-      return (partial.a as number) / partial.n;
-    case 'count':
-      return partial.n;
-    case 'last':
-      return decode(kind, partial.a);
-    default:
-      return Number(partial.a);
-  }
-}

@@ -20,8 +20,18 @@ export function kindOf(value: MetricValue): MetricKind {
   return typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'boolean' : 'string';
 }
 
+/** Names seen before (ingest repeats the same few names millions of times); bounded, cleared when full. */
+const checkedNames = new Map<string, boolean>();
+const CHECKED_NAMES_MAX = 10_000;
+
 export function isName(name: string): boolean {
-  return NAME_RE.test(name) && !RESERVED_NAMES.includes(name);
+  let ok = checkedNames.get(name);
+  if (ok === undefined) {
+    ok = typeof name === 'string' && NAME_RE.test(name) && !RESERVED_NAMES.includes(name);
+    if (checkedNames.size >= CHECKED_NAMES_MAX) checkedNames.clear();
+    checkedNames.set(name, ok);
+  }
+  return ok;
 }
 
 /** Why a point cannot be stored, or undefined when it can. */
@@ -30,9 +40,10 @@ export function pointProblem(point: TelemetryPoint): string | undefined {
     return `DEVICE_ID_INVALID: device id ${JSON.stringify(String(point.deviceId)).slice(0, 80)} does not match ${DEVICE_ID_RE.source}`;
   }
   if (!Number.isSafeInteger(point.ts)) return `TS_OUT_OF_RANGE: ts ${String(point.ts)} is not an integer of epoch milliseconds`;
-  const names = Object.keys(point.metrics);
-  if (names.length === 0) return 'PAYLOAD_INVALID: the point has no metrics';
-  for (const name of names) {
+  let count = 0;
+  for (const name in point.metrics) {
+    if (!Object.hasOwn(point.metrics, name)) continue;
+    count += 1;
     if (!isName(name)) return `NAME_INVALID: metric name ${JSON.stringify(name).slice(0, 80)} is invalid or reserved`;
     const value = point.metrics[name];
     if (typeof value === 'number') {
@@ -41,7 +52,9 @@ export function pointProblem(point: TelemetryPoint): string | undefined {
       return `PAYLOAD_INVALID: metric ${name} is neither number, boolean nor string`;
     }
   }
-  for (const [name, value] of Object.entries(point.tags ?? {})) {
+  if (count === 0) return 'PAYLOAD_INVALID: the point has no metrics';
+  if (point.tags === undefined) return undefined;
+  for (const [name, value] of Object.entries(point.tags)) {
     if (!isName(name)) return `NAME_INVALID: tag name ${JSON.stringify(name).slice(0, 80)} is invalid or reserved`;
     if (Object.hasOwn(point.metrics, name)) return `NAME_RESERVED: tag ${name} is named like a metric of the same sample`;
     if (typeof value !== 'string') return `PAYLOAD_INVALID: tag ${name} is not a string`;

@@ -77,7 +77,10 @@ export interface MetricInfo {
   readonly type: MetricKind;
 }
 
-/** Raw samples in time order, for rule backtests (one page; `after` continues). */
+/**
+ * Raw samples in time order (equal times by device), for rule backtests: one page of at most
+ * `limit`; the next page starts at the last point's `ts` (the caller drops what it already has).
+ */
 export interface RawQuery {
   readonly deviceIds?: readonly string[];
   readonly metric: string;
@@ -101,6 +104,7 @@ export interface TelemetryStoreStats {
   readonly retries: number;
   readonly deadLetters: number;
   readonly inFlight: number;
+  /** Epoch ms (the store's clock) when the last successful write started; 0 before the first. */
   readonly lastWriteMs: number;
 }
 

@@ -6,10 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { request } from 'node:https';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import forge from 'node-forge';
 
-const BIN = fileURLToPath(new URL('../../../../platform/dist/src/cli/main.js', import.meta.url));
+/** The `outpost` CLI of the installed @outpost/platform (works from src and from dist). */
+const BIN = join(dirname(createRequire(import.meta.url).resolve('@outpost/platform')), 'cli', 'main.js');
 export const BENCH_PASSWORD = 'bench-password-123';
 
 export interface ServerProcess {

@@ -1,0 +1,138 @@
+/**
+ * The agent part of every bundle: the agent package and its production node_modules as tar
+ * entries, gzipped once and cached on disk. A bundle is then three gzip members back to back
+ * (its own small files, this cached part, the end blocks); gzip readers decompress
+ * concatenated members as one stream, so `tar -xzf` sees one archive and the second bundle
+ * costs a file copy, not a compression. The cache key is the agent's version plus a digest
+ * of every file's path, size and mtime, so a rebuilt agent of the same version is repacked.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { OutpostError } from '@outpost/protocol';
+import { packageClosure } from './package-closure.js';
+import { packageFiles, type PackageFile } from './package-files.js';
+import { tarEntry, type TarEntry } from './tar-writer.js';
+
+/** What the launcher and install.sh run, relative to the agent package. */
+export const AGENT_MAIN = 'dist/src/main.js';
+
+export interface AgentPayload {
+  /** The agent's version (its package.json). */
+  readonly version: string;
+  /** A gzip member holding the tar entries of `PREFIX/agent/…`, without the end blocks. */
+  readonly file: string;
+  /** Files and bytes the agent takes once installed. */
+  readonly files: number;
+  readonly bytes: number;
+}
+
+export interface AgentPayloadOptions {
+  /** The installed agent package (its dir holds package.json). */
+  readonly agentDir: string;
+  /** Where packed agent parts are kept (created on demand). */
+  readonly cacheDir: string;
+  /** The bundle's top directory, e.g. `outpost-bundle`; the agent goes to `PREFIX/agent`. */
+  readonly prefix: string;
+}
+
+interface Plan {
+  readonly version: string;
+  readonly key: string;
+  readonly files: readonly PackageFile[];
+}
+
+async function plan(options: AgentPayloadOptions): Promise<Plan> {
+  const packages = await packageClosure(options.agentDir);
+  const root = packages[0];
+  if (root === undefined) throw new OutpostError('BUNDLE_AGENT_UNAVAILABLE', `no agent package at ${options.agentDir}`);
+  const files: PackageFile[] = [];
+  for (const pkg of packages) files.push(...(await packageFiles(pkg)));
+  if (!files.some((f) => f.path === AGENT_MAIN)) {
+    throw new OutpostError('BUNDLE_AGENT_UNAVAILABLE', `the agent at ${options.agentDir} has no ${AGENT_MAIN} (is it built?)`);
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const digest = createHash('sha256');
+  digest.update(`${options.prefix}\n`);
+  for (const f of files) digest.update(`${f.path}\0${f.size}\0${Math.floor(f.mtimeMs)}\0${f.mode}\n`);
+  const safeVersion = root.manifest.version.replace(/[^A-Za-z0-9.+-]/g, '_');
+  return { version: root.manifest.version, key: `agent-${safeVersion}-${digest.digest('hex').slice(0, 16)}`, files };
+}
+
+/** Directory entries for every parent of the files, parents first. */
+function directories(files: readonly PackageFile[], base: string): string[] {
+  const dirs = new Set<string>([base]);
+  for (const f of files) {
+    const parts = f.path.split('/');
+    for (let i = 1; i < parts.length; i += 1) dirs.add(`${base}/${parts.slice(0, i).join('/')}`);
+  }
+  return [...dirs].sort();
+}
+
+async function pack(p: Plan, options: AgentPayloadOptions, target: string): Promise<void> {
+  const base = `${options.prefix}/agent`;
+  const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  const handle = await open(temp, 'w', 0o600);
+  const gzip = createGzip({ level: 6 });
+  const written = (async () => {
+    for await (const chunk of gzip) await handle.write(chunk as Buffer);
+  })();
+  const push = async (entry: TarEntry): Promise<void> => {
+    for (const buffer of tarEntry(entry)) {
+      if (!gzip.write(buffer)) await new Promise<void>((resolve) => gzip.once('drain', resolve));
+    }
+  };
+  try {
+    for (const dir of directories(p.files, base)) await push({ type: 'directory', path: dir, mode: 0o755 });
+    for (const f of p.files) {
+      await push({ type: 'file', path: `${base}/${f.path}`, data: await readFile(f.source), mode: f.mode, mtime: f.mtimeMs });
+    }
+    gzip.end();
+    await written;
+    await handle.sync();
+    await handle.close();
+    await rename(temp, target);
+  } catch (err) {
+    gzip.destroy();
+    await written.catch(() => undefined);
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Packs the agent on first use and whenever its files change; concurrent callers share one
+ * packing. Older packed parts are removed once a new one is in place.
+ */
+export function createAgentPayloads(options: AgentPayloadOptions): { get(): Promise<AgentPayload> } {
+  const inFlight = new Map<string, Promise<AgentPayload>>();
+
+  async function build(p: Plan): Promise<AgentPayload> {
+    await mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
+    const file = join(options.cacheDir, `${p.key}.tar.gz-part`);
+    const exists = await stat(file).then(
+      (s) => s.isFile() && s.size > 0,
+      () => false,
+    );
+    if (!exists) {
+      await pack(p, options, file);
+      for (const name of await readdir(options.cacheDir)) {
+        if (name.startsWith('agent-') && name !== `${p.key}.tar.gz-part`) await rm(join(options.cacheDir, name), { force: true });
+      }
+    }
+    return { version: p.version, file, files: p.files.length, bytes: p.files.reduce((sum, f) => sum + f.size, 0) };
+  }
+
+  return {
+    async get() {
+      const p = await plan(options);
+      const running = inFlight.get(p.key);
+      if (running !== undefined) return running;
+      const promise = build(p).finally(() => inFlight.delete(p.key));
+      inFlight.set(p.key, promise);
+      return promise;
+    },
+  };
+}

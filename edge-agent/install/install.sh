@@ -1,0 +1,229 @@
+#!/bin/sh
+# Installs the Outpost edge agent from an extracted bundle (outpost agent bundle), then
+# enrolls the device with the bundle's one-time token and starts the agent under systemd.
+#
+#   sudo sh outpost-bundle/install.sh [--root DIR] [--no-systemd] [--no-enroll]
+#
+#   --root DIR     prefix every path with DIR (an image being prepared, or a test)
+#   --no-systemd   do not install, enable or start the systemd units
+#   --no-enroll    do not enroll (outpost-agent enroll can be run later)
+#
+# Layout: the agent in /opt/outpost-agent/a or b (slots), /opt/outpost-agent/current -> the
+# active slot, the launcher in /opt/outpost-agent/launcher, state (keys, certificate, CA,
+# agent.json, outbox) in /var/lib/outpost-agent (0700). Idempotent: a second run with the
+# same bundle changes nothing and says so. A different agent goes to the slot `current` does
+# not point to, and `current` switches atomically, so a running install is never broken and
+# the launcher can roll back to the previous slot.
+set -eu
+
+ROOT=""
+SYSTEMD=1
+ENROLL=1
+MAIN=dist/src/main.js
+NODE_MIN_MAJOR=20
+
+say() { printf 'outpost-agent install: %s\n' "$*"; }
+die() {
+  printf 'outpost-agent install: error: %s\n' "$*" >&2
+  exit 1
+}
+usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --root)
+      [ $# -ge 2 ] || die '--root needs a directory'
+      ROOT=${2%/}
+      shift 2
+      ;;
+    --root=*)
+      ROOT=${1#--root=}
+      ROOT=${ROOT%/}
+      shift
+      ;;
+    --no-systemd)
+      SYSTEMD=0
+      shift
+      ;;
+    --no-enroll)
+      ENROLL=0
+      shift
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+AGENT_HOME=$ROOT/opt/outpost-agent
+STATE=$ROOT/var/lib/outpost-agent
+UNIT_DIR=$ROOT/etc/systemd/system
+CHANGED=0
+
+[ -f "$HERE/bundle.json" ] && [ -f "$HERE/agent/$MAIN" ] || die "$HERE is not an extracted Outpost bundle (bundle.json and agent/$MAIN expected)"
+if [ -n "$ROOT" ]; then
+  [ -d "$ROOT" ] || die "--root $ROOT is not a directory"
+elif [ "$(id -u)" != 0 ]; then
+  die "run it as root (sudo sh $0): it writes /opt/outpost-agent, /var/lib/outpost-agent and the systemd units"
+fi
+
+# --- Node.js ------------------------------------------------------------------------------
+NODE=$(command -v node 2>/dev/null || true)
+[ -n "$NODE" ] || die "node was not found on PATH: install Node.js $NODE_MIN_MAJOR or newer (e.g. 'apt install nodejs' or https://nodejs.org) and run this again"
+NODE_VERSION=$("$NODE" --version 2>/dev/null || true)
+major=${NODE_VERSION#v}
+major=${major%%.*}
+case $major in '' | *[!0-9]*) die "could not read the version of $NODE (it printed '$NODE_VERSION'); the agent needs Node.js $NODE_MIN_MAJOR or newer" ;; esac
+[ "$major" -ge "$NODE_MIN_MAJOR" ] || die "Node.js $NODE_VERSION at $NODE is too old: the agent needs Node.js $NODE_MIN_MAJOR or newer"
+
+# A field of bundle.json (strings only).
+field() {
+  "$NODE" -e 'const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = b[process.argv[2]]; if (typeof v !== "string") process.exit(3); process.stdout.write(v);' "$HERE/bundle.json" "$1" ||
+    die "bundle.json has no '$1'"
+}
+VERSION=$(field agentVersion)
+SERVER=$(field server)
+GROUP=$(field group)
+
+# Copies FROM to TO (mode MODE) unless TO already has the same bytes; answers 0 when it wrote.
+put_file() {
+  if [ -f "$2" ] && cmp -s "$1" "$2"; then
+    chmod "$3" "$2"
+    return 1
+  fi
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.tmp.$$"
+  chmod "$3" "$2.tmp.$$"
+  mv -f "$2.tmp.$$" "$2"
+  return 0
+}
+
+# Writes TEXT (plus a newline) to TO (mode MODE) unless TO already holds it; answers 0 when it wrote.
+put_text() {
+  if [ -f "$2" ] && [ "$(cat "$2")" = "$1" ]; then
+    chmod "$3" "$2"
+    return 1
+  fi
+  mkdir -p "$(dirname "$2")"
+  printf '%s\n' "$1" >"$2.tmp.$$"
+  chmod "$3" "$2.tmp.$$"
+  mv -f "$2.tmp.$$" "$2"
+  return 0
+}
+
+# Points LINK at TARGET atomically (a new link renamed over the old one).
+switch_link() {
+  ln -s "$2" "$1.tmp.$$"
+  mv -T "$1.tmp.$$" "$1"
+}
+
+# --- the agent, into a slot -----------------------------------------------------------------
+mkdir -p "$AGENT_HOME"
+current=""
+if [ -L "$AGENT_HOME/current" ]; then
+  current=$(readlink "$AGENT_HOME/current")
+  current=${current##*/}
+fi
+if [ -n "$current" ] && [ -d "$AGENT_HOME/$current" ] && diff -r -q "$HERE/agent" "$AGENT_HOME/$current" >/dev/null 2>&1; then
+  say "agent $VERSION is already installed (slot $current)"
+else
+  if [ "$current" = a ]; then slot=b; else slot=a; fi
+  rm -rf "$AGENT_HOME/$slot.new"
+  cp -R "$HERE/agent" "$AGENT_HOME/$slot.new"
+  rm -rf "$AGENT_HOME/$slot"
+  mv "$AGENT_HOME/$slot.new" "$AGENT_HOME/$slot"
+  switch_link "$AGENT_HOME/current" "$slot"
+  # A fresh activation starts with a clean boot count and no pending rollback report.
+  mkdir -p "$STATE"
+  printf '0\n' >"$STATE/boot-attempts"
+  rm -f "$STATE/rollback"
+  if [ -n "$current" ]; then
+    say "installed agent $VERSION into slot $slot; current -> $slot (slot $current kept for rollback)"
+  else
+    say "installed agent $VERSION into slot $slot; current -> $slot"
+  fi
+  CHANGED=1
+fi
+
+if put_file "$HERE/launcher.sh" "$AGENT_HOME/launcher" 0755; then
+  say "installed the launcher: $AGENT_HOME/launcher"
+  CHANGED=1
+fi
+
+# --- state: CA, configuration ---------------------------------------------------------------
+if [ ! -d "$STATE" ]; then CHANGED=1; fi
+mkdir -p "$STATE"
+chmod 0700 "$STATE"
+if put_file "$HERE/ca.pem" "$STATE/bundle-ca.pem" 0644; then
+  say "installed the platform CA chain: $STATE/bundle-ca.pem"
+  CHANGED=1
+fi
+if [ -f "$STATE/agent.json" ]; then
+  say "keeping the existing $STATE/agent.json"
+else
+  put_file "$HERE/agent.json" "$STATE/agent.json" 0644 || true
+  say "installed the default configuration: $STATE/agent.json (system metrics every 10 s)"
+  CHANGED=1
+fi
+
+# --- enrollment -----------------------------------------------------------------------------
+if [ -f "$STATE/cert.pem" ] && [ -f "$STATE/identity.json" ]; then
+  DEVICE_ID=$("$NODE" -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).deviceId))' "$STATE/identity.json" 2>/dev/null || echo '?')
+  say "already enrolled as $DEVICE_ID"
+elif [ "$ENROLL" = 0 ]; then
+  say "not enrolling (--no-enroll); later: $NODE $AGENT_HOME/current/$MAIN enroll --server $SERVER --token TOKEN --ca $STATE/bundle-ca.pem --state-dir $STATE"
+else
+  say "enrolling with $SERVER into group $GROUP"
+  TOKEN=$(field token)
+  FINGERPRINT=$(field caFingerprint)
+  if ! "$NODE" "$AGENT_HOME/current/$MAIN" enroll --server "$SERVER" --token "$TOKEN" --ca "$STATE/bundle-ca.pem" --ca-fingerprint "$FINGERPRINT" --state-dir "$STATE"; then
+    die "enrollment failed (see above). If the token was used or has expired, make a new bundle with 'outpost agent bundle --group $GROUP' and run its install.sh"
+  fi
+  CHANGED=1
+fi
+
+# --- systemd --------------------------------------------------------------------------------
+if [ "$SYSTEMD" = 1 ]; then
+  units_changed=0
+  if put_file "$HERE/outpost-agent.service" "$UNIT_DIR/outpost-agent.service" 0644; then units_changed=1; fi
+  if put_file "$HERE/outpost-agent-firstboot.service" "$UNIT_DIR/outpost-agent-firstboot.service" 0644; then units_changed=1; fi
+  # The launcher runs the node checked above, wherever it lives (nvm, /usr/local, …).
+  if put_text "$(printf '[Service]\nEnvironment=OUTPOST_AGENT_NODE=%s' "$NODE")" "$UNIT_DIR/outpost-agent.service.d/node.conf" 0644; then units_changed=1; fi
+  [ "$units_changed" = 0 ] || {
+    say "installed the systemd units in $UNIT_DIR"
+    CHANGED=1
+  }
+  if ! command -v systemctl >/dev/null 2>&1; then
+    say "systemctl not found: start the agent with $AGENT_HOME/launcher"
+  elif [ -n "$ROOT" ]; then
+    if ! systemctl --root="$ROOT" is-enabled --quiet outpost-agent.service 2>/dev/null; then
+      systemctl --root="$ROOT" enable outpost-agent.service
+      CHANGED=1
+    fi
+  else
+    [ "$units_changed" = 0 ] || systemctl daemon-reload
+    if ! systemctl is-enabled --quiet outpost-agent.service 2>/dev/null; then
+      systemctl enable outpost-agent.service
+      CHANGED=1
+    fi
+    # --no-block: this may run inside outpost-agent-firstboot.service, which the agent waits for.
+    if [ ! -f "$STATE/identity.json" ]; then
+      say "not starting outpost-agent.service before the device is enrolled"
+    elif [ "$CHANGED" = 1 ]; then
+      systemctl restart --no-block outpost-agent.service
+      say "started outpost-agent.service (journalctl -u outpost-agent -f)"
+    elif ! systemctl is-active --quiet outpost-agent.service; then
+      systemctl start --no-block outpost-agent.service
+      say "started outpost-agent.service (journalctl -u outpost-agent -f)"
+    fi
+  fi
+fi
+
+if [ "$CHANGED" = 0 ]; then
+  say "nothing to do: agent $VERSION is installed and up to date"
+else
+  say "done"
+fi

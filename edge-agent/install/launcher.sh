@@ -1,0 +1,114 @@
+#!/bin/sh
+# Outpost agent launcher, installed as /opt/outpost-agent/launcher and run by
+# outpost-agent.service. It is small and fixed: OTA updates replace the agent in a slot
+# (/opt/outpost-agent/a or b), never this file.
+#
+#   launcher [--root DIR] [--state-dir DIR] [--max-attempts N] [-- AGENT-RUN-ARGS...]
+#
+# What it does on every start:
+#   1. reads STATE/boot-attempts (missing or unreadable = 0), adds 1 and writes it back
+#      (atomically) BEFORE starting the agent;
+#   2. when that count exceeds the limit (default 3, --max-attempts or
+#      OUTPOST_AGENT_MAX_BOOT_ATTEMPTS) and the other slot holds an agent, rolls back:
+#      points `current` at the other slot (ln -s + mv -T, atomic), writes
+#      STATE/rollback ("FROM TO EPOCH-SECONDS") and sets the count to 1 — unless
+#      STATE/rollback already names that other slot as the one rolled back FROM (both slots
+#      failing: it keeps starting the current one instead of flip-flopping);
+#   3. execs `node SLOT/dist/src/main.js run --state-dir STATE [ARGS]` with
+#      OUTPOST_AGENT_SLOT=a|b in the environment (node: OUTPOST_AGENT_NODE, else from PATH).
+#
+# The contract with the agent (for OTA):
+#   - the agent writes `0` to STATE/boot-attempts (temp file + rename) once it has been
+#     connected to the broker for its confirmation window — that is what "healthy" means;
+#     a version that never gets there is rolled back after N starts;
+#   - the agent reads STATE/rollback at start, reports the rollback (OtaProgress
+#     `rolled-back`) and then deletes the file;
+#   - OTA activates a version by installing it into the slot `current` does not point to,
+#     switching `current` the same atomic way, writing 0 to boot-attempts, deleting
+#     STATE/rollback, and exiting so systemd starts it again (Restart=always).
+set -eu
+
+ROOT=""
+STATE=""
+MAX_ATTEMPTS=${OUTPOST_AGENT_MAX_BOOT_ATTEMPTS:-3}
+MAIN=dist/src/main.js
+
+log() { printf 'outpost-agent launcher: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --root)
+      [ $# -ge 2 ] || die '--root needs a directory'
+      ROOT=${2%/}
+      shift 2
+      ;;
+    --state-dir)
+      [ $# -ge 2 ] || die '--state-dir needs a directory'
+      STATE=$2
+      shift 2
+      ;;
+    --max-attempts)
+      [ $# -ge 2 ] || die '--max-attempts needs a number'
+      MAX_ATTEMPTS=$2
+      shift 2
+      ;;
+    --)
+      shift
+      break
+      ;;
+    *) break ;;
+  esac
+done
+case $MAX_ATTEMPTS in '' | *[!0-9]*) die "the boot attempt limit must be a whole number, not '$MAX_ATTEMPTS'" ;; esac
+
+HOME_DIR=$ROOT/opt/outpost-agent
+STATE=${STATE:-$ROOT/var/lib/outpost-agent}
+NODE=${OUTPOST_AGENT_NODE:-node}
+
+[ -L "$HOME_DIR/current" ] || die "no agent installed: $HOME_DIR/current is missing (run install.sh from a bundle)"
+current=$(readlink "$HOME_DIR/current")
+current=${current##*/}
+[ -f "$HOME_DIR/$current/$MAIN" ] || die "$HOME_DIR/current points to slot '$current', which holds no $MAIN"
+
+(umask 077 && mkdir -p "$STATE")
+
+attempts=0
+if [ -f "$STATE/boot-attempts" ]; then
+  attempts=$(head -n 1 "$STATE/boot-attempts" 2>/dev/null || true)
+fi
+case $attempts in '' | *[!0-9]*) attempts=0 ;; esac
+attempts=$((attempts + 1))
+
+if [ "$attempts" -gt "$MAX_ATTEMPTS" ]; then
+  case $current in
+    a) other=b ;;
+    b) other=a ;;
+    *) other="" ;;
+  esac
+  rolled_from=""
+  if [ -f "$STATE/rollback" ]; then
+    read -r rolled_from _rest <"$STATE/rollback" || true
+  fi
+  if [ -n "$other" ] && [ -f "$HOME_DIR/$other/$MAIN" ] && [ "$other" != "$rolled_from" ]; then
+    log "slot $current started $((attempts - 1)) times without becoming healthy: rolling back to slot $other"
+    ln -s "$other" "$HOME_DIR/current.launcher.$$"
+    mv -T "$HOME_DIR/current.launcher.$$" "$HOME_DIR/current"
+    printf '%s %s %s\n' "$current" "$other" "$(date +%s)" >"$STATE/rollback.tmp"
+    mv -f "$STATE/rollback.tmp" "$STATE/rollback"
+    current=$other
+    attempts=1
+  else
+    log "slot $current started $((attempts - 1)) times without becoming healthy; no other slot to roll back to"
+  fi
+fi
+
+printf '%s\n' "$attempts" >"$STATE/boot-attempts.tmp"
+mv -f "$STATE/boot-attempts.tmp" "$STATE/boot-attempts"
+
+OUTPOST_AGENT_SLOT=$current
+export OUTPOST_AGENT_SLOT
+exec "$NODE" "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"

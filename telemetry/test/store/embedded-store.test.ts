@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '../../src/adapters/sqlite-store.js';
+import { openTelemetryStore } from '../../src/store/open-store.js';
+import { telemetryStoreContract, type OpenedStore } from '../contract/telemetry-store-contract.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'outpost-telemetry-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.allSettled(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+// No `outage`: the embedded store is a file in this process, so "the store is down" cannot
+// happen while it is open; its write failures (disk full, I/O errors) reject with the same
+// TELEMETRY_STORE_UNAVAILABLE, covered below by writing to a closed database.
+telemetryStoreContract('embedded SQLite', {
+  async fresh(): Promise<OpenedStore> {
+    const dir = await tempDir();
+    const options = {
+      embeddedFile: path.join(dir, 'telemetry.sqlite'),
+      deadLetterFile: path.join(dir, 'dead-letters', 'telemetry.jsonl'),
+      retentionDays: 30,
+    };
+    return { store: await openTelemetryStore(options), deadLetterFile: options.deadLetterFile, reopen: () => openTelemetryStore(options) };
+  },
+});
+
+describe('embedded SQLite store', () => {
+  const opened: SqliteTelemetryStore[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+  });
+
+  async function open(now: { value: number }): Promise<SqliteTelemetryStore> {
+    const dir = await tempDir();
+    const store = openSqliteTelemetryStore({
+      file: path.join(dir, 'nested', 'telemetry.sqlite'),
+      deadLetterFile: path.join(dir, 'dead.jsonl'),
+      retentionDays: 2,
+      retentionIntervalMs: 0,
+      clock: { now: () => now.value },
+    });
+    opened.push(store);
+    return store;
+  }
+
+  it('is the store openTelemetryStore opens without InfluxDB', async () => {
+    const dir = await tempDir();
+    const store = await openTelemetryStore({ embeddedFile: path.join(dir, 't.sqlite'), deadLetterFile: path.join(dir, 'd.jsonl'), retentionDays: 1 });
+    opened.push(store as SqliteTelemetryStore);
+    expect(store.kind).toBe('embedded');
+    expect(await store.ping()).toBe(true);
+  });
+
+  it('deletes samples older than the retention, and their latest values', async () => {
+    const day = 86_400_000;
+    const now = { value: Date.UTC(2026, 5, 10) };
+    const store = await open(now);
+    const old = now.value - 3 * day;
+    const recent = now.value - day;
+    await store.write([
+      { deviceId: 'dev-old', ts: old, metrics: { temp: 1 } },
+      { deviceId: 'dev-a', ts: old, metrics: { temp: 2 } },
+      { deviceId: 'dev-a', ts: recent, metrics: { temp: 3 } },
+    ]);
+    expect(await store.sweepRetention()).toBe(2);
+    expect(await store.raw({ metric: 'temp', from: 0, to: now.value })).toEqual([{ deviceId: 'dev-a', ts: recent, value: 3 }]);
+    expect(await store.range({ deviceId: 'dev-a', metric: 'temp', from: old - day, to: now.value, everyMs: day, fn: 'count' })).toEqual([
+      { ts: Math.floor(recent / day) * day, value: 1 },
+    ]);
+    expect(await store.latest('dev-old')).toEqual({});
+    expect(await store.latest('dev-a')).toEqual({ temp: { ts: recent, value: 3 } });
+    now.value += 2 * day;
+    expect(await store.sweepRetention()).toBe(1);
+    expect(await store.metrics('dev-a')).toEqual([]);
+  });
+
+  it('runs retention on its own timer', async () => {
+    const dir = await tempDir();
+    const store = openSqliteTelemetryStore({ file: path.join(dir, 't.sqlite'), deadLetterFile: path.join(dir, 'd.jsonl'), retentionDays: 1, retentionIntervalMs: 5 });
+    opened.push(store);
+    await store.write([{ deviceId: 'dev-a', ts: Date.now() - 3 * 86_400_000, metrics: { temp: 1 } }]);
+    const deadline = Date.now() + 5_000;
+    while ((await store.latest('dev-a')).temp !== undefined) {
+      if (Date.now() > deadline) throw new Error('retention did not run');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  });
+
+  it('keeps the rollup exact when a replay replaces a value inside a minute', async () => {
+    const now = { value: Date.UTC(2026, 5, 10) };
+    const store = await open(now);
+    const t = now.value - 3_600_000;
+    await store.write(Array.from({ length: 60 }, (_, k) => ({ deviceId: 'dev-a', ts: t + k * 1000, metrics: { temp: k } })));
+    await store.write([{ deviceId: 'dev-a', ts: t + 59_000, metrics: { temp: -100 } }]);
+    const query = { deviceId: 'dev-a', metric: 'temp', from: t, to: t + 60_000, everyMs: 60_000 } as const;
+    expect(await store.range({ ...query, fn: 'count' })).toEqual([{ ts: t, value: 60 }]);
+    expect(await store.range({ ...query, fn: 'min' })).toEqual([{ ts: t, value: -100 }]);
+    expect(await store.range({ ...query, fn: 'last' })).toEqual([{ ts: t, value: -100 }]);
+    expect(await store.range({ ...query, fn: 'mean' })).toEqual([{ ts: t, value: ((58 * 59) / 2 - 100) / 60 }]);
+  });
+
+  it('keeps the fixed type of a metric across reopen', async () => {
+    const dir = await tempDir();
+    const options = { file: path.join(dir, 't.sqlite'), deadLetterFile: path.join(dir, 'd.jsonl'), retentionDays: 30, retentionIntervalMs: 0 };
+    const first = openSqliteTelemetryStore(options);
+    await first.write([{ deviceId: 'dev-a', ts: Date.now(), metrics: { temp: 1 } }]);
+    await first.close();
+    const second = openSqliteTelemetryStore(options);
+    opened.push(second);
+    expect(await second.write([{ deviceId: 'dev-b', ts: Date.now(), metrics: { temp: 'x' } }])).toEqual({ written: 0, deadLettered: 1 });
+  });
+
+  it('rejects a write it cannot store with TELEMETRY_STORE_UNAVAILABLE and keeps working after', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 't.sqlite');
+    const store = openSqliteTelemetryStore({ file, deadLetterFile: path.join(dir, 'd.jsonl'), retentionDays: 30, retentionIntervalMs: 0, busyTimeoutMs: 20 });
+    opened.push(store);
+    // Another connection holds the write lock: the write fails after busyTimeoutMs.
+    const Database = (await import('better-sqlite3')).default;
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const failed = await store.write([{ deviceId: 'dev-a', ts: Date.now(), metrics: { temp: 1 } }]).then(
+        () => undefined,
+        (error: unknown) => error as { code?: string },
+      );
+      expect(failed?.code).toBe('TELEMETRY_STORE_UNAVAILABLE');
+      expect(store.stats().writeErrors).toBe(1);
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(await store.write([{ deviceId: 'dev-a', ts: Date.now(), metrics: { temp: 1 } }])).toEqual({ written: 1, deadLettered: 0 });
+  });
+});
