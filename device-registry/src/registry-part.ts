@@ -54,9 +54,12 @@ export function createRegistryPart(options: RegistryPartOptions = {}): PartFacto
       const address = deviceApp?.server.address() as AddressInfo | string | null | undefined;
       return typeof address === 'object' && address !== null ? address.port : 0;
     };
+    // The broker is composed after the registry: it announces its bound port through `mqttListener`.
+    let boundMqttPort: number | undefined;
+    const mqttPort = (): number => (deps.config.mqtt.port !== 0 ? deps.config.mqtt.port : (boundMqttPort ?? 0));
     const host = deps.config.publicHost.includes(':') ? `[${deps.config.publicHost}]` : deps.config.publicHost;
     const deviceApiUrl = (): string => `https://${host}:${devicePort()}`;
-    const answer: AnswerContext = { config: deps.config, chainPem: () => services.ca.chainPem(), devicePort, trust: () => EMPTY_TRUST_SET };
+    const answer: AnswerContext = { config: deps.config, chainPem: () => services.ca.chainPem(), devicePort, mqttPort, trust: () => EMPTY_TRUST_SET };
 
     const refreshTls = async (): Promise<void> => {
       try {
@@ -68,7 +71,15 @@ export function createRegistryPart(options: RegistryPartOptions = {}): PartFacto
 
     return {
       name: PART_NAME,
-      provides: { tls: services.tls, registry: services.port },
+      provides: {
+        tls: services.tls,
+        registry: services.port,
+        mqttListener: {
+          bound: ({ port }: { readonly port: number }) => {
+            boundMqttPort = port;
+          },
+        },
+      },
 
       routes({ operator, device }) {
         deviceApp = device;

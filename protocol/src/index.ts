@@ -29,3 +29,4 @@ export * from './schemas/publish-error.js';
 export * from './schemas/alert.js';
 export * from './schemas/registry-event.js';
 export * from './schemas/renewal-request.js';
+export * from './schemas/enrollment.js';

@@ -1,36 +1,16 @@
 import type { AuditPort } from '@outpost/platform';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { OutpostError } from '@outpost/protocol';
+import { EnrollRequest, OutpostError, RenewRequest } from '@outpost/protocol';
 import { Type, type Static } from 'typebox';
 import type { RateLimiter } from '../domain/rate-limiter.js';
 import type { RegistryServices } from '../services/registry-services.js';
 import { enrollmentAnswer, EnrollmentAnswer, type AnswerContext } from './enrollment-answer.js';
 import { peerCertificatePem } from './peer-certificate.js';
-import { DeviceIdSchema, EpochMs, ErrorBody } from './schemas.js';
+import { ErrorBody } from './schemas.js';
 
-const EnrollBody = Type.Object(
-  {
-    v: Type.Literal(1),
-    token: Type.String({ minLength: 1, maxLength: 256, description: 'the enrollment token' }),
-    csr: Type.String({ minLength: 1, maxLength: 16_384, description: 'PKCS#10 request, PEM, RSA-2048 or larger' }),
-    hardware: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]*$' })),
-    agentVersion: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    deviceId: Type.Optional(DeviceIdSchema),
-  },
-  { additionalProperties: false },
-);
-
-/** Renewal: `{v, csr}` with a client certificate, or the signed grace form `{v, deviceId, csr, ts, sig}`. */
-const RenewBody = Type.Object(
-  {
-    v: Type.Literal(1),
-    csr: Type.String({ minLength: 1, maxLength: 16_384 }),
-    deviceId: Type.Optional(DeviceIdSchema),
-    ts: Type.Optional(EpochMs),
-    sig: Type.Optional(Type.String({ minLength: 4, maxLength: 4096, pattern: '^[A-Za-z0-9+/]+={0,2}$' })),
-  },
-  { additionalProperties: false },
-);
+/** The request schemas are protocol's, shared with the agent. */
+const EnrollBody = EnrollRequest;
+const RenewBody = RenewRequest;
 
 const deviceErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody } as const;
 const PEM_TYPE = 'application/x-pem-file';

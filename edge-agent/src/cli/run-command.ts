@@ -1,0 +1,73 @@
+/** `outpost-agent run`: runs the enrolled agent until SIGTERM/SIGINT (exit 0) or restart-agent (exit 75). */
+import pino from 'pino';
+import { RESTART_EXIT_CODE } from '../runtime/command-executor.js';
+import { createAgentRuntime } from '../runtime/agent-runtime.js';
+import { COMMON_FLAGS, commonPaths } from './cli-context.js';
+import type { CliDeps } from './cli-context.js';
+import { durationFlag, helpText, parseFlags } from './parse-args.js';
+import type { FlagSpec } from './parse-args.js';
+
+const FLAGS: readonly FlagSpec[] = [
+  ...COMMON_FLAGS,
+  { name: 'reboot-command', value: 'CMD', help: "what the reboot command runs (/bin/sh -c; default 'systemctl reboot')" },
+  { name: 'status-interval', value: 'DURATION', help: 'DeviceStatus and status.json period (default 60s)' },
+  { name: 'reconnect-min', value: 'DURATION', help: "reconnect backoff floor (default: the config's, else 1s)" },
+  { name: 'reconnect-max', value: 'DURATION', help: "reconnect backoff ceiling (default: the config's, else 60s)" },
+  { name: 'ack-timeout', value: 'DURATION', help: 'reconnect when a PUBACK does not come within this (default 30s)' },
+  { name: 'renew-check', value: 'DURATION', help: 'how often certificate renewal is considered (default 1h)' },
+  { name: 'flush-timeout', value: 'DURATION', help: 'on stop, how long to keep sending the outbox (default 5s)' },
+  { name: 'log-level', value: 'LEVEL', help: 'debug, info, warn or error (default info)' },
+];
+
+export const RUN_HELP = helpText(
+  'outpost-agent run [--state-dir DIR] [--config FILE] [options]',
+  'Runs the enrolled agent: collects, stores in the outbox, sends over MQTT, applies config and commands. SIGTERM stops it gracefully (outbox flushed first).',
+  FLAGS,
+);
+
+export async function runCommand(args: readonly string[], deps: CliDeps): Promise<number> {
+  const parsed = parseFlags(args, FLAGS);
+  const { paths, configFile } = commonPaths(parsed);
+  const level = parsed.flags.get('log-level') ?? 'info';
+  const log = pino({ level, base: { app: 'outpost-agent' }, redact: ['key', 'keyPem', 'certPem', 'token'] });
+  const reconnectMin = durationFlag(parsed, 'reconnect-min');
+  const reconnectMax = durationFlag(parsed, 'reconnect-max');
+  const reconnect = reconnectMin === undefined && reconnectMax === undefined ? undefined : { minMs: reconnectMin ?? 1_000, maxMs: reconnectMax ?? Math.max(60_000, reconnectMin ?? 0) };
+  let finish: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  let exitCode: number | undefined;
+  const statusIntervalMs = durationFlag(parsed, 'status-interval');
+  const ackTimeoutMs = durationFlag(parsed, 'ack-timeout');
+  const renewCheckMs = durationFlag(parsed, 'renew-check');
+  const flushTimeoutMs = durationFlag(parsed, 'flush-timeout');
+  const runtime = await createAgentRuntime({
+    paths,
+    configFile,
+    agentVersion: deps.agentVersion,
+    dataPath: deps.dataPath,
+    log,
+    rebootCommand: parsed.flags.get('reboot-command') ?? 'systemctl reboot',
+    ...(statusIntervalMs === undefined ? {} : { statusIntervalMs }),
+    ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
+    ...(renewCheckMs === undefined ? {} : { renewCheckMs }),
+    ...(flushTimeoutMs === undefined ? {} : { flushTimeoutMs }),
+    ...(reconnect === undefined ? {} : { reconnect }),
+    onRestartRequested: () => stop(RESTART_EXIT_CODE, 'restart-agent'),
+  });
+  function stop(code: number, why: string): void {
+    if (exitCode !== undefined) return;
+    exitCode = code;
+    log.info({ why }, 'stopping');
+    runtime.stop().then(
+      () => finish(code),
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'stop failed');
+        finish(1);
+      },
+    );
+  }
+  deps.signals.once('SIGTERM', () => stop(0, 'SIGTERM'));
+  deps.signals.once('SIGINT', () => stop(0, 'SIGINT'));
+  await runtime.start();
+  return finished;
+}

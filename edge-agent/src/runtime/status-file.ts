@@ -1,0 +1,30 @@
+/** status.json in the state dir: what `outpost-agent status` prints about the running agent. */
+import { readJsonIfExists, writeJsonAtomic } from '../identity/atomic-file.js';
+
+export interface AgentStatusFile {
+  readonly v: 1;
+  readonly pid: number;
+  readonly state: 'starting' | 'connected' | 'disconnected' | 'stopped';
+  readonly deviceId: string;
+  readonly agentVersion: string;
+  readonly protocolVersion: 1;
+  readonly startedAt: number;
+  readonly updatedAt: number;
+  readonly mqttUrl: string;
+  readonly outbox: { readonly depth: number; readonly bytes: number; readonly dropped: number; readonly refused: number; readonly oldestSeq?: number };
+  readonly lastSentAt?: number;
+  readonly certificate: { readonly serial: string; readonly notAfter: number; readonly renewAt: number };
+  readonly config: { readonly origin: string; readonly version?: number };
+  readonly trustVersion?: number;
+  readonly lastError?: { readonly code: string; readonly message: string; readonly at: number };
+}
+
+export async function writeStatusFile(file: string, status: AgentStatusFile): Promise<void> {
+  await writeJsonAtomic(file, status, 0o644);
+}
+
+export async function readStatusFile(file: string): Promise<AgentStatusFile | undefined> {
+  const raw = await readJsonIfExists(file);
+  if (raw === undefined) return undefined;
+  return raw as AgentStatusFile;
+}
