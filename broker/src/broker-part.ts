@@ -19,19 +19,21 @@ import { brokerMigrations, sqlMetricTypeStore } from './adapters/sql-metric-type
 import { listenTls, peerCertificateOf, type TlsListener } from './adapters/tls-listener.js';
 import { resolveBrokerOptions, type BrokerPartOptions } from './broker-options.js';
 import { PublishQuota } from './domain/publish-quota.js';
-import { invalidatesIdentity } from './domain/session-drop.js';
+import { identityFields } from './domain/identity.js';
 import { createSessionHooks, type SessionHooks } from './hooks/session-hooks.js';
 import type { DeviceChannel } from './ports/device-channel.js';
 import type { DeviceInbox } from './ports/device-inbox.js';
 import type { IngestSink } from './ports/ingest-sink.js';
 import type { IngestSpool } from './ports/ingest-spool.js';
 import type { MqttOutbound } from './ports/mqtt-hooks.js';
+import { mqttListenerOf } from './ports/mqtt-listener.js';
 import { IdentityChecker } from './services/identity-checker.js';
 import { InboxRouter } from './services/inbox-router.js';
 import { InstructionDelivery } from './services/instruction-delivery.js';
 import { MetricTypeGuard } from './services/metric-type-guard.js';
 import { SessionRegistry } from './services/session-registry.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
+import { createAlertsModule, type AlertsModule } from './alerts/index.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { registerIngestMetrics } from './ingest/ingest-metrics.js';
 
@@ -40,6 +42,8 @@ export const PART_NAME = 'broker';
 /** The broker part; `mqttUrl()` is the bound listener (`mqtts://host:port`) once started. */
 export interface BrokerPart extends Part {
   mqttUrl(): string | undefined;
+  /** The alert engine and its routes (absent with a replaced sink or `alerts: false`). */
+  readonly alerts: AlertsModule | undefined;
   readonly provides: { readonly deviceChannel: DeviceChannel; readonly deviceInbox: DeviceInbox; readonly ingestSpool: IngestSpool };
 }
 
@@ -106,6 +110,26 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       committed: (consumer) => openedSpool().committed(consumer),
       stats: () => openedSpool().stats(),
     };
+    // The alert engine reads the same spool (consumer `alerts`); not with a replaced sink (tests).
+    const alerts: AlertsModule | undefined =
+      options.sink === undefined && options.alerts !== false
+        ? createAlertsModule({
+            db: deps.db,
+            migrate: (part, migrations) => deps.migrate(part, migrations),
+            auth: deps.auth,
+            audit: deps.audit,
+            live: deps.live,
+            log,
+            clock: deps.clock,
+            registry,
+            maintenance: deps.ports.maintenance,
+            spool: ingestSpool,
+            edgeAlerts: inbox.inbox.alerts,
+            telemetry: deps.telemetry,
+            publishMqtt: (message) => outbound.publish(message),
+            ...(options.alerts === undefined ? {} : { options: options.alerts }),
+          })
+        : undefined;
     const openSink = async (): Promise<IngestSink> => {
       if (options.sink !== undefined) return options.sink;
       spool = await openSpool({ dir: join(config.dataDir, 'spool'), consumers: options.spoolConsumers, maxBytes: config.spoolMaxBytes }, { clock: deps.clock, log });
@@ -122,9 +146,15 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       name: PART_NAME,
       provides: { deviceChannel: delivery, deviceInbox: inbox.inbox, ingestSpool },
       mqttUrl: () => listener?.url,
+      alerts,
+
+      routes({ operator }) {
+        alerts?.routes(operator);
+      },
 
       metrics(promRegistry) {
         metrics.register(promRegistry);
+        alerts?.metrics(promRegistry);
         observeIngest = registerIngestMetrics(promRegistry, { pipeline: () => ingest, store: () => deps.telemetry, spool: () => (spool === undefined ? undefined : ingestSpool), now });
       },
 
@@ -134,9 +164,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         sink = await openSink();
         subscriptions.push(
           registry.events.subscribe((event) => {
-            if (invalidatesIdentity(event)) identities.invalidate(event.deviceId);
-            const dropped = sessions.apply(event);
-            if (dropped !== undefined) log.info({ deviceId: event.deviceId, event: event.type, serial: event.serial }, `mqtt session closed: ${dropped.reason}`);
+            identities.observe(event);
+            for (const dropped of sessions.apply(event)) log.info({ ...identityFields(dropped.session.identity), event: event.type, serial: event.serial, code: dropped.code }, `mqtt session closed: ${dropped.reason}`);
             delivery.onRegistryEvent(event);
           }),
         );
@@ -164,6 +193,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           },
         });
         subscriptions.push(tls.changes.subscribe(useCredentials));
+        mqttListenerOf(deps.ports)?.bound({ port: listener.address.port });
         if (deps.telemetry !== undefined && options.sink === undefined) {
           ingest = new IngestPipeline({ spool: ingestSpool, store: deps.telemetry, log, now, wait: (ms) => waits.wait(ms) }, options.ingest);
           observeIngest?.(ingest);
@@ -171,6 +201,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         } else {
           log.warn('no telemetry store: accepted telemetry stays in the spool (nothing ingests it)');
         }
+        await alerts?.start();
         sweep = setInterval(() => quota.sweep(now()), options.quotaSweepMs);
         sweep.unref();
         state = 'ok';
@@ -182,7 +213,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         const stats = spool.stats();
         // Still serving, but telemetry PUBACKs are (or will soon be) withheld, or the store is
         // down and the spool holds the data.
-        return stats.failed !== undefined || stats.nearFull || ingest?.ready() === 'degraded' ? 'degraded' : 'ok';
+        return stats.failed !== undefined || stats.nearFull || ingest?.ready() === 'degraded' || alerts?.ready() === 'down' ? 'degraded' : 'ok';
       },
 
       async close() {
@@ -191,6 +222,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         if (sweep !== undefined) clearInterval(sweep);
         waits.cancelAll();
         sessions.closeAll('broker shutting down');
+        await alerts?.close();
         await ingest?.close();
         ingest = undefined;
         await broker?.close();

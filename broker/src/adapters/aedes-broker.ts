@@ -32,6 +32,7 @@ class AedesSession implements LiveSession {
   readonly connectedAt: number;
   readonly #client: AedesClient;
   #closeReason: string | undefined;
+  #closeCode: string | undefined;
 
   constructor(client: AedesClient, identity: Identity, clientId: string, connectedAt: number) {
     this.#client = client;
@@ -48,8 +49,15 @@ class AedesSession implements LiveSession {
     return this.#closeReason;
   }
 
-  close(reason: string): void {
-    this.#closeReason ??= reason;
+  get closeCode(): string | undefined {
+    return this.#closeCode;
+  }
+
+  close(reason: string, code = 'broker'): void {
+    if (this.#closeReason === undefined) {
+      this.#closeReason = reason;
+      this.#closeCode = code;
+    }
     this.#client.close();
   }
 

@@ -104,11 +104,17 @@ export async function listenTls(options: TlsListenerOptions): Promise<TlsListene
 }
 
 /** The verified client certificate of a TLS socket, in the shape the domain reads. */
-export function peerCertificateOf(socket: TLSSocket): { subject: Record<string, string | string[] | undefined>; serialNumber: string } | undefined {
+export function peerCertificateOf(socket: TLSSocket): { subject: Record<string, string | string[] | undefined>; serialNumber: string; notAfter?: number } | undefined {
   if (!socket.authorized) return undefined;
   const cert = socket.getPeerCertificate();
   if (cert === null || typeof cert !== 'object' || typeof cert.serialNumber !== 'string' || cert.serialNumber === '') return undefined;
-  return { subject: { ...(cert.subject as unknown as Record<string, string | string[] | undefined>) }, serialNumber: cert.serialNumber };
+  // `valid_to` as OpenSSL prints it ("Mar  1 12:00:00 2026 GMT"), which Date.parse reads.
+  const notAfter = typeof cert.valid_to === 'string' ? Date.parse(cert.valid_to) : Number.NaN;
+  return {
+    subject: { ...(cert.subject as unknown as Record<string, string | string[] | undefined>) },
+    serialNumber: cert.serialNumber,
+    ...(Number.isFinite(notAfter) ? { notAfter } : {}),
+  };
 }
 
 /** Why an unauthorized socket is refused: no certificate at all, or Node's verify error code. */

@@ -17,11 +17,14 @@ export interface PeerCertificate {
   readonly subject: Readonly<Record<string, string | readonly string[] | undefined>>;
   /** Hex, any case. */
   readonly serialNumber: string;
+  /** The certificate's notAfter (epoch ms), when known: the session ends then. */
+  readonly notAfter?: number;
 }
 
+/** `notAfter` (epoch ms): when the certificate expires, if the adapter could read it. */
 export type Identity =
-  | { readonly kind: 'device'; readonly deviceId: string; readonly serial: string }
-  | { readonly kind: 'integration'; readonly name: string; readonly role: string; readonly serial: string };
+  | { readonly kind: 'device'; readonly deviceId: string; readonly serial: string; readonly notAfter?: number }
+  | { readonly kind: 'integration'; readonly name: string; readonly role: string; readonly serial: string; readonly notAfter?: number };
 
 export type IdentityRefusal = 'NO_CERTIFICATE' | 'IDENTITY_UNKNOWN';
 
@@ -44,14 +47,15 @@ export function identityOf(peer: PeerCertificate | undefined): IdentityResult {
   const o = single(peer.subject['O']);
   const ou = single(peer.subject['OU']);
   const serial = canonicalSerial(peer.serialNumber);
+  const expiry = peer.notAfter === undefined || !Number.isFinite(peer.notAfter) ? {} : { notAfter: peer.notAfter };
   if (cn === undefined) {
     return { ok: false, code: 'IDENTITY_UNKNOWN', reason: `certificate ${serial} has no single CN` };
   }
   if (o === CLIENT_ORGANIZATION && ou === INTEGRATION_ROLE) {
-    return { ok: true, identity: { kind: 'integration', name: cn, role: ou, serial } };
+    return { ok: true, identity: { kind: 'integration', name: cn, role: ou, serial, ...expiry } };
   }
   if (o === DEVICE_ORGANIZATION && ou === undefined && isDeviceId(cn)) {
-    return { ok: true, identity: { kind: 'device', deviceId: cn, serial } };
+    return { ok: true, identity: { kind: 'device', deviceId: cn, serial, ...expiry } };
   }
   return {
     ok: false,
@@ -63,4 +67,9 @@ export function identityOf(peer: PeerCertificate | undefined): IdentityResult {
 /** A short label for logs and metrics. */
 export function identityLabel(identity: Identity): string {
   return identity.kind === 'device' ? identity.deviceId : `integration:${identity.name}`;
+}
+
+/** The identity as log fields: `deviceId`, or `integration` (its name). */
+export function identityFields(identity: Identity): { deviceId: string } | { integration: string } {
+  return identity.kind === 'device' ? { deviceId: identity.deviceId } : { integration: identity.name };
 }

@@ -8,7 +8,7 @@ import { identityLabel, identityOf, type Identity } from '../domain/identity.js'
 import type { BrokerMetrics } from '../ports/broker-metrics.js';
 import type { Log } from '../ports/log.js';
 import type { ConnectRequest, ConnectVerdict } from '../ports/mqtt-hooks.js';
-import type { IdentityChecker } from '../services/identity-checker.js';
+import { generationKey, type IdentityChecker } from '../services/identity-checker.js';
 import type { SessionRegistry } from '../services/session-registry.js';
 
 export interface AuthenticateDeps {
@@ -43,14 +43,14 @@ export async function authenticate(deps: AuthenticateDeps, request: ConnectReque
   const wrongId = checkClientId(identity, request.clientId, request.clean);
   if (wrongId !== undefined) return refuse(wrongId, identity);
 
-  const key = identity.kind === 'device' ? identity.deviceId : undefined;
+  const key = generationKey(identity);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-    const generation = key === undefined ? 0 : deps.identities.generation(key);
+    const generation = deps.identities.generation(key);
     const answer = await deps.identities.check(identity);
-    if (key !== undefined && deps.identities.generation(key) !== generation) continue;
+    if (deps.identities.generation(key) !== generation) continue;
     if (answer !== undefined) return refuse(answer, identity);
     deps.sessions.add(request.open(identity));
     return { ok: true };
   }
-  return refuse(refusal('REGISTRY_UNAVAILABLE', 'the device changed while it was being checked; retry'), identity);
+  return refuse(refusal('REGISTRY_UNAVAILABLE', 'the identity changed while it was being checked; retry'), identity);
 }

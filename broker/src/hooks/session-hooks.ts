@@ -15,6 +15,7 @@ import type { MqttHooks } from '../ports/mqtt-hooks.js';
 import type { IdentityChecker } from '../services/identity-checker.js';
 import type { InboxRouter } from '../services/inbox-router.js';
 import type { InstructionDelivery } from '../services/instruction-delivery.js';
+import { SessionExpiry, type Schedule } from '../services/session-expiry.js';
 import type { SessionRegistry } from '../services/session-registry.js';
 import { authenticate } from './authenticate.js';
 import { authorizePublish, type PublishHookDeps } from './authorize-publish.js';
@@ -30,6 +31,8 @@ export interface SessionHooksDeps extends Omit<PublishHookDeps, 'isCurrent'> {
   readonly live: LivePort;
   readonly metrics: BrokerMetrics;
   readonly log: Log;
+  /** Runs the certificate-expiry timers (default: setTimeout, unref'd). */
+  readonly schedule?: Schedule;
 }
 
 export interface SessionHooks extends MqttHooks {
@@ -41,6 +44,11 @@ export function createSessionHooks(deps: SessionHooksDeps): SessionHooks {
   const { registry, sessions, delivery, inbox, metrics, log } = deps;
   const presence = new KeyedQueue((deviceId, err) => log.error({ err, deviceId }, 'could not record the device presence'));
   const live = new WeakSet<LiveSession>();
+  const expiry = new SessionExpiry({
+    now: deps.now,
+    ...(deps.schedule === undefined ? {} : { schedule: deps.schedule }),
+    expired: (session, reason) => log.info({ identity: identityLabel(session.identity), serial: session.identity.serial }, `mqtt session closed: ${reason}`),
+  });
 
   const publishDeps: PublishHookDeps = { ...deps, isCurrent: (session) => session.identity.kind === 'device' && sessions.device(session.identity.deviceId) === session };
 
@@ -51,6 +59,7 @@ export function createSessionHooks(deps: SessionHooksDeps): SessionHooks {
       live.add(session);
       const identity = session.identity;
       metrics.connected(identity.kind);
+      expiry.watch(session);
       log.info({ identity: identityLabel(identity), serial: identity.serial }, 'mqtt session opened');
       if (identity.kind !== 'device') return;
       const { deviceId } = identity;
@@ -62,11 +71,12 @@ export function createSessionHooks(deps: SessionHooksDeps): SessionHooks {
 
     closed(session) {
       const current = sessions.remove(session);
+      expiry.forget(session);
       if (!live.has(session)) return;
       live.delete(session);
       const identity = session.identity;
       const reason = session.closeReason ?? 'client';
-      metrics.disconnected(identity.kind, session.closeReason === undefined ? 'client' : 'broker');
+      metrics.disconnected(identity.kind, session.closeCode ?? 'client');
       log.info({ identity: identityLabel(identity), reason }, 'mqtt session closed');
       if (identity.kind !== 'device' || !current) return;
       const { deviceId } = identity;

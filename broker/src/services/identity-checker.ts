@@ -5,8 +5,19 @@
  * invalidating event bumps: a check that raced with an event is detectably stale.
  */
 import type { RegistryPort } from '@outpost/device-registry';
+import type { RegistryEvent } from '@outpost/protocol';
 import { refusal, type ConnectRefusal } from '../domain/connect-decision.js';
 import type { Identity } from '../domain/identity.js';
+import { canonicalSerial } from '../domain/serial.js';
+import { invalidatesIdentity } from '../domain/session-drop.js';
+
+/**
+ * The key whose generation a check of `identity` must see unchanged: the device id, or for
+ * an integration its serial (`serial:` cannot start a device id), bumped by `cert-revoked`.
+ */
+export function generationKey(identity: Identity): string {
+  return identity.kind === 'device' ? identity.deviceId : `serial:${identity.serial}`;
+}
 
 export interface IdentityCheckerOptions {
   /** How long a cached answer is trusted without an event; events invalidate earlier. */
@@ -38,6 +49,14 @@ export class IdentityChecker {
   /** Changes whenever an event about the device invalidated what the registry said before. */
   generation(deviceId: string): number {
     return this.#generations.get(deviceId) ?? 0;
+  }
+
+  /** Follows a registry event: the device's cached answers go, a revoked serial's checks in flight become stale. */
+  observe(event: RegistryEvent): void {
+    // Typed wide on purpose: a `cert-revoked` of an integration certificate may name no device.
+    const deviceId: string | undefined = event.deviceId;
+    if (deviceId !== undefined && invalidatesIdentity(event)) this.invalidate(deviceId);
+    if (event.type === 'cert-revoked' && event.serial !== undefined) this.invalidate(`serial:${canonicalSerial(event.serial)}`);
   }
 
   invalidate(deviceId: string): void {

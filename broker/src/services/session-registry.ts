@@ -1,10 +1,15 @@
 /**
  * The live sessions of this broker, by device, and live revocation (SPEC "Identity"): a
- * registry event that ends a device's right to connect closes its session at once.
+ * registry event that ends a device's right to connect closes its session at once, and a
+ * `cert-revoked` of an integration's serial closes that integration's sessions.
  */
 import type { RegistryEvent } from '@outpost/protocol';
-import { dropReason } from '../domain/session-drop.js';
+import { dropOf, serialDrop, type SessionDrop } from '../domain/session-drop.js';
 import type { LiveSession } from '../ports/live-sessions.js';
+
+export interface DroppedSession extends SessionDrop {
+  readonly session: LiveSession;
+}
 
 export class SessionRegistry {
   readonly #devices = new Map<string, LiveSession>();
@@ -29,14 +34,23 @@ export class SessionRegistry {
     return this.#devices.get(deviceId);
   }
 
-  /** Closes the session the event ends, if any; answers it with the reason. */
-  apply(event: RegistryEvent): { session: LiveSession; reason: string } | undefined {
-    const session = this.#devices.get(event.deviceId);
-    if (session === undefined || session.identity.kind !== 'device') return undefined;
-    const reason = dropReason(event, { deviceId: session.identity.deviceId, serial: session.identity.serial });
-    if (reason === undefined) return undefined;
-    session.close(reason);
-    return { session, reason };
+  /** Closes the sessions the event ends (the device's, integrations' on a revoked serial); answers them with the reasons. */
+  apply(event: RegistryEvent): DroppedSession[] {
+    const dropped: DroppedSession[] = [];
+    const drop = (session: LiveSession, found: SessionDrop | undefined): void => {
+      if (found === undefined) return;
+      session.close(found.reason, found.code);
+      dropped.push({ session, ...found });
+    };
+    // Typed wide on purpose: a `cert-revoked` of an integration certificate may name no device.
+    const deviceId: string | undefined = event.deviceId;
+    const session = deviceId === undefined ? undefined : this.#devices.get(deviceId);
+    if (session !== undefined && session.identity.kind === 'device') drop(session, dropOf(event, { deviceId: session.identity.deviceId, serial: session.identity.serial }));
+    if (event.type === 'cert-revoked') {
+      // Integration certificates belong to no device: the serial alone says whose it is.
+      for (const integration of [...this.#integrations]) drop(integration, serialDrop(event, integration.identity.serial));
+    }
+    return dropped;
   }
 
   counts(): { device: number; integration: number } {
@@ -45,6 +59,6 @@ export class SessionRegistry {
 
   /** Closes every session (shutdown). */
   closeAll(reason: string): void {
-    for (const session of [...this.#devices.values(), ...this.#integrations]) session.close(reason);
+    for (const session of [...this.#devices.values(), ...this.#integrations]) session.close(reason, 'shutdown');
   }
 }

@@ -16,7 +16,7 @@ describe('broker: randomized telemetry payloads', () => {
   let env: BrokerPlatform;
 
   beforeAll(async () => {
-    env = await startBrokerPlatform({ env: { OUTPOST_LIMIT_MSGS_PER_S: '1000000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB', OUTPOST_LOG_LEVEL: 'error' } });
+    env = await startBrokerPlatform({ env: { OUTPOST_LIMIT_MSGS_PER_S: '1000000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB', OUTPOST_LOG_LEVEL: 'error' }, broker: { spoolConsumers: ['ingest', 'alerts', 'test'] } });
   });
   afterAll(async () => {
     await env?.close();
@@ -41,7 +41,7 @@ describe('broker: randomized telemetry payloads', () => {
 
     const total = env.broker.provides.ingestSpool.stats().lastSeq;
     const entries = await firstValueFrom(
-      env.broker.provides.ingestSpool.read('ingest').pipe(
+      env.broker.provides.ingestSpool.read('test').pipe(
         scan((all, entry) => [...all, entry], [] as SpoolEntry[]),
         filter((all) => all.length === total),
       ),

@@ -20,7 +20,8 @@ describe('broker: a PUBACK means the batch is in the ingest spool', () => {
   let env: BrokerPlatform;
 
   beforeAll(async () => {
-    env = await startBrokerPlatform();
+    // A consumer of the test's own: ingest and alerts move their cursors as they work.
+    env = await startBrokerPlatform({ broker: { spoolConsumers: ['ingest', 'alerts', 'test'] } });
   });
   afterAll(async () => {
     await env?.close();
@@ -35,7 +36,7 @@ describe('broker: a PUBACK means the batch is in the ingest spool', () => {
     const stats = env.broker.provides.ingestSpool.stats();
     expect(stats.lastSeq).toBe(count);
     const entries = await firstValueFrom(
-      env.broker.provides.ingestSpool.read('ingest').pipe(
+      env.broker.provides.ingestSpool.read('test').pipe(
         scan((all, entry) => [...all, entry], [] as SpoolEntry[]),
         filter((all) => all.length === count),
       ),
@@ -43,7 +44,7 @@ describe('broker: a PUBACK means the batch is in the ingest spool', () => {
     expect(new Set(entries.map(seqOf))).toEqual(new Set(Array.from({ length: count }, (_, i) => i + 1)));
     expect(entries.every((e) => e.deviceId === device.deviceId)).toBe(true);
     expect(await env.metric('outpost_ingest_spool_last_seq')).toBe(count);
-    expect(await env.metric('outpost_ingest_spool_depth_records', { consumer: 'ingest' })).toBe(count);
+    expect(await env.metric('outpost_ingest_spool_depth_records', { consumer: 'test' })).toBe(count);
     await client.endAsync();
   });
 });
@@ -63,7 +64,7 @@ describe('broker: SIGKILL right after a burst of QoS 1 publishes', () => {
 
   it('loses no acknowledged batch', async () => {
     expect(existsSync(script), `${script} is missing: run \`npx tsc -b broker\` first`).toBe(true);
-    child = spawn(process.execPath, [script, dir, JSON.stringify({ OUTPOST_LIMIT_MSGS_PER_S: '100000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB' })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [script, dir, JSON.stringify({ OUTPOST_LIMIT_MSGS_PER_S: '100000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB' }), JSON.stringify({ spoolConsumers: ['ingest', 'alerts', 'test'] })], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise<string>((resolve, reject) => {
       const lines = createInterface({ input: child?.stdout ?? process.stdin });
       lines.once('line', resolve);
@@ -92,11 +93,11 @@ describe('broker: SIGKILL right after a burst of QoS 1 publishes', () => {
     const ackedAtKill = new Set(acked);
     expect(ackedAtKill.size).toBeGreaterThanOrEqual(killAfter);
 
-    const spool = await openSpool({ dir: join(dir, 'data', 'spool'), consumers: ['ingest'] });
+    const spool = await openSpool({ dir: join(dir, 'data', 'spool'), consumers: ['ingest', 'alerts', 'test'] });
     try {
       const lastSeq = spool.stats().lastSeq;
       const stored = await firstValueFrom(
-        spool.read('ingest').pipe(
+        spool.read('test').pipe(
           scan((all, entry) => all.add(seqOf(entry)) && all, new Set<number>()),
           takeWhile((all) => all.size < lastSeq, true),
           last(),

@@ -7,10 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createPart as registryCreatePart } from '@outpost/device-registry';
+import { createPart as registryCreatePart, type RegistryPort } from '@outpost/device-registry';
 import { loadConfig, Platform, type PartDeps, type PartFactory } from '@outpost/platform';
+import type { RegistryEvent } from '@outpost/protocol';
 import { pino } from 'pino';
-import { createBrokerPart, type BrokerPart, type BrokerPartOptions } from '../../src/index.js';
+import { merge, type Observable } from 'rxjs';
+import { createBrokerPart, type BrokerPart, type BrokerPartOptions, type MqttListenerPort } from '../../src/index.js';
 import { ADMIN_PASSWORD, platformClient, type PlatformClient } from './platform-client.js';
 
 export { ADMIN_PASSWORD, type DeviceCredentials } from './platform-client.js';
@@ -52,7 +54,27 @@ export function testEnv(dir: string, extra: Record<string, string> = {}): Record
   };
 }
 
-export async function startBrokerPlatform(options: { env?: Record<string, string>; broker?: BrokerPartOptions } = {}): Promise<BrokerPlatform> {
+export interface BrokerPlatformOptions {
+  readonly env?: Record<string, string>;
+  readonly broker?: BrokerPartOptions;
+  /** Events added to the real registry's stream (events the registry does not emit yet). */
+  readonly registryEvents?: Observable<RegistryEvent>;
+  /** Provided as `ports.mqttListener` to the broker, as the registry would. */
+  readonly mqttListener?: MqttListenerPort;
+}
+
+/** The registry part, its event stream merged with `extra` when given. */
+function registryPart(extra: Observable<RegistryEvent> | undefined): PartFactory {
+  if (extra === undefined) return registryCreatePart;
+  return async (deps) => {
+    const part = await registryCreatePart(deps);
+    const port = part.provides?.['registry'] as RegistryPort;
+    // The registry part is a plain object of closures: a copy with another `provides` is the same part.
+    return { ...part, provides: { ...part.provides, registry: { ...port, events: merge(port.events, extra) } } };
+  };
+}
+
+export async function startBrokerPlatform(options: BrokerPlatformOptions = {}): Promise<BrokerPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'outpost-broker-'));
   const loaded = loadConfig({ env: testEnv(dataDir, options.env), cwd: dataDir });
   if (!loaded.ok) throw new Error(`test config invalid: ${loaded.errors.join('; ')}`);
@@ -68,7 +90,7 @@ export async function startBrokerPlatform(options: { env?: Record<string, string
     config: loaded.config,
     log: pino({ level: 'debug' }, logStream),
     secretKey: Buffer.alloc(32, 7),
-    parts: [registryCreatePart, brokerFactory],
+    parts: [registryPart(options.registryEvents), ...(options.mqttListener === undefined ? [] : [listenerPart(options.mqttListener)]), brokerFactory],
     version: '0.0.0-test',
     stdout: new PassThrough(),
     clock: { now: () => Date.now() + state.clockOffsetMs },
@@ -111,4 +133,9 @@ export async function startBrokerPlatform(options: { env?: Record<string, string
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A part that only provides `mqttListener` (as the registry will). */
+function listenerPart(port: MqttListenerPort): PartFactory {
+  return () => ({ name: 'mqtt-listener-test', start: async () => undefined, ready: () => 'ok', close: async () => undefined, provides: { mqttListener: port } });
 }

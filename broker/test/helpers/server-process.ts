@@ -16,7 +16,9 @@ const extra = JSON.parse(process.argv[3] ?? '{}') as Record<string, string>;
 const loaded = loadConfig({ env: testEnv(dir, extra), cwd: dir });
 if (!loaded.ok) throw new Error(loaded.errors.join('; '));
 let broker: BrokerPart | undefined;
-const brokerFactory: PartFactory = (deps) => (broker = createBrokerPart()(deps));
+// argv[4]: broker part options as JSON (e.g. an extra spool consumer a test reads).
+const brokerOptions = JSON.parse(process.argv[4] ?? '{}') as Parameters<typeof createBrokerPart>[0];
+const brokerFactory: PartFactory = (deps) => (broker = createBrokerPart(brokerOptions)(deps));
 const platform = await Platform.create({
   config: loaded.config,
   log: pino({ level: 'warn' }, process.stderr),

@@ -63,7 +63,7 @@ describe('ingest fault: InfluxDB killed under load, then restarted', () => {
     await influx?.stop();
   });
 
-  it('stores exactly the samples sent, once each', async () => {
+  it('stores exactly the samples sent, once each', { timeout: 120_000 }, async () => {
     const devices = await Promise.all(['fault-a', 'fault-b', 'fault-c', 'fault-d'].map((id) => env.enroll(id)));
     const clients = await Promise.all(devices.map((d) => connectDevice(env.mqttUrl, d)));
     const perDevice = 60;
@@ -135,7 +135,7 @@ describe('ingest fault: the platform SIGKILLed under load, then restarted', () =
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('loses nothing acknowledged and stores nothing twice', async () => {
+  it('loses nothing acknowledged and stores nothing twice', { timeout: 120_000 }, async () => {
     expect(existsSync(script), `${script} is missing: run \`npx tsc -b broker\` first`).toBe(true);
     const first = await startServer();
     const api = await platformClient(first.operatorUrl, () => first.deviceUrl);

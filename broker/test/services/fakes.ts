@@ -24,6 +24,7 @@ export class FakeRegistry {
     return {
       lookup: async () => undefined,
       deviceIds: async () => [],
+      groupExists: async () => false,
       isSerialRevoked: async (serial) => this.revokedSerials.has(serial),
       checkCertificate: async (deviceId, serial) => {
         this.checks += 1;
@@ -56,6 +57,7 @@ export class FakeRegistry {
 export class FakeSession implements LiveSession {
   readonly connectedAt = 0;
   closeReason: string | undefined;
+  closeCode: string | undefined;
   closed = false;
   readonly subscriptions = new Set<string>();
 
@@ -64,8 +66,11 @@ export class FakeSession implements LiveSession {
     readonly clientId = identity.kind === 'device' ? identity.deviceId : `integration:${identity.name}`,
   ) {}
 
-  close(reason: string): void {
-    this.closeReason ??= reason;
+  close(reason: string, code = 'broker'): void {
+    if (this.closeReason === undefined) {
+      this.closeReason = reason;
+      this.closeCode = code;
+    }
     this.closed = true;
   }
 

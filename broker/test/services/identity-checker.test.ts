@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityChecker } from '../../src/services/identity-checker.js';
+import { generationKey, IdentityChecker } from '../../src/services/identity-checker.js';
 import type { Identity } from '../../src/domain/identity.js';
 import { FakeRegistry } from './fakes.js';
 
@@ -63,5 +63,24 @@ describe('IdentityChecker', () => {
     expect(await checker.check(integration)).toBeUndefined();
     registry.revokedSerials.add('0b');
     expect(await checker.check(integration)).toMatchObject({ reason: 'CERT_REVOKED' });
+  });
+
+  it('follows registry events: device events drop cached answers, a revoked serial makes checks of it stale', async () => {
+    const { registry, checker } = setup();
+    registry.admit('dev-1', '0a');
+    await checker.check(device);
+    checker.observe({ v: 1, type: 'config-changed', deviceId: 'dev-1', at: 0 });
+    await checker.check(device);
+    expect(registry.checks).toBe(1);
+    checker.observe({ v: 1, type: 'suspended', deviceId: 'dev-1', at: 0 });
+    await checker.check(device);
+    expect(registry.checks).toBe(2);
+
+    const integration: Identity = { kind: 'integration', name: 'x', role: 'integration', serial: '0b' };
+    const before = checker.generation(generationKey(integration));
+    checker.observe({ v: 1, type: 'cert-revoked', deviceId: 'dev-9', serial: '0c', at: 0 });
+    expect(checker.generation(generationKey(integration))).toBe(before);
+    checker.observe({ v: 1, type: 'cert-revoked', deviceId: 'dev-9', serial: '000B', at: 0 });
+    expect(checker.generation(generationKey(integration))).not.toBe(before);
   });
 });

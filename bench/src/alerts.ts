@@ -1,0 +1,171 @@
+/**
+ * Alert engine (issue 6): latency from spool append (what the broker does before it lets the
+ * PUBACK go) to the stored AlertEvent, p50/p99, under a steady telemetry load with many active
+ * rules; and rule evaluations per second. In-process: a real ingest spool (group-commit fsync),
+ * the real state database (SQLite, WAL), the alerts module as the broker runs it.
+ *
+ * Load: `rate` TelemetryBatches/s from `devices` devices, each with `metricsPerMsg` of
+ * `metricCount` metrics; `rules` rules spread over those metrics (a tenth rate rules, a
+ * third windowed), with bounds the load never crosses; plus one probe rule on one probe
+ * device whose every `probeEvery`-th message (100) flips the value across its threshold — each probe message
+ * is one transition, stored as an alert event, and its latency is measured.
+ *
+ *   npm run build && node bench/dist/src/alerts.js [rate=5000] [rules=1000] [seconds=10] [devices=500] [metricCount=200] [metricsPerMsg=2] [probeEvery=100]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runMigrations, type StateDatabase } from '@outpost/platform';
+import type { AlertEvent, Rule, TelemetryBatch } from '@outpost/protocol';
+import { openSpool } from '@outpost/telemetry';
+import { Registry } from 'prom-client';
+import { NEVER } from 'rxjs';
+import { pino } from 'pino';
+
+const rate = Number(process.argv[2] ?? 5000);
+const ruleCount = Number(process.argv[3] ?? 1000);
+const seconds = Number(process.argv[4] ?? 10);
+const devices = Number(process.argv[5] ?? 500);
+const metricCount = Number(process.argv[6] ?? 200);
+const metricsPerMsg = Number(process.argv[7] ?? 2);
+const probeEvery = Number(process.argv[8] ?? 100);
+const tickMs = 10;
+
+// The alerts module and the state database opener are not exported by their packages'
+// entry points (yet): load them from the built workspaces.
+interface AlertsModuleLike {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  metrics(registry: Registry): void;
+  onEvent(listener: (event: AlertEvent) => void): () => void;
+  idle(): Promise<void>;
+}
+const alertsPath = new URL('../../../broker/dist/src/alerts/index.js', import.meta.url).href;
+const dbPath = new URL('../../../platform/dist/src/db/database.js', import.meta.url).href;
+const { createAlertsModule, alertsMigrations } = (await import(alertsPath)) as {
+  createAlertsModule(deps: unknown): AlertsModuleLike;
+  alertsMigrations: Parameters<typeof runMigrations>[2];
+};
+const { openStateDatabase } = (await import(dbPath)) as { openStateDatabase(dir: string): { db: StateDatabase; close(): Promise<void> } };
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+function makeRules(): Rule[] {
+  const rules: Rule[] = [];
+  for (let i = 0; i < ruleCount; i++) {
+    const metric = `m${String(i % metricCount)}`;
+    const base = { v: 1 as const, id: `r${String(i)}`, name: `rule ${String(i)}`, scope: {}, metric, forMs: 60_000, severity: 'warning' as const, cooldownMs: 0, enabled: true };
+    if (i % 10 === 0) rules.push({ ...base, kind: 'rate', condition: '>', ratePerS: 1e9, window: { ms: 30_000, fn: 'mean' } });
+    else if (i % 3 === 0) rules.push({ ...base, kind: 'threshold', condition: '>', threshold: 1_000 + i, window: { ms: 10_000, fn: i % 2 === 0 ? 'max' : 'mean' } });
+    else rules.push({ ...base, kind: 'threshold', condition: i % 2 === 0 ? '>' : '<', threshold: i % 2 === 0 ? 1_000 + i : -1_000 - i, clearThreshold: i % 2 === 0 ? 900 : -900 });
+  }
+  rules.push({ v: 1, id: 'probe', name: 'probe', kind: 'threshold', scope: { devices: ['probe-dev'] }, metric: 'probe', condition: '>', threshold: 0, forMs: 0, severity: 'info', cooldownMs: 0, enabled: true });
+  return rules;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-alerts-'));
+const state = openStateDatabase(join(dir, 'state'));
+const spool = await openSpool({ dir: join(dir, 'spool'), consumers: ['alerts'] });
+await runMigrations(state.db, 'alerts', alertsMigrations);
+const rules = makeRules();
+const at = Date.now();
+const rulesTable = state.db.withTables<{ alerts_rules: { id: string; body: string; version: number; created_at: number; updated_at: number } }>();
+for (const rule of rules) await rulesTable.insertInto('alerts_rules').values({ id: rule.id, body: JSON.stringify(rule), version: 1, created_at: at, updated_at: at }).execute();
+
+const log = pino({ level: 'warn' });
+const module = createAlertsModule({
+  db: state.db,
+  migrate: (part: string, migrations: Parameters<typeof runMigrations>[2]) => runMigrations(state.db, part, migrations),
+  auth: {},
+  audit: {},
+  live: { publish: () => undefined },
+  log,
+  clock: { now: () => Date.now() },
+  registry: { lookup: async (id: string) => ({ id, status: 'active', group: 'bench', tags: {} }), events: NEVER },
+  maintenance: { isUpdating: () => false },
+  spool,
+  edgeAlerts: NEVER,
+  publishMqtt: async () => undefined,
+  options: { spoolMaxRecords: 500 },
+});
+const registry = new Registry();
+module.metrics(registry);
+await module.start();
+
+const appendedAt = new Map<number, number>();
+const latencies: number[] = [];
+module.onEvent((event) => {
+  if (event.ruleId !== 'probe' || event.value === null) return;
+  const started = appendedAt.get(Math.abs(event.value));
+  if (started !== undefined) latencies.push(performance.now() - started);
+});
+
+const metricNames = Array.from({ length: metricCount }, (_, i) => `m${String(i)}`);
+let seq = 0;
+let probes = 0;
+let sent = 0;
+let refused = 0;
+const probeTs0 = Date.now() - 60_000;
+const pending = new Set<Promise<unknown>>();
+const perTick = (rate * tickMs) / 1000;
+const evalsBefore = (await registry.getSingleMetric('outpost_alert_rule_evaluations_total')?.get())?.values[0]?.value ?? 0;
+const started = performance.now();
+let carry = 0;
+for (let tick = 0; performance.now() - started < seconds * 1000; tick++) {
+  const due = started + tick * tickMs;
+  const wait = due - performance.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  carry += perTick;
+  const n = Math.floor(carry);
+  carry -= n;
+  for (let k = 0; k < n; k++) {
+    seq += 1;
+    let deviceId = `dev-${String(seq % devices)}`;
+    const metrics: Record<string, number> = {};
+    let ts = Date.now();
+    if (seq % probeEvery === 0) {
+      probes += 1;
+      deviceId = 'probe-dev';
+      // Alternates above/below the threshold: every probe message is one transition; |value| names it.
+      metrics['probe'] = probes % 2 === 1 ? probes : -probes;
+      ts = probeTs0 + probes;
+    } else {
+      for (let j = 0; j < metricsPerMsg; j++) metrics[metricNames[(seq * 7 + j * 13) % metricCount] ?? 'm0'] = (seq * 31 + j) % 100;
+    }
+    const batch: TelemetryBatch = { v: 1, seq, samples: [{ ts, metrics }] };
+    if (deviceId === 'probe-dev') appendedAt.set(probes, performance.now());
+    const p = spool
+      .append({ deviceId, payload: JSON.stringify(batch) })
+      .then(() => {
+        sent += 1;
+      })
+      .catch(() => {
+        refused += 1;
+      })
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }
+}
+await Promise.all(pending);
+const elapsedS = (performance.now() - started) / 1000;
+// Let the engine catch up with what was appended, then stop the clock for the evaluation rate.
+const drainDeadline = performance.now() + 60_000;
+while (latencies.length < probes && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+await module.idle();
+const totalS = (performance.now() - started) / 1000;
+const evals = ((await registry.getSingleMetric('outpost_alert_rule_evaluations_total')?.get())?.values[0]?.value ?? 0) - evalsBefore;
+const sorted = [...latencies].sort((a, b) => a - b);
+
+console.log(`alerts benchmark: ${String(rules.length)} rules (${String(ruleCount)} + probe) over ${String(metricCount)} metrics, ${String(devices)} devices, target ${String(rate)} msg/s for ${String(seconds)} s; Node ${process.version}`);
+console.log(`  appended: ${String(sent)} batches in ${elapsedS.toFixed(1)} s = ${(sent / elapsedS).toFixed(0)} msg/s (${String(refused)} refused)`);
+console.log(`  rule evaluations: ${String(evals)} in ${totalS.toFixed(1)} s = ${(evals / totalS).toFixed(0)} /s`);
+console.log(`  append → alert event (${String(sorted.length)} of ${String(probes)} probe transitions): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(1)} ms`);
+
+await module.close();
+await spool.close();
+await state.close();
+await rm(dir, { recursive: true, force: true });

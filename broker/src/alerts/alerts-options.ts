@@ -1,0 +1,96 @@
+/** Every interval, timeout, backoff and bound of the alerts module (tests set them to ms). */
+import { DEFAULT_LIMITS, type ProtocolLimits } from '@outpost/protocol';
+import { randomBytes } from 'node:crypto';
+
+export interface AlertsOptions {
+  /**
+   * Allowed lateness (ARCHITECTURE step 4): a transition decided on a sample more than this
+   * behind its device's newest data or its own arrival is stored `late` and notifies no one.
+   * Default 5 minutes.
+   */
+  readonly latenessMs?: number;
+  /** Spool reading: most records per batch (500), how long a partial batch waits (0). */
+  readonly spoolMaxRecords?: number;
+  readonly spoolMaxWaitMs?: number;
+  /** Limits telemetry from the spool is decoded with (default: the protocol defaults, widened; the broker already checked). */
+  readonly limits?: ProtocolLimits;
+  /** Registry lookups (device → group, tags) are cached this long unless an event invalidates them; default 10 minutes. */
+  readonly scopeCacheTtlMs?: number;
+  /** Webhook: request timeout (5 s). */
+  readonly webhookTimeoutMs?: number;
+  /** Deliveries: first retry after this (1 s), doubling up to `retryMaxMs` (5 min), at most `maxAttempts` tries (10). */
+  readonly retryBaseMs?: number;
+  readonly retryMaxMs?: number;
+  readonly maxAttempts?: number;
+  /** Deliveries attempted at once (4). */
+  readonly deliveryConcurrency?: number;
+  /** Backtest bounds: longest range (31 days), most samples read (500,000), page size of `telemetry.raw()` (10,000). */
+  readonly backtestMaxRangeMs?: number;
+  readonly backtestMaxSamples?: number;
+  readonly backtestPageSize?: number;
+  /** How often a device's last-seen time is written to the known-devices table at most (60 s). */
+  readonly knownDeviceWriteMs?: number;
+  /** Id generator (tests make ids predictable); default random base32-ish text with a prefix. */
+  readonly newId?: (prefix: string) => string;
+}
+
+export interface ResolvedAlertsOptions {
+  readonly latenessMs: number;
+  readonly spoolMaxRecords: number;
+  readonly spoolMaxWaitMs: number;
+  readonly limits: ProtocolLimits;
+  readonly scopeCacheTtlMs: number;
+  readonly webhookTimeoutMs: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly maxAttempts: number;
+  readonly deliveryConcurrency: number;
+  readonly backtestMaxRangeMs: number;
+  readonly backtestMaxSamples: number;
+  readonly backtestPageSize: number;
+  readonly knownDeviceWriteMs: number;
+  readonly newId: (prefix: string) => string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The broker validated every batch before it entered the spool; these only guard against a damaged record. */
+const SPOOL_LIMITS: ProtocolLimits = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxPayloadBytes: 64 * 1024 * 1024,
+  maxSamples: 1_000_000,
+  maxMetrics: 100_000,
+  tsMaxPastMs: 10 * 365 * DAY_MS,
+  tsMaxFutureMs: 365 * DAY_MS,
+  maxStringMetricLength: 1_000_000,
+  maxTagValueLength: 1_000_000,
+});
+
+export function randomId(prefix: string): string {
+  return `${prefix}_${randomBytes(10).toString('base64url').replace(/[-_]/g, 'x')}`;
+}
+
+export function resolveAlertsOptions(options: AlertsOptions = {}): ResolvedAlertsOptions {
+  const positive = (name: keyof AlertsOptions, value: number | undefined, fallback: number): number => {
+    const chosen = value ?? fallback;
+    if (!(chosen > 0)) throw new RangeError(`alerts option ${name} must be above 0, got ${chosen}`);
+    return chosen;
+  };
+  return Object.freeze({
+    latenessMs: positive('latenessMs', options.latenessMs, 300_000),
+    spoolMaxRecords: positive('spoolMaxRecords', options.spoolMaxRecords, 500),
+    spoolMaxWaitMs: options.spoolMaxWaitMs ?? 0,
+    limits: options.limits ?? SPOOL_LIMITS,
+    scopeCacheTtlMs: positive('scopeCacheTtlMs', options.scopeCacheTtlMs, 600_000),
+    webhookTimeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs, 5_000),
+    retryBaseMs: positive('retryBaseMs', options.retryBaseMs, 1_000),
+    retryMaxMs: positive('retryMaxMs', options.retryMaxMs, 300_000),
+    maxAttempts: positive('maxAttempts', options.maxAttempts, 10),
+    deliveryConcurrency: positive('deliveryConcurrency', options.deliveryConcurrency, 4),
+    backtestMaxRangeMs: positive('backtestMaxRangeMs', options.backtestMaxRangeMs, 31 * DAY_MS),
+    backtestMaxSamples: positive('backtestMaxSamples', options.backtestMaxSamples, 500_000),
+    backtestPageSize: positive('backtestPageSize', options.backtestPageSize, 10_000),
+    knownDeviceWriteMs: positive('knownDeviceWriteMs', options.knownDeviceWriteMs, 60_000),
+    newId: options.newId ?? randomId,
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * The alerts module of the broker part (issue 6): stored, versioned rules; the engine on the
+ * ingest spool; the alert lifecycle (firing → acknowledged → resolved) with its events;
+ * notifications (live hub, signed webhooks with a durable delivery log, MQTT
+ * `integrations/alerts`); backtests on stored telemetry. See README.md in this folder.
+ */
+import type { AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, Readiness, StateDatabase, LivePort } from '@outpost/platform';
+import type { AlertEvent, EdgeAlert, Rule } from '@outpost/protocol';
+import type { TelemetryStore } from '@outpost/telemetry';
+import type { Registry } from 'prom-client';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import type { InboxMessage } from '../ports/device-inbox.js';
+import type { IngestSpool } from '../ports/ingest-spool.js';
+import { AlertStore } from './adapters/alert-store.js';
+import { AlertsMetrics } from './adapters/alerts-metrics.js';
+import { alertsMigrations, type AlertsTables } from './adapters/alerts-tables.js';
+import { ChannelStore } from './adapters/channel-store.js';
+import { KnownDeviceStore } from './adapters/known-device-store.js';
+import { RuleStore } from './adapters/rule-store.js';
+import { resolveAlertsOptions, type AlertsOptions } from './alerts-options.js';
+import { registerAlertRoutes } from './http/alert-routes.js';
+import { registerChannelRoutes } from './http/channel-routes.js';
+import { registerRuleRoutes } from './http/rule-routes.js';
+import { AlertEngine } from './services/alert-engine.js';
+import { AlertLifecycle } from './services/alert-lifecycle.js';
+import { AlertsService } from './services/alerts-service.js';
+import { DeliveryWorker } from './services/delivery-worker.js';
+import { ScopeResolver, type AlertsRegistry } from './services/scope-resolver.js';
+
+export type { AlertsOptions } from './alerts-options.js';
+export type { AlertsRegistry } from './services/scope-resolver.js';
+export { SPOOL_CONSUMER as ALERTS_SPOOL_CONSUMER } from './services/alert-engine.js';
+export { signBody } from './adapters/webhook-sender.js';
+export { alertsMigrations } from './adapters/alerts-tables.js';
+
+export const ALERTS_PART = 'alerts';
+
+export interface AlertsDeps {
+  readonly db: StateDatabase;
+  migrate(part: string, migrations: Migrations): Promise<string[]>;
+  readonly auth: AuthPort;
+  readonly audit: AuditPort;
+  readonly live: LivePort;
+  readonly log: Listeners['operator']['log'];
+  readonly clock: Clock;
+  /** lookup(id) → {group, tags, status} for scopes; `groupExists` (when the port has it) for rule checks. */
+  readonly registry: AlertsRegistry;
+  readonly maintenance: MaintenancePort;
+  readonly spool: IngestSpool;
+  readonly edgeAlerts: Observable<InboxMessage<EdgeAlert>>;
+  readonly telemetry?: TelemetryStore | undefined;
+  publishMqtt(message: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void>;
+  readonly options?: AlertsOptions;
+}
+
+export interface AlertsModule {
+  routes(operator: Listeners['operator']): void;
+  start(): Promise<void>;
+  ready(): Readiness;
+  metrics(registry: Registry): void;
+  close(): Promise<void>;
+  /** Every stored AlertEvent (tests, benchmarks); returns the unsubscribe function. */
+  onEvent(listener: (event: AlertEvent) => void): () => void;
+  /** Resolves when every transition handed to the lifecycle so far is stored. */
+  idle(): Promise<void>;
+}
+
+export function createAlertsModule(deps: AlertsDeps): AlertsModule {
+  const options = resolveAlertsOptions(deps.options);
+  const log = deps.log.child({ module: 'alerts' });
+  const now = (): number => deps.clock.now();
+  const db = deps.db.withTables<AlertsTables>();
+  const ruleStore = new RuleStore(db);
+  const alertStore = new AlertStore(db);
+  const channelStore = new ChannelStore(db);
+  const knownDevices = new KnownDeviceStore(db);
+  const rules$ = new BehaviorSubject<readonly Rule[]>([]);
+  const scope = new ScopeResolver(deps.registry, now, options.scopeCacheTtlMs);
+  const metrics: AlertsMetrics = new AlertsMetrics({
+    rules: () => service.enabledRules,
+    lagMs: () => {
+      const newest = engine.newestArrival;
+      if (newest === undefined) return undefined;
+      const depth = safeDepth();
+      return depth === 0 ? 0 : Math.max(0, now() - newest);
+    },
+    pendingDeliveries: (): number => deliveries.pending,
+  });
+  const safeDepth = (): number | undefined => {
+    try {
+      return deps.spool.stats().consumers['alerts']?.depthRecords;
+    } catch {
+      return undefined;
+    }
+  };
+  const deliveries: DeliveryWorker = new DeliveryWorker({
+    channels: channelStore,
+    publishMqtt: (message) => deps.publishMqtt(message),
+    metrics,
+    log,
+    now,
+    options: { webhookTimeoutMs: options.webhookTimeoutMs, retryBaseMs: options.retryBaseMs, retryMaxMs: options.retryMaxMs, maxAttempts: options.maxAttempts, concurrency: options.deliveryConcurrency },
+  });
+  const lifecycle: AlertLifecycle = new AlertLifecycle({
+    alerts: alertStore,
+    channels: channelStore,
+    metrics,
+    now,
+    newId: options.newId,
+    isUpdating: (deviceId) => deps.maintenance.isUpdating(deviceId),
+    rule: (ruleId): Rule | undefined => service.rule(ruleId),
+    live: deps.live,
+    wakeDeliveries: () => deliveries.wake(),
+    log,
+  });
+  const engine = new AlertEngine({
+    spool: deps.spool,
+    edgeAlerts: deps.edgeAlerts,
+    rules$,
+    scope,
+    lifecycle,
+    knownDevices,
+    metrics,
+    log,
+    now,
+    options,
+  });
+  const service: AlertsService = new AlertsService({
+    rules: ruleStore,
+    alerts: alertStore,
+    channels: channelStore,
+    rules$,
+    scope,
+    lifecycle,
+    backtest: { telemetry: deps.telemetry, scope, expectedDevices: (rule) => engine.expectedDevices(rule), options },
+    prefetch: (rules) => engine.prefetchFor(rules),
+    now,
+    newId: options.newId,
+  });
+  scope.onEvent((event) => {
+    if (event.type === 'deleted') void engine.forget(event.deviceId).catch((err: unknown) => log.error({ err, deviceId: event.deviceId }, 'alerts: could not forget a deleted device'));
+  });
+  let state: Readiness = 'down';
+
+  return {
+    routes(operator) {
+      const routeDeps = { service: service, auth: deps.auth, audit: deps.audit };
+      registerRuleRoutes(operator, routeDeps);
+      registerAlertRoutes(operator, routeDeps);
+      registerChannelRoutes(operator, routeDeps);
+    },
+
+    async start() {
+      await deps.migrate(ALERTS_PART, alertsMigrations);
+      scope.start();
+      await service.load();
+      await engine.start();
+      deliveries.start();
+      state = 'ok';
+      log.info({ rules: rules$.value.length, checksGroups: scope.checksGroups }, 'alerts: engine started');
+      if (!scope.checksGroups) log.warn('alerts: the registry port cannot tell whether a group exists; rule scopes naming unknown groups are accepted');
+    },
+
+    ready: () => state,
+
+    metrics(registry) {
+      metrics.register(registry);
+    },
+
+    async close() {
+      state = 'down';
+      await engine.close();
+      await deliveries.close();
+      scope.stop();
+      rules$.complete();
+    },
+
+    onEvent: (listener) => lifecycle.onEvent(listener),
+    idle: () => engine.idle(),
+  };
+}

@@ -1,0 +1,286 @@
+/**
+ * The alert engine (ARCHITECTURE step 4): reads accepted telemetry from the ingest spool
+ * (consumer `alerts`), decodes each batch with protocol's codec, turns every metric of every
+ * sample into a RuleSample (`arrivedAt` = the broker's `receivedAt`), evaluates the rule set
+ * with the shared operators (scoped per rule), hands the transitions to the lifecycle and only
+ * then commits the spool cursor — so a crash re-reads what was not fully handled (a repeated
+ * firing finds its alert open and is not stored twice). EdgeAlerts from devices join the same
+ * lifecycle, marked `source: 'edge'`.
+ *
+ * Absence rules must know devices that stay silent from the start. The engine remembers every
+ * device it ever heard from (`alerts_known_devices`) and, for each absence rule, expects the
+ * known devices in its scope, the devices its scope lists that the registry knows, and (when the
+ * registry port can list devices) every registered device of its groups/tags — timed
+ * from when the rule starts (engine start, or the rule's creation/change). A device that is no
+ * longer active (suspended, revoked, deleted) never fires an absence alert.
+ */
+import type { IngestSpool } from '../../ports/ingest-spool.js';
+import type { InboxMessage } from '../../ports/device-inbox.js';
+import type { SpoolEntry } from '@outpost/telemetry';
+import { decodePayload, type EdgeAlert, type ProtocolLimits, type Rule } from '@outpost/protocol';
+import type { RuleSample, RuleTransition } from '@outpost/rules';
+import { concatMap, defer, from, retry, Subject, timer, type BehaviorSubject, type Observable, type Subscription } from 'rxjs';
+import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
+import type { KnownDeviceStore } from '../adapters/known-device-store.js';
+import type { AlertLifecycle, Transition } from './alert-lifecycle.js';
+import { needsRegistry, type ScopeResolver } from './scope-resolver.js';
+import { evaluateScopedRules } from './scoped-rules.js';
+
+export const SPOOL_CONSUMER = 'alerts';
+
+export interface EngineLog {
+  debug(object: object, message: string): void;
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface AlertEngineDeps {
+  readonly spool: IngestSpool;
+  readonly edgeAlerts: Observable<InboxMessage<EdgeAlert>>;
+  readonly rules$: BehaviorSubject<readonly Rule[]>;
+  readonly scope: ScopeResolver;
+  readonly lifecycle: AlertLifecycle;
+  readonly knownDevices: KnownDeviceStore;
+  readonly metrics: AlertsMetrics;
+  readonly log: EngineLog;
+  readonly now: () => number;
+  readonly options: {
+    readonly latenessMs: number;
+    readonly limits: ProtocolLimits;
+    readonly spoolMaxRecords: number;
+    readonly spoolMaxWaitMs: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    readonly knownDeviceWriteMs: number;
+  };
+}
+
+export class AlertEngine {
+  readonly #deps: AlertEngineDeps;
+  readonly #subscriptions: Subscription[] = [];
+  /** Known devices → when their last-seen time was last written. */
+  readonly #known = new Map<string, number>();
+  /** Registered devices in the scope of each absence rule (when the registry can list them). */
+  readonly #registered = new Map<string, readonly string[]>();
+  #collecting: RuleTransition[] | undefined;
+  #serial: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #newestArrival: number | undefined;
+  #processedBatches = 0;
+
+  constructor(deps: AlertEngineDeps) {
+    this.#deps = deps;
+  }
+
+  /** Newest arrival time evaluated, for the lag metric. */
+  get newestArrival(): number | undefined {
+    return this.#newestArrival;
+  }
+
+  get processedBatches(): number {
+    return this.#processedBatches;
+  }
+
+  /** Devices an absence rule expects: known devices in its scope, and those its scope names. */
+  expectedDevices(rule: Rule): string[] {
+    const { scope } = this.#deps;
+    const candidates = new Set([...this.#known.keys(), ...(rule.scope.devices ?? []), ...(this.#registered.get(rule.id) ?? [])]);
+    return [...candidates].filter((id) => scope.cached(id)?.status === 'active' && scope.inScope(rule, id));
+  }
+
+  /** Registry answers for every device `expectedDevices` or the scopes may ask about. */
+  async prefetchFor(rules: readonly Rule[]): Promise<void> {
+    const ids = new Set<string>(this.#known.keys());
+    for (const rule of rules) {
+      for (const id of rule.scope.devices ?? []) ids.add(id);
+      if (rule.kind !== 'absence' || !rule.enabled) continue;
+      const registered = await this.#deps.scope.registeredDevices(rule.scope);
+      if (registered === undefined) continue;
+      this.#registered.set(rule.id, registered);
+      for (const id of registered) ids.add(id);
+    }
+    await this.#deps.scope.prefetch(ids);
+  }
+
+  async start(): Promise<void> {
+    this.#closed = false;
+    const { deps } = { deps: this.#deps };
+    for (const id of await deps.knownDevices.all()) this.#known.set(id, 0);
+    await this.prefetchFor(deps.rules$.value);
+    const samples = new Subject<RuleSample>();
+    this.#subscriptions.push(
+      samples
+        .pipe(
+          evaluateScopedRules(deps.rules$, {
+            latenessMs: deps.options.latenessMs,
+            now: deps.now,
+            inScope: (rule, deviceId) => deps.scope.inScope(rule, deviceId),
+            expectedDevices: (rule) => this.expectedDevices(rule),
+            onEvaluate: () => deps.metrics.evaluations.inc(),
+          }),
+        )
+        .subscribe({
+          next: (transition) => {
+            if (this.#collecting !== undefined) this.#collecting.push(transition);
+            else void this.#enqueue(() => this.#applyAll([transition]));
+          },
+          error: (err: unknown) => deps.log.error({ err }, 'alerts: the rule evaluation failed'),
+        }),
+    );
+    this.#subscriptions.push(
+      deps.spool
+        .readBatches(SPOOL_CONSUMER, { maxRecords: deps.options.spoolMaxRecords, maxWaitMs: deps.options.spoolMaxWaitMs })
+        .pipe(
+          concatMap((batch) => defer(() => from(this.#process(batch, samples)))),
+          retry({
+            delay: (err: unknown, count) => {
+              deps.metrics.engineErrors.inc();
+              deps.log.error({ err, count }, 'alerts: reading the ingest spool failed; retrying');
+              return timer(Math.min(deps.options.retryMaxMs, deps.options.retryBaseMs * 2 ** Math.min(count, 16)));
+            },
+          }),
+        )
+        .subscribe({ error: (err: unknown) => deps.log.error({ err }, 'alerts: the spool reader stopped') }),
+    );
+    this.#subscriptions.push(
+      deps.edgeAlerts.subscribe((message) => {
+        const { payload, deviceId, receivedAt } = message;
+        const transition: Transition = {
+          ruleId: payload.ruleId,
+          deviceId,
+          state: payload.state,
+          value: payload.value,
+          ts: payload.ts,
+          severity: payload.severity,
+          late: payload.late === true || receivedAt - payload.ts > deps.options.latenessMs,
+          source: 'edge',
+        };
+        void this.#enqueue(() => this.#applyWithRetry([transition]));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const s of this.#subscriptions.splice(0)) s.unsubscribe();
+    await this.idle();
+  }
+
+  /** Resolves when every transition handed over so far is handled. */
+  async idle(): Promise<void> {
+    let current: Promise<unknown>;
+    do {
+      current = this.#serial;
+      await current;
+    } while (current !== this.#serial);
+  }
+
+  #enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.#serial.then(work, work);
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+
+  async #process(batch: readonly SpoolEntry[], samples: Subject<RuleSample>): Promise<void> {
+    const { deps } = { deps: this.#deps };
+    const decoded: { entry: SpoolEntry; samples: RuleSample[] }[] = [];
+    for (const entry of batch) {
+      const result = decodePayload('TelemetryBatch', entry.payload, { limits: deps.options.limits, now: entry.receivedAt });
+      if (!result.ok) {
+        deps.metrics.undecodable.inc();
+        deps.log.warn({ seq: entry.seq, deviceId: entry.deviceId, code: result.code, reason: result.reason }, 'alerts: a spool record could not be decoded; skipped');
+        continue;
+      }
+      const out: RuleSample[] = [];
+      for (const sample of result.value.samples) {
+        for (const [metric, value] of Object.entries(sample.metrics)) out.push({ deviceId: entry.deviceId, metric, value, ts: sample.ts, arrivedAt: entry.receivedAt });
+      }
+      decoded.push({ entry, samples: out });
+    }
+    const devices = new Set(decoded.map((d) => d.entry.deviceId));
+    if (deps.rules$.value.some((rule) => rule.enabled && needsRegistry(rule.scope))) {
+      await this.#withRetry(() => deps.scope.prefetch(devices), 'looking devices up in the registry');
+    }
+    await this.#remember(decoded.map((d) => [d.entry.deviceId, d.entry.receivedAt] as const));
+    const collected: RuleTransition[] = [];
+    this.#collecting = collected;
+    try {
+      for (const { samples: list } of decoded) {
+        deps.metrics.samples.inc(list.length);
+        for (const sample of list) samples.next(sample);
+      }
+    } finally {
+      this.#collecting = undefined;
+    }
+    await this.#enqueue(() => this.#applyAll(collected));
+    const last = batch[batch.length - 1];
+    if (last !== undefined) {
+      this.#newestArrival = Math.max(this.#newestArrival ?? 0, last.receivedAt);
+      await this.#withRetry(() => deps.spool.commit(SPOOL_CONSUMER, last.seq), 'committing the spool cursor');
+    }
+    this.#processedBatches++;
+  }
+
+  async #remember(entries: readonly (readonly [string, number])[]): Promise<void> {
+    const writes: [string, number][] = [];
+    for (const [deviceId, at] of entries) {
+      const written = this.#known.get(deviceId);
+      if (written === undefined || at - written >= this.#deps.options.knownDeviceWriteMs) {
+        this.#known.set(deviceId, at);
+        writes.push([deviceId, at]);
+      }
+    }
+    if (writes.length > 0) await this.#withRetry(() => this.#deps.knownDevices.seen(writes), 'remembering devices');
+  }
+
+  /** A device was deleted: it is no longer expected by absence rules. */
+  async forget(deviceId: string): Promise<void> {
+    this.#known.delete(deviceId);
+    await this.#deps.knownDevices.forget(deviceId);
+  }
+
+  async #applyAll(transitions: readonly RuleTransition[]): Promise<void> {
+    const list: Transition[] = [];
+    for (const t of transitions) {
+      if (t.value === null && t.state === 'firing' && this.#isAbsence(t.ruleId)) {
+        const device = await this.#deps.scope.lookup(t.deviceId).catch(() => undefined);
+        if (device !== undefined && device?.status !== 'active') {
+          this.#deps.metrics.transitions.inc({ state: t.state, source: 'platform', outcome: 'inactive-device' });
+          this.#deps.log.debug({ ruleId: t.ruleId, deviceId: t.deviceId }, 'alerts: absence of a device that is not active; no alert');
+          continue;
+        }
+      }
+      list.push({ ruleId: t.ruleId, deviceId: t.deviceId, state: t.state, value: t.value, ts: t.ts, severity: t.severity, late: t.late, source: 'platform' });
+    }
+    await this.#applyWithRetry(list);
+  }
+
+  #isAbsence(ruleId: string): boolean {
+    return this.#deps.rules$.value.find((r) => r.id === ruleId)?.kind === 'absence';
+  }
+
+  async #applyWithRetry(transitions: readonly Transition[]): Promise<void> {
+    for (const transition of transitions) {
+      await this.#withRetry(() => this.#deps.lifecycle.apply(transition), 'storing an alert transition');
+    }
+  }
+
+  /** Retries a step of the pipeline with backoff until it works or the engine closes (nothing is dropped). */
+  async #withRetry<T>(work: () => Promise<T>, what: string): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        this.#deps.metrics.engineErrors.inc();
+        if (this.#closed) {
+          this.#deps.log.error({ err }, `alerts: ${what} failed while closing; the spool will replay it`);
+          return undefined;
+        }
+        const delay = Math.min(this.#deps.options.retryMaxMs, this.#deps.options.retryBaseMs * 2 ** Math.min(attempt - 1, 16));
+        this.#deps.log.error({ err, attempt, retryInMs: delay }, `alerts: ${what} failed; retrying`);
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
+  }
+}
