@@ -2,6 +2,7 @@ import type { CommandSpec } from './command.js';
 import { agentCommand } from './commands/agent-command.js';
 import { apiTokensCommand } from './commands/api-tokens-command.js';
 import { auditCommand } from './commands/audit-command.js';
+import { demoCommand } from './commands/demo-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { enrollmentTokensCommand } from './commands/enrollment-tokens-command.js';
 import { helpCommand } from './commands/help-command.js';
@@ -19,6 +20,7 @@ import { whoamiCommand } from './commands/whoami-command.js';
  */
 export const COMMANDS: readonly CommandSpec[] = [
   serverCommand,
+  demoCommand,
   loginCommand,
   logoutCommand,
   whoamiCommand,

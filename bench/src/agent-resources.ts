@@ -1,0 +1,218 @@
+/**
+ * The edge agent's footprint on a device: one real `outpost-agent run` process sending to a
+ * real `outpost server` process (both on loopback), at 10 and at 100 metrics/s (a simulated
+ * collector with 10, then 100 metrics sampled every second). After a warm-up, the agent's RSS
+ * (/proc/PID/status VmRSS) and CPU time (/proc/PID/stat utime+stime) are sampled for a bounded
+ * run; the table shows steady-state RSS (median and max) and CPU as % of one core, against the
+ * goals (RSS ≤ 40 MB; ≤ 1 % of a core at 10 metrics/s), plus how many samples the platform
+ * stored — so a figure from an agent that was not actually sending is visible as such.
+ *
+ *   npm run build && node bench/dist/src/agent-resources.js [--duration 60s] [--warmup 15s] [--sample 1s] [--rates 10,100] [--node-flags "--max-semi-space-size=1"]
+ *
+ * Each rate gets its own device (own state dir, own outbox). The agent logs at info, as it
+ * would under systemd; its output is read and discarded.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { adminApi, findFreePorts, startServerProcess, waitFor } from '@outpost/e2e';
+import { parseDuration } from '@outpost/protocol';
+
+const AGENT_BIN = join(dirname(createRequire(import.meta.url).resolve('@outpost/edge-agent')), 'main.js');
+/** Linux's USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_S = 100;
+const RSS_GOAL_MB = 40;
+const CPU_GOAL_PCT_AT_10 = 1;
+
+function durationArg(name: string, text: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok || parsed.value < 1) throw new Error(`--${name}: ${parsed.ok ? 'must be positive' : parsed.reason}`);
+  return parsed.value;
+}
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60s' },
+    warmup: { type: 'string', default: '15s' },
+    sample: { type: 'string', default: '1s' },
+    rates: { type: 'string', default: '10,100' },
+    /** Extra node flags for the agent process, e.g. "--max-semi-space-size=1". */
+    'node-flags': { type: 'string', default: '' },
+  },
+});
+const durationMs = durationArg('duration', values.duration);
+const warmupMs = durationArg('warmup', values.warmup);
+const sampleMs = durationArg('sample', values.sample);
+const nodeFlags = values['node-flags'].split(' ').filter((f) => f !== '');
+const rates = values.rates.split(',').map((r) => {
+  const n = Number(r);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new Error(`--rates: ${r} is not a whole number of metrics/s from 1 to 1000`);
+  return n;
+});
+
+interface ProcSample {
+  readonly at: number;
+  readonly rssKb: number;
+  readonly cpuTicks: number;
+}
+
+async function procSample(pid: number): Promise<ProcSample> {
+  const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuTicks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(rssKb) || !Number.isFinite(cpuTicks)) throw new Error(`cannot read /proc/${pid}`);
+  return { at: Date.now(), rssKb, cpuTicks };
+}
+
+/** A simulated collector of `rate` metrics/s: up to 100 metrics every second, more by sampling faster. */
+function agentConfig(rate: number): unknown {
+  const metricsPerSample = Math.min(rate, 100);
+  const intervalMs = Math.round((1000 * metricsPerSample) / rate);
+  const metrics = Object.fromEntries(Array.from({ length: metricsPerSample }, (_, i) => [`m${String(i).padStart(3, '0')}`, { base: 20 + i, amplitude: 2, periodS: 60, noise: 0.1 }]));
+  return { collectors: [{ type: 'simulated', intervalMs, seed: rate, metrics }] };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function runToEnd(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+interface Row {
+  readonly rate: number;
+  readonly shape: string;
+  readonly rssMedianMb: number;
+  readonly rssMaxMb: number;
+  readonly cpuPct: number;
+  readonly stored: number;
+  readonly expected: number;
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-agent-'));
+const [http, device, mqtt] = await findFreePorts(3);
+const server = await startServerProcess(dir, {
+  OUTPOST_HTTP_PORT: String(http),
+  OUTPOST_DEVICE_PORT: String(device),
+  OUTPOST_MQTT_PORT: String(mqtt),
+}).catch(async (err: unknown) => {
+  await rm(dir, { recursive: true, force: true });
+  throw err;
+});
+const rows: Row[] = [];
+try {
+  const api = await adminApi(server.operatorUrl);
+  const token = (await api('POST', '/api/v1/enrollment-tokens', { group: 'bench', maxUses: rates.length, ttlSeconds: 3600 })) as { token: string; caFingerprint: string };
+  for (const rate of rates) {
+    const deviceId = `bench-agent-${String(rate)}`;
+    const stateDir = join(dir, 'agents', deviceId);
+    await mkdir(stateDir, { recursive: true });
+    await writeFile(join(stateDir, 'agent.json'), JSON.stringify(agentConfig(rate)));
+    const enrolled = await runToEnd(['enroll', '--server', server.deviceUrl, '--token', token.token, '--ca-fingerprint', token.caFingerprint, '--state-dir', stateDir, '--device-id', deviceId]);
+    if (enrolled.code !== 0) throw new Error(`enroll ${deviceId} failed (${String(enrolled.code)}):\n${enrolled.output}`);
+
+    const agent = spawn(process.execPath, [...nodeFlags, AGENT_BIN, 'run', '--state-dir', stateDir, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env['PATH'] ?? '' } });
+    let tail = '';
+    const keepTail = (b: Buffer): void => {
+      tail = (tail + b.toString()).slice(-4000);
+    };
+    agent.stdout.on('data', keepTail);
+    agent.stderr.on('data', keepTail);
+    const pid = agent.pid ?? 0;
+    try {
+      const exited = (): Error | undefined => (agent.exitCode === null && agent.signalCode === null ? undefined : new Error(`the agent exited (${String(agent.exitCode ?? agent.signalCode)}):\n${tail}`));
+      await waitFor(
+        async () => {
+          const view = (await api('GET', `/api/v1/devices/${deviceId}`)) as { online: boolean };
+          return view.online;
+        },
+        { description: `${deviceId} online`, timeoutMs: 30_000, intervalMs: 200, abortIf: exited },
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; the agent's last output:\n${tail}`, { cause: err });
+      });
+      await delay(warmupMs);
+      const samples: ProcSample[] = [await procSample(pid)];
+      const measureFrom = samples[0]?.at ?? Date.now();
+      while (Date.now() - measureFrom < durationMs) {
+        await delay(Math.min(sampleMs, durationMs - (Date.now() - measureFrom)));
+        const failure = exited();
+        if (failure !== undefined) throw failure;
+        samples.push(await procSample(pid));
+      }
+      const first = samples[0];
+      const last = samples[samples.length - 1];
+      if (first === undefined || last === undefined || last.at <= first.at) throw new Error('no measurement window');
+      const cpuPct = ((last.cpuTicks - first.cpuTicks) / CLOCK_TICKS_PER_S / ((last.at - first.at) / 1000)) * 100;
+      const rss = samples.map((s) => s.rssKb / 1024);
+      // How many samples of the first metric the platform stored in the measured window.
+      const query = `/api/v1/devices/${deviceId}/telemetry?metric=m000&from=${String(first.at)}&to=${String(last.at)}&every=1h&fn=count`;
+      const metricsPerSample = Math.min(rate, 100);
+      const expected = Math.floor(((last.at - first.at) * rate) / metricsPerSample / 1000);
+      const countStored = async (): Promise<number> => ((await api('GET', query)) as { points: { value: number }[] }).points.reduce((sum, p) => sum + p.value, 0);
+      // The last batches may still be on their way (batching, ingest): give them a few seconds.
+      const stored = await waitFor(async () => {
+        const n = await countStored();
+        return n >= expected ? n : undefined;
+      }, { description: 'the window stored', timeoutMs: 5_000, intervalMs: 250 }).catch(countStored);
+      rows.push({
+        rate,
+        shape: `${String(metricsPerSample)} metrics every ${String(Math.round((1000 * metricsPerSample) / rate))} ms`,
+        rssMedianMb: median(rss),
+        rssMaxMb: Math.max(...rss),
+        cpuPct,
+        stored,
+        expected,
+      });
+    } finally {
+      await stopChild(agent);
+    }
+  }
+} finally {
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+}
+
+const header = ['metrics/s', 'collector', 'RSS median MB', 'RSS max MB', 'CPU % of a core', 'samples stored / expected', 'goal'];
+const table = rows.map((r) => [
+  String(r.rate),
+  r.shape,
+  r.rssMedianMb.toFixed(1),
+  r.rssMaxMb.toFixed(1),
+  r.cpuPct.toFixed(2),
+  `${String(r.stored)} / ${String(r.expected)}`,
+  `RSS ≤ ${String(RSS_GOAL_MB)} MB: ${r.rssMaxMb <= RSS_GOAL_MB ? 'met' : 'MISSED'}${r.rate === 10 ? `; CPU ≤ ${String(CPU_GOAL_PCT_AT_10)} %: ${r.cpuPct <= CPU_GOAL_PCT_AT_10 ? 'met' : 'MISSED'}` : ''}`,
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => (row[i] ?? '').length)));
+const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+console.log(`outpost-agent resources (node ${process.version}${nodeFlags.length === 0 ? '' : ` ${nodeFlags.join(' ')}`}; warm-up ${String(warmupMs / 1000)} s, measured ${String(durationMs / 1000)} s, sampled every ${String(sampleMs)} ms)`);
+console.log(line(header));
+console.log(line(widths.map((w) => '-'.repeat(w))));
+for (const row of table) console.log(line(row));

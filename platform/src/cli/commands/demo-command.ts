@@ -1,0 +1,39 @@
+import { parseDuration } from '@outpost/protocol';
+import type { CommandSpec } from '../command.js';
+
+export const demoCommand: CommandSpec = {
+  name: 'demo',
+  summary: 'Run the platform with a simulated fleet of real agents (what npm start runs)',
+  description:
+    'Runs `outpost server` (same configuration) plus N real outpost-agent processes with simulated cold-room sensors ' +
+    '(temperature, humidity) in group "demo", and the demo alert rules; prints the dashboard URL and admin credentials. ' +
+    'Agents keep their state under DATA_DIR/demo/agents, so a second start reuses the fleet. Ctrl-C stops the agents, then the platform. ' +
+    'OTA (a signing key and a demo firmware release) is not part of the demo yet: it is not built.',
+  flags: {
+    devices: { type: 'string', valueName: 'N', description: 'how many simulated devices (1–100)', default: '5' },
+    interval: { type: 'string', valueName: 'DURATION', description: 'sampling interval of the simulated sensors (at least 100ms)', default: '2s' },
+    'reset-admin-password': { type: 'boolean', description: "set a new admin password (OUTPOST_ADMIN_PASSWORD's, else a generated one) and show it" },
+    config: { type: 'string', valueName: 'FILE', description: 'configuration file, as for outpost server' },
+  },
+  examples: ['outpost demo', 'outpost demo --devices 20 --interval 1s', 'OUTPOST_HTTP_PORT=9090 outpost demo'],
+  async run(ctx) {
+    const devicesText = ctx.string('devices') ?? '5';
+    const devices = Number(devicesText);
+    if (!/^\d+$/.test(devicesText) || devices < 1 || devices > 100) throw ctx.usageError(`--devices must be a whole number from 1 to 100, not ${JSON.stringify(devicesText)}`);
+    const interval = parseDuration(ctx.string('interval') ?? '2s');
+    if (!interval.ok) throw ctx.usageError(`invalid --interval: ${interval.reason}`);
+    if (interval.value < 100) throw ctx.usageError('--interval must be at least 100ms');
+    // Loaded on demand: the demo pulls in the whole server.
+    const { runDemo } = await import('../../demo/run-demo.js');
+    const configFile = ctx.string('config');
+    return runDemo({
+      devices,
+      intervalMs: interval.value,
+      resetAdminPassword: ctx.boolean('reset-admin-password'),
+      ...(configFile === undefined ? {} : { configFile }),
+      env: ctx.io.env,
+      stdout: ctx.io.stdout,
+      stderr: ctx.io.stderr,
+    });
+  },
+};

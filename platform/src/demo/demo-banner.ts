@@ -1,0 +1,57 @@
+/** The text `outpost demo` prints once the fleet runs: where to look, how to sign in, what to try. */
+import type { AdminPassword } from './admin-access.js';
+
+export interface BannerInput {
+  readonly operatorUrl: string;
+  readonly admin: AdminPassword;
+  /** Devices whose agent runs, and those that could not be enrolled or started. */
+  readonly running: readonly string[];
+  readonly failed: readonly string[];
+  readonly warmDevice: string | undefined;
+  readonly rules: readonly string[];
+  readonly dataDir: string;
+}
+
+export function demoBanner(input: BannerInput): string {
+  const url = input.operatorUrl.replace(/\/$/, '');
+  const first = input.running[0] ?? 'DEVICE';
+  const lines = [
+    '',
+    '  Outpost demo is running.',
+    '',
+    `  Dashboard, REST API   ${url}/`,
+    `  API docs              ${url}/api/docs`,
+    ...passwordLines(input.admin),
+    `  Devices (group demo)  ${input.running.length === 0 ? '(none running)' : input.running.map((id) => (id === input.warmDevice ? `${id} (runs warm)` : id)).join(', ')}`,
+    ...(input.failed.length === 0 ? [] : [`  Not running           ${input.failed.join(', ')} (see the log above)`]),
+    `  Alert rules           ${input.rules.join(', ')}`,
+    `  Data                  ${input.dataDir} (a second start reuses this fleet)`,
+    '  Not in this demo yet  OTA: no signing key and no firmware release (OTA is not built yet)',
+    '',
+    '  Try:',
+    `    npx outpost login --server ${url} --username ${input.admin.username}`,
+    '    npx outpost devices list',
+    `    npx outpost telemetry query ${first} --metric temperature`,
+    '',
+    '  Ctrl-C stops the fleet, then the platform.',
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function passwordLines(admin: AdminPassword): string[] {
+  switch (admin.kind) {
+    case 'generated':
+      return [`  Sign in               ${admin.username} / ${admin.password}   (generated; shown only now)`];
+    case 'env':
+      return [`  Sign in               ${admin.username} / the password from OUTPOST_ADMIN_PASSWORD`];
+    case 'reset':
+      return [`  Sign in               ${admin.username} / ${admin.password}   (just set by --reset-admin-password)`];
+    case 'unknown':
+      return [
+        `  Sign in               ${admin.username} / the password shown when this data dir was created`,
+        '                        forgot it? restart with: npm start -- --reset-admin-password',
+        '                        (sets a new one, or OUTPOST_ADMIN_PASSWORD when set)',
+      ];
+  }
+}

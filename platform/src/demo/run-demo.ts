@@ -1,0 +1,298 @@
+/**
+ * `outpost demo`: the whole platform in this process (as `outpost server`, same configuration)
+ * plus a fleet of real `outpost-agent` child processes with simulated cold-room sensors, the demo
+ * rules, and a banner. SIGINT/SIGTERM stops the agents first (they flush their outboxes to the
+ * still-running broker), then the platform.
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
+import { loadConfig } from '../config/load-config.js';
+import { resolveSecretKey } from '../config/secret-key.js';
+import type { OutpostConfig } from '../config/types.js';
+import { createLogger } from '../server/logger.js';
+import { packageVersion } from '../server/package-version.js';
+import { discoverParts } from '../server/parts.js';
+import { Platform } from '../server/platform.js';
+import { NoticeCapture, findAdmin, resolveAdminPassword } from './admin-access.js';
+import { AgentProcess, runAgentCommand } from './agent-process.js';
+import { busyPortHint, checkPortsFree, listenersOf } from './check-ports.js';
+import { createDemoApi, type DemoApi } from './demo-api.js';
+import { demoBanner } from './demo-banner.js';
+import { DEMO_GROUP, DEMO_RULES, WARM_DEVICE_INDEX, demoAgentConfig, demoDeviceIds } from './demo-fleet.js';
+
+export interface RunDemoOptions {
+  readonly devices: number;
+  /** The simulated collectors' sampling interval. */
+  readonly intervalMs: number;
+  readonly resetAdminPassword: boolean;
+  readonly configFile?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** Defaults to the process; tests pass their own emitter. */
+  readonly signals?: NodeJS.EventEmitter;
+  readonly cwd?: string;
+  /** `outpost-agent`'s main.js; default: the installed @outpost/edge-agent's. */
+  readonly agentBin?: string;
+  /** Pause before an agent that exited on its own is started again (default 5 s). */
+  readonly agentRestartDelayMs?: number;
+}
+
+/** Resolves with the exit code: 0 after a clean stop, 1 on failure, 78 for invalid configuration. */
+export async function runDemo(options: RunDemoOptions): Promise<number> {
+  const fail = (message: string): number => {
+    options.stderr.write(`outpost demo: ${message}\n`);
+    return 1;
+  };
+  const loaded = loadConfig({ env: options.env, cwd: options.cwd ?? process.cwd(), ...(options.configFile === undefined ? {} : { configFile: options.configFile }) });
+  if (!loaded.ok) {
+    options.stderr.write(`outpost demo: invalid configuration (${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}):\n`);
+    for (const error of loaded.errors) options.stderr.write(`  - ${error}\n`);
+    return 78;
+  }
+  const { config } = loaded;
+  const log = createLogger({ level: config.logLevel });
+  for (const warning of loaded.warnings) log.warn(warning);
+
+  let agentBin: string;
+  try {
+    agentBin = options.agentBin ?? locateAgentBin();
+  } catch (err) {
+    return fail(`cannot find the edge agent (@outpost/edge-agent): build it first (npx tsc -b): ${(err as Error).message}`);
+  }
+  const listeners = listenersOf(config);
+  try {
+    await checkPortsFree(listeners);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+
+  const notices = new NoticeCapture();
+  let platform: Platform | undefined;
+  let operatorUrl: string;
+  try {
+    const secret = await resolveSecretKey(config);
+    if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
+    for (const warning of secret.warnings ?? []) log.warn(warning);
+    const parts = await discoverParts();
+    log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
+    platform = await Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout: notices });
+    ({ operatorUrl } = await platform.start());
+  } catch (err) {
+    log.fatal({ err }, 'outpost demo: the platform could not start');
+    await platform?.close();
+    return fail(`could not start the platform: ${busyPortHint(err, listeners) ?? (err instanceof Error ? err.message : String(err))}`);
+  }
+
+  const signals = options.signals ?? process;
+  let requestStop: (signal: string) => void = () => undefined;
+  let stopRequested: string | undefined;
+  const stopped = new Promise<string>((resolve) => {
+    requestStop = (signal) => {
+      stopRequested ??= signal;
+      resolve(signal);
+    };
+  });
+  let secondSignal: () => void = () => undefined;
+  const forced = new Promise<number>((resolve) => (secondSignal = () => resolve(1)));
+  const onSignal = (signal: string): void => {
+    if (stopRequested !== undefined) {
+      log.warn({ signal }, 'second signal: exiting now');
+      secondSignal();
+      return;
+    }
+    requestStop(signal);
+  };
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
+  signals.on('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+
+  const fleet: AgentProcess[] = [];
+  let revokeToken: () => Promise<void> = async () => undefined;
+  let code = 0;
+  try {
+    const admin = await findAdmin(platform.operators);
+    const apiToken = await platform.operators.createApiToken(admin, { name: 'outpost-demo', role: 'admin', ttlSeconds: 86_400 });
+    const operators = platform.operators;
+    revokeToken = () => operators.revokeApiToken(admin, apiToken.id);
+    const api = createDemoApi(platform.operator, apiToken.token);
+    const audit = platform.audit;
+    const password = await resolveAdminPassword({
+      operators,
+      admin,
+      generated: notices.generatedPassword(),
+      fromEnv: config.adminPassword,
+      reset: options.resetAdminPassword,
+      audit: (entry) => audit.record(entry),
+    });
+    if (password.kind !== 'generated' && notices.text !== '') options.stdout.write(notices.text);
+
+    const ids = demoDeviceIds(options.devices);
+    const agentsDir = join(config.dataDir, 'demo', 'agents');
+    const deviceServer = deviceServerUrl(config, platform.deviceUrl());
+    const enrolled = await prepareAgents({ ids, agentsDir, intervalMs: options.intervalMs, api, deviceServer, agentBin, env: options.env, log, stopRequested: () => stopRequested !== undefined });
+    for (const id of enrolled) {
+      if (stopRequested !== undefined) break;
+      const agent = new AgentProcess({
+        node: process.execPath,
+        bin: agentBin,
+        deviceId: id,
+        args: ['run', '--state-dir', join(agentsDir, id), '--log-level', config.logLevel === 'trace' || config.logLevel === 'debug' ? 'debug' : 'info'],
+        env: options.env,
+        log,
+        restartDelayMs: options.agentRestartDelayMs ?? 5_000,
+      });
+      agent.start();
+      fleet.push(agent);
+    }
+    const rules = stopRequested === undefined ? await ensureDemoRules(api, log) : [];
+    if (stopRequested === undefined) {
+      const running = fleet.map((a) => a.deviceId);
+      options.stdout.write(
+        demoBanner({
+          operatorUrl,
+          admin: password,
+          running,
+          failed: ids.filter((id) => !running.includes(id)),
+          warmDevice: ids[WARM_DEVICE_INDEX],
+          rules,
+          dataDir: config.dataDir,
+        }),
+      );
+    }
+    log.info({ devices: fleet.map((a) => ({ id: a.deviceId, pid: a.pid })) }, 'demo fleet running');
+  } catch (err) {
+    log.error({ err }, 'outpost demo: setting up the fleet failed');
+    options.stderr.write(`outpost demo: setting up the fleet failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    code = 1;
+    requestStop('setup failure');
+  }
+
+  const signal = await stopped;
+  const shutdown = async (): Promise<number> => {
+    log.info({ signal, agents: fleet.length, deadlineMs: config.shutdownTimeoutMs }, 'stopping the demo fleet, then the platform');
+    const results = await Promise.all(fleet.map((agent) => agent.stop(config.shutdownTimeoutMs)));
+    let clean = results.every((r) => !r.killed);
+    try {
+      await revokeToken();
+    } catch (err) {
+      log.warn({ err }, 'could not revoke the demo API token (it expires within a day)');
+    }
+    const closed = await (platform as Platform).close();
+    clean &&= closed.clean;
+    return clean ? code : 1;
+  };
+  const exitCode = await Promise.race([shutdown(), forced]);
+  signals.off('SIGTERM', onTerm);
+  signals.off('SIGINT', onInt);
+  return exitCode;
+}
+
+/** `outpost-agent`'s main.js next to the installed @outpost/edge-agent's entry point. */
+export function locateAgentBin(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('@outpost/edge-agent')), 'main.js');
+}
+
+/** The device listener as the agents reach it: the public host, with the configured or bound port. */
+export function deviceServerUrl(config: OutpostConfig, boundUrl: string | undefined): string {
+  const boundPort = boundUrl === undefined ? undefined : Number(new URL(boundUrl).port);
+  const port = config.device.port !== 0 ? config.device.port : boundPort;
+  const host = config.publicHost.includes(':') ? `[${config.publicHost}]` : config.publicHost;
+  return `https://${host}:${String(port)}`;
+}
+
+/**
+ * Writes each agent's agent.json (every run, so `--interval` applies) and enrolls those not
+ * enrolled yet with one enrollment token for this run (revoked afterwards). Answers the ids of
+ * the agents that are enrolled and can run.
+ */
+async function prepareAgents(input: {
+  ids: readonly string[];
+  agentsDir: string;
+  intervalMs: number;
+  api: DemoApi;
+  deviceServer: string;
+  agentBin: string;
+  env: Readonly<Record<string, string | undefined>>;
+  log: Logger;
+  stopRequested: () => boolean;
+}): Promise<string[]> {
+  const { log } = input;
+  const toEnroll: string[] = [];
+  for (const [index, id] of input.ids.entries()) {
+    const dir = join(input.agentsDir, id);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, 'agent.json'), `${JSON.stringify(demoAgentConfig(index, input.intervalMs), null, 2)}\n`, { mode: 0o600 });
+    if (!(await exists(join(dir, 'identity.json')))) toEnroll.push(id);
+  }
+  const failed = new Set<string>();
+  if (toEnroll.length > 0 && !input.stopRequested()) {
+    const token = await input.api.ok<{ id: string; token: string; caFingerprint: string }>('POST', '/enrollment-tokens', {
+      group: DEMO_GROUP,
+      maxUses: toEnroll.length,
+      ttlSeconds: 3600,
+    });
+    try {
+      log.info({ devices: toEnroll, server: input.deviceServer }, `enrolling ${toEnroll.length} demo agent${toEnroll.length === 1 ? '' : 's'}`);
+      await Promise.all(
+        toEnroll.map(async (id) => {
+          const { code, tail } = await runAgentCommand({ node: process.execPath, bin: input.agentBin, deviceId: id, env: input.env, log }, [
+            'enroll',
+            '--server',
+            input.deviceServer,
+            '--token',
+            token.token,
+            '--ca-fingerprint',
+            token.caFingerprint,
+            '--state-dir',
+            join(input.agentsDir, id),
+            '--device-id',
+            id,
+          ]);
+          if (code !== 0) {
+            failed.add(id);
+            log.error({ device: id, code, output: tail }, `demo agent ${id} could not enroll: ${tail.split('\n').at(-1) ?? ''}`);
+          }
+        }),
+      );
+    } finally {
+      const revoked = await input.api.call('DELETE', `/enrollment-tokens/${encodeURIComponent(token.id)}`);
+      if (revoked.status >= 300) log.warn({ status: revoked.status }, 'could not revoke the demo enrollment token');
+    }
+  }
+  return input.ids.filter((id) => !failed.has(id));
+}
+
+/** Creates the demo rules that do not exist yet; answers the ids of those that exist now. */
+async function ensureDemoRules(api: DemoApi, log: Logger): Promise<string[]> {
+  const present: string[] = [];
+  for (const rule of DEMO_RULES) {
+    const id = String(rule['id']);
+    const existing = await api.call('GET', `/rules/${encodeURIComponent(id)}`);
+    if (existing.status === 200) {
+      present.push(id);
+      continue;
+    }
+    const created = await api.call<{ code?: string; message?: string }>('POST', '/rules', rule);
+    if (created.status === 201 || created.status === 200) {
+      log.info({ rule: id }, `demo rule ${id} created`);
+      present.push(id);
+    } else {
+      log.warn({ rule: id, status: created.status, answer: created.body }, `demo rule ${id} could not be created: ${created.body.code ?? ''} ${created.body.message ?? ''}`);
+    }
+  }
+  return present;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
