@@ -138,7 +138,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
     newId: options.newId,
   });
   scope.onEvent((event) => {
-    if (event.type === 'deleted') void engine.forget(event.deviceId).catch((err: unknown) => log.error({ err, deviceId: event.deviceId }, 'alerts: could not forget a deleted device'));
+    if (event.type === 'deleted' && event.deviceId !== undefined) void engine.forget(event.deviceId).catch((err: unknown) => log.error({ err, deviceId: event.deviceId }, 'alerts: could not forget a deleted device'));
   });
   let state: Readiness = 'down';
 

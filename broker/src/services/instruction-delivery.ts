@@ -33,9 +33,11 @@ export class InstructionDelivery implements DeviceChannel {
   }
 
   onRegistryEvent(event: RegistryEvent): void {
-    if (event.type === 'config-changed') void this.#queue.run(event.deviceId, () => this.#publishDesiredFromRegistry(event.deviceId));
-    else if (event.type === 'command-created') void this.#queue.run(event.deviceId, () => this.#deliverCommands(event.deviceId));
-    else if (event.type === 'deleted' || event.type === 'revoked') this.#held.delete(event.deviceId);
+    if (event.deviceId === undefined) return; // an integration certificate: nothing to deliver
+    const { deviceId } = event;
+    if (event.type === 'config-changed') void this.#queue.run(deviceId, () => this.#publishDesiredFromRegistry(deviceId));
+    else if (event.type === 'command-created') void this.#queue.run(deviceId, () => this.#deliverCommands(deviceId));
+    else if (event.type === 'deleted' || event.type === 'revoked') this.#held.delete(deviceId);
   }
 
   /** A device's session is live: refresh its retained desired config. */

@@ -53,8 +53,16 @@ describe('broker: integration identities (role integration) subscribe under inte
     expect((await connectFailure(env.mqttUrl, options('grafana-bridge'))).code).toBe(2);
   });
 
-  it('is refused once its certificate is revoked', async () => {
+  it('loses its live session when its certificate is revoked, and is refused afterwards', async () => {
+    const client = await mqtt.connectAsync(env.mqttUrl, { ...options('integration:grafana-bridge'), reconnectPeriod: 0 }, false);
+    await client.subscribeAsync('integrations/#', { qos: 1 });
+    const dropped = closed(client);
+    const revokedAt = Date.now();
     expect((await env.api('POST', `/api/v1/certificates/${credential.serial}/revoke`)).status).toBe(200);
+    await dropped;
+    expect(Date.now() - revokedAt).toBeLessThan(1_000);
+    client.end(true);
+    expect(await env.metric('outpost_mqtt_disconnects_total', { reason: 'CERT_REVOKED' })).toBeGreaterThanOrEqual(1);
     expect((await connectFailure(env.mqttUrl, options('integration:grafana-bridge'))).code).toBe(5);
   });
 });

@@ -69,6 +69,7 @@ export class LifecycleService {
     if (await this.#certificates.revoke(serial, this.#now())) {
       this.#onRevoked();
       if (certificate.deviceId !== null) this.#events.certsRevoked(certificate.deviceId, [serial]);
+      else this.#events.credentialRevoked(serial);
     }
     return (await this.#certificates.get(serial)) ?? certificate;
   }

@@ -21,6 +21,11 @@ export class RegistryEvents {
     this.#subject.next(event);
   }
 
+  /** `cert-revoked` of a certificate that belongs to no device (an integration credential): no `deviceId`. */
+  credentialRevoked(serial: string): void {
+    this.#subject.next({ v: 1, type: 'cert-revoked', serial, at: this.#now() });
+  }
+
   /** One `cert-revoked` per serial (SPEC), before the device-level event if any. */
   certsRevoked(deviceId: string, serials: readonly string[]): void {
     for (const serial of serials) this.emit('cert-revoked', deviceId, { serial });

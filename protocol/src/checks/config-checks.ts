@@ -65,5 +65,8 @@ export function checkRegistryEvent(event: RegistryEvent): Problem | undefined {
   if (event.type === 'cert-revoked' && event.serial === undefined) {
     return invalid(['serial'], "required when type is 'cert-revoked'");
   }
+  if (event.deviceId === undefined && event.type !== 'cert-revoked') {
+    return invalid(['deviceId'], "required unless type is 'cert-revoked' (of an integration certificate)");
+  }
   return undefined;
 }

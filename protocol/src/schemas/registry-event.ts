@@ -25,7 +25,8 @@ export const RegistryEvent = Type.Object(
   {
     v: V1,
     type: RegistryEventType,
-    deviceId: DeviceId,
+    /** Absent only on `cert-revoked` of a certificate that belongs to no device (an integration credential). */
+    deviceId: Type.Optional(DeviceId),
     /** The certificate concerned (`enrolled`, `renewed`; required for `cert-revoked`). */
     serial: Type.Optional(CertSerial),
     /** The device's group (`enrolled`, `group-changed`). */

@@ -55,7 +55,7 @@ export class ScopeResolver {
 
   start(): void {
     this.#subscription = this.#registry.events.subscribe((event) => {
-      if (INVALIDATING.has(event.type)) this.#cache.delete(event.deviceId);
+      if (INVALIDATING.has(event.type) && event.deviceId !== undefined) this.#cache.delete(event.deviceId);
       for (const listener of this.#listeners) listener(event);
     });
   }
