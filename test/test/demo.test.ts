@@ -111,7 +111,7 @@ describe('outpost demo', () => {
     expect(banner).toContain('the password from OUTPOST_ADMIN_PASSWORD');
     expect(banner).toMatch(/Devices \(group demo\)\s+demo-01 \(runs warm\), demo-02\n/);
     expect(banner).toContain('cold-room-warm');
-    expect(banner).toContain('OTA is not built yet');
+    expect(banner).toContain('OTA (no signing key, no firmware release): later issues');
     expect(banner).toContain('npx outpost telemetry query demo-01 --metric temperature');
 
     const api = await login(url);
