@@ -8,6 +8,7 @@ export { rateRule } from './operators/rate-rule.js';
 export { absenceRule } from './operators/absence-rule.js';
 export { ruleOperator } from './operators/rule-operator.js';
 export { evaluateRules } from './operators/evaluate-rules.js';
+export type { EvaluateRulesOptions } from './operators/evaluate-rules.js';
 export { ruleChanges } from './operators/rule-changes.js';
 export type { RuleChange } from './operators/rule-changes.js';
 export { createWatermarks, isLate } from './domain/watermarks.js';

@@ -18,13 +18,13 @@ import type { IngestSpool } from '../../ports/ingest-spool.js';
 import type { InboxMessage } from '../../ports/device-inbox.js';
 import type { SpoolEntry } from '@outpost/telemetry';
 import { decodePayload, type EdgeAlert, type ProtocolLimits, type Rule } from '@outpost/protocol';
-import type { RuleSample, RuleTransition } from '@outpost/rules';
+import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
 import { concatMap, defer, from, retry, Subject, timer, type BehaviorSubject, type Observable, type Subscription } from 'rxjs';
 import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
 import type { KnownDeviceStore } from '../adapters/known-device-store.js';
 import type { AlertLifecycle, Transition } from './alert-lifecycle.js';
 import { needsRegistry, type ScopeResolver } from './scope-resolver.js';
-import { evaluateScopedRules } from './scoped-rules.js';
+
 
 export const SPOOL_CONSUMER = 'alerts';
 
@@ -112,7 +112,7 @@ export class AlertEngine {
     this.#subscriptions.push(
       samples
         .pipe(
-          evaluateScopedRules(deps.rules$, {
+          evaluateRules(deps.rules$, {
             latenessMs: deps.options.latenessMs,
             now: deps.now,
             inScope: (rule, deviceId) => deps.scope.inScope(rule, deviceId),

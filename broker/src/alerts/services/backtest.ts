@@ -7,12 +7,12 @@
  */
 import type { Rule } from '@outpost/protocol';
 import { OutpostError } from '@outpost/protocol';
-import type { RuleSample, RuleTransition } from '@outpost/rules';
+import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
 import type { RawPoint, TelemetryStore } from '@outpost/telemetry';
 import { Subject, VirtualAction, VirtualTimeScheduler } from 'rxjs';
 import type { ScopeResolver } from './scope-resolver.js';
 import { needsRegistry } from './scope-resolver.js';
-import { evaluateScopedRules } from './scoped-rules.js';
+
 
 export interface BacktestTransition {
   readonly deviceId: string;
@@ -101,7 +101,7 @@ export async function backtest(deps: BacktestDeps, rule: Rule, from: number, to:
   const rules$ = new Subject<readonly Rule[]>();
   const subscription = samples
     .pipe(
-      evaluateScopedRules(rules$, {
+      evaluateRules(rules$, {
         scheduler,
         latenessMs: deps.options.latenessMs,
         inScope: (r, deviceId) => deps.scope.inScope(r, deviceId),
