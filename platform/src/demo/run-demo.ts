@@ -9,13 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { loadConfig } from '../config/load-config.js';
-import { resolveSecretKey } from '../config/secret-key.js';
 import type { OutpostConfig } from '../config/types.js';
-import { createLogger } from '../server/logger.js';
-import { packageVersion } from '../server/package-version.js';
-import { discoverParts } from '../server/parts.js';
-import { Platform } from '../server/platform.js';
+import type { Platform } from '../server/platform.js';
+import { createPlatform, loadPlatformConfig } from '../server/run-server.js';
 import { NoticeCapture, findAdmin, resolveAdminPassword } from './admin-access.js';
 import { AgentProcess, runAgentCommand } from './agent-process.js';
 import { busyPortHint, checkPortsFree, listenersOf } from './check-ports.js';
@@ -47,15 +43,9 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     options.stderr.write(`outpost demo: ${message}\n`);
     return 1;
   };
-  const loaded = loadConfig({ env: options.env, cwd: options.cwd ?? process.cwd(), ...(options.configFile === undefined ? {} : { configFile: options.configFile }) });
-  if (!loaded.ok) {
-    options.stderr.write(`outpost demo: invalid configuration (${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}):\n`);
-    for (const error of loaded.errors) options.stderr.write(`  - ${error}\n`);
-    return 78;
-  }
-  const { config } = loaded;
-  const log = createLogger({ level: config.logLevel });
-  for (const warning of loaded.warnings) log.warn(warning);
+  const loaded = loadPlatformConfig('demo', options);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  const { config, log } = loaded;
 
   let agentBin: string;
   try {
@@ -74,12 +64,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   let platform: Platform | undefined;
   let operatorUrl: string;
   try {
-    const secret = await resolveSecretKey(config);
-    if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
-    for (const warning of secret.warnings ?? []) log.warn(warning);
-    const parts = await discoverParts();
-    log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
-    platform = await Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout: notices });
+    platform = await createPlatform(config, log, notices);
     ({ operatorUrl } = await platform.start());
   } catch (err) {
     log.fatal({ err }, 'outpost demo: the platform could not start');

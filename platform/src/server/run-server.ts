@@ -1,5 +1,7 @@
 import type { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { loadConfig } from '../config/load-config.js';
+import type { OutpostConfig } from '../config/types.js';
 import { resolveSecretKey } from '../config/secret-key.js';
 import { createLogger } from './logger.js';
 import { discoverParts } from './parts.js';
@@ -21,11 +23,13 @@ export interface RunServerOptions {
 }
 
 /**
- * Runs `outpost server` until SIGTERM or SIGINT; resolves with the exit code:
- * 0 after a clean shutdown, 1 when something did not close before the deadline,
- * 78 (EX_CONFIG) for invalid configuration.
+ * Loads the configuration of a command that runs the platform (`server`, `demo`): every problem
+ * listed on stderr under the command's name (then the exit code 78), or the config and its logger.
  */
-export async function runServer(options: RunServerOptions): Promise<number> {
+export function loadPlatformConfig(
+  command: string,
+  options: Pick<RunServerOptions, 'configFile' | 'role' | 'env' | 'stderr' | 'cwd'>,
+): { readonly config: OutpostConfig; readonly log: Logger } | { readonly exitCode: number } {
   const loaded = loadConfig({
     env: options.env,
     cwd: options.cwd ?? process.cwd(),
@@ -33,22 +37,38 @@ export async function runServer(options: RunServerOptions): Promise<number> {
     ...(options.role === undefined ? {} : { role: options.role }),
   });
   if (!loaded.ok) {
-    options.stderr.write(`outpost server: invalid configuration (${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}):\n`);
+    options.stderr.write(`outpost ${command}: invalid configuration (${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}):\n`);
     for (const error of loaded.errors) options.stderr.write(`  - ${error}\n`);
-    return 78;
+    return { exitCode: 78 };
   }
-  const { config } = loaded;
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: loaded.config.logLevel });
   for (const warning of loaded.warnings) log.warn(warning);
+  return { config: loaded.config, log };
+}
+
+/** The secret key (generated on first use), the parts found at run time, and the platform built from them. */
+export async function createPlatform(config: OutpostConfig, log: Logger, stdout: Writable): Promise<Platform> {
+  const secret = await resolveSecretKey(config);
+  if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
+  for (const warning of secret.warnings ?? []) log.warn(warning);
+  const parts = await discoverParts();
+  log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
+  return Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout });
+}
+
+/**
+ * Runs `outpost server` until SIGTERM or SIGINT; resolves with the exit code:
+ * 0 after a clean shutdown, 1 when something did not close before the deadline,
+ * 78 (EX_CONFIG) for invalid configuration.
+ */
+export async function runServer(options: RunServerOptions): Promise<number> {
+  const loaded = loadPlatformConfig('server', options);
+  if ('exitCode' in loaded) return loaded.exitCode;
+  const { config, log } = loaded;
 
   let platform: Platform;
   try {
-    const secret = await resolveSecretKey(config);
-    if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
-    for (const warning of secret.warnings ?? []) log.warn(warning);
-    const parts = await discoverParts();
-    log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
-    platform = await Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout: options.stdout });
+    platform = await createPlatform(config, log, options.stdout);
     await platform.start();
   } catch (err) {
     log.fatal({ err }, 'outpost server could not start');
