@@ -8,13 +8,13 @@
  *   npm run build && node bench/dist/src/ingest.js [devices=20] [batchesPerDevice=100] [samplesPerBatch=100] [metrics=5] [connections=3]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrollDevices, startInfluxd, startServerProcess } from '@outpost/e2e';
 import { topics } from '@outpost/protocol';
 import { queryInfluxQL } from '@outpost/telemetry';
 import mqtt from 'mqtt';
+import { writeLinesRaw } from './line-protocol-ceiling.js';
 
 const devices = Number(process.argv[2] ?? 20);
 const batchesPerDevice = Number(process.argv[3] ?? 100);
@@ -40,49 +40,20 @@ async function waitForCount(url: string, db: string, want: number, timeoutMs: nu
   }
 }
 
-function post(agent: Agent, url: string, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Raw ceiling: the same points as line protocol, 5,000 lines a request, `connections` in parallel. */
 async function rawCeiling(influxUrl: string): Promise<{ pointsPerS: number; points: number }> {
   const db = 'ceiling';
   await queryInfluxQL({ url: influxUrl }, `CREATE DATABASE "${db}"`);
   const start = Date.now() - 86_400_000;
-  const bodies: string[] = [];
-  let lines: string[] = [];
-  for (let d = 0; d < devices; d += 1) {
-    for (let i = 0; i < batchesPerDevice * samplesPerBatch; i += 1) {
-      const fields = metricNames.map((m, k) => `${m}=${(i % 1000) + k + 0.5}`).join(',');
-      lines.push(`telemetry,device=bench-${String(d).padStart(4, '0')} ${fields} ${String(start + i * 10)}`);
-      if (lines.length === 5_000) {
-        bodies.push(lines.join('\n'));
-        lines = [];
+  function* lines(): Generator<string> {
+    for (let d = 0; d < devices; d += 1) {
+      for (let i = 0; i < batchesPerDevice * samplesPerBatch; i += 1) {
+        const fields = metricNames.map((m, k) => `${m}=${(i % 1000) + k + 0.5}`).join(',');
+        yield `telemetry,device=bench-${String(d).padStart(4, '0')} ${fields} ${String(start + i * 10)}`;
       }
     }
   }
-  if (lines.length > 0) bodies.push(lines.join('\n'));
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++] as string;
-        const status = await post(agent, `${influxUrl}/write?db=${db}&precision=ms`, body);
-        if (status !== 204) throw new Error(`raw write answered ${status}`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
+  const seconds = await writeLinesRaw(influxUrl, db, lines(), connections);
   const counted = await waitForCount(influxUrl, db, totalPoints, 30_000);
   return { pointsPerS: counted / seconds, points: counted };
 }

@@ -10,10 +10,10 @@
  *   npx tsc -b bench && node bench/dist/src/telemetry-store.js [days=30] [connections=3] [repeats=5]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInfluxd } from '@outpost/e2e';
+import { writeLinesRaw } from './line-protocol-ceiling.js';
 import { openTelemetryStore, queryInfluxQL, type AggregateFn, type TelemetryPoint, type TelemetryStore } from '@outpost/telemetry';
 
 const days = Number(process.argv[2] ?? 30);
@@ -103,43 +103,12 @@ async function charts(label: string, store: TelemetryStore): Promise<void> {
   }
 }
 
-function post(agent: Agent, url: string, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** Raw ceiling: the 30 days as line protocol, 5,000 lines a request, `connections` in parallel, straight to /write. */
 async function rawCeiling(influxUrl: string, db: string): Promise<number> {
-  const bodies: string[] = [];
-  let lines: string[] = [];
-  for (let ts = start; ts < end; ts += SECOND) {
-    lines.push(`telemetry,device=${DEVICE} ${METRIC}=${valueAt(ts)} ${ts}`);
-    if (lines.length === 5_000) {
-      bodies.push(lines.join('\n'));
-      lines = [];
-    }
+  function* lines(): Generator<string> {
+    for (let ts = start; ts < end; ts += SECOND) yield `telemetry,device=${DEVICE} ${METRIC}=${valueAt(ts)} ${ts}`;
   }
-  if (lines.length > 0) bodies.push(lines.join('\n'));
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++] as string;
-        const status = await post(agent, `${influxUrl}/write?db=${db}&precision=ms`, body);
-        if (status !== 204) throw new Error(`raw write answered ${status}`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
+  const seconds = await writeLinesRaw(influxUrl, db, lines(), connections);
   return total / seconds;
 }
 
