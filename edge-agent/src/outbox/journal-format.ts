@@ -15,7 +15,7 @@
  * Counters are totals rather than increments, so replay takes the largest and a compaction only
  * needs to write the latest of each.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 
 export const JOURNAL_RECORD_BYTES = 24;
 const MAGIC = 0x4b;

@@ -10,7 +10,7 @@
  *  4      4    payload length n (u32)
  *  8      8    seq (u64, < 2^53)
  * 16      8    createdAt, epoch ms (u64)
- * 24      4    CRC-32 (IEEE, node:zlib) of the payload
+ * 24      4    CRC-32 (IEEE, as zlib) of the payload
  * 28      4    CRC-32 of bytes 0..27
  * 32      n    payload
  * ```
@@ -18,7 +18,7 @@
  * The header has its own CRC so a length is trusted only when it is intact: a flipped bit in a
  * length can never make the reader skip over good records as if they were a torn tail.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 
 export const RECORD_HEADER_BYTES = 32;
 const MAGIC_0 = 0x4f;
