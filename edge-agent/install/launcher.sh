@@ -18,9 +18,9 @@
 #      OUTPOST_AGENT_SLOT=a|b in the environment (node: OUTPOST_AGENT_NODE, else from PATH).
 #
 # The contract with the agent (for OTA):
-#   - the agent writes `0` to STATE/boot-attempts (temp file + rename) once it has been
-#     connected to the broker for its confirmation window — that is what "healthy" means;
-#     a version that never gets there is rolled back after N starts;
+#   - the agent writes `0` to STATE/boot-attempts (temp file + rename) once it is running
+#     and connected to the broker (its first CONNACK) — that is what "healthy" means; a
+#     version that never gets there is rolled back after N starts;
 #   - the agent reads STATE/rollback at start, reports the rollback (OtaProgress
 #     `rolled-back`) and then deletes the file;
 #   - OTA activates a version by installing it into the slot `current` does not point to,

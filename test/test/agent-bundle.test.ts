@@ -180,7 +180,11 @@ describe('an agent bundle from the CLI installs, enrolls and runs on a device', 
       throw new Error(`${(err as Error).message}\nagent:\n${agentOutput.text()}\nserver:\n${serverOutput.text()}`, { cause: err });
     });
     expect(online).toMatchObject({ id: identity.deviceId, group: 'lab', online: true });
-    expect((await readFile(join(state, 'boot-attempts'), 'utf8')).trim()).toBe('1');
+    // Connected and running: the agent marks itself healthy, so the launcher's count is back at 0.
+    await waitFor(async () => ((await readFile(join(state, 'boot-attempts'), 'utf8')).trim() === '0' ? true : undefined), {
+      description: 'the agent to reset boot-attempts',
+      timeoutMs: TIMEOUT_MS,
+    });
 
     const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
     agent.kill('SIGTERM');

@@ -23,6 +23,8 @@ export interface StatePaths {
   readonly status: string;
   readonly outbox: string;
   readonly defaultConfig: string;
+  /** The launcher's count of starts not yet healthy; the agent writes 0 once connected. */
+  readonly bootAttempts: string;
 }
 
 export function statePaths(dir: string): StatePaths {
@@ -37,6 +39,7 @@ export function statePaths(dir: string): StatePaths {
     status: join(dir, 'status.json'),
     outbox: join(dir, 'outbox'),
     defaultConfig: join(dir, 'agent.json'),
+    bootAttempts: join(dir, 'boot-attempts'),
   });
 }
 

@@ -11,7 +11,7 @@ import type { MqttLink } from '../connection/mqtt-link.js';
 import { createPacer } from '../connection/pacer.js';
 import { createTelemetryPublisher } from '../connection/telemetry-publisher.js';
 import type { TelemetryPublisher } from '../connection/telemetry-publisher.js';
-import { writeJsonAtomic } from '../identity/atomic-file.js';
+import { writeFileAtomic, writeJsonAtomic } from '../identity/atomic-file.js';
 import { DEFAULT_RENEW_GRACE_MS, renewAt } from '../identity/renewal.js';
 import { loadIdentity, loadTrustSet } from '../identity/state-dir.js';
 import type { DeviceIdentity, StatePaths } from '../identity/state-dir.js';
@@ -178,6 +178,24 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
       });
   }
 
+  /**
+   * The launcher's health contract (install/launcher.sh): connected and running means healthy, so
+   * the count of unhealthy starts goes back to 0 (atomically) and this slot is not rolled back.
+   */
+  let markedHealthy = false;
+  async function markHealthy(): Promise<void> {
+    if (markedHealthy || stopping) return;
+    markedHealthy = true;
+    try {
+      await writeFileAtomic(paths.bootAttempts, '0\n', 0o644);
+      log.info({ file: paths.bootAttempts }, 'connected and running: marked healthy (boot attempts reset)');
+    } catch (err) {
+      markedHealthy = false;
+      noteError('AGENT_HEALTH_MARK_FAILED', (err as Error).message);
+      log.warn({ err: (err as Error).message, file: paths.bootAttempts }, 'cannot reset the boot attempt count; the launcher may roll this version back');
+    }
+  }
+
   function onAlert(alert: EdgeAlert): void {
     control?.push({ kind: 'alert', topic: topics.alerts(deviceId), payload: encodePayload('EdgeAlert', alert) });
   }
@@ -270,6 +288,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
           publisher?.restart();
           control?.flush();
           void reportStatus();
+          void markHealthy();
         },
         onDisconnected: (reason) => {
           noteError('AGENT_DISCONNECTED', reason);
