@@ -65,6 +65,13 @@ export const AgentConfig = Type.Object(
     processing: Type.Optional(Processing),
     rules: Type.Optional(Rules),
     reconnect: Type.Optional(Reconnect),
+    /**
+     * Programs (absolute paths) that a `command` collector arriving in a DesiredConfig may run;
+     * default none, so a remote config with a command collector is refused. Local only: written
+     * by the device owner (install), never carried or changed by a DesiredConfig. Command
+     * collectors in this file itself are not limited by it.
+     */
+    allowCommands: Type.Optional(Type.Array(Type.String({ pattern: '^/', minLength: 2, maxLength: 4096 }), { maxItems: 256 })),
   },
   { additionalProperties: false },
 );
