@@ -41,6 +41,8 @@ export async function checkConfigCommand(args: readonly string[], deps: CliDeps)
   if (batch !== undefined) deps.io.out(`  batch up to ${batch.maxSamples} samples or ${every(batch.maxAgeMs)}\n`);
   if ((effective.spec.rules?.length ?? 0) > 0) deps.io.out(`  ${effective.spec.rules?.length} local rule(s)\n`);
   deps.io.out(`  reconnect backoff ${every(effective.reconnect.minMs)} .. ${every(effective.reconnect.maxMs)}\n`);
+  const allowed = config.allowCommands ?? [];
+  deps.io.out(allowed.length === 0 ? '  remote command collectors: none allowed (allowCommands is empty)\n' : `  remote command collectors may run: ${allowed.join(', ')}\n`);
   try {
     const desired = await readAppliedDesired(paths.appliedConfig);
     if (desired !== undefined) deps.io.out(`note: desired config version ${desired.version} from the platform is applied in ${paths.dir} and wins over this file\n`);

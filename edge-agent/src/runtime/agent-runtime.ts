@@ -16,6 +16,7 @@ import { DEFAULT_RENEW_GRACE_MS, renewAt } from '../identity/renewal.js';
 import { loadIdentity, loadTrustSet } from '../identity/state-dir.js';
 import type { DeviceIdentity, StatePaths } from '../identity/state-dir.js';
 import type { Outbox } from '../outbox/outbox-types.js';
+import { createCommandAllowlist } from './command-allowlist.js';
 import { createCommandExecutor } from './command-executor.js';
 import { fromAgentConfig, fromDesiredConfig, readAgentConfig, readAppliedDesired } from './config-source.js';
 import type { EffectiveConfig } from './config-source.js';
@@ -82,12 +83,26 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
   const graceMs = options.renewGraceMs ?? DEFAULT_RENEW_GRACE_MS;
   const identity = await loadIdentity(paths);
   const trust = await loadTrustSet(paths);
-  const applied = await readAppliedDesired(paths.appliedConfig).catch((err: unknown) => {
+  const stored = await readAppliedDesired(paths.appliedConfig).catch((err: unknown) => {
     log.warn({ err: (err as Error).message }, 'the stored desired config is unreadable; agent.json applies until the platform sends it again');
     return undefined;
   });
-  // agent.json matters only while no DesiredConfig applies; then a broken file must stop the start.
-  const initial = applied !== undefined ? fromDesiredConfig(applied) : await readAgentConfig(options.configFile).then((f) => fromAgentConfig(f.config, f.origin, identity.limits));
+  // agent.json's collectors matter only while no DesiredConfig applies; then a broken file must stop the start.
+  // Its allowCommands always matters: unreadable, it allows nothing.
+  const local = await readAgentConfig(options.configFile).catch((err: unknown) => {
+    if (stored === undefined) throw err;
+    log.warn({ err: (err as Error).message }, 'agent.json is unreadable; the stored desired config applies, and no remote command collector is allowed');
+    return undefined;
+  });
+  const allowlist = createCommandAllowlist(local?.config.allowCommands ?? [], { source: options.configFile });
+  // A stored DesiredConfig is checked again: the allowlist may have shrunk since it was applied.
+  const storedVerdict = stored === undefined ? undefined : await allowlist.check(stored);
+  if (storedVerdict !== undefined && !storedVerdict.ok) {
+    log.warn({ code: storedVerdict.code, reason: storedVerdict.reason }, 'the stored desired config is refused now; agent.json applies until the platform sends an allowed one');
+  }
+  const applied = storedVerdict?.ok === true ? storedVerdict.config : undefined;
+  const initial =
+    applied !== undefined ? fromDesiredConfig(applied) : local !== undefined ? fromAgentConfig(local.config, local.origin, identity.limits) : await readAgentConfig(options.configFile).then((f) => fromAgentConfig(f.config, f.origin, identity.limits));
   const state: RuntimeState = {
     identity,
     config: initial,
@@ -211,7 +226,9 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
   }
 
   async function applyDesired(desired: DesiredConfig): Promise<{ ok: true } | { ok: false; code: string; reason: string }> {
-    const result = await applyConfig(fromDesiredConfig(desired));
+    const verdict = await allowlist.check(desired);
+    if (!verdict.ok) return verdict;
+    const result = await applyConfig(fromDesiredConfig(verdict.config));
     if (result.ok) await writeJsonAtomic(paths.appliedConfig, desired, 0o644);
     return result;
   }

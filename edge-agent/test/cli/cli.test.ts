@@ -62,6 +62,7 @@ describe('the outpost-agent command line', () => {
     expect(ok.out()).toMatch(/collect command "uptime" \(kv\) every 5 s/);
     // Batching is clamped to the platform's sample limit (1000 by default).
     expect(ok.out()).toMatch(/batch up to 1000 samples/);
+    expect(ok.out()).toContain('remote command collectors: none allowed (allowCommands is empty)');
     await writeFile(file, JSON.stringify({ collectors: [{ type: 'command', intervalMs: 5000, cmd: '/no/such/program', timeoutMs: 1000, format: 'kv' }] }));
     const bad = cli();
     expect(await bad.run(['check-config', '--config', file, '--state-dir', dir])).toBe(1);
