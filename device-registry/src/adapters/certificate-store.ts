@@ -16,6 +16,7 @@ function toCertificate(row: CertificateTable): CertificateRecord {
     caId: row.ca_id,
     pem: row.pem,
     createdAt: row.created_at,
+    ...(row.renewed_from === null ? {} : { renewedFrom: row.renewed_from }),
   };
 }
 
@@ -43,6 +44,7 @@ export class CertificateStore {
         ca_id: cert.caId,
         pem: cert.pem,
         created_at: cert.createdAt,
+        renewed_from: cert.renewedFrom ?? null,
       })
       .execute();
   }
@@ -77,10 +79,24 @@ export class CertificateStore {
     return row === undefined ? undefined : toCertificate(row);
   }
 
-  /** Revokes one certificate; false when it was already revoked or is unknown. */
-  async revoke(serial: string, at: number): Promise<boolean> {
-    const result = await this.#db.updateTable('registry_certificates').set({ revoked_at: at }).where('serial', '=', serial).where('revoked_at', 'is', null).executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+  /**
+   * Revokes a certificate and every certificate renewed from it, transitively (a renewal is
+   * only as trustworthy as the certificate that authenticated it). Answers the serials this
+   * call revoked — empty when all were revoked already or the serial is unknown.
+   */
+  async revokeWithRenewals(serial: string, at: number): Promise<string[]> {
+    return this.#db.transaction().execute(async (trx) => {
+      const lineage = [serial];
+      let frontier = [serial];
+      while (frontier.length > 0) {
+        const children = await trx.selectFrom('registry_certificates').select('serial').where('renewed_from', 'in', frontier).execute();
+        frontier = children.map((c) => c.serial).filter((s) => !lineage.includes(s));
+        lineage.push(...frontier);
+      }
+      const revoked = await trx.updateTable('registry_certificates').set({ revoked_at: at }).where('serial', 'in', lineage).where('revoked_at', 'is', null).returning('serial').execute();
+      const done = new Set(revoked.map((r) => r.serial));
+      return lineage.filter((s) => done.has(s));
+    });
   }
 
   /** Revokes a device's unexpired, unrevoked certificates; returns their serials. */

@@ -140,4 +140,11 @@ export const registryMigrations: Migrations = {
       await db.schema.createIndex('registry_commands_device').on('registry_commands').columns(['device_id', 'created_at']).execute();
     },
   },
+  '0002-certificate-lineage': {
+    async up(db: Kysely<unknown>) {
+      // Which certificate a renewal was authenticated by: revoking a serial revokes its renewals.
+      await db.schema.alterTable('registry_certificates').addColumn('renewed_from', 'text').execute();
+      await db.schema.createIndex('registry_certificates_renewed_from').on('registry_certificates').column('renewed_from').execute();
+    },
+  },
 };

@@ -91,6 +91,8 @@ export type CertificateTable = {
   ca_id: string;
   pem: string;
   created_at: number;
+  /** The serial of the certificate this one was renewed from (null: enrolled or an integration). Migration 0002. */
+  renewed_from: string | null;
 };
 
 export type GroupTable = {

@@ -33,6 +33,8 @@ export interface CertificateRecord {
   readonly caId: string;
   readonly pem: string;
   readonly createdAt: number;
+  /** The certificate this one was renewed from: revoking that one revokes this one too. */
+  readonly renewedFrom?: string;
 }
 
 export type CaStatus = 'active' | 'previous' | 'retired';

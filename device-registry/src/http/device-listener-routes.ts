@@ -82,19 +82,30 @@ export function registerDeviceListenerRoutes(app: FastifyInstance, deps: DeviceL
       const signed = [deviceId, ts, sig].filter((x) => x !== undefined).length;
       const peer = peerCertificatePem(request);
       let outcome;
-      if (signed === 3 && deviceId !== undefined && ts !== undefined && sig !== undefined) {
-        limit(limiter, request, reply, 'RENEW');
-        outcome = await services.renewal.renewWithSignature({ v, deviceId, csr, ts, sig });
-      } else if (signed !== 0) {
-        throw new OutpostError('RENEW_REQUEST_INVALID', 'a signed renewal needs deviceId, ts and sig together');
-      } else if (peer !== undefined) {
-        outcome = await services.renewal.renewWithCertificate(peer, csr);
-      } else {
-        throw new OutpostError('RENEW_UNAUTHENTICATED', 'present the current device certificate, or sign the request with the device key ({v, deviceId, csr, ts, sig})', {
-          status: 401,
-        });
+      try {
+        if (signed === 3 && deviceId !== undefined && ts !== undefined && sig !== undefined) {
+          limit(limiter, request, reply, 'RENEW');
+          outcome = await services.renewal.renewWithSignature({ v, deviceId, csr, ts, sig });
+        } else if (signed !== 0) {
+          throw new OutpostError('RENEW_REQUEST_INVALID', 'a signed renewal needs deviceId, ts and sig together');
+        } else if (peer !== undefined) {
+          outcome = await services.renewal.renewWithCertificate(peer, csr);
+        } else {
+          throw new OutpostError('RENEW_UNAUTHENTICATED', 'present the current device certificate, or sign the request with the device key ({v, deviceId, csr, ts, sig})', {
+            status: 401,
+          });
+        }
+      } catch (err) {
+        // RENEW_RATE_LIMITED and RENEW_TOO_EARLY say when to come back.
+        const retryAfterS = err instanceof OutpostError ? (err.details as { retryAfterS?: unknown } | undefined)?.retryAfterS : undefined;
+        if (typeof retryAfterS === 'number') void reply.header('retry-after', String(retryAfterS));
+        throw err;
       }
-      request.log.info({ deviceId: outcome.device.id, serial: outcome.certificate.serial }, 'device certificate renewed');
+      if (outcome.reused) {
+        request.log.info({ deviceId: outcome.device.id, serial: outcome.certificate.serial }, 'device certificate renewal before its window: the current certificate answered again');
+        return enrollmentAnswer(answer, outcome.device, outcome.certificate);
+      }
+      request.log.info({ deviceId: outcome.device.id, serial: outcome.certificate.serial, renewedFrom: outcome.certificate.renewedFrom }, 'device certificate renewed');
       await recordAudit(deps, request, { actor: `device:${outcome.device.id}`, action: signed === 3 ? 'devices.renew-signed' : 'devices.renew', target: `${outcome.device.id}/${outcome.certificate.serial}`, status: 200 });
       return enrollmentAnswer(answer, outcome.device, outcome.certificate);
     },

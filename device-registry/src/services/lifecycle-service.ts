@@ -62,14 +62,18 @@ export class LifecycleService {
     return (await this.#devices.get(id)) ?? device;
   }
 
-  /** Revokes one certificate by serial; revoking it again is a no-op. */
+  /**
+   * Revokes one certificate by serial, and every certificate renewed from it (they were
+   * authenticated by it): one `cert-revoked` event per serial. Revoking it again is a no-op.
+   */
   async revokeCertificate(serial: string): Promise<CertificateRecord> {
     const certificate = await this.#certificates.get(serial);
     if (certificate === undefined) throw new OutpostError('CERT_NOT_FOUND', `no certificate with serial ${serial}`);
-    if (await this.#certificates.revoke(serial, this.#now())) {
+    const serials = await this.#certificates.revokeWithRenewals(serial, this.#now());
+    if (serials.length > 0) {
       this.#onRevoked();
-      if (certificate.deviceId !== null) this.#events.certsRevoked(certificate.deviceId, [serial]);
-      else this.#events.credentialRevoked(serial);
+      if (certificate.deviceId !== null) this.#events.certsRevoked(certificate.deviceId, serials);
+      else for (const revoked of serials) this.#events.credentialRevoked(revoked);
     }
     return (await this.#certificates.get(serial)) ?? certificate;
   }

@@ -6,6 +6,7 @@ import { ConfigStore } from '../adapters/config-store.js';
 import { DeviceStore } from '../adapters/device-store.js';
 import type { RegistryDb } from '../adapters/json-columns.js';
 import { TokenStore } from '../adapters/token-store.js';
+import { RateLimiter } from '../domain/rate-limiter.js';
 import type { RegistryPort } from '../ports/registry-port.js';
 import { CaService } from './ca-service.js';
 import { CertificateIssuer } from './certificate-issuer.js';
@@ -79,7 +80,17 @@ export function createRegistryServices(deps: RegistryServicesDeps): RegistryServ
     crl,
     tokens: new TokenService({ tokens: new TokenStore(db), devices: deviceStore, now }),
     enrollment: new EnrollmentService({ db, issuer, events, now, randomSuffix: deps.randomSuffix ?? randomIdSuffix }),
-    renewal: new RenewalService({ ca, devices: deviceStore, certificates: certificateStore, issuer, events, now, renewGraceDays: config.renewGraceDays }),
+    renewal: new RenewalService({
+      ca,
+      devices: deviceStore,
+      certificates: certificateStore,
+      issuer,
+      events,
+      now,
+      renewGraceDays: config.renewGraceDays,
+      renewFromPercent: config.renewFromPercent,
+      perDevice: new RateLimiter({ limit: config.renewRateLimit, windowMs: config.renewRateWindowMs, now }),
+    }),
     devices: new DeviceService({ devices: deviceStore, certificates: certificateStore, events, now }),
     lifecycle: new LifecycleService({ devices: deviceStore, certificates: certificateStore, commands: commandStore, configs: configStore, events, now, onRevoked: () => crl.invalidate() }),
     configs,

@@ -85,8 +85,10 @@ describe('CA rotation', () => {
     expect(afterRetire.fingerprint).toBe(afterRotate.fingerprint);
 
     // The server certificate now comes from CA 2; devices holding the chain from their last renewal connect.
-    const after = await t.device('POST', '/device/v1/renew', { body: { v: 1, csr: csrFor(k(5), 'rot-a') }, ca: a2.caChain, cert: a2.certificate, key: k(2).privateKeyPem });
+    // (a2 is fresh and from the active CA: renewing it with the same key answers it again.)
+    const after = await t.device('POST', '/device/v1/renew', { body: { v: 1, csr: csrFor(k(2), 'rot-a') }, ca: a2.caChain, cert: a2.certificate, key: k(2).privateKeyPem });
     expect(after.status).toBe(200);
+    expect((after.body as Answer).serial).toBe(a2.serial);
     expect(after.peerIssuerCn).toBe('Outpost platform CA 2');
     // A certificate from the retired CA no longer authenticates.
     const old = await t.device('POST', '/device/v1/renew', { body: { v: 1, csr: csrFor(k(5), 'rot-a') }, ca: a2.caChain, cert: a1.certificate, key: k(0).privateKeyPem });

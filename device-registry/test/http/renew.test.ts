@@ -34,6 +34,7 @@ describe('POST /device/v1/renew', () => {
 
   it('renews with the current client certificate; the new certificate comes from the active CA and the old one stays valid', async () => {
     const first = await enroll(t, k(0), 'renew-with-cert');
+    t.clock.advance(19 * DAY); // 63% into the 30-day lifetime: past the 60% from which a new key is accepted
     const res = await t.device('POST', '/device/v1/renew', { body: { v: 1, csr: csrFor(k(1), 'renew-with-cert') }, cert: first.certificate, key: k(0).privateKeyPem });
     expect(res.status).toBe(200);
     const renewed = res.body as Answer;
@@ -93,6 +94,7 @@ describe('POST /device/v1/renew', () => {
     expect(signed.status).toBe(403);
     expect(signed.body).toMatchObject({ code: 'DEVICE_SUSPENDED' });
     expect((await t.api('POST', '/api/v1/devices/renew-suspended/resume', { token: t.admin })).status).toBe(200);
+    t.clock.advance(19 * DAY);
     const resumed = await t.device('POST', '/device/v1/renew', { body: { v: 1, csr: csrFor(k(7)) }, cert: enrolled.certificate, key: k(6).privateKeyPem });
     expect(resumed.status).toBe(200);
   });
@@ -147,6 +149,7 @@ describe('grace renewal with the clock moved forward', () => {
     expect(tooLate.body).toMatchObject({ code: 'RENEW_GRACE_EXPIRED' });
     void late;
 
+    t.clock.advance(13 * DAY); // the renewed certificate is 19 of its 30 days old: in its renewal window
     const renewedAgain = await t.device('POST', '/device/v1/renew', { body: { v: 1, csr: csrFor(k(6)) }, cert: renewed.certificate, key: k(4).privateKeyPem });
     expect(renewedAgain.status).toBe(200);
   });

@@ -61,6 +61,13 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     ...(adminPassword === undefined ? {} : { adminPassword }),
     deviceCertDays: get.number('OUTPOST_DEVICE_CERT_DAYS'),
     renewGraceDays: get.number('OUTPOST_RENEW_GRACE_DAYS'),
+    renewFromPercent: get.number('OUTPOST_RENEW_FROM_PERCENT'),
+    renewRateLimit: get.number('OUTPOST_RENEW_RATE_LIMIT'),
+    renewRateWindowMs: get.number('OUTPOST_RENEW_RATE_WINDOW'),
+    allowInsecureKeyMode: get.bool('OUTPOST_ALLOW_INSECURE_KEY_MODE'),
+    strictFileModes: get.bool('OUTPOST_STRICT_FILE_MODES'),
+    webhookAllowPrivate: get.bool('OUTPOST_WEBHOOK_ALLOW_PRIVATE'),
+    webhookAllowHosts: (get.optionalString('OUTPOST_WEBHOOK_ALLOW_HOSTS') ?? '').split(',').map((item) => item.trim()).filter((item) => item !== ''),
     limits: {
       maxPayloadBytes: get.number('OUTPOST_LIMIT_PAYLOAD_BYTES'),
       maxSamples: get.number('OUTPOST_LIMIT_SAMPLES'),
@@ -105,6 +112,7 @@ interface Reader {
   string(key: ConfigEnvName): string;
   optionalString(key: ConfigEnvName): string | undefined;
   number(key: ConfigEnvName): number;
+  bool(key: ConfigEnvName): boolean;
   list(key: ConfigEnvName): readonly string[];
 }
 
@@ -124,6 +132,11 @@ function reader(values: ConfigValues): Reader {
     number(key) {
       const value = values.get(key);
       if (typeof value !== 'number') throw missing(key, 'number');
+      return value;
+    },
+    bool(key) {
+      const value = values.get(key);
+      if (typeof value !== 'boolean') throw missing(key, 'boolean');
       return value;
     },
     list(key) {

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import { isHost } from './parse-value.js';
 import { decodeSecretKey } from './secret-key.js';
 
 /**
@@ -59,6 +61,20 @@ const secretKeyFormat = (value: string): string | undefined =>
     ? '32 bytes as 64 hex characters or 44 base64 characters (e.g. from `openssl rand -hex 32`)'
     : undefined;
 
+/** `OUTPOST_WEBHOOK_ALLOW_HOSTS`: host names, IP addresses or CIDRs, comma-separated. */
+const hostOrCidrList = (value: string): string | undefined => {
+  const expected = 'a comma-separated list of host names, IP addresses or CIDRs (e.g. 127.0.0.1/32)';
+  const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  if (items.length === 0) return expected;
+  for (const item of items) {
+    const [address = '', prefix, extra] = item.split('/');
+    if (prefix === undefined ? !isHost(address) : extra !== undefined || isIP(address) === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (isIP(address) === 4 ? 32 : 128)) {
+      return `${expected}; "${item}" is not one`;
+    }
+  }
+  return undefined;
+};
+
 const SCALE_OUT = 'scale-out is planned; unset it to run the embedded single-process platform';
 
 const KEYS = [
@@ -69,6 +85,10 @@ const KEYS = [
     doc: 'Key (64 hex or 44 base64 chars) that encrypts the CA and server-held keys at rest.' },
   { env: 'OUTPOST_SECRET_KEY_FILE', path: 'secretKeyFile', type: 'path', default: './outpost-secret.key',
     doc: 'File holding the secret key; generated (0600) when missing. Keep it outside the data dir and back it up separately.' },
+  { env: 'OUTPOST_ALLOW_INSECURE_KEY_MODE', path: 'allowInsecureKeyMode', type: 'bool', default: 'false',
+    doc: 'Start even when the secret key file is readable by group or others; otherwise the server refuses (fix: chmod 600 <file>).' },
+  { env: 'OUTPOST_STRICT_FILE_MODES', path: 'strictFileModes', type: 'bool', default: 'false',
+    doc: 'Refuse to start when the data dir, state.db, telemetry.sqlite, the spool or keys are open to group/other, instead of fixing them (0700/0600) with a warning.' },
   { env: 'OUTPOST_HTTP_HOST', path: 'http.host', type: 'host', default: '127.0.0.1',
     doc: 'Address of the operator listener (dashboard, REST API, metrics, health).' },
   { env: 'OUTPOST_HTTP_PORT', path: 'http.port', type: 'port', default: '8080',
@@ -98,6 +118,12 @@ const KEYS = [
     doc: 'Lifetime of device certificates in days; agents renew after 2/3 of it.' },
   { env: 'OUTPOST_RENEW_GRACE_DAYS', path: 'renewGraceDays', type: 'int', default: '365', min: 0, max: MAX_DAYS,
     doc: 'Days after expiry during which a device may still renew by signing with its key.' },
+  { env: 'OUTPOST_RENEW_FROM_PERCENT', path: 'renewFromPercent', type: 'int', default: '60', min: 0, max: 100,
+    doc: 'How far into its lifetime a valid device certificate may be renewed with a new key (agents renew at 67); earlier, the same key gets the current certificate again and another key is refused (409).' },
+  { env: 'OUTPOST_RENEW_RATE_LIMIT', path: 'renewRateLimit', type: 'positive-int', default: '6', max: 1_000_000,
+    doc: 'Certificate renewals allowed per device within OUTPOST_RENEW_RATE_WINDOW (an agent renews once per 2/3 of a lifetime).' },
+  { env: 'OUTPOST_RENEW_RATE_WINDOW', path: 'renewRateWindowMs', type: 'duration', default: '1h', min: 1_000, max: 30 * DAY_MS,
+    doc: 'Window of OUTPOST_RENEW_RATE_LIMIT.' },
   { env: 'OUTPOST_LIMIT_PAYLOAD_BYTES', path: 'limits.maxPayloadBytes', type: 'size', default: '256 KiB', min: 1,
     doc: 'Largest MQTT payload a device may publish.' },
   { env: 'OUTPOST_LIMIT_SAMPLES', path: 'limits.maxSamples', type: 'positive-int', default: '1000',
@@ -139,6 +165,10 @@ const KEYS = [
     doc: 'Enrollments and signed renewals allowed per minute from one IP address (a factory line sits behind one address).' },
   { env: 'OUTPOST_STREAM_TOKEN_TTL', path: 'streamTokenTtlMs', type: 'duration', default: '60s', min: 1_000, max: DAY_MS,
     doc: 'Lifetime of the short-lived token that opens a live event stream.' },
+  { env: 'OUTPOST_WEBHOOK_ALLOW_PRIVATE', path: 'webhookAllowPrivate', type: 'bool', default: 'false',
+    doc: 'Allow webhook URLs to loopback, link-local and unspecified addresses (127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, 0.0.0.0), checked again at each delivery.' },
+  { env: 'OUTPOST_WEBHOOK_ALLOW_HOSTS', path: 'webhookAllowHosts', type: 'string', check: hostOrCidrList, defaultText: 'none',
+    doc: 'Comma-separated host names and CIDRs (e.g. 127.0.0.1/32,alerts.lan) that webhooks may reach although they are loopback or link-local.' },
   { env: 'OUTPOST_DATABASE_URL', path: '', type: 'string', refused: `PostgreSQL ${SCALE_OUT}`,
     defaultText: 'embedded SQLite', doc: 'External state database (not supported yet).' },
   { env: 'OUTPOST_REDIS_URL', path: '', type: 'string', refused: `Redis-backed broker nodes: ${SCALE_OUT}`,

@@ -54,6 +54,19 @@ export interface OutpostConfig {
   readonly adminPassword?: string;
   readonly deviceCertDays: number;
   readonly renewGraceDays: number;
+  /** Percent of a certificate's lifetime from which it may be renewed with a new key (D5). */
+  readonly renewFromPercent: number;
+  /** Renewals per device per `renewRateWindowMs` (issue 11, D5). */
+  readonly renewRateLimit: number;
+  readonly renewRateWindowMs: number;
+  /** Start although the secret key file is group/other readable (D7). */
+  readonly allowInsecureKeyMode: boolean;
+  /** Refuse to start on loose data-dir modes instead of fixing them (D7). */
+  readonly strictFileModes: boolean;
+  /** Webhooks may target loopback/link-local/unspecified addresses (D8). */
+  readonly webhookAllowPrivate: boolean;
+  /** Host names and CIDRs webhooks may reach although loopback/link-local (D8). */
+  readonly webhookAllowHosts: readonly string[];
   readonly limits: LimitsConfig;
   /** Absent = the embedded telemetry store. */
   readonly influx?: InfluxConfig;

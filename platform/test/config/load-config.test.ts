@@ -53,6 +53,13 @@ describe('loadConfig', () => {
       serverNames: ['192.168.1.20', 'localhost', '127.0.0.1'],
       deviceCertDays: 90,
       renewGraceDays: 365,
+      renewFromPercent: 60,
+      renewRateLimit: 6,
+      renewRateWindowMs: 3_600_000,
+      allowInsecureKeyMode: false,
+      strictFileModes: false,
+      webhookAllowPrivate: false,
+      webhookAllowHosts: [],
       limits: { maxPayloadBytes: 256 * 1024, maxSamples: 1000, maxMetrics: 100, msgsPerS: 100, bytesPerS: 1024 * 1024 },
       spoolMaxBytes: 1024 ** 3,
       retentionDays: 30,
@@ -291,9 +298,13 @@ describe('loadConfig', () => {
       OUTPOST_INFLUX_ORG: 'o', OUTPOST_INFLUX_BUCKET: 'b', OUTPOST_INFLUX_DB: 'd', OUTPOST_INFLUX_RP: 'r', OUTPOST_INFLUX_USERNAME: 'u',
       OUTPOST_INFLUX_PASSWORD: 'p', OUTPOST_SPOOL_MAX_BYTES: '11', OUTPOST_RETENTION_DAYS: '12', OUTPOST_LOG_LEVEL: 'debug',
       OUTPOST_SHUTDOWN_TIMEOUT: '13s', OUTPOST_SESSION_TTL: '14s', OUTPOST_LOGIN_RATE_LIMIT: '15', OUTPOST_STREAM_TOKEN_TTL: '16s', OUTPOST_ENROLL_RATE_LIMIT: '17',
+      OUTPOST_RENEW_FROM_PERCENT: '18', OUTPOST_RENEW_RATE_LIMIT: '19', OUTPOST_RENEW_RATE_WINDOW: '20s', OUTPOST_ALLOW_INSECURE_KEY_MODE: 'true',
+      OUTPOST_STRICT_FILE_MODES: 'true', OUTPOST_WEBHOOK_ALLOW_PRIVATE: 'true', OUTPOST_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/8, hooks.lan',
     };
     const result = config({ env });
-    const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000 };
+    const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000,
+      OUTPOST_RENEW_RATE_WINDOW: 20_000, OUTPOST_ALLOW_INSECURE_KEY_MODE: true, OUTPOST_STRICT_FILE_MODES: true, OUTPOST_WEBHOOK_ALLOW_PRIVATE: true,
+      OUTPOST_WEBHOOK_ALLOW_HOSTS: ['10.0.0.0/8', 'hooks.lan'] };
     for (const spec of CONFIG_KEYS) {
       if (spec.refused !== undefined) continue;
       const actual = spec.path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], result);
