@@ -1,5 +1,7 @@
 /** `outpost-agent run`: runs the enrolled agent until SIGTERM/SIGINT (exit 0) or restart-agent (exit 75). */
 import pino from 'pino';
+import { OutpostError, parseByteSize } from '@outpost/protocol';
+import { OUTBOX_DEFAULTS } from '../outbox/open-outbox.js';
 import { RESTART_EXIT_CODE } from '../runtime/command-executor.js';
 import { createAgentRuntime } from '../runtime/agent-runtime.js';
 import { COMMON_FLAGS, commonPaths } from './cli-context.js';
@@ -16,6 +18,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ack-timeout', value: 'DURATION', help: 'reconnect when a PUBACK does not come within this (default 30s)' },
   { name: 'renew-check', value: 'DURATION', help: 'how often certificate renewal is considered (default 1h)' },
   { name: 'flush-timeout', value: 'DURATION', help: 'on stop, how long to keep sending the outbox (default 5s)' },
+  { name: 'outbox-max-bytes', value: 'SIZE', help: "bound of the outbox on disk, e.g. 64MiB (default: agent.json's outbox.maxBytes, else 64 MiB); when full the oldest samples go, counted" },
   { name: 'log-level', value: 'LEVEL', help: 'debug, info, warn or error (default info)' },
 ];
 
@@ -40,6 +43,7 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
   const ackTimeoutMs = durationFlag(parsed, 'ack-timeout');
   const renewCheckMs = durationFlag(parsed, 'renew-check');
   const flushTimeoutMs = durationFlag(parsed, 'flush-timeout');
+  const outboxMaxBytes = byteSizeFlag(parsed.flags.get('outbox-max-bytes'), 'outbox-max-bytes', OUTBOX_DEFAULTS.minMaxBytes);
   const runtime = await createAgentRuntime({
     paths,
     configFile,
@@ -51,6 +55,7 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
     ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
     ...(renewCheckMs === undefined ? {} : { renewCheckMs }),
     ...(flushTimeoutMs === undefined ? {} : { flushTimeoutMs }),
+    ...(outboxMaxBytes === undefined ? {} : { outboxMaxBytes }),
     ...(reconnect === undefined ? {} : { reconnect }),
     onRestartRequested: () => stop(RESTART_EXIT_CODE, 'restart-agent'),
   });
@@ -70,4 +75,13 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
   deps.signals.once('SIGINT', () => stop(0, 'SIGINT'));
   await runtime.start();
   return finished;
+}
+
+/** A size flag (`65536`, `512KiB`, `64MiB`) of at least `min` bytes. */
+function byteSizeFlag(text: string | undefined, name: string, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const parsed = parseByteSize(text);
+  if (!parsed.ok) throw new OutpostError('CLI_USAGE_INVALID', `--${name}: ${parsed.reason}`);
+  if (parsed.value < min) throw new OutpostError('CLI_USAGE_INVALID', `--${name} must be at least ${min} bytes (4 KiB): the outbox needs room for a few batches, got ${parsed.value}`);
+  return parsed.value;
 }

@@ -21,6 +21,8 @@ export interface JournalState {
   dropThrough: number;
   refused: number;
   dropped: number;
+  /** Samples in the batches dropped by the bound. */
+  droppedSamples: number;
   truncatedBytes: number;
   /** The largest seq the journal mentions (keeps seqs increasing when every segment is gone). */
   maxSeq: number;
@@ -51,7 +53,7 @@ export class AckJournal {
       if (error.code === 'ENOENT') return Buffer.alloc(0);
       throw error;
     });
-    const state: JournalState = { done: new Map(), dropThrough: 0, refused: 0, dropped: 0, truncatedBytes: 0, maxSeq: 0 };
+    const state: JournalState = { done: new Map(), dropThrough: 0, refused: 0, dropped: 0, droppedSamples: 0, truncatedBytes: 0, maxSeq: 0 };
     let validEnd = 0;
     let skipped = 0;
     let records = 0;
@@ -87,9 +89,9 @@ export class AckJournal {
     return this.queue.submit(record);
   }
 
-  /** Appends a fact and syncs it whatever the policy (used before data is deleted). */
-  async appendDurable(record: JournalRecord): Promise<void> {
-    await this.append(record);
+  /** Appends facts (in one write) and syncs them whatever the policy (used before data is deleted). */
+  async appendDurable(...records: JournalRecord[]): Promise<void> {
+    await Promise.all(records.map((record) => this.append(record)));
     if (this.policy === 'none') await this.mutex.run(() => this.handle.datasync());
   }
 
@@ -153,6 +155,9 @@ function apply(state: JournalState, record: JournalRecord): void {
       break;
     case JournalKind.truncated:
       state.truncatedBytes = Math.max(state.truncatedBytes, record.total);
+      break;
+    case JournalKind.droppedSamples:
+      state.droppedSamples = Math.max(state.droppedSamples, record.total);
       break;
   }
 }

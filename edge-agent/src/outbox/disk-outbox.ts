@@ -1,5 +1,5 @@
 /** The Outbox over a directory of segment files and an ack journal (design: open-outbox.ts). */
-import { open, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { encodePayload } from '@outpost/protocol';
@@ -14,6 +14,8 @@ import { Mutex } from './mutex.js';
 import { PayloadCache } from './payload-cache.js';
 import { outboxError } from './outbox-errors.js';
 import type { FsyncPolicy, Outbox, OutboxEntry, OutboxLog, OutboxStats } from './outbox-types.js';
+import type { StagingLog } from './staging-log.js';
+import type { StagedRecord } from './staging-format.js';
 import { decodeHeader, encodeRecord, payloadMatches, RECORD_HEADER_BYTES } from './record-format.js';
 import { EntryState, Segment } from './segment.js';
 import { findSegment, neededFacts } from './segment-set.js';
@@ -25,6 +27,9 @@ export interface DiskOutboxConfig {
   readonly fsync: FsyncPolicy;
   readonly groupCommitMs: number;
   readonly cacheBytes: number;
+  /** After the first drop by the bound is logged, further drops are logged at most this often. */
+  readonly dropWarnIntervalMs: number;
+  readonly stagingCompactBytes: number;
   readonly now: () => number;
   readonly log: OutboxLog | undefined;
 }
@@ -35,6 +40,7 @@ export interface DiskOutboxState {
   readonly nextSeq: number;
   readonly dropThrough: number;
   readonly dropped: number;
+  readonly droppedSamples: number;
   readonly refused: number;
   readonly truncatedBytes: number;
   readonly corruptBytes: number;
@@ -45,6 +51,7 @@ interface PendingRecord {
   readonly createdAt: number;
   readonly payload: Buffer;
   readonly bytes: Buffer;
+  readonly samples: number;
 }
 
 /** Compact the journal once it holds this many records and twice what is still needed. */
@@ -65,7 +72,13 @@ export class DiskOutbox implements Outbox {
   private appended = 0;
   private acked = 0;
   private dropped: number;
+  private droppedSamples: number;
   private refused: number;
+  /** The samples of the open batch (staged, not sealed yet); its seq will be `nextSeq`. */
+  private open: TelemetrySample[] = [];
+  /** Drops by the bound not logged yet (the warning is rate-limited), and when the last warning went out. */
+  private unreported = { batches: 0, samples: 0 };
+  private lastDropWarning: number | undefined;
   private readonly truncatedBytes: number;
   private readonly corruptBytes: number;
   private failed: string | undefined;
@@ -77,6 +90,7 @@ export class DiskOutbox implements Outbox {
     private readonly config: DiskOutboxConfig,
     private readonly journal: AckJournal,
     private readonly lock: DirectoryLock,
+    private readonly staging: StagingLog,
     state: DiskOutboxState,
   ) {
     this.segments = state.segments;
@@ -87,6 +101,7 @@ export class DiskOutbox implements Outbox {
     this.nextSeq = state.nextSeq;
     this.dropThrough = state.dropThrough;
     this.dropped = state.dropped;
+    this.droppedSamples = state.droppedSamples;
     this.refused = state.refused;
     this.truncatedBytes = state.truncatedBytes;
     this.corruptBytes = state.corruptBytes;
@@ -101,21 +116,111 @@ export class DiskOutbox implements Outbox {
   }
 
   async append(samples: readonly TelemetrySample[]): Promise<OutboxEntry> {
-    if (this.closed) throw outboxError('OUTBOX_CLOSED', 'the outbox is closed');
-    if (this.failed !== undefined) throw outboxError('OUTBOX_IO_UNAVAILABLE', `the outbox stopped after a failed fsync: ${this.failed}`);
+    this.checkOpen();
     if (!Array.isArray(samples) || samples.length === 0) throw outboxError('OUTBOX_BATCH_INVALID', 'a batch needs at least one sample');
-    const seq = this.nextSeq;
-    const createdAt = this.config.now();
-    const payload = Buffer.from(encodePayload('TelemetryBatch', { v: 1, seq, samples: [...samples] }), 'utf8');
-    const bytes = encodeRecord(seq, createdAt, payload);
-    if (bytes.length > this.maxRecordBytes) {
-      throw outboxError('OUTBOX_RECORD_TOO_LARGE', `a batch of ${payload.length} bytes exceeds a quarter of the outbox bound (${this.maxRecordBytes} bytes)`, {
-        details: { payloadBytes: payload.length, maxRecordBytes: this.maxRecordBytes },
+    if (this.open.length > 0) throw outboxError('OUTBOX_BATCH_OPEN', `a batch of ${this.open.length} staged samples is open: seal it before appending another`);
+    const record = this.encode(this.nextSeq, samples);
+    if (record.bytes.length > this.maxRecordBytes) {
+      throw outboxError('OUTBOX_RECORD_TOO_LARGE', `a batch of ${record.payload.length} bytes exceeds a quarter of the outbox bound (${this.maxRecordBytes} bytes)`, {
+        details: { payloadBytes: record.payload.length, maxRecordBytes: this.maxRecordBytes },
       });
     }
-    this.nextSeq = seq + 1;
-    await this.queue.submit({ seq, createdAt, payload, bytes });
-    return { seq, payload, createdAt };
+    this.nextSeq = record.seq + 1;
+    await this.queue.submit(record);
+    return { seq: record.seq, payload: record.payload, createdAt: record.createdAt };
+  }
+
+  stage(sample: TelemetrySample): Promise<void> {
+    this.checkOpen();
+    this.open.push(sample);
+    return this.staging.stage(this.nextSeq, Buffer.from(JSON.stringify(sample), 'utf8'));
+  }
+
+  async seal(): Promise<readonly OutboxEntry[]> {
+    this.checkOpen();
+    if (this.open.length === 0) return [];
+    const samples = this.open;
+    this.open = [];
+    return this.commitStaged(samples);
+  }
+
+  /**
+   * Cuts staged samples into records (seqs from `nextSeq` on; more than one record only when the
+   * batch is larger than a record may be), writes them, then lets the staging log forget them.
+   * A failed write stops appends until the outbox is reopened: the staged copies then become
+   * the batch again.
+   */
+  private async commitStaged(samples: readonly TelemetrySample[]): Promise<readonly OutboxEntry[]> {
+    const records = this.planRecords(samples);
+    const last = records[records.length - 1];
+    this.nextSeq = (last?.seq ?? this.nextSeq) + 1;
+    try {
+      await Promise.all(records.map((record) => this.queue.submit(record)));
+    } catch (error) {
+      this.failed ??= (error as Error).message;
+      throw error;
+    }
+    await this.staging.sealed(this.nextSeq - 1);
+    return records.map((record) => ({ seq: record.seq, payload: record.payload, createdAt: record.createdAt }));
+  }
+
+  /** Records for `samples` from `nextSeq` on, halving a batch too large for one record; a lone sample too large is dropped (counted, logged). */
+  private planRecords(samples: readonly TelemetrySample[]): PendingRecord[] {
+    const records: PendingRecord[] = [];
+    const plan = (part: readonly TelemetrySample[]): void => {
+      const record = this.encode(this.nextSeq + records.length, part);
+      if (record.bytes.length <= this.maxRecordBytes) {
+        records.push(record);
+      } else if (part.length > 1) {
+        const half = Math.ceil(part.length / 2);
+        plan(part.slice(0, half));
+        plan(part.slice(half));
+      } else {
+        this.droppedSamples += 1;
+        this.config.log?.error({ payloadBytes: record.payload.length, maxRecordBytes: this.maxRecordBytes }, 'outbox: a sample larger than a quarter of the outbox bound was dropped');
+      }
+    };
+    plan(samples);
+    return records;
+  }
+
+  /** Seals what a crash left staged (at open): each tag the outbox does not hold yet becomes its batch. */
+  async recoverStaged(staged: readonly StagedRecord[]): Promise<{ batches: number; samples: number }> {
+    const byTag = new Map<number, TelemetrySample[]>();
+    for (const record of staged) {
+      if (record.tag < this.nextSeq) continue; // its batch is in a segment (or was acked or dropped since)
+      let sample: TelemetrySample;
+      try {
+        sample = JSON.parse(record.payload.toString('utf8')) as TelemetrySample;
+      } catch {
+        this.config.log?.error({ tag: record.tag }, 'outbox: a staged sample is not JSON; dropped');
+        continue;
+      }
+      const group = byTag.get(record.tag) ?? [];
+      group.push(sample);
+      byTag.set(record.tag, group);
+    }
+    let batches = 0;
+    let samples = 0;
+    for (const tag of [...byTag.keys()].sort((a, b) => a - b)) {
+      const group = byTag.get(tag) ?? [];
+      this.nextSeq = Math.max(this.nextSeq, tag);
+      batches += (await this.commitStaged(group)).length;
+      samples += group.length;
+    }
+    await this.staging.compact();
+    return { batches, samples };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw outboxError('OUTBOX_CLOSED', 'the outbox is closed');
+    if (this.failed !== undefined) throw outboxError('OUTBOX_IO_UNAVAILABLE', `the outbox stopped after a failed write: ${this.failed}`);
+  }
+
+  private encode(seq: number, samples: readonly TelemetrySample[]): PendingRecord {
+    const createdAt = this.config.now();
+    const payload = Buffer.from(encodePayload('TelemetryBatch', { v: 1, seq, samples: [...samples] }), 'utf8');
+    return { seq, createdAt, payload, bytes: encodeRecord(seq, createdAt, payload), samples: samples.length };
   }
 
   peek(max: number, maxBytes?: number): Promise<readonly OutboxEntry[]> {
@@ -152,7 +257,10 @@ export class DiskOutbox implements Outbox {
       depth: this.depth,
       bytes: this.bytes,
       dropped: this.dropped,
+      droppedSamples: this.droppedSamples,
       refused: this.refused,
+      open: this.open.length,
+      maxBytes: this.config.maxBytes,
       appended: this.appended,
       acked: this.acked,
       truncatedBytes: this.truncatedBytes,
@@ -166,6 +274,7 @@ export class DiskOutbox implements Outbox {
     if (this.closed) return;
     this.closed = true;
     await this.queue.drain();
+    await this.staging.close();
     await this.journal.close();
     await this.mutex.run(async () => {
       if (this.config.fsync === 'none') await this.activeHandle.datasync().catch(() => undefined);
@@ -248,7 +357,7 @@ export class DiskOutbox implements Outbox {
     }
     let offset = start;
     for (const record of run) {
-      segment.add(record.seq, offset, record.bytes.length, record.createdAt, EntryState.pending);
+      segment.add(record.seq, offset, record.bytes.length, record.createdAt, EntryState.pending, record.samples);
       offset += record.bytes.length;
       this.depth += 1;
       this.entries += 1;
@@ -277,20 +386,67 @@ export class DiskOutbox implements Outbox {
     const lost = oldest.pending;
     const through = oldest.lastSeq;
     if (lost > 0 && through !== undefined) {
-      // Durable before the data goes, so a crash cannot resurrect the entries nor lose the count.
-      await this.journal.appendDurable({ kind: JournalKind.droppedThrough, seq: through, total: this.dropped + lost });
+      const lostSamples = await this.pendingSamples(oldest);
+      // Durable before the data goes, so a crash cannot resurrect the entries nor lose the counts.
+      await this.journal.appendDurable(
+        { kind: JournalKind.droppedSamples, seq: through, total: this.droppedSamples + lostSamples },
+        { kind: JournalKind.droppedThrough, seq: through, total: this.dropped + lost },
+      );
       this.dropped += lost;
+      this.droppedSamples += lostSamples;
       this.dropThrough = Math.max(this.dropThrough, through);
       this.depth -= lost;
       for (let index = oldest.head; index < oldest.seqs.length; index += 1) {
         if (oldest.settle(index, EntryState.dropped)) this.cache.delete(oldest.seqs[index] ?? 0);
       }
-      this.config.log?.warn(
-        { dropped: lost, firstSeq: oldest.seqs[0], lastSeq: through, totalDropped: this.dropped, maxBytes: this.config.maxBytes },
-        'outbox full: the oldest batches were dropped',
-      );
+      this.warnDropped(lost, lostSamples);
     }
     await this.reclaim(oldest);
+  }
+
+  /** The first drop is logged at once; later ones are summed and logged at most every `dropWarnIntervalMs`. */
+  private warnDropped(batches: number, samples: number): void {
+    this.unreported.batches += batches;
+    this.unreported.samples += samples;
+    const at = this.config.now();
+    if (this.lastDropWarning !== undefined && at - this.lastDropWarning < this.config.dropWarnIntervalMs) return;
+    this.config.log?.warn(
+      {
+        droppedBatches: this.unreported.batches,
+        droppedSamples: this.unreported.samples,
+        totalDroppedBatches: this.dropped,
+        totalDroppedSamples: this.droppedSamples,
+        maxBytes: this.config.maxBytes,
+        ...(this.lastDropWarning === undefined ? {} : { sinceMs: at - this.lastDropWarning }),
+      },
+      'outbox full: the oldest samples were dropped (raise outbox.maxBytes in agent.json or --outbox-max-bytes to keep more)',
+    );
+    this.lastDropWarning = at;
+    this.unreported = { batches: 0, samples: 0 };
+  }
+
+  /** Samples in the pending entries of a segment (counts not known since open are read from disk). */
+  private async pendingSamples(segment: Segment): Promise<number> {
+    let total = 0;
+    let bytes: Buffer | undefined;
+    for (let index = segment.head; index < segment.seqs.length; index += 1) {
+      if (segment.states[index] !== EntryState.pending) continue;
+      const known = segment.samples[index] ?? -1;
+      if (known >= 0) {
+        total += known;
+        continue;
+      }
+      bytes ??= await readFile(segment.file).catch(() => Buffer.alloc(0));
+      const start = (segment.offsets[index] ?? 0) + RECORD_HEADER_BYTES;
+      const end = (segment.offsets[index] ?? 0) + (segment.lengths[index] ?? 0);
+      try {
+        const parsed = JSON.parse(bytes.subarray(start, end).toString('utf8')) as { samples?: unknown };
+        total += Array.isArray(parsed.samples) ? parsed.samples.length : 0;
+      } catch {
+        // unreadable since it was written: counted as a batch only
+      }
+    }
+    return total;
   }
 
   /** Deletes a segment none of whose entries is pending (called under the mutex). */
@@ -342,6 +498,12 @@ export class DiskOutbox implements Outbox {
 
   /** The facts still needed: how each settled entry on disk left, and the counters. */
   journalSnapshot(): readonly JournalRecord[] {
-    return neededFacts(this.segments, { dropThrough: this.dropThrough, dropped: this.dropped, refused: this.refused, truncatedBytes: this.truncatedBytes });
+    return neededFacts(this.segments, {
+      dropThrough: this.dropThrough,
+      dropped: this.dropped,
+      droppedSamples: this.droppedSamples,
+      refused: this.refused,
+      truncatedBytes: this.truncatedBytes,
+    });
   }
 }

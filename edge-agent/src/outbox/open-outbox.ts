@@ -19,6 +19,9 @@
  *   under the fsync policy. Losing an ack record in a crash means one duplicate publish, never a
  *   loss; ingest writes are idempotent. The journal is compacted (rewritten via a synced
  *   temporary file and a rename) at open and whenever it holds far more than needed.
+ * - `staged.log` — the staging log (staging-log.ts, ADR 0006): the samples of the open batch,
+ *   written as they are collected, each tagged with the seq its batch will get. At open, tags the
+ *   segments do not hold yet are sealed into their batches; then the log is compacted.
  * - `LOCK` — `pid startTime`: one process per outbox; a dead holder's lock is taken over.
  *
  * Append: the seq is assigned at call time (so seqs increase in call order and across
@@ -52,10 +55,11 @@ import { outboxError } from './outbox-errors.js';
 import type { Outbox, OutboxOptions } from './outbox-types.js';
 import { recoverSegments } from './recover-segments.js';
 import { Segment } from './segment.js';
+import { StagingLog } from './staging-log.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
-export const OUTBOX_DEFAULTS = Object.freeze({ maxBytes: 64 * MIB, fsync: 'batch', groupCommitMs: 5, cacheBytes: 1 * MIB });
+export const OUTBOX_DEFAULTS = Object.freeze({ maxBytes: 64 * MIB, fsync: 'batch', groupCommitMs: 5, cacheBytes: 1 * MIB, dropWarnIntervalMs: 60_000, minMaxBytes: 4 * KIB });
 
 function wholeNumber(value: unknown, name: string, min: number, max: number, problems: string[]): number | undefined {
   if (value === undefined) return undefined;
@@ -70,11 +74,13 @@ function wholeNumber(value: unknown, name: string, min: number, max: number, pro
 export function resolveOutboxOptions(options: OutboxOptions): DiskOutboxConfig {
   const problems: string[] = [];
   if (typeof options.dir !== 'string' || options.dir.length === 0) problems.push('dir: required');
-  const maxBytes = wholeNumber(options.maxBytes, 'maxBytes', 4 * KIB, Number.MAX_SAFE_INTEGER, problems) ?? OUTBOX_DEFAULTS.maxBytes;
+  const maxBytes = wholeNumber(options.maxBytes, 'maxBytes', OUTBOX_DEFAULTS.minMaxBytes, Number.MAX_SAFE_INTEGER, problems) ?? OUTBOX_DEFAULTS.maxBytes;
   const segmentDefault = Math.min(Math.max(Math.floor(maxBytes / 16), 64 * KIB), 4 * MIB, Math.floor(maxBytes / 2));
   const segmentBytes = wholeNumber(options.segmentBytes, 'segmentBytes', 256, Math.floor(maxBytes / 2), problems) ?? segmentDefault;
   const groupCommitMs = wholeNumber(options.groupCommitMs, 'groupCommitMs', 0, 60_000, problems) ?? OUTBOX_DEFAULTS.groupCommitMs;
   const cacheBytes = wholeNumber(options.cacheBytes, 'cacheBytes', 0, Number.MAX_SAFE_INTEGER, problems) ?? OUTBOX_DEFAULTS.cacheBytes;
+  const dropWarnIntervalMs = wholeNumber(options.dropWarnIntervalMs, 'dropWarnIntervalMs', 0, 7 * 24 * 3_600_000, problems) ?? OUTBOX_DEFAULTS.dropWarnIntervalMs;
+  const stagingCompactBytes = wholeNumber(options.stagingCompactBytes, 'stagingCompactBytes', 0, Number.MAX_SAFE_INTEGER, problems) ?? 64 * KIB;
   const fsync = options.fsync ?? 'batch';
   if (fsync !== 'always' && fsync !== 'batch' && fsync !== 'none') problems.push(`fsync: must be 'always', 'batch' or 'none', got ${String(fsync)}`);
   if (problems.length > 0) {
@@ -88,6 +94,8 @@ export function resolveOutboxOptions(options: OutboxOptions): DiskOutboxConfig {
     fsync,
     groupCommitMs,
     cacheBytes,
+    dropWarnIntervalMs,
+    stagingCompactBytes,
     now: clock === undefined ? () => Date.now() : () => clock.now(),
     log: options.log,
   });
@@ -100,6 +108,7 @@ export async function openOutbox(options: OutboxOptions): Promise<Outbox> {
   const lock: DirectoryLock = await lockDirectory(dir);
   try {
     const { journal, state } = await AckJournal.open(dir, config.fsync, config.groupCommitMs, log);
+    const { staging, records: staged } = await StagingLog.open(dir, config.fsync, config.groupCommitMs, log, config.stagingCompactBytes);
     const recovered = await recoverSegments(dir, state, log);
     const nextSeq = Math.max(recovered.nextSeq, state.maxSeq + 1, state.dropThrough + 1);
     const segments = recovered.segments;
@@ -124,16 +133,19 @@ export async function openOutbox(options: OutboxOptions): Promise<Outbox> {
     const truncatedBytes = state.truncatedBytes + recovered.truncatedBytes;
     if (recovered.truncatedBytes > 0) await journal.appendDurable({ kind: JournalKind.truncated, seq: 0, total: truncatedBytes });
     const activeHandle = await open(activeSegment.file, 'r+');
-    const outbox = new DiskOutbox(config, journal, lock, {
+    const outbox = new DiskOutbox(config, journal, lock, staging, {
       segments: keep,
       activeHandle,
       nextSeq,
       dropThrough: state.dropThrough,
       dropped: state.dropped,
+      droppedSamples: state.droppedSamples,
       refused: state.refused,
       truncatedBytes,
       corruptBytes: recovered.corruptBytes,
     });
+    const sealed = await outbox.recoverStaged(staged);
+    if (sealed.samples > 0) log?.warn(sealed, 'outbox: samples staged before the agent stopped were sealed into batches');
     await journal.compact(() => outbox.journalSnapshot());
     return outbox;
   } catch (error) {

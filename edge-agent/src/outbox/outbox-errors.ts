@@ -5,6 +5,7 @@ import type { OutpostErrorOptions } from '@outpost/protocol';
 const STATUSES = {
   OUTBOX_OPTIONS_INVALID: 400,
   OUTBOX_BATCH_INVALID: 400,
+  OUTBOX_BATCH_OPEN: 409,
   OUTBOX_RECORD_TOO_LARGE: 413,
   OUTBOX_LOCKED: 409,
   OUTBOX_CLOSED: 503,

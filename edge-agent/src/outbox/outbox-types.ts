@@ -20,6 +20,12 @@ export interface OutboxStats {
   readonly bytes: number;
   /** Entries lost to the byte bound (oldest first) or to corruption found on read; lifetime of the directory. */
   readonly dropped: number;
+  /** Samples in the entries dropped by the byte bound (and lone samples too large for any record); lifetime of the directory. */
+  readonly droppedSamples?: number;
+  /** Samples staged in the open batch (durable, not sealed into an entry yet). */
+  readonly open?: number;
+  /** The byte bound in force. */
+  readonly maxBytes?: number;
   /** Entries the platform refused for good; lifetime of the directory. */
   readonly refused: number;
   /** Entries appended since open. */
@@ -58,11 +64,31 @@ export interface OutboxOptions {
   readonly log?: OutboxLog;
   /** Recent payloads kept in memory so that an online publisher never reads them back; default 1 MiB. */
   readonly cacheBytes?: number;
+  /** The first drop by the bound is logged at once, later ones at most this often (summed); default 60 s. */
+  readonly dropWarnIntervalMs?: number;
+  /** The staging log is compacted once it is this large (and mostly settled); default 64 KiB. */
+  readonly stagingCompactBytes?: number;
 }
 
 export interface Outbox {
-  /** Assigns the next seq (strictly increasing across restarts) and stores `{v:1, seq, samples}` durably; resolves with the entry. */
+  /**
+   * Assigns the next seq (strictly increasing across restarts) and stores `{v:1, seq, samples}` durably; resolves with the entry.
+   * Refused (OUTBOX_BATCH_OPEN) while staged samples wait to be sealed.
+   */
   append(samples: readonly TelemetrySample[]): Promise<OutboxEntry>;
+  /**
+   * Adds one sample to the open batch, durably (the staging log, group-committed under the fsync
+   * policy): resolves when it would survive a crash (a power cut too, unless `fsync: 'none'`).
+   * The open batch's seq is the next seq; it is taken when the sample is staged, so stage and
+   * seal calls are ordered as they are made.
+   */
+  stage(sample: TelemetrySample): Promise<void>;
+  /**
+   * Cuts the open batch into an entry (two or more only when it is too large for one record) and
+   * resolves with them once written; `[]` when nothing is open. After a crash, `openOutbox` seals
+   * what was staged.
+   */
+  seal(): Promise<readonly OutboxEntry[]>;
   /**
    * The oldest not-yet-acked/refused entries in seq order (at most `max`, and at most `maxBytes`
    * of payload if given: an entry larger than `maxBytes` is never returned by such a call, so a

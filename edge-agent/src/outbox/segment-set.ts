@@ -26,6 +26,7 @@ export function findSegment(segments: readonly Segment[], seq: number): Segment 
 export interface Counters {
   readonly dropThrough: number;
   readonly dropped: number;
+  readonly droppedSamples: number;
   readonly refused: number;
   readonly truncatedBytes: number;
 }
@@ -41,6 +42,7 @@ export function neededFacts(segments: readonly Segment[], counters: Counters): J
       else if (state === EntryState.lost) records.push({ kind: JournalKind.lost, seq, total: counters.dropped });
     });
   }
+  records.push({ kind: JournalKind.droppedSamples, seq: counters.dropThrough, total: counters.droppedSamples });
   records.push({ kind: JournalKind.droppedThrough, seq: counters.dropThrough, total: counters.dropped });
   records.push({ kind: JournalKind.refused, seq: 0, total: counters.refused });
   records.push({ kind: JournalKind.truncated, seq: 0, total: counters.truncatedBytes });

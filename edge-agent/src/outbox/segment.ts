@@ -14,6 +14,8 @@ export class Segment {
   readonly lengths: number[] = [];
   readonly createdAts: number[] = [];
   readonly states: EntryState[] = [];
+  /** Samples in each entry; -1 when not known (entries found at open: counted from disk when needed). */
+  readonly samples: number[] = [];
   /** Entries still pending. */
   pending = 0;
   /** No pending entry before this index. */
@@ -32,8 +34,9 @@ export class Segment {
     return this.seqs[this.seqs.length - 1];
   }
 
-  add(seq: number, offset: number, length: number, createdAt: number, state: EntryState): void {
+  add(seq: number, offset: number, length: number, createdAt: number, state: EntryState, samples = -1): void {
     this.seqs.push(seq);
+    this.samples.push(samples);
     this.offsets.push(offset);
     this.lengths.push(length);
     this.createdAts.push(createdAt);

@@ -8,8 +8,14 @@
  * - one metric keeps one type within a batch (the broker refuses TYPE_CONFLICT): a sample whose
  *   metric changed type starts a new batch.
  * On completion the partial batch goes on at once.
+ *
+ * `batchEvents` says the same thing one sample at a time, for a consumer that makes every
+ * sample durable as it comes (the agent's outbox, ADR 0006): a `sample` event for each sample
+ * as it joins the open batch, a `batch` event (with the whole batch) when the batch is cut. The
+ * samples of a `batch` event are exactly the `sample` events since the previous `batch` event.
+ * `batchSamples` is the `batch` events alone.
  */
-import { Observable } from 'rxjs';
+import { filter, map, Observable } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import type { MetricValue, TelemetrySample } from '@outpost/protocol';
 
@@ -55,13 +61,30 @@ function typeOf(value: MetricValue): string {
   return typeof value;
 }
 
+export type BatchEvent =
+  | { readonly kind: 'sample'; readonly sample: TelemetrySample }
+  | { readonly kind: 'batch'; readonly samples: readonly TelemetrySample[] };
+
 export function batchSamples(
   limits: BatchLimits,
   scheduler: SchedulerLike,
   report: (problem: string) => void = () => undefined,
 ): OperatorFunction<TelemetrySample, readonly TelemetrySample[]> {
   return (source) =>
-    new Observable<readonly TelemetrySample[]>((subscriber) => {
+    source.pipe(
+      batchEvents(limits, scheduler, report),
+      filter((event): event is Extract<BatchEvent, { kind: 'batch' }> => event.kind === 'batch'),
+      map((event) => event.samples),
+    );
+}
+
+export function batchEvents(
+  limits: BatchLimits,
+  scheduler: SchedulerLike,
+  report: (problem: string) => void = () => undefined,
+): OperatorFunction<TelemetrySample, BatchEvent> {
+  return (source) =>
+    new Observable<BatchEvent>((subscriber) => {
       let batch: TelemetrySample[] = [];
       let bytes = ENVELOPE_BYTES;
       let types = new Map<string, string>();
@@ -75,7 +98,7 @@ export function batchSamples(
         batch = [];
         bytes = ENVELOPE_BYTES;
         types = new Map();
-        subscriber.next(full);
+        subscriber.next({ kind: 'batch', samples: full });
       };
 
       const conflicts = (sample: TelemetrySample): boolean =>
@@ -89,6 +112,7 @@ export function batchSamples(
         const separator = batch.length === 0 ? 0 : 1;
         if (batch.length > 0 && (bytes + separator + size > limits.maxPayloadBytes || conflicts(sample))) flush();
         batch.push(sample);
+        subscriber.next({ kind: 'sample', sample });
         bytes += (batch.length === 1 ? 0 : 1) + size;
         for (const [name, value] of Object.entries(sample.metrics)) types.set(name, typeOf(value));
         if (batch.length >= limits.maxSamples) flush();

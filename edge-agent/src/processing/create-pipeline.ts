@@ -2,7 +2,7 @@
  * The agent's data path from collectors to the outbox:
  *
  * ```
- * collectors (one timer each) ─► metric checks ─► raw samples ─┬─► window? ─► deadband? ─► batches ─► (outbox)
+ * collectors (one timer each) ─► metric checks ─► raw samples ─┬─► window? ─► deadband? ─► batch events ─► (outbox)
  *                                                              └─► local rules ─► alerts
  * ```
  *
@@ -16,15 +16,18 @@
  * Batches hold at most `processing.batch.maxSamples` samples and wait at most `maxAgeMs`
  * (default: `limits.maxSamples` and 1 s), always clamped to the server's Limits: samples,
  * metrics per sample, and payload bytes (the smaller of `maxPayloadBytes` and `bytesPerS`, so a
- * batch can always pass the rate limit).
+ * batch can always pass the rate limit). `events` tells each sample as it joins the open batch
+ * and each cut (the agent stages every sample in its outbox at once: ADR 0006); `batches` is the
+ * cuts alone.
  */
 import { OutpostError } from '@outpost/protocol';
 import type { EdgeAlert, MetricValue, TelemetrySample } from '@outpost/protocol';
-import { asyncScheduler, defer, share, Subject, takeUntil, tap, timer } from 'rxjs';
+import { asyncScheduler, defer, filter, map, share, Subject, takeUntil, tap, timer } from 'rxjs';
 import type { Observable, Subscription } from 'rxjs';
 import { createCollector } from '../collectors/create-collector.js';
 import type { CollectorSource } from '../collectors/collector-source.js';
-import { batchSamples } from './batch-samples.js';
+import { batchEvents } from './batch-samples.js';
+import type { BatchEvent } from './batch-samples.js';
 import { deadband } from './deadband.js';
 import { localAlerts } from './local-rules.js';
 import type { Pipeline, PipelineConfig, PipelineDeps, PipelineStats } from './pipeline-types.js';
@@ -118,11 +121,11 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps = {}):
   let processed$: Observable<TelemetrySample> = raw$;
   if (window !== undefined) processed$ = processed$.pipe(tumblingWindow(window.ms, window.fn, scheduler));
   if (bands !== undefined) processed$ = processed$.pipe(deadband(bands));
-  const batches = defer(() => {
+  const events: Observable<BatchEvent> = defer(() => {
     start();
     return processed$;
   }).pipe(
-    batchSamples(
+    batchEvents(
       {
         maxSamples: Math.min(batchConfig?.maxSamples ?? limits.maxSamples, limits.maxSamples),
         maxAgeMs: batchConfig?.maxAgeMs ?? DEFAULT_BATCH_MAX_AGE_MS,
@@ -132,8 +135,14 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps = {}):
       scheduler,
       report,
     ),
-    tap(() => (counts.batches += 1)),
+    tap((event) => {
+      if (event.kind === 'batch') counts.batches += 1;
+    }),
     share(),
+  );
+  const batches = events.pipe(
+    filter((event): event is Extract<BatchEvent, { kind: 'batch' }> => event.kind === 'batch'),
+    map((event) => event.samples),
   );
   const alerts: Observable<EdgeAlert> = defer(() => {
     start();
@@ -144,6 +153,7 @@ export function createPipeline(config: PipelineConfig, deps: PipelineDeps = {}):
   );
 
   return {
+    events,
     batches,
     alerts,
     async collectNow(): Promise<void> {

@@ -1,6 +1,7 @@
 /** The pipeline's contract with the agent's runtime (see create-pipeline.ts). */
 import type { Collector, EdgeAlert, Limits, Processing, Rule, TelemetrySample } from '@outpost/protocol';
 import type { Observable, SchedulerLike } from 'rxjs';
+import type { BatchEvent } from './batch-samples.js';
 
 export interface PipelineConfig {
   readonly collectors: readonly Collector[];
@@ -33,7 +34,12 @@ export interface PipelineStats {
 }
 
 export interface Pipeline {
-  /** Batches ready for the outbox (each within limits). */
+  /**
+   * Each sample as it joins the open batch, and each cut of the open batch (with its samples):
+   * what the outbox stages and seals. Subscribe to this or to `batches` (both share one run).
+   */
+  readonly events: Observable<BatchEvent>;
+  /** Batches ready for the outbox (each within limits): the cuts of `events`. */
   readonly batches: Observable<readonly TelemetrySample[]>;
   /** EdgeAlert payloads from local rules. */
   readonly alerts: Observable<EdgeAlert>;

@@ -116,7 +116,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
   let control: ControlQueue | undefined;
   let host: PipelineHost | undefined;
   const timers: NodeJS.Timeout[] = [];
-  let appends: Promise<unknown> = Promise.resolve();
+  const writes = new Set<Promise<void>>();
   let stopping = false;
   let lateRefusals = 0;
 
@@ -129,7 +129,14 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
 
   function outboxStats(): AgentStatusFile['outbox'] {
     const s = outbox?.stats();
-    return { depth: s?.depth ?? 0, bytes: s?.bytes ?? 0, dropped: s?.dropped ?? 0, refused: (s?.refused ?? 0) + lateRefusals };
+    return {
+      depth: s?.depth ?? 0,
+      bytes: s?.bytes ?? 0,
+      dropped: s?.dropped ?? 0,
+      refused: (s?.refused ?? 0) + lateRefusals,
+      ...(s?.droppedSamples === undefined ? {} : { droppedSamples: s.droppedSamples }),
+      ...(s?.maxBytes === undefined ? {} : { maxBytes: s.maxBytes }),
+    };
   }
 
   /** The seq of the oldest batch still held, refreshed with each status report. */
@@ -181,16 +188,40 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
     });
   }
 
+  /** A write to the outbox under way; stop() waits for them. Called in pipeline order (stage and seal take their seq at once). */
+  function track(write: Promise<unknown>, what: string): void {
+    const tracked = write.then(
+      () => undefined,
+      (err: unknown) => {
+        noteError('AGENT_OUTBOX_FAILED', (err as Error).message);
+        log.error({ err: (err as Error).message }, `could not store ${what} in the outbox`);
+      },
+    );
+    writes.add(tracked);
+    void tracked.finally(() => writes.delete(tracked));
+  }
+
+  function onSample(sample: TelemetrySample): void {
+    const box = outbox;
+    if (box === undefined) return;
+    try {
+      track(box.stage(sample), 'a sample');
+    } catch (err) {
+      track(Promise.reject(err), 'a sample');
+    }
+  }
+
   function onBatch(samples: readonly TelemetrySample[]): void {
     const box = outbox;
     if (box === undefined || samples.length === 0) return;
-    appends = appends
-      .then(() => box.append(samples))
-      .then(() => publisher?.wake())
-      .catch((err: unknown) => {
-        noteError('AGENT_OUTBOX_FAILED', (err as Error).message);
-        log.error({ err: (err as Error).message }, 'could not store a batch in the outbox');
-      });
+    try {
+      track(
+        box.seal().then(() => publisher?.wake()),
+        'a batch',
+      );
+    } catch (err) {
+      track(Promise.reject(err), 'a batch');
+    }
   }
 
   /**
@@ -257,10 +288,18 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
     deviceId,
     async start(): Promise<void> {
       await checkRenewal();
-      outbox = await dataPath.openOutbox({ dir: paths.outbox, ...(options.outboxMaxBytes === undefined ? {} : { maxBytes: options.outboxMaxBytes }) });
+      const outboxMaxBytes = options.outboxMaxBytes ?? local?.config.outbox?.maxBytes;
+      const dropWarnIntervalMs = local?.config.outbox?.dropWarnIntervalMs;
+      outbox = await dataPath.openOutbox({
+        dir: paths.outbox,
+        log,
+        ...(outboxMaxBytes === undefined ? {} : { maxBytes: outboxMaxBytes }),
+        ...(dropWarnIntervalMs === undefined ? {} : { dropWarnIntervalMs }),
+      });
       host = createPipelineHost({
         dataPath,
         log,
+        onSample,
         onBatch,
         onAlert,
         onError: (err) => {
@@ -338,7 +377,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
       for (const t of timers) clearInterval(t);
       await host?.stop();
       host = undefined;
-      await appends;
+      while (writes.size > 0) await Promise.all([...writes]);
       const deadline = now() + (options.flushTimeoutMs ?? 5_000);
       while (link?.connected === true && publisher !== undefined && (outbox?.stats().depth ?? 0) > 0 && now() < deadline) {
         publisher.wake();

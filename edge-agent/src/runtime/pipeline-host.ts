@@ -3,6 +3,10 @@
  * pipeline first (a config it cannot build never replaces the running one), then the old one is
  * stopped (its last batch still reaches the outbox) and the new one subscribed. The outbox is
  * shared and never reopened.
+ *
+ * Each sample goes on (`onSample`) as it joins the open batch and each cut (`onBatch`) as it
+ * happens, synchronously and in order: the runtime stages the sample in the outbox at once and
+ * seals the batch on the cut (ADR 0006), so nothing waits in memory for its batch.
  */
 import type { Subscription } from 'rxjs';
 import type { EdgeAlert, TelemetrySample } from '@outpost/protocol';
@@ -11,6 +15,7 @@ import type { DataPath, PipelineLog, PipelineSpec, RunningPipeline } from './pip
 export interface PipelineHostDeps {
   readonly dataPath: Pick<DataPath, 'createPipeline' | 'validatePipelineConfig'>;
   readonly log: PipelineLog;
+  onSample(sample: TelemetrySample): void;
   onBatch(samples: readonly TelemetrySample[]): void;
   onAlert(alert: EdgeAlert): void;
   onError(err: unknown): void;
@@ -50,7 +55,10 @@ export function createPipelineHost(deps: PipelineHostDeps): PipelineHost {
       }
       await stopCurrent();
       const subscriptions = [
-        pipeline.batches.subscribe({ next: (samples) => deps.onBatch(samples), error: deps.onError }),
+        pipeline.events.subscribe({
+          next: (event) => (event.kind === 'sample' ? deps.onSample(event.sample) : deps.onBatch(event.samples)),
+          error: deps.onError,
+        }),
         pipeline.alerts.subscribe({ next: (alert) => deps.onAlert(alert), error: deps.onError }),
       ];
       current = { pipeline, subscriptions };

@@ -5,6 +5,7 @@
 import type { Observable } from 'rxjs';
 import type { Collector, EdgeAlert, Limits, Processing, Rule, TelemetrySample } from '@outpost/protocol';
 import type { Outbox } from '../outbox/outbox-types.js';
+import type { BatchEvent } from '../processing/batch-samples.js';
 
 export interface PipelineSpec {
   readonly collectors: readonly Collector[];
@@ -14,6 +15,8 @@ export interface PipelineSpec {
 }
 
 export interface RunningPipeline {
+  /** Each sample as it joins the open batch, each cut: what the runtime stages and seals in the outbox. */
+  readonly events: Observable<BatchEvent>;
   readonly batches: Observable<readonly TelemetrySample[]>;
   readonly alerts: Observable<EdgeAlert>;
   collectNow(): Promise<void>;
@@ -26,7 +29,7 @@ export interface PipelineLog {
 }
 
 export interface DataPath {
-  openOutbox(options: { dir: string; maxBytes?: number }): Promise<Outbox>;
+  openOutbox(options: { dir: string; maxBytes?: number; dropWarnIntervalMs?: number; log?: PipelineLog }): Promise<Outbox>;
   createPipeline(config: PipelineSpec, deps: { log: PipelineLog }): RunningPipeline;
   validatePipelineConfig(config: unknown): { ok: true; value: PipelineSpec } | { ok: false; reason: string };
 }

@@ -11,7 +11,18 @@ export interface AgentStatusFile {
   readonly startedAt: number;
   readonly updatedAt: number;
   readonly mqttUrl: string;
-  readonly outbox: { readonly depth: number; readonly bytes: number; readonly dropped: number; readonly refused: number; readonly oldestSeq?: number };
+  readonly outbox: {
+    readonly depth: number;
+    readonly bytes: number;
+    /** Batches lost to the byte bound (or damaged on disk), lifetime of the outbox directory. */
+    readonly dropped: number;
+    /** Samples in the batches lost to the byte bound. */
+    readonly droppedSamples?: number;
+    readonly refused: number;
+    /** The outbox's byte bound (agent.json `outbox.maxBytes`, `--outbox-max-bytes`). */
+    readonly maxBytes?: number;
+    readonly oldestSeq?: number;
+  };
   readonly lastSentAt?: number;
   readonly certificate: { readonly serial: string; readonly notAfter: number; readonly renewAt: number };
   readonly config: { readonly origin: string; readonly version?: number };

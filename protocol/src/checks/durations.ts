@@ -21,6 +21,7 @@ const MILLISECOND_KEYS: ReadonlySet<string> = new Set([
   'absenceMs',
   'cooldownMs',
   'minStateMs',
+  'dropWarnIntervalMs',
 ]);
 const SECOND_KEYS: ReadonlySet<string> = new Set(['periodS']);
 

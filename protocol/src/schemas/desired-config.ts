@@ -72,6 +72,13 @@ export const AgentConfig = Type.Object(
      * collectors in this file itself are not limited by it.
      */
     allowCommands: Type.Optional(Type.Array(Type.String({ pattern: '^/', minLength: 2, maxLength: 4096 }), { maxItems: 256 })),
+    /** The outbox (local only): `maxBytes` bounds its segment files (default 64 MiB; the oldest batches go first, counted); `dropWarnIntervalMs` spaces the warnings after the first drop (default 60 s). */
+    outbox: Type.Optional(
+      Type.Object(
+        { maxBytes: Type.Optional(Type.Integer({ minimum: 4096, maximum: Number.MAX_SAFE_INTEGER })), dropWarnIntervalMs: Type.Optional(DurationMs) },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -27,6 +27,10 @@ export const OutboxStats = Type.Object(
     dropped: Count,
     /** Batches the platform refused as permanently invalid, since start. */
     refused: Count,
+    /** Samples in the batches dropped (outbox full), lifetime of the outbox; optional: agents before issue 11 do not send it. */
+    droppedSamples: Type.Optional(Count),
+    /** The outbox's byte bound; optional: agents before issue 11 do not send it. */
+    maxBytes: Type.Optional(Count),
   },
   { additionalProperties: false },
 );
