@@ -19,6 +19,11 @@ const code = await runCli(process.argv.slice(2), {
   dataPath,
   agentVersion: version,
   signals: process,
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
 });
 // Everything the command opened is closed by now; exit at once with its code (stdout/stderr are synchronous for files and pipes).
 process.exit(code);

@@ -19,6 +19,8 @@ export interface CliDeps {
   readonly dataPath: DataPath;
   readonly agentVersion: string;
   readonly signals: SignalSource;
+  /** All of standard input (`enroll --token-file -`). */
+  readonly readStdin?: () => Promise<string>;
 }
 
 export const COMMON_FLAGS: readonly FlagSpec[] = [

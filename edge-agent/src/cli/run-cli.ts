@@ -18,7 +18,7 @@ export const MAIN_HELP = `Usage: outpost-agent COMMAND [options]
 The Outpost edge agent.
 
 Commands:
-  enroll        enroll this device with a token (--server URL --token T [--ca-fingerprint sha256:HEX])
+  enroll        enroll this device with a token (--server URL --token-file F [--ca-fingerprint sha256:HEX])
   run           run the agent
   status        show the running agent's state
   check-config  validate the configuration file and show what would be collected
@@ -28,6 +28,8 @@ Every command takes --state-dir DIR (default /var/lib/outpost-agent), --config F
 
 /** Exit code of a usage error. */
 export const USAGE_EXIT_CODE = 2;
+/** Exit code when the platform refused the enrollment token (used up, expired, revoked, unknown); install.sh tells these apart. */
+export const TOKEN_REFUSED_EXIT_CODE = 3;
 
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const [name, ...args] = argv;
@@ -54,6 +56,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     const message = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
     const code = isOutpostError(err) ? err.code : ((err as { code?: unknown }).code ?? 'AGENT_FAILED');
     deps.io.err(`outpost-agent ${name}: ${message} [${String(code)}]\n`);
-    return code === 'CLI_USAGE_INVALID' ? USAGE_EXIT_CODE : 1;
+    if (code === 'CLI_USAGE_INVALID') return USAGE_EXIT_CODE;
+    return typeof code === 'string' && code.startsWith('ENROLL_TOKEN_') ? TOKEN_REFUSED_EXIT_CODE : 1;
   }
 }

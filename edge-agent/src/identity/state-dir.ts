@@ -5,6 +5,7 @@
  * identity.json can never make them disagree.
  */
 import { X509Certificate } from 'node:crypto';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError, isDeviceId, validatePayload } from '@outpost/protocol';
 import type { EnrollmentAnswer, Limits, TrustSet } from '@outpost/protocol';
@@ -82,6 +83,20 @@ export interface DeviceIdentity {
 export function certificateDates(certPem: string): { serial: string; notBefore: number; notAfter: number } {
   const cert = new X509Certificate(certPem);
   return { serial: cert.serialNumber, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
+}
+
+/**
+ * Makes the state dir (keys, certificate, outbox) 0700: created so, and an existing dir that
+ * group or others may enter is tightened. Answers the looser mode it had, if any.
+ */
+export async function ensurePrivateStateDir(paths: StatePaths): Promise<{ readonly loosenedMode?: number }> {
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  const info = await stat(paths.dir);
+  if (!info.isDirectory()) throw new OutpostError('AGENT_STATE_INVALID', `${paths.dir} is not a directory`);
+  const mode = info.mode & 0o7777;
+  if ((mode & 0o077) === 0) return {};
+  await chmod(paths.dir, mode & 0o7700);
+  return { loosenedMode: mode };
 }
 
 /** Whether the state dir holds an enrollment (identity.json). */

@@ -42,7 +42,7 @@ describe('the outpost-agent command line', () => {
   it('says what is missing for enroll, and that an unenrolled device cannot run or report status', async () => {
     const c = cli();
     expect(await c.run(['enroll', '--server', 'https://x.example:8443', '--state-dir', dir])).toBe(2);
-    expect(c.err()).toMatch(/--token is required/);
+    expect(c.err()).toMatch(/--token or --token-file is required/);
     expect(await c.run(['run', '--state-dir', dir])).toBe(1);
     expect(await c.run(['status', '--state-dir', dir])).toBe(1);
     expect(c.err()).toMatch(/holds no enrollment: run outpost-agent enroll/);
