@@ -8,10 +8,18 @@ import type { IngestOptions } from './ingest/ingest-pipeline.js';
 import type { IngestSink } from './ports/ingest-sink.js';
 
 export interface BrokerPartOptions {
-  /** A connection that sends no CONNECT within this long is closed; default 30 s. */
+  /** A connection that sends no CONNECT within this long after its handshake is closed; default OUTPOST_MQTT_CONNECT_TIMEOUT. */
   readonly connectTimeoutMs?: number;
-  /** A TLS handshake not done within this long is dropped; default 10 s. */
+  /** A TLS handshake not done within this long after accept is dropped; default OUTPOST_MQTT_HANDSHAKE_TIMEOUT. */
   readonly handshakeTimeoutMs?: number;
+  /** Most sockets handshaking at once; default OUTPOST_MQTT_MAX_HANDSHAKES. */
+  readonly maxPendingHandshakes?: number;
+  /** Most sockets handshaking at once from one address; default OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP. */
+  readonly maxPendingHandshakesPerIp?: number;
+  /** Largest MQTT packet (bytes after the fixed header) read before the connection is dropped; default OUTPOST_MQTT_MAX_PACKET_BYTES. */
+  readonly maxPacketBytes?: number;
+  /** Refusals before authentication are logged once per this interval, as a summary; default 60 s. */
+  readonly refusalLogIntervalMs?: number;
   /** Lifetime of TLS session tickets (resumption), in seconds; default 2 h. */
   readonly tlsSessionTimeoutS?: number;
   /** 48 bytes of TLS ticket keys (broker nodes behind one address share them); random by default. */
@@ -42,6 +50,10 @@ export interface BrokerPartOptions {
 export interface ResolvedBrokerOptions {
   readonly connectTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  readonly maxPendingHandshakes: number;
+  readonly maxPendingHandshakesPerIp: number;
+  readonly maxPacketBytes: number;
+  readonly refusalLogIntervalMs: number;
   readonly tlsSessionTimeoutS: number;
   readonly tlsTicketKeys: Buffer | undefined;
   readonly identityCacheTtlMs: number;
@@ -56,8 +68,12 @@ export interface ResolvedBrokerOptions {
 }
 
 const DEFAULTS = {
-  connectTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
   handshakeTimeoutMs: 10_000,
+  maxPendingHandshakes: 1_000,
+  maxPendingHandshakesPerIp: 50,
+  maxPacketBytes: 327_680,
+  refusalLogIntervalMs: 60_000,
   tlsSessionTimeoutS: 7_200,
   identityCacheTtlMs: 60_000,
   identityCacheMaxEntries: 100_000,

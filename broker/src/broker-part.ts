@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { RegistryPort } from '@outpost/device-registry';
 import type { Part, PartDeps, Readiness, TlsCredentials, TlsPort } from '@outpost/platform';
@@ -16,6 +17,7 @@ import { createAedesBroker, type AedesBroker } from './adapters/aedes-broker.js'
 import { PromBrokerMetrics } from './adapters/prom-metrics.js';
 import { spoolSink } from './adapters/spool-sink.js';
 import { brokerMigrations, sqlMetricTypeStore } from './adapters/sql-metric-type-store.js';
+import { PacketSizeGuard, type PacketRefusal } from './adapters/packet-size-guard.js';
 import { listenTls, peerCertificateOf, type TlsListener } from './adapters/tls-listener.js';
 import { resolveBrokerOptions, type BrokerPartOptions } from './broker-options.js';
 import { PublishQuota } from './domain/publish-quota.js';
@@ -31,6 +33,7 @@ import { IdentityChecker } from './services/identity-checker.js';
 import { InboxRouter } from './services/inbox-router.js';
 import { InstructionDelivery } from './services/instruction-delivery.js';
 import { MetricTypeGuard } from './services/metric-type-guard.js';
+import { RefusalLog } from './services/refusal-log.js';
 import { SessionRegistry } from './services/session-registry.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
 import { createAlertsModule, type AlertsModule } from './alerts/index.js';
@@ -61,10 +64,23 @@ function tlsOf(deps: PartDeps): TlsPort {
   return port;
 }
 
+/** The TLS socket under a connection aedes handles (the packet size guard wraps it). */
+function socketOf(connection: Duplex): TLSSocket {
+  return connection instanceof PacketSizeGuard ? connection.socket : (connection as TLSSocket);
+}
+
 export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: PartDeps) => BrokerPart {
   return (deps) => {
-    const options = resolveBrokerOptions(partOptions);
     const { config, log: rootLog } = deps;
+    const given = Object.fromEntries(Object.entries(partOptions).filter(([, value]) => value !== undefined)) as BrokerPartOptions;
+    const options = resolveBrokerOptions({
+      connectTimeoutMs: config.mqtt.connectTimeoutMs,
+      handshakeTimeoutMs: config.mqtt.handshakeTimeoutMs,
+      maxPendingHandshakes: config.mqtt.maxHandshakes,
+      maxPendingHandshakesPerIp: config.mqtt.maxHandshakesPerIp,
+      maxPacketBytes: config.mqtt.maxPacketBytes,
+      ...given,
+    });
     const log = rootLog.child({ part: PART_NAME });
     const registry = registryOf(deps);
     const tls = tlsOf(deps);
@@ -73,7 +89,9 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     const sessions = new SessionRegistry();
     let sink: IngestSink | undefined;
     let spool: Spool | undefined;
-    const metrics = new PromBrokerMetrics({ connections: () => sessions.counts(), spool: () => spool?.stats() });
+    let listener: TlsListener | undefined;
+    const metrics = new PromBrokerMetrics({ connections: () => sessions.counts(), pendingHandshakes: () => listener?.pendingHandshakes ?? 0, spool: () => spool?.stats() });
+    const refusals = new RefusalLog(log, { intervalMs: options.refusalLogIntervalMs });
     const identities = new IdentityChecker(registry, now, { ttlMs: options.identityCacheTtlMs, maxEntries: options.identityCacheMaxEntries });
     const quota = new PublishQuota(limits, options.maxWithholdMs);
     const waits = new CancellableWaits();
@@ -92,7 +110,6 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     };
     const inbox = new InboxRouter({ registry, sink: sinkProxy, live: deps.live, metrics, log, elapsedMs: () => performance.now(), seenIntervalMs: options.seenIntervalMs });
     let hooks: SessionHooks | undefined;
-    let listener: TlsListener | undefined;
     let sweep: NodeJS.Timeout | undefined;
     const subscriptions: Subscription[] = [];
     let state: Readiness = 'down';
@@ -115,6 +132,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       options.sink === undefined && options.alerts !== false
         ? createAlertsModule({
             db: deps.db,
+            secretKey: deps.secretKey,
             migrate: (part, migrations) => deps.migrate(part, migrations),
             auth: deps.auth,
             audit: deps.audit,
@@ -127,13 +145,22 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
             edgeAlerts: inbox.inbox.alerts,
             telemetry: deps.telemetry,
             publishMqtt: (message) => outbound.publish(message),
-            ...(options.alerts === undefined ? {} : { options: options.alerts }),
+            options: { webhookAllowPrivate: config.webhookAllowPrivate, webhookAllowHosts: config.webhookAllowHosts, ...options.alerts },
           })
         : undefined;
     const openSink = async (): Promise<IngestSink> => {
       if (options.sink !== undefined) return options.sink;
       spool = await openSpool({ dir: join(config.dataDir, 'spool'), consumers: options.spoolConsumers, maxBytes: config.spoolMaxBytes }, { clock: deps.clock, log });
       return spoolSink(spool, now);
+    };
+
+    const refusePacket = (socket: TLSSocket, refusal: PacketRefusal): void => {
+      metrics.packetRefused(refusal.code);
+      const peer = peerCertificateOf(socket);
+      log.warn(
+        { remoteAddress: socket.remoteAddress, cn: peer?.subject['CN'], serial: peer?.serialNumber, code: refusal.code, declaredBytes: refusal.declaredBytes, limit: options.maxPacketBytes },
+        `mqtt connection dropped: ${refusal.message}`,
+      );
     };
 
     const useCredentials = (credentials: TlsCredentials): void => {
@@ -172,8 +199,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         hooks = createSessionHooks({ registry, identities, sessions, delivery, inbox, quota, limits, outbound, live: deps.live, metrics, log, now, metricTypes, wait: (ms) => waits.wait(ms) });
         broker = await createAedesBroker(hooks, {
           connectTimeoutMs: options.connectTimeoutMs,
-          peerOf: (connection) => peerCertificateOf(connection as TLSSocket),
-          remoteAddressOf: (connection) => (connection as TLSSocket).remoteAddress,
+          peerOf: (connection) => peerCertificateOf(socketOf(connection)),
+          remoteAddressOf: (connection) => socketOf(connection).remoteAddress,
           now,
         });
         const credentials = tls.current() ?? (await firstValueFrom(tls.changes));
@@ -185,11 +212,19 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           handshakeTimeoutMs: options.handshakeTimeoutMs,
           sessionTimeoutS: options.tlsSessionTimeoutS,
           ...(options.tlsTicketKeys === undefined ? {} : { ticketKeys: options.tlsTicketKeys }),
-          onConnection: (socket) => aedes.handle(socket),
+          maxPendingHandshakes: options.maxPendingHandshakes,
+          maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp,
+          onConnection: (socket) => aedes.handle(new PacketSizeGuard(socket, options.maxPacketBytes, (refusal) => refusePacket(socket, refusal))),
           onHandshakeError: (error, remoteAddress) => {
-            const reason = `TLS_${(error.code ?? 'HANDSHAKE_FAILED').replace(/^ERR_SSL_/, '')}`;
+            const reason = `TLS_${(error.code ?? 'HANDSHAKE_FAILED').replace(/^ERR_(SSL_|TLS_)?/, '')}`;
             metrics.authFailure(reason);
-            log.warn({ remoteAddress, reason, err: error.message }, 'mqtt TLS handshake refused');
+            refusals.note({ remoteAddress, reason, err: error.message }, 'mqtt TLS handshake refused');
+          },
+          onHandshakeRefused: (remoteAddress, scope) => {
+            metrics.handshakeRefused(scope);
+            const reason = scope === 'ip' ? 'TOO_MANY_HANDSHAKES_FROM_ADDRESS' : 'TOO_MANY_HANDSHAKES';
+            const limit = scope === 'ip' ? `${options.maxPendingHandshakesPerIp} from one address` : `${options.maxPendingHandshakes} in all`;
+            refusals.note({ remoteAddress, reason }, `mqtt connection refused on accept: more than ${limit} TLS handshakes pending`);
           },
         });
         subscriptions.push(tls.changes.subscribe(useCredentials));
@@ -227,6 +262,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         ingest = undefined;
         await broker?.close();
         await listener?.close();
+        refusals.close();
         await delivery.idle();
         await hooks?.idle();
         await sink?.close();

@@ -16,6 +16,8 @@ export interface SpoolFigures {
 export interface MetricSources {
   /** Live sessions by kind. */
   connections(): { device: number; integration: number };
+  /** Sockets whose TLS handshake is not done yet. */
+  pendingHandshakes(): number;
   /** The spool's figures; undefined before it is open. */
   spool(): SpoolFigures | undefined;
 }
@@ -25,6 +27,8 @@ export class PromBrokerMetrics implements BrokerMetrics {
   readonly #connects = new Counter({ name: 'outpost_mqtt_connects_total', help: 'MQTT sessions accepted', labelNames: ['kind'] as const, registers: [] });
   readonly #disconnects = new Counter({ name: 'outpost_mqtt_disconnects_total', help: 'MQTT sessions ended, by reason', labelNames: ['kind', 'reason'] as const, registers: [] });
   readonly #authFailures = new Counter({ name: 'outpost_mqtt_auth_failures_total', help: 'Refused MQTT/TLS connections, by reason', labelNames: ['reason'] as const, registers: [] });
+  readonly #handshakesRefused = new Counter({ name: 'outpost_mqtt_handshakes_refused_total', help: 'Sockets destroyed on accept because too many TLS handshakes were pending, by scope (ip, total)', labelNames: ['scope'] as const, registers: [] });
+  readonly #packetsRefused = new Counter({ name: 'outpost_mqtt_packets_refused_total', help: 'Connections dropped before buffering a packet over the packet size limit (or with a malformed length), by code', labelNames: ['code'] as const, registers: [] });
   readonly #aclRefusals = new Counter({ name: 'outpost_mqtt_acl_refusals_total', help: 'Publishes and subscriptions refused by the ACL (the client was disconnected)', labelNames: ['operation', 'reason'] as const, registers: [] });
   readonly #messagesIn = new Counter({ name: 'outpost_mqtt_messages_in_total', help: 'Messages received from clients, by topic kind', labelNames: ['kind'] as const, registers: [] });
   readonly #bytesIn = new Counter({ name: 'outpost_mqtt_bytes_in_total', help: 'Payload bytes received from clients, by topic kind', labelNames: ['kind'] as const, registers: [] });
@@ -39,6 +43,7 @@ export class PromBrokerMetrics implements BrokerMetrics {
     registers: [],
   });
   readonly #connections: Gauge<'kind'>;
+  readonly #pendingHandshakes: Gauge;
   readonly #spool: readonly Gauge<string>[];
 
   constructor(sources: MetricSources) {
@@ -51,6 +56,14 @@ export class PromBrokerMetrics implements BrokerMetrics {
         const now = sources.connections();
         this.set({ kind: 'device' }, now.device);
         this.set({ kind: 'integration' }, now.integration);
+      },
+    });
+    this.#pendingHandshakes = new Gauge({
+      name: 'outpost_mqtt_pending_handshakes',
+      help: 'Sockets accepted on the MQTT port whose TLS handshake is not done yet',
+      registers: [],
+      collect() {
+        this.set(sources.pendingHandshakes());
       },
     });
     const spoolGauge = (name: string, help: string, read: (figures: SpoolFigures) => number): Gauge =>
@@ -99,6 +112,9 @@ export class PromBrokerMetrics implements BrokerMetrics {
     registry.registerMetric(this.#disconnects);
     registry.registerMetric(this.#authFailures);
     registry.registerMetric(this.#aclRefusals);
+    registry.registerMetric(this.#handshakesRefused);
+    registry.registerMetric(this.#packetsRefused);
+    registry.registerMetric(this.#pendingHandshakes);
     registry.registerMetric(this.#messagesIn);
     registry.registerMetric(this.#bytesIn);
     registry.registerMetric(this.#messagesOut);
@@ -120,6 +136,14 @@ export class PromBrokerMetrics implements BrokerMetrics {
 
   authFailure(reason: string): void {
     this.#authFailures.inc({ reason });
+  }
+
+  handshakeRefused(scope: 'ip' | 'total'): void {
+    this.#handshakesRefused.inc({ scope });
+  }
+
+  packetRefused(code: 'PACKET_TOO_LARGE' | 'PACKET_MALFORMED'): void {
+    this.#packetsRefused.inc({ code });
   }
 
   aclRefusal(operation: 'publish' | 'subscribe', reason: string): void {

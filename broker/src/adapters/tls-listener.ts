@@ -11,6 +11,12 @@
  * counted and logged by reason. Here every socket whose chain did not verify against the
  * platform CA(s) — or that presented none — is destroyed before a single MQTT byte is read,
  * with `authorizationError` as the reason.
+ *
+ * Nothing about a socket is trusted before its handshake is done (issue 11, D1): each one has a
+ * hard deadline (`handshakeTimeoutMs`, counted from accept, not from the last byte, so a client
+ * trickling bytes cannot hold it), a failed or late handshake destroys the socket, and the
+ * sockets still handshaking are capped per remote address and in total — one beyond a cap is
+ * destroyed at once, before TLS reads a byte of it.
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
@@ -21,8 +27,12 @@ export interface TlsListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly credentials: TlsCredentials;
-  /** A TLS handshake not finished after this long is dropped. */
+  /** A TLS handshake not finished this long after accept is dropped (the socket destroyed). */
   readonly handshakeTimeoutMs: number;
+  /** Most sockets handshaking at once; one more is destroyed at once. */
+  readonly maxPendingHandshakes: number;
+  /** Most sockets handshaking at once from one remote address; one more is destroyed at once. */
+  readonly maxPendingHandshakesPerIp: number;
   /** How long a session ticket can resume a session, in seconds. */
   readonly sessionTimeoutS: number;
   /** 48 bytes; random unless given (several broker nodes would share them). */
@@ -35,12 +45,16 @@ export interface TlsListenerOptions {
    * `CERT_HAS_EXPIRED`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`).
    */
   onHandshakeError(error: Error & { code?: string }, remoteAddress: string | undefined): void;
+  /** A socket destroyed on accept because too many handshakes are pending (`scope`: from its address, or in all). */
+  onHandshakeRefused(remoteAddress: string | undefined, scope: 'ip' | 'total'): void;
 }
 
 export interface TlsListener {
   readonly address: AddressInfo;
   /** `mqtts://host:port` as bound. */
   readonly url: string;
+  /** Sockets accepted whose TLS handshake is not done yet. */
+  readonly pendingHandshakes: number;
   useCredentials(credentials: TlsCredentials): void;
   /** Stops accepting and destroys every connection still open (close the broker first). */
   close(): Promise<void>;
@@ -62,9 +76,26 @@ function secureOptions(credentials: TlsCredentials, ticketKeys: Buffer, sessionT
 
 export async function listenTls(options: TlsListenerOptions): Promise<TlsListener> {
   const ticketKeys = options.ticketKeys ?? randomBytes(48);
+  // Sockets still handshaking, by `address|port` (the raw socket and its TLSSocket share it).
+  const pending = new Map<string, { readonly ip: string; readonly timer: NodeJS.Timeout }>();
+  const perIp = new Map<string, number>();
+  const keyOf = (socket: Socket): string => `${socket.remoteAddress ?? '?'}|${String(socket.remotePort ?? '?')}`;
+  /** Ends the pending state of a socket; false when it was not pending (already settled or refused). */
+  const settle = (key: string): boolean => {
+    const entry = pending.get(key);
+    if (entry === undefined) return false;
+    pending.delete(key);
+    clearTimeout(entry.timer);
+    const left = (perIp.get(entry.ip) ?? 1) - 1;
+    if (left > 0) perIp.set(entry.ip, left);
+    else perIp.delete(entry.ip);
+    return true;
+  };
+
   const server: Server = createServer(
     { ...secureOptions(options.credentials, ticketKeys, options.sessionTimeoutS), handshakeTimeout: options.handshakeTimeoutMs },
     (socket) => {
+      settle(keyOf(socket));
       if (socket.authorized) return options.onConnection(socket);
       const code = refusalCode(socket);
       const reason = code === 'NO_CLIENT_CERTIFICATE' ? 'no client certificate was presented' : `the client certificate did not verify: ${code}`;
@@ -73,12 +104,37 @@ export async function listenTls(options: TlsListenerOptions): Promise<TlsListene
     },
   );
   const sockets = new Set<Socket>();
+  // Registered after the TLS server's own connection listener, so the TLSSocket exists already;
+  // destroying the raw socket ends both.
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    const key = keyOf(socket);
+    const ip = socket.remoteAddress ?? '?';
+    socket.once('close', () => {
+      sockets.delete(socket);
+      settle(key);
+    });
+    const scope = pending.size >= options.maxPendingHandshakes ? 'total' : (perIp.get(ip) ?? 0) >= options.maxPendingHandshakesPerIp ? 'ip' : undefined;
+    if (scope !== undefined) {
+      socket.destroy();
+      options.onHandshakeRefused(socket.remoteAddress, scope);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (!settle(key)) return;
+      const error = Object.assign(new Error(`the TLS handshake did not finish within ${options.handshakeTimeoutMs} ms`), { code: 'HANDSHAKE_TIMEOUT' });
+      options.onHandshakeError(error, ip);
+      socket.destroy();
+    }, options.handshakeTimeoutMs);
+    timer.unref();
+    pending.set(key, { ip, timer });
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
   });
+  // Node reports a failed or timed-out handshake here but leaves the socket open: destroy it.
   server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-    options.onHandshakeError(error, socket.remoteAddress);
+    const wasPending = settle(keyOf(socket));
+    socket.destroy();
+    if (wasPending) options.onHandshakeError(error, socket.remoteAddress);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -92,12 +148,16 @@ export async function listenTls(options: TlsListenerOptions): Promise<TlsListene
   return {
     address,
     url: `mqtts://${host}:${address.port}`,
+    get pendingHandshakes() {
+      return pending.size;
+    },
     useCredentials(credentials) {
       server.setSecureContext(secureOptions(credentials, ticketKeys, options.sessionTimeoutS));
     },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        for (const key of [...pending.keys()]) settle(key);
         for (const socket of sockets) socket.destroy();
       }),
   };

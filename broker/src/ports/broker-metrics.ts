@@ -3,6 +3,10 @@ export interface BrokerMetrics {
   connected(kind: 'device' | 'integration'): void;
   disconnected(kind: 'device' | 'integration', reason: string): void;
   authFailure(reason: string): void;
+  /** A socket destroyed on accept: too many TLS handshakes pending from its address (`ip`) or in all (`total`). */
+  handshakeRefused(scope: 'ip' | 'total'): void;
+  /** A connection dropped because a packet declared more than the packet size limit (or a malformed length). */
+  packetRefused(code: 'PACKET_TOO_LARGE' | 'PACKET_MALFORMED'): void;
   aclRefusal(operation: 'publish' | 'subscribe', reason: string): void;
   messageIn(kind: string, bytes: number): void;
   messageOut(bytes: number): void;

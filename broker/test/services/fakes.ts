@@ -93,6 +93,12 @@ export class CountingMetrics implements BrokerMetrics {
   authFailure(reason: string): void {
     this.#inc(`auth:${reason}`);
   }
+  handshakeRefused(scope: string): void {
+    this.#inc(`handshake-refused:${scope}`);
+  }
+  packetRefused(code: string): void {
+    this.#inc(`packet:${code}`);
+  }
   aclRefusal(operation: string, reason: string): void {
     this.#inc(`acl:${operation}:${reason}`);
   }

@@ -45,6 +45,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
   const keyFile = get.optionalString('OUTPOST_HTTP_TLS_KEY');
   const influx = buildInflux(get);
   const logLevel = get.string('OUTPOST_LOG_LEVEL');
+  const metricsToken = get.optionalString('OUTPOST_METRICS_TOKEN');
   return {
     dataDir: get.string('OUTPOST_DATA_DIR'),
     ...(secretKey === undefined ? {} : { secretKey }),
@@ -52,10 +53,22 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     http: {
       host: get.string('OUTPOST_HTTP_HOST'),
       port: get.number('OUTPOST_HTTP_PORT'),
+      idleTimeoutMs: get.number('OUTPOST_HTTP_IDLE_TIMEOUT'),
+      keepAliveTimeoutMs: get.number('OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT'),
+      requestTimeoutMs: get.number('OUTPOST_HTTP_REQUEST_TIMEOUT'),
       ...(certFile === undefined || keyFile === undefined ? {} : { tls: { certFile, keyFile } }),
     },
     device: { host: get.string('OUTPOST_DEVICE_HOST'), port: get.number('OUTPOST_DEVICE_PORT') },
-    mqtt: { host: get.string('OUTPOST_MQTT_HOST'), port: get.number('OUTPOST_MQTT_PORT') },
+    mqtt: {
+      host: get.string('OUTPOST_MQTT_HOST'),
+      port: get.number('OUTPOST_MQTT_PORT'),
+      handshakeTimeoutMs: get.number('OUTPOST_MQTT_HANDSHAKE_TIMEOUT'),
+      connectTimeoutMs: get.number('OUTPOST_MQTT_CONNECT_TIMEOUT'),
+      maxHandshakes: get.number('OUTPOST_MQTT_MAX_HANDSHAKES'),
+      maxHandshakesPerIp: get.number('OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP'),
+      // Unset: room for the largest payload plus the longest topic and the variable header.
+      maxPacketBytes: get.optionalNumber('OUTPOST_MQTT_MAX_PACKET_BYTES') ?? get.number('OUTPOST_LIMIT_PAYLOAD_BYTES') + 65_536,
+    },
     publicHost: get.string('OUTPOST_PUBLIC_HOST'),
     serverNames: get.list('OUTPOST_SERVER_NAMES'),
     ...(adminPassword === undefined ? {} : { adminPassword }),
@@ -84,6 +97,10 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     loginRateLimitPerMin: get.number('OUTPOST_LOGIN_RATE_LIMIT'),
     enrollRateLimitPerMin: get.number('OUTPOST_ENROLL_RATE_LIMIT'),
     streamTokenTtlMs: get.number('OUTPOST_STREAM_TOKEN_TTL'),
+    liveRecheckMs: get.number('OUTPOST_LIVE_RECHECK_INTERVAL'),
+    loginAccountRateLimitPerMin: get.number('OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT'),
+    loginSlowdownMs: get.number('OUTPOST_LOGIN_SLOWDOWN'),
+    ...(metricsToken === undefined ? {} : { metricsToken }),
   };
 }
 
@@ -112,6 +129,7 @@ interface Reader {
   string(key: ConfigEnvName): string;
   optionalString(key: ConfigEnvName): string | undefined;
   number(key: ConfigEnvName): number;
+  optionalNumber(key: ConfigEnvName): number | undefined;
   bool(key: ConfigEnvName): boolean;
   list(key: ConfigEnvName): readonly string[];
 }
@@ -138,6 +156,10 @@ function reader(values: ConfigValues): Reader {
       const value = values.get(key);
       if (typeof value !== 'boolean') throw missing(key, 'boolean');
       return value;
+    },
+    optionalNumber(key) {
+      const value = values.get(key);
+      return typeof value === 'number' ? value : undefined;
     },
     list(key) {
       const value = values.get(key);

@@ -15,8 +15,24 @@ export interface ListenerConfig {
 }
 
 export interface HttpListenerConfig extends ListenerConfig {
+  /** Operator and device listeners: socket idle timeout, kept-alive idle timeout, whole-request receive timeout (D1). */
+  readonly idleTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly requestTimeoutMs: number;
   /** Absolute paths of the operator listener's PEM certificate and key; absent = plain HTTP. */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
+export interface MqttListenerConfig extends ListenerConfig {
+  /** A TLS handshake not done this long after accept closes the socket (issue 11, D1). */
+  readonly handshakeTimeoutMs: number;
+  /** No CONNECT this long after the handshake closes the connection. */
+  readonly connectTimeoutMs: number;
+  /** Sockets in their TLS handshake at once, in all and from one address; more are closed on accept. */
+  readonly maxHandshakes: number;
+  readonly maxHandshakesPerIp: number;
+  /** Largest packet (bytes after the fixed header); a larger one drops the connection unread (D3). */
+  readonly maxPacketBytes: number;
 }
 
 export interface LimitsConfig {
@@ -48,7 +64,7 @@ export interface OutpostConfig {
   readonly secretKeyFile: string;
   readonly http: HttpListenerConfig;
   readonly device: ListenerConfig;
-  readonly mqtt: ListenerConfig;
+  readonly mqtt: MqttListenerConfig;
   readonly publicHost: string;
   readonly serverNames: readonly string[];
   readonly adminPassword?: string;
@@ -78,4 +94,11 @@ export interface OutpostConfig {
   readonly loginRateLimitPerMin: number;
   readonly enrollRateLimitPerMin: number;
   readonly streamTokenTtlMs: number;
+  /** How often an open live stream re-checks its principal (D4). */
+  readonly liveRecheckMs: number;
+  /** Attempts per minute on one user from all addresses before each is slowed by `loginSlowdownMs` (D6). */
+  readonly loginAccountRateLimitPerMin: number;
+  readonly loginSlowdownMs: number;
+  /** When set, GET /metrics needs this bearer token (D8). */
+  readonly metricsToken?: string;
 }

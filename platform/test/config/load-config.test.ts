@@ -46,9 +46,9 @@ describe('loadConfig', () => {
     expect(config()).toEqual({
       dataDir: '/srv/outpost/outpost-data',
       secretKeyFile: '/srv/outpost/outpost-secret.key',
-      http: { host: '127.0.0.1', port: 8080 },
+      http: { host: '127.0.0.1', port: 8080, idleTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, requestTimeoutMs: 120_000 },
       device: { host: '0.0.0.0', port: 8443 },
-      mqtt: { host: '0.0.0.0', port: 8883 },
+      mqtt: { host: '0.0.0.0', port: 8883, handshakeTimeoutMs: 10_000, connectTimeoutMs: 10_000, maxHandshakes: 1000, maxHandshakesPerIp: 50, maxPacketBytes: 320 * 1024 },
       publicHost: '192.168.1.20',
       serverNames: ['192.168.1.20', 'localhost', '127.0.0.1'],
       deviceCertDays: 90,
@@ -69,6 +69,9 @@ describe('loadConfig', () => {
       loginRateLimitPerMin: 10,
       enrollRateLimitPerMin: 3000,
       streamTokenTtlMs: 60_000,
+      liveRecheckMs: 5_000,
+      loginAccountRateLimitPerMin: 30,
+      loginSlowdownMs: 1_000,
     });
   });
 
@@ -298,11 +301,16 @@ describe('loadConfig', () => {
       OUTPOST_INFLUX_ORG: 'o', OUTPOST_INFLUX_BUCKET: 'b', OUTPOST_INFLUX_DB: 'd', OUTPOST_INFLUX_RP: 'r', OUTPOST_INFLUX_USERNAME: 'u',
       OUTPOST_INFLUX_PASSWORD: 'p', OUTPOST_SPOOL_MAX_BYTES: '11', OUTPOST_RETENTION_DAYS: '12', OUTPOST_LOG_LEVEL: 'debug',
       OUTPOST_SHUTDOWN_TIMEOUT: '13s', OUTPOST_SESSION_TTL: '14s', OUTPOST_LOGIN_RATE_LIMIT: '15', OUTPOST_STREAM_TOKEN_TTL: '16s', OUTPOST_ENROLL_RATE_LIMIT: '17',
+      OUTPOST_MQTT_HANDSHAKE_TIMEOUT: '21s', OUTPOST_MQTT_CONNECT_TIMEOUT: '22s', OUTPOST_MQTT_MAX_HANDSHAKES: '23', OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP: '24',
+      OUTPOST_MQTT_MAX_PACKET_BYTES: '25', OUTPOST_HTTP_IDLE_TIMEOUT: '26s', OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT: '27s', OUTPOST_HTTP_REQUEST_TIMEOUT: '28s',
+      OUTPOST_METRICS_TOKEN: 'a-metrics-token-29', OUTPOST_LIVE_RECHECK_INTERVAL: '30s', OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT: '31', OUTPOST_LOGIN_SLOWDOWN: '32s',
       OUTPOST_RENEW_FROM_PERCENT: '18', OUTPOST_RENEW_RATE_LIMIT: '19', OUTPOST_RENEW_RATE_WINDOW: '20s', OUTPOST_ALLOW_INSECURE_KEY_MODE: 'true',
       OUTPOST_STRICT_FILE_MODES: 'true', OUTPOST_WEBHOOK_ALLOW_PRIVATE: 'true', OUTPOST_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/8, hooks.lan',
     };
     const result = config({ env });
     const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000,
+      OUTPOST_MQTT_HANDSHAKE_TIMEOUT: 21_000, OUTPOST_MQTT_CONNECT_TIMEOUT: 22_000, OUTPOST_HTTP_IDLE_TIMEOUT: 26_000, OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT: 27_000,
+      OUTPOST_HTTP_REQUEST_TIMEOUT: 28_000, OUTPOST_LIVE_RECHECK_INTERVAL: 30_000, OUTPOST_LOGIN_SLOWDOWN: 32_000,
       OUTPOST_RENEW_RATE_WINDOW: 20_000, OUTPOST_ALLOW_INSECURE_KEY_MODE: true, OUTPOST_STRICT_FILE_MODES: true, OUTPOST_WEBHOOK_ALLOW_PRIVATE: true,
       OUTPOST_WEBHOOK_ALLOW_HOSTS: ['10.0.0.0/8', 'hooks.lan'] };
     for (const spec of CONFIG_KEYS) {
