@@ -27,3 +27,14 @@ export const listFlags = {
   ...jsonFlag,
   all: { type: 'boolean', description: 'fetch every page, following nextCursor (without it: the first page only)' },
 } as const satisfies Record<string, FlagSpec>;
+
+/** Flag of the commands that run the platform (`server`, `demo`); overrides OUTPOST_LOG_FORMAT. */
+export const logFormatFlag = {
+  'log-format': {
+    type: 'string',
+    valueName: 'FORMAT',
+    choices: ['auto', 'pretty', 'json'],
+    description: 'pretty: readable lines here, the JSON log in DATA_DIR/logs/outpost.log; json: JSON lines here',
+    default: 'env OUTPOST_LOG_FORMAT, else auto (pretty on a terminal)',
+  },
+} as const satisfies Record<string, FlagSpec>;

@@ -1,7 +1,7 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import type { ConfigEnvName } from './config-schema.js';
 import type { ConfigValue } from './parse-value.js';
-import type { InfluxApi, InfluxConfig, LogLevel, OutpostConfig } from './types.js';
+import type { InfluxApi, InfluxConfig, LogFormat, LogLevel, OutpostConfig } from './types.js';
 
 /** Parsed values by key; keys with a default are always present. */
 export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;
@@ -9,6 +9,7 @@ export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;
 export type NetworkInterfaces = () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'pretty', 'json'];
 const INFLUX_APIS: readonly InfluxApi[] = ['auto', 'v1', 'v2'];
 
 /**
@@ -45,6 +46,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
   const keyFile = get.optionalString('OUTPOST_HTTP_TLS_KEY');
   const influx = buildInflux(get);
   const logLevel = get.string('OUTPOST_LOG_LEVEL');
+  const logFormat = get.string('OUTPOST_LOG_FORMAT');
   const metricsToken = get.optionalString('OUTPOST_METRICS_TOKEN');
   return {
     dataDir: get.string('OUTPOST_DATA_DIR'),
@@ -92,6 +94,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     spoolMaxBytes: get.number('OUTPOST_SPOOL_MAX_BYTES'),
     retentionDays: get.number('OUTPOST_RETENTION_DAYS'),
     logLevel: LOG_LEVELS.find((level) => level === logLevel) ?? 'info',
+    logFormat: LOG_FORMATS.find((format) => format === logFormat) ?? 'auto',
     shutdownTimeoutMs: get.number('OUTPOST_SHUTDOWN_TIMEOUT'),
     sessionTtlMs: get.number('OUTPOST_SESSION_TTL'),
     loginRateLimitPerMin: get.number('OUTPOST_LOGIN_RATE_LIMIT'),

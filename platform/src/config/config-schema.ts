@@ -174,6 +174,8 @@ const KEYS = [
   { env: 'OUTPOST_LOG_LEVEL', path: 'logLevel', type: 'enum', default: 'info',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     doc: 'Log level (pino).' },
+  { env: 'OUTPOST_LOG_FORMAT', path: 'logFormat', type: 'enum', default: 'auto', values: ['auto', 'pretty', 'json'],
+    doc: 'How `outpost server` and `outpost demo` log: json = JSON lines on stdout; pretty = short readable lines on stdout (no per-request lines; the demo shows warnings only) and the full JSON log in DATA_DIR/logs/outpost.log; auto = pretty on a terminal, else json. The --log-format flag overrides it.' },
   { env: 'OUTPOST_SHUTDOWN_TIMEOUT', path: 'shutdownTimeoutMs', type: 'duration', default: '10s', min: 1, max: 3_600_000,
     doc: 'Deadline for a graceful shutdown before remaining connections are dropped.' },
   { env: 'OUTPOST_SESSION_TTL', path: 'sessionTtlMs', type: 'duration', default: '12h', min: 1_000, max: 365 * DAY_MS,

@@ -6,6 +6,9 @@
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** How the platform logs: see OUTPOST_LOG_FORMAT in config-schema.ts. */
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
 export type InfluxApi = 'auto' | 'v1' | 'v2';
 
 export interface ListenerConfig {
@@ -89,6 +92,7 @@ export interface OutpostConfig {
   readonly spoolMaxBytes: number;
   readonly retentionDays: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly shutdownTimeoutMs: number;
   readonly sessionTtlMs: number;
   readonly loginRateLimitPerMin: number;

@@ -83,7 +83,7 @@ export class AgentProcess {
         const restartNow = code === AGENT_RESTART_EXIT_CODE;
         const delayMs = restartNow ? 0 : this.#options.restartDelayMs;
         if (restartNow) log.info({ device: deviceId }, `agent ${deviceId} asked to be restarted`);
-        else log.warn({ device: deviceId, code, signal, restartInMs: delayMs }, `agent ${deviceId} exited unexpectedly (code ${String(code)}${signal === null ? '' : `, ${signal}`}); restarting (set OUTPOST_LOG_LEVEL=debug to see its output)`);
+        else log.warn({ device: deviceId, code, signal, restartInMs: delayMs }, `agent ${deviceId} exited unexpectedly (code ${String(code)}${signal === null ? '' : `, ${signal}`}); restarting (its output is in the log at level debug: OUTPOST_LOG_LEVEL=debug)`);
         this.#restartTimer = setTimeout(() => this.start(), delayMs);
       });
     });

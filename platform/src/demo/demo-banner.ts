@@ -10,6 +10,8 @@ export interface BannerInput {
   readonly warmDevice: string | undefined;
   readonly rules: readonly string[];
   readonly dataDir: string;
+  /** The JSON log file, when the log goes there rather than to stdout. */
+  readonly logFile?: string;
 }
 
 export function demoBanner(input: BannerInput): string {
@@ -24,9 +26,10 @@ export function demoBanner(input: BannerInput): string {
     `  Live events (SSE)     ${url}/api/v1/live?topics=telemetry,alerts,status`,
     ...passwordLines(input.admin),
     `  Devices (group demo)  ${input.running.length === 0 ? '(none running)' : input.running.map((id) => (id === input.warmDevice ? `${id} (runs warm)` : id)).join(', ')}`,
-    ...(input.failed.length === 0 ? [] : [`  Not running           ${input.failed.join(', ')} (see the log above)`]),
+    ...(input.failed.length === 0 ? [] : [`  Not running           ${input.failed.join(', ')} (see ${input.logFile ?? 'the log above'})`]),
     `  Alert rules           ${input.rules.join(', ')}`,
     `  Data                  ${input.dataDir} (a second start reuses this fleet)`,
+    ...(input.logFile === undefined ? [] : [`  Log (JSON lines)      ${input.logFile}`]),
     '  Not in this demo yet  the web dashboard, and OTA (no signing key, no firmware release): later issues',
     '',
     '  Try:',

@@ -9,15 +9,16 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { OutpostConfig } from '../config/types.js';
+import type { LogFormat, OutpostConfig } from '../config/types.js';
 import type { Platform } from '../server/platform.js';
-import { createPlatform, loadPlatformConfig } from '../server/run-server.js';
+import { createPlatform, displayPath, loadPlatformConfig } from '../server/run-server.js';
 import { NoticeCapture, findAdmin, resolveAdminPassword } from './admin-access.js';
 import { AgentProcess, runAgentCommand } from './agent-process.js';
 import { busyPortHint, checkPortsFree, listenersOf } from './check-ports.js';
 import { createDemoApi, type DemoApi } from './demo-api.js';
 import { demoBanner } from './demo-banner.js';
 import { DEMO_GROUP, DEMO_RULES, WARM_DEVICE_INDEX, demoAgentConfig, demoDeviceIds } from './demo-fleet.js';
+import { waitOnline } from './wait-online.js';
 
 export interface RunDemoOptions {
   readonly devices: number;
@@ -35,6 +36,10 @@ export interface RunDemoOptions {
   readonly agentBin?: string;
   /** Pause before an agent that exited on its own is started again (default 5 s). */
   readonly agentRestartDelayMs?: number;
+  /** How long the banner waits for the agents to come online (default 30 s). */
+  readonly onlineTimeoutMs?: number;
+  /** Value of `--log-format`, if any (else OUTPOST_LOG_FORMAT). */
+  readonly logFormat?: LogFormat;
 }
 
 /** Resolves with the exit code: 0 after a clean stop, 1 on failure, 78 for invalid configuration. */
@@ -43,9 +48,16 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     options.stderr.write(`outpost demo: ${message}\n`);
     return 1;
   };
-  const loaded = loadPlatformConfig('demo', options);
+  // Readable on a terminal: warnings and the demo's own progress lines, then the banner last;
+  // everything else goes to the JSON log file the banner names.
+  const loaded = loadPlatformConfig('demo', options, 'warn');
   if ('exitCode' in loaded) return loaded.exitCode;
-  const { config, log } = loaded;
+  const { config, log, logFile } = loaded;
+  const cwd = options.cwd ?? process.cwd();
+  const progress = (text: string, data: object = {}): void => {
+    log.info(data, text);
+    if (logFile !== undefined) options.stdout.write(`outpost demo: ${text}\n`);
+  };
 
   let agentBin: string;
   try {
@@ -63,9 +75,11 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
   const notices = new NoticeCapture();
   let platform: Platform | undefined;
   let operatorUrl: string;
+  progress(`starting the platform${logFile === undefined ? '' : ` (full log: ${displayPath(logFile, cwd)})`}`);
   try {
     platform = await createPlatform(config, log, notices);
     ({ operatorUrl } = await platform.start());
+    progress(`platform running at ${operatorUrl}`);
   } catch (err) {
     log.fatal({ err }, 'outpost demo: the platform could not start');
     await platform?.close();
@@ -119,7 +133,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     const ids = demoDeviceIds(options.devices);
     const agentsDir = join(config.dataDir, 'demo', 'agents');
     const deviceServer = deviceServerUrl(config, platform.deviceUrl());
-    const enrolled = await prepareAgents({ ids, agentsDir, intervalMs: options.intervalMs, api, deviceServer, agentBin, env: options.env, log, stopRequested: () => stopRequested !== undefined });
+    const enrolled = await prepareAgents({ ids, agentsDir, intervalMs: options.intervalMs, api, deviceServer, agentBin, env: options.env, log, progress, stopRequested: () => stopRequested !== undefined });
     for (const id of enrolled) {
       if (stopRequested !== undefined) break;
       const agent = new AgentProcess({
@@ -135,6 +149,23 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       fleet.push(agent);
     }
     const rules = stopRequested === undefined ? await ensureDemoRules(api, log) : [];
+    if (stopRequested === undefined && fleet.length > 0) {
+      progress(`starting ${fleet.length} agent${fleet.length === 1 ? '' : 's'}…`);
+      const timeoutMs = options.onlineTimeoutMs ?? 30_000;
+      const online = await waitOnline({
+        total: fleet.length,
+        timeoutMs,
+        countOnline: async () => {
+          const answer = await api.ok<{ items: { id: string; online: boolean }[] }>('GET', `/devices?group=${DEMO_GROUP}&limit=100`);
+          return answer.items.filter((d) => d.online && enrolled.includes(d.id)).length;
+        },
+        report: (count, total) => progress(`${count}/${total} online`),
+        stopped: () => stopRequested !== undefined,
+      });
+      if (online < fleet.length && stopRequested === undefined) {
+        progress(`not all agents came online within ${Math.round(timeoutMs / 1000)} s; they keep trying (see ${logFile === undefined ? 'the log' : displayPath(logFile, cwd)})`);
+      }
+    }
     if (stopRequested === undefined) {
       const running = fleet.map((a) => a.deviceId);
       options.stdout.write(
@@ -146,6 +177,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
           warmDevice: ids[WARM_DEVICE_INDEX],
           rules,
           dataDir: config.dataDir,
+          ...(logFile === undefined ? {} : { logFile: displayPath(logFile, cwd) }),
         }),
       );
     }
@@ -159,7 +191,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 
   const signal = await stopped;
   const shutdown = async (): Promise<number> => {
-    log.info({ signal, agents: fleet.length, deadlineMs: config.shutdownTimeoutMs }, 'stopping the demo fleet, then the platform');
+    progress('stopping the demo fleet, then the platform…', { signal, agents: fleet.length, deadlineMs: config.shutdownTimeoutMs });
     const results = await Promise.all(fleet.map((agent) => agent.stop(config.shutdownTimeoutMs)));
     let clean = results.every((r) => !r.killed);
     try {
@@ -169,6 +201,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     }
     const closed = await (platform as Platform).close();
     clean &&= closed.clean;
+    progress(clean ? 'stopped' : 'stopped (not everything closed in time: see the log)');
     return clean ? code : 1;
   };
   const exitCode = await Promise.race([shutdown(), forced]);
@@ -204,6 +237,8 @@ async function prepareAgents(input: {
   agentBin: string;
   env: Readonly<Record<string, string | undefined>>;
   log: Logger;
+  /** A progress line for the person watching. */
+  progress: (text: string) => void;
   stopRequested: () => boolean;
 }): Promise<string[]> {
   const { log } = input;
@@ -215,6 +250,8 @@ async function prepareAgents(input: {
     if (!(await exists(join(dir, 'identity.json')))) toEnroll.push(id);
   }
   const failed = new Set<string>();
+  const reused = input.ids.length - toEnroll.length;
+  if (reused > 0) input.progress(`${reused} device${reused === 1 ? '' : 's'} enrolled by an earlier start (reused)`);
   if (toEnroll.length > 0 && !input.stopRequested()) {
     const token = await input.api.ok<{ id: string; token: string; caFingerprint: string }>('POST', '/enrollment-tokens', {
       group: DEMO_GROUP,
@@ -223,6 +260,7 @@ async function prepareAgents(input: {
     });
     try {
       log.info({ devices: toEnroll, server: input.deviceServer }, `enrolling ${toEnroll.length} demo agent${toEnroll.length === 1 ? '' : 's'}`);
+      input.progress(`enrolling ${toEnroll.length} device${toEnroll.length === 1 ? '' : 's'}…`);
       await Promise.all(
         toEnroll.map(async (id) => {
           const { code, tail } = await runAgentCommand({ node: process.execPath, bin: input.agentBin, deviceId: id, env: input.env, log }, [
@@ -244,6 +282,7 @@ async function prepareAgents(input: {
           }
         }),
       );
+      input.progress(`${toEnroll.length - failed.size}/${toEnroll.length} enrolled${failed.size === 0 ? '' : ` (failed: ${[...failed].join(', ')})`}`);
     } finally {
       const revoked = await input.api.call('DELETE', `/enrollment-tokens/${encodeURIComponent(token.id)}`);
       if (revoked.status >= 300) log.warn({ status: revoked.status }, 'could not revoke the demo enrollment token');

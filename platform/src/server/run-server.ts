@@ -1,9 +1,11 @@
+import { isAbsolute, join, relative } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { Logger } from 'pino';
+import type { Level, Logger } from 'pino';
 import { loadConfig } from '../config/load-config.js';
-import type { OutpostConfig } from '../config/types.js';
+import type { LogFormat, OutpostConfig } from '../config/types.js';
 import { resolveSecretKey } from '../config/secret-key.js';
-import { createLogger } from './logger.js';
+import { chooseLogFormat } from './log-format.js';
+import { createPlatformLogger } from './logger.js';
 import { discoverParts } from './parts.js';
 import { Platform } from './platform.js';
 import { packageVersion } from './package-version.js';
@@ -20,16 +22,32 @@ export interface RunServerOptions {
   /** Defaults to the process; tests pass their own emitter. */
   readonly signals?: NodeJS.EventEmitter;
   readonly cwd?: string;
+  /** Value of `--log-format`, if any (else OUTPOST_LOG_FORMAT). */
+  readonly logFormat?: LogFormat;
+}
+
+/** The JSON log of a pretty-logging process, under the data dir. */
+export function logFilePath(config: OutpostConfig): string {
+  return join(config.dataDir, 'logs', 'outpost.log');
+}
+
+/** `path` as a person in `cwd` would type it: relative when below `cwd`. */
+export function displayPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /**
  * Loads the configuration of a command that runs the platform (`server`, `demo`): every problem
  * listed on stderr under the command's name (then the exit code 78), or the config and its logger.
+ * The logger writes JSON to stdout, or readable lines from `terminalLevel` up to `stdout` and the
+ * JSON log to `logFile` (see `chooseLogFormat`).
  */
 export function loadPlatformConfig(
   command: string,
-  options: Pick<RunServerOptions, 'configFile' | 'role' | 'env' | 'stderr' | 'cwd'>,
-): { readonly config: OutpostConfig; readonly log: Logger } | { readonly exitCode: number } {
+  options: Pick<RunServerOptions, 'configFile' | 'role' | 'env' | 'stdout' | 'stderr' | 'cwd' | 'logFormat'>,
+  terminalLevel: Level = 'info',
+): { readonly config: OutpostConfig; readonly log: Logger; readonly logFile?: string } | { readonly exitCode: number } {
   const loaded = loadConfig({
     env: options.env,
     cwd: options.cwd ?? process.cwd(),
@@ -41,9 +59,22 @@ export function loadPlatformConfig(
     for (const error of loaded.errors) options.stderr.write(`  - ${error}\n`);
     return { exitCode: 78 };
   }
-  const log = createLogger({ level: loaded.config.logLevel });
+  const { config } = loaded;
+  const format = chooseLogFormat({
+    ...(options.logFormat === undefined ? {} : { flag: options.logFormat }),
+    configured: config.logFormat,
+    stdoutIsTTY: (options.stdout as { isTTY?: boolean }).isTTY === true,
+  });
+  let logger: ReturnType<typeof createPlatformLogger>;
+  try {
+    logger = createPlatformLogger({ level: config.logLevel, format, stdout: options.stdout, terminalLevel, logFile: logFilePath(config) });
+  } catch (err) {
+    options.stderr.write(`outpost ${command}: cannot open the log file ${logFilePath(config)}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return { exitCode: 1 };
+  }
+  const { log, logFile } = logger;
   for (const warning of loaded.warnings) log.warn(warning);
-  return { config: loaded.config, log };
+  return { config, log, ...(logFile === undefined ? {} : { logFile }) };
 }
 
 /** The secret key (generated on first use), the parts found at run time, and the platform built from them. */
@@ -64,7 +95,8 @@ export async function createPlatform(config: OutpostConfig, log: Logger, stdout:
 export async function runServer(options: RunServerOptions): Promise<number> {
   const loaded = loadPlatformConfig('server', options);
   if ('exitCode' in loaded) return loaded.exitCode;
-  const { config, log } = loaded;
+  const { config, log, logFile } = loaded;
+  if (logFile !== undefined) log.info({ logFile }, `full log (JSON lines) in ${logFile}`);
 
   let platform: Platform;
   try {

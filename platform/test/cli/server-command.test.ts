@@ -32,5 +32,17 @@ describe('outpost server', () => {
     expect(result.code).toBe(0);
     expect(calls[0]).not.toHaveProperty('configFile');
     expect(calls[0]).not.toHaveProperty('role');
+    expect(calls[0]).not.toHaveProperty('logFormat');
+  });
+
+  it('hands --log-format to runServer and refuses a format it does not know', async () => {
+    const calls: RunServerOptions[] = [];
+    const runServer = (options: RunServerOptions): Promise<number> => (calls.push(options), Promise.resolve(0));
+    expect((await outpost(['server', '--log-format', 'pretty'], { home: home.dir, runServer })).code).toBe(0);
+    expect(calls[0]).toMatchObject({ logFormat: 'pretty' });
+    const refused = await outpost(['server', '--log-format', 'yaml'], { home: home.dir, runServer });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--log-format/);
+    expect(calls).toHaveLength(1);
   });
 });

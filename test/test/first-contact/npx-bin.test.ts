@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const INSTALL_TIMEOUT_MS = Number(process.env['OUTPOST_TEST_INSTALL_TIMEOUT_MS'] ?? 240_000);
+const INSTALL_TIMEOUT_MS = Number(process.env['OUTPOST_TEST_INSTALL_TIMEOUT_MS'] ?? 360_000);
 const NOT_BUILT = /^outpost: not built yet — run `npm run build` \(or `npm start`\) first\n$/;
 
 interface Run {
@@ -75,5 +75,5 @@ describe('npx outpost in a fresh clone', () => {
     const agent = await run('npx', ['--no-install', 'outpost-agent', '--version'], clone);
     expect(agent).toMatchObject({ code: 0, stderr: '' });
     expect(agent.stdout).toMatch(/^\d+\.\d+\.\d+/);
-  }, INSTALL_TIMEOUT_MS);
+  }, INSTALL_TIMEOUT_MS + 30_000);
 });

@@ -1,5 +1,7 @@
 import { parseDuration } from '@outpost/protocol';
 import type { CommandSpec } from '../command.js';
+import { logFormatFlag } from '../common-flags.js';
+import { isLogFormat } from '../../server/log-format.js';
 
 export const demoCommand: CommandSpec = {
   name: 'demo',
@@ -14,6 +16,8 @@ export const demoCommand: CommandSpec = {
     interval: { type: 'string', valueName: 'DURATION', description: 'sampling interval of the simulated sensors (at least 100ms)', default: '2s' },
     'reset-admin-password': { type: 'boolean', description: "set a new admin password (OUTPOST_ADMIN_PASSWORD's, else a generated one) and show it" },
     config: { type: 'string', valueName: 'FILE', description: 'configuration file, as for outpost server' },
+    'wait-online': { type: 'string', valueName: 'DURATION', description: 'how long to wait for the agents to come online before the banner', default: '30s' },
+    ...logFormatFlag,
   },
   examples: ['outpost demo', 'outpost demo --devices 20 --interval 1s', 'OUTPOST_HTTP_PORT=9090 outpost demo'],
   async run(ctx) {
@@ -23,6 +27,9 @@ export const demoCommand: CommandSpec = {
     const interval = parseDuration(ctx.string('interval') ?? '2s');
     if (!interval.ok) throw ctx.usageError(`invalid --interval: ${interval.reason}`);
     if (interval.value < 100) throw ctx.usageError('--interval must be at least 100ms');
+    const waitOnline = parseDuration(ctx.string('wait-online') ?? '30s');
+    if (!waitOnline.ok) throw ctx.usageError(`invalid --wait-online: ${waitOnline.reason}`);
+    const logFormat = ctx.string('log-format');
     // Loaded on demand: the demo pulls in the whole server.
     const { runDemo } = await import('../../demo/run-demo.js');
     const configFile = ctx.string('config');
@@ -30,7 +37,9 @@ export const demoCommand: CommandSpec = {
       devices,
       intervalMs: interval.value,
       resetAdminPassword: ctx.boolean('reset-admin-password'),
+      onlineTimeoutMs: waitOnline.value,
       ...(configFile === undefined ? {} : { configFile }),
+      ...(logFormat !== undefined && isLogFormat(logFormat) ? { logFormat } : {}),
       env: ctx.io.env,
       stdout: ctx.io.stdout,
       stderr: ctx.io.stderr,

@@ -1,4 +1,6 @@
 import type { CommandSpec } from '../command.js';
+import { logFormatFlag } from '../common-flags.js';
+import { isLogFormat } from '../../server/log-format.js';
 
 export const serverCommand: CommandSpec = {
   name: 'server',
@@ -9,6 +11,7 @@ export const serverCommand: CommandSpec = {
   flags: {
     config: { type: 'string', valueName: 'FILE', description: 'configuration file with the same keys as the environment variables below' },
     role: { type: 'string', description: 'the node role in a scaled-out deployment (not supported yet)' },
+    ...logFormatFlag,
   },
   examples: ['outpost server', 'OUTPOST_HTTP_PORT=9090 outpost server --config /etc/outpost/outpost.json'],
   async extraHelp() {
@@ -21,9 +24,11 @@ export const serverCommand: CommandSpec = {
     const runServer = ctx.io.runServer ?? (await import('../../server/run-server.js')).runServer;
     const configFile = ctx.string('config');
     const role = ctx.string('role');
+    const logFormat = ctx.string('log-format');
     return runServer({
       ...(configFile === undefined ? {} : { configFile }),
       ...(role === undefined ? {} : { role }),
+      ...(logFormat !== undefined && isLogFormat(logFormat) ? { logFormat } : {}),
       env: ctx.io.env,
       stdout: ctx.io.stdout,
       stderr: ctx.io.stderr,
