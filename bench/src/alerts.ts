@@ -12,6 +12,7 @@
  *
  *   npm run build && node bench/dist/src/alerts.js [rate=5000] [rules=1000] [seconds=10] [devices=500] [metricCount=200] [metricsPerMsg=2] [probeEvery=100]
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,7 @@ for (const rule of rules) await rulesTable.insertInto('alerts_rules').values({ i
 const log = pino({ level: 'warn' });
 const module = createAlertsModule({
   db: state.db,
+  secretKey: randomBytes(32),
   migrate: (part: string, migrations: Parameters<typeof runMigrations>[2]) => runMigrations(state.db, part, migrations),
   auth: {},
   audit: {},

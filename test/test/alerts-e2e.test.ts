@@ -46,7 +46,8 @@ describe('alerts end to end: rule → live stream and signed webhook → backtes
       });
     });
     await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
-    server = await startServerProcess(dir, {});
+    // The receiver listens on 127.0.0.1: loopback webhooks must be allowed (issue 11, D8).
+    server = await startServerProcess(dir, { OUTPOST_WEBHOOK_ALLOW_PRIVATE: 'true' });
   });
   afterAll(async () => {
     liveAbort.abort();

@@ -1,6 +1,7 @@
 /** Every interval, timeout, backoff and bound of the alerts module (tests set them to ms). */
 import { DEFAULT_LIMITS, type ProtocolLimits } from '@outpost/protocol';
 import { randomBytes } from 'node:crypto';
+import type { WebhookLookup } from './adapters/webhook-target.js';
 
 export interface AlertsOptions {
   /**
@@ -32,6 +33,14 @@ export interface AlertsOptions {
   readonly knownDeviceWriteMs?: number;
   /** Id generator (tests make ids predictable); default random base32-ish text with a prefix. */
   readonly newId?: (prefix: string) => string;
+  /**
+   * Webhook targets (issue 11, D8): loopback, link-local and unspecified addresses are refused
+   * unless `webhookAllowPrivate` (OUTPOST_WEBHOOK_ALLOW_PRIVATE) or the host name / a CIDR is in
+   * `webhookAllowHosts` (OUTPOST_WEBHOOK_ALLOW_HOSTS). `webhookLookup` resolves names (default DNS).
+   */
+  readonly webhookAllowPrivate?: boolean;
+  readonly webhookAllowHosts?: readonly string[];
+  readonly webhookLookup?: WebhookLookup;
 }
 
 export interface ResolvedAlertsOptions {
@@ -50,6 +59,9 @@ export interface ResolvedAlertsOptions {
   readonly backtestPageSize: number;
   readonly knownDeviceWriteMs: number;
   readonly newId: (prefix: string) => string;
+  readonly webhookAllowPrivate: boolean;
+  readonly webhookAllowHosts: readonly string[];
+  readonly webhookLookup: WebhookLookup | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -92,5 +104,8 @@ export function resolveAlertsOptions(options: AlertsOptions = {}): ResolvedAlert
     backtestPageSize: positive('backtestPageSize', options.backtestPageSize, 10_000),
     knownDeviceWriteMs: positive('knownDeviceWriteMs', options.knownDeviceWriteMs, 60_000),
     newId: options.newId ?? randomId,
+    webhookAllowPrivate: options.webhookAllowPrivate ?? false,
+    webhookAllowHosts: options.webhookAllowHosts ?? [],
+    webhookLookup: options.webhookLookup,
   });
 }

@@ -15,6 +15,8 @@ import { AlertStore } from './adapters/alert-store.js';
 import { AlertsMetrics } from './adapters/alerts-metrics.js';
 import { alertsMigrations, type AlertsTables } from './adapters/alerts-tables.js';
 import { ChannelStore } from './adapters/channel-store.js';
+import { createSecretSealer } from './adapters/secret-sealer.js';
+import { WebhookTargetGuard } from './adapters/webhook-target.js';
 import { KnownDeviceStore } from './adapters/known-device-store.js';
 import { RuleStore } from './adapters/rule-store.js';
 import { resolveAlertsOptions, type AlertsOptions } from './alerts-options.js';
@@ -37,6 +39,8 @@ export const ALERTS_PART = 'alerts';
 
 export interface AlertsDeps {
   readonly db: StateDatabase;
+  /** The platform secret key: webhook secrets are sealed with a key derived from it. */
+  readonly secretKey: Buffer;
   migrate(part: string, migrations: Migrations): Promise<string[]>;
   readonly auth: AuthPort;
   readonly audit: AuditPort;
@@ -72,7 +76,12 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
   const db = deps.db.withTables<AlertsTables>();
   const ruleStore = new RuleStore(db);
   const alertStore = new AlertStore(db);
-  const channelStore = new ChannelStore(db);
+  const channelStore = new ChannelStore(db, createSecretSealer(deps.secretKey));
+  const webhookTargets = new WebhookTargetGuard({
+    allowPrivate: options.webhookAllowPrivate,
+    allowHosts: options.webhookAllowHosts,
+    ...(options.webhookLookup === undefined ? {} : { lookup: options.webhookLookup }),
+  });
   const knownDevices = new KnownDeviceStore(db);
   const rules$ = new BehaviorSubject<readonly Rule[]>([]);
   const scope = new ScopeResolver(deps.registry, now, options.scopeCacheTtlMs);
@@ -96,6 +105,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
   const deliveries: DeliveryWorker = new DeliveryWorker({
     channels: channelStore,
     publishMqtt: (message) => deps.publishMqtt(message),
+    webhookTargets,
     metrics,
     log,
     now,
@@ -134,6 +144,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
     lifecycle,
     backtest: { telemetry: deps.telemetry, scope, expectedDevices: (rule) => engine.expectedDevices(rule), options },
     prefetch: (rules) => engine.prefetchFor(rules),
+    webhookTargets,
     now,
     newId: options.newId,
   });
@@ -152,6 +163,8 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
 
     async start() {
       await deps.migrate(ALERTS_PART, alertsMigrations);
+      const sealed = await channelStore.sealPlaintextSecrets();
+      if (sealed > 0) log.warn({ channels: sealed }, 'alerts: sealed webhook secrets that were stored in plaintext');
       scope.start();
       await service.load();
       await engine.start();

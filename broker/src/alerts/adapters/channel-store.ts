@@ -1,6 +1,8 @@
 /** Notification channels and the durable delivery log, in the state database. */
 import type { Severity } from '@outpost/protocol';
+import { sql } from 'kysely';
 import type { AlertsDb, AlertsTables } from './alerts-tables.js';
+import type { SecretSealer } from './secret-sealer.js';
 
 export type ChannelType = 'webhook' | 'mqtt';
 
@@ -38,13 +40,13 @@ export interface Delivery {
 type ChannelRow = AlertsTables['alerts_channels'];
 type DeliveryRow = AlertsTables['alerts_deliveries'];
 
-function channelOf(row: ChannelRow): Channel {
+function channelOf(row: ChannelRow, sealer: SecretSealer): Channel {
   return {
     id: row.id,
     name: row.name,
     type: row.type === 'mqtt' ? 'mqtt' : 'webhook',
     ...(row.url === null ? {} : { url: row.url }),
-    ...(row.secret === null ? {} : { secret: row.secret }),
+    ...(row.secret === null ? {} : { secret: sealer.open(row.id, row.secret) }),
     ...(row.min_severity === null ? {} : { minSeverity: row.min_severity as Severity }),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -68,49 +70,73 @@ function deliveryOf(row: DeliveryRow): Delivery {
   };
 }
 
-function channelRow(channel: Channel): ChannelRow {
+function channelRow(channel: Channel, sealer: SecretSealer): ChannelRow {
   return {
     id: channel.id,
     name: channel.name,
     type: channel.type,
     url: channel.url ?? null,
-    secret: channel.secret ?? null,
+    secret: channel.secret === undefined ? null : sealer.seal(channel.id, channel.secret),
     min_severity: channel.minSeverity ?? null,
     created_at: channel.createdAt,
     updated_at: channel.updatedAt,
   };
 }
 
+/** Channels with their webhook secrets sealed at rest (see secret-sealer.ts). */
 export class ChannelStore {
   readonly #db: AlertsDb;
+  readonly #sealer: SecretSealer;
 
-  constructor(db: AlertsDb) {
+  constructor(db: AlertsDb, sealer: SecretSealer) {
     this.#db = db;
+    this.#sealer = sealer;
+  }
+
+  /**
+   * Seals the secrets of rows written before sealing existed; answers how many. The old bytes
+   * are overwritten (secure_delete while rewriting) and the WAL is checkpointed and truncated,
+   * so the plaintext does not linger in the files.
+   */
+  async sealPlaintextSecrets(): Promise<number> {
+    const rows = await this.#db.selectFrom('alerts_channels').select(['id', 'secret']).where('secret', 'is not', null).execute();
+    const plain = rows.filter((row): row is { id: string; secret: string } => row.secret !== null && !this.#sealer.isSealed(row.secret));
+    if (plain.length === 0) return 0;
+    await sql`PRAGMA secure_delete = ON`.execute(this.#db);
+    try {
+      for (const row of plain) {
+        await this.#db.updateTable('alerts_channels').set({ secret: this.#sealer.seal(row.id, row.secret) }).where('id', '=', row.id).where('secret', '=', row.secret).execute();
+      }
+    } finally {
+      await sql`PRAGMA secure_delete = OFF`.execute(this.#db);
+    }
+    await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(this.#db);
+    return plain.length;
   }
 
   async all(): Promise<Channel[]> {
-    return (await this.#db.selectFrom('alerts_channels').selectAll().orderBy('id').execute()).map(channelOf);
+    return (await this.#db.selectFrom('alerts_channels').selectAll().orderBy('id').execute()).map((row) => channelOf(row, this.#sealer));
   }
 
   async list(options: { limit: number; after?: string }): Promise<Channel[]> {
     let q = this.#db.selectFrom('alerts_channels').selectAll().orderBy('id').limit(options.limit);
     if (options.after !== undefined) q = q.where('id', '>', options.after);
-    return (await q.execute()).map(channelOf);
+    return (await q.execute()).map((row) => channelOf(row, this.#sealer));
   }
 
   async get(id: string): Promise<Channel | undefined> {
     const row = await this.#db.selectFrom('alerts_channels').selectAll().where('id', '=', id).executeTakeFirst();
-    return row === undefined ? undefined : channelOf(row);
+    return row === undefined ? undefined : channelOf(row, this.#sealer);
   }
 
   /** False when the id is taken. */
   async insert(channel: Channel): Promise<boolean> {
-    const result = await this.#db.insertInto('alerts_channels').values(channelRow(channel)).onConflict((c) => c.column('id').doNothing()).executeTakeFirst();
+    const result = await this.#db.insertInto('alerts_channels').values(channelRow(channel, this.#sealer)).onConflict((c) => c.column('id').doNothing()).executeTakeFirst();
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async replace(channel: Channel): Promise<boolean> {
-    const { id: _id, created_at: _created, ...rest } = channelRow(channel);
+    const { id: _id, created_at: _created, ...rest } = channelRow(channel, this.#sealer);
     const result = await this.#db.updateTable('alerts_channels').set(rest).where('id', '=', channel.id).executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
   }

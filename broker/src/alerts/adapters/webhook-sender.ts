@@ -5,7 +5,10 @@
  * caller may retry.
  */
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import type { WebhookTargetGuard } from './webhook-target.js';
 
 export interface WebhookOutcome {
   readonly ok: boolean;
@@ -18,31 +21,63 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
-export async function sendWebhook(request: { url: string; secret: string; body: string; eventId: string; timeoutMs: number }): Promise<WebhookOutcome> {
+/**
+ * `guard` (issue 11, D8) is checked before connecting and resolves the host for the socket, so
+ * a name that now points at a loopback or link-local address is refused at delivery too.
+ */
+export async function sendWebhook(request: { url: string; secret: string; body: string; eventId: string; timeoutMs: number; guard: WebhookTargetGuard }): Promise<WebhookOutcome> {
   const started = performance.now();
+  const elapsed = (): number => performance.now() - started;
+  let url: URL;
   try {
-    const res = await fetch(request.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'outpost-alerts/1',
-        'x-outpost-signature': signBody(request.secret, request.body),
-        'x-outpost-event-id': request.eventId,
-      },
-      body: request.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(request.timeoutMs),
-    });
-    // Read (and drop) the answer so the connection can be reused.
-    await res.arrayBuffer().catch(() => undefined);
-    const latencyMs = performance.now() - started;
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, latencyMs };
-    return { ok: false, status: res.status, error: `the receiver answered ${res.status}`, latencyMs };
-  } catch (err) {
-    const latencyMs = performance.now() - started;
-    const error = err as Error & { cause?: { code?: string; message?: string } };
-    const reason =
-      error.name === 'TimeoutError' ? `no answer within ${request.timeoutMs} ms` : (error.cause?.code ?? error.cause?.message ?? error.message);
-    return { ok: false, error: String(reason).slice(0, 500), latencyMs };
+    url = new URL(request.url);
+  } catch {
+    return { ok: false, error: `not a URL: ${request.url.slice(0, 200)}`, latencyMs: elapsed() };
   }
+  const refusal = await request.guard.check(url);
+  if (refusal !== undefined) return { ok: false, error: `refused: ${refusal}`, latencyMs: elapsed() };
+  const signal = AbortSignal.timeout(request.timeoutMs);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<WebhookOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: Omit<WebhookOutcome, 'latencyMs'>): void => {
+      if (settled) return;
+      settled = true;
+      resolve({ ...outcome, latencyMs: elapsed() });
+    };
+    const fail = (err: NodeJS.ErrnoException): void => {
+      if (signal.aborted) finish({ ok: false, error: `no answer within ${request.timeoutMs} ms` });
+      else if (err.code === 'WEBHOOK_TARGET_REFUSED') finish({ ok: false, error: `refused: ${err.message}`.slice(0, 500) });
+      else finish({ ok: false, error: String(err.code ?? err.message).slice(0, 500) });
+    };
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(request.body, 'utf8'),
+          'user-agent': 'outpost-alerts/1',
+          'x-outpost-signature': signBody(request.secret, request.body),
+          'x-outpost-event-id': request.eventId,
+        },
+        // A fresh connection each time: it connects to the address the guard just checked.
+        agent: false,
+        lookup: request.guard.lookup,
+        signal,
+      },
+      (res) => {
+        // Read (and drop) the answer; redirects are not followed.
+        res.resume();
+        res.on('error', fail);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) finish({ ok: true, status });
+          else finish({ ok: false, status, error: `the receiver answered ${status}` });
+        });
+      },
+    );
+    req.on('error', fail);
+    req.end(request.body);
+  });
 }

@@ -6,6 +6,7 @@ import { OutpostError, type Alert, type AlertEvent, type AlertState, type Rule, 
 import type { BehaviorSubject } from 'rxjs';
 import type { AlertRecord, AlertStore } from '../adapters/alert-store.js';
 import type { Channel, ChannelStore, ChannelType, Delivery } from '../adapters/channel-store.js';
+import type { WebhookTargetGuard } from '../adapters/webhook-target.js';
 import type { RuleStore, StoredRule } from '../adapters/rule-store.js';
 import type { AlertLifecycle } from './alert-lifecycle.js';
 import { backtest, type BacktestDeps, type BacktestResult } from './backtest.js';
@@ -51,6 +52,8 @@ export interface AlertsServiceDeps {
   readonly backtest: BacktestDeps;
   /** Registry answers for the devices the rules may expect (before the engine sees them). */
   readonly prefetch: (rules: readonly Rule[]) => Promise<void>;
+  /** Refuses webhook URLs to loopback/link-local/unspecified addresses unless allowed (D8). */
+  readonly webhookTargets: Pick<WebhookTargetGuard, 'check'>;
   readonly now: () => number;
   readonly newId: (prefix: string) => string;
 }
@@ -293,8 +296,16 @@ export class AlertsService {
     };
   }
 
+  /** A webhook URL whose host is (or resolves to) a refused address: CHANNEL_INVALID (400) saying why. */
+  async #checkTarget(channel: Channel): Promise<void> {
+    if (channel.type !== 'webhook' || channel.url === undefined) return;
+    const refusal = await this.#deps.webhookTargets.check(new URL(channel.url));
+    if (refusal !== undefined) throw new OutpostError('CHANNEL_INVALID', `invalid channel: url: ${refusal}`, { details: [{ path: 'url', message: refusal }] });
+  }
+
   async createChannel(input: ChannelInput): Promise<ChannelView> {
     const channel = this.#checkChannel(input);
+    await this.#checkTarget(channel);
     if (!(await this.#deps.channels.insert(channel))) throw new OutpostError('CHANNEL_EXISTS', `a channel ${channel.id} exists already`);
     this.#channelIds.add(channel.id);
     return channelView(channel);
@@ -305,6 +316,7 @@ export class AlertsService {
     if (input.id !== undefined && input.id !== id) throw new OutpostError('CHANNEL_INVALID', `the body's id "${input.id}" is not the channel ${id} of the path`);
     const previous = await this.#channel(id);
     const channel = this.#checkChannel(input, previous.type === input.type ? previous : { ...previous, secret: undefined } as Channel);
+    await this.#checkTarget(channel);
     await this.#deps.channels.replace(channel);
     return channelView(channel);
   }

@@ -9,6 +9,7 @@ import { topics } from '@outpost/protocol';
 import type { Channel, ChannelStore, Delivery } from '../adapters/channel-store.js';
 import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
 import { sendWebhook } from '../adapters/webhook-sender.js';
+import type { WebhookTargetGuard } from '../adapters/webhook-target.js';
 
 export interface DeliveryLog {
   info(object: object, message: string): void;
@@ -19,6 +20,8 @@ export interface DeliveryLog {
 export interface DeliveryWorkerDeps {
   readonly channels: ChannelStore;
   publishMqtt(message: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void>;
+  /** Checked again at every delivery (DNS rebinding, D8). */
+  readonly webhookTargets: WebhookTargetGuard;
   readonly metrics: AlertsMetrics;
   readonly log: DeliveryLog;
   readonly now: () => number;
@@ -128,7 +131,7 @@ export class DeliveryWorker {
     if (channel === undefined) {
       outcome = { ok: false, error: 'the channel was deleted' };
     } else if (channel.type === 'webhook') {
-      outcome = await sendWebhook({ url: channel.url ?? '', secret: channel.secret ?? '', body: delivery.body, eventId: delivery.eventId, timeoutMs: options.webhookTimeoutMs });
+      outcome = await sendWebhook({ url: channel.url ?? '', secret: channel.secret ?? '', body: delivery.body, eventId: delivery.eventId, timeoutMs: options.webhookTimeoutMs, guard: this.#deps.webhookTargets });
       metrics.webhookSeconds.observe((outcome.latencyMs ?? 0) / 1000);
     } else {
       try {

@@ -69,6 +69,7 @@ export async function startAlertsPlatform(options: AlertsPlatformOptions = {}): 
     if (b === undefined) throw new Error('the broker part must come first');
     const module = createAlertsModule({
       db: deps.db,
+      secretKey: deps.secretKey,
       migrate: (part, migrations) => deps.migrate(part, migrations),
       auth: deps.auth,
       audit: deps.audit,
@@ -84,7 +85,8 @@ export async function startAlertsPlatform(options: AlertsPlatformOptions = {}): 
         if (options.mqttDown?.() === true) throw new Error('the MQTT broker is not running');
         mqttPublished.push(message);
       },
-      options: { retryBaseMs: 20, retryMaxMs: 200, latenessMs: 60_000, ...options.alerts },
+      // The receivers of these tests listen on 127.0.0.1: loopback webhooks must be allowed (D8).
+      options: { retryBaseMs: 20, retryMaxMs: 200, latenessMs: 60_000, webhookAllowPrivate: true, ...options.alerts },
     });
     module.onEvent((event) => events.push(event));
     alerts = module;
