@@ -9,18 +9,27 @@
 #   --no-enroll    do not enroll (outpost-agent enroll can be run later)
 #
 # Layout: the agent in /opt/outpost-agent/a or b (slots), /opt/outpost-agent/current -> the
-# active slot, the launcher in /opt/outpost-agent/launcher, state (keys, certificate, CA,
-# agent.json, outbox) in /var/lib/outpost-agent (0700). Idempotent: a second run with the
+# active slot, the launcher in /opt/outpost-agent/launcher and the root helper (reboot, slot
+# switch) in /opt/outpost-agent/helper, all root-owned; state (keys, certificate, CA,
+# agent.json, outbox) in /var/lib/outpost-agent (0700), owned by the system user
+# outpost-agent, which the agent runs as (created here; with --root, in DIR/etc/passwd).
+# Idempotent: a second run with the
 # same bundle changes nothing and says so. A different agent goes to the slot `current` does
 # not point to, and `current` switches atomically, so a running install is never broken and
 # the launcher can roll back to the previous slot.
 set -eu
+# useradd and systemctl live in sbin, which a plain user's PATH (sudo -E, a test) may lack.
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
 
 ROOT=""
 SYSTEMD=1
 ENROLL=1
 MAIN=dist/src/main.js
+# The agent's real minimum: Node.js 20.0 (its tests pass under the official 20.0.0 and 20.11.1
+# builds; 20.11 is the newest for armv7l). Its libraries (pino 10) support 20 and later.
 NODE_MIN_MAJOR=20
+AGENT_USER=outpost-agent
 
 say() { printf 'outpost-agent install: %s\n' "$*"; }
 die() {
@@ -152,6 +161,47 @@ if put_file "$HERE/launcher.sh" "$AGENT_HOME/launcher" 0755; then
   say "installed the launcher: $AGENT_HOME/launcher"
   CHANGED=1
 fi
+if put_file "$HERE/helper.sh" "$AGENT_HOME/helper" 0755; then
+  say "installed the root helper (reboot, slot switch only): $AGENT_HOME/helper"
+  CHANGED=1
+fi
+
+# --- the agent's system user ------------------------------------------------------------------
+# The agent never runs as root: a configuration from the platform must not be a root shell.
+user_ids() { [ -f "$ROOT/etc/passwd" ] && awk -F: -v u="$AGENT_USER" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd" || true; }
+if [ -z "$(user_ids)" ]; then
+  nologin=/usr/sbin/nologin
+  [ -x "$ROOT$nologin" ] || [ ! -x "$ROOT/sbin/nologin" ] || nologin=/sbin/nologin
+  set -- --system --user-group --no-create-home --home-dir /var/lib/outpost-agent --shell "$nologin" --comment 'Outpost edge agent' "$AGENT_USER"
+  if ! command -v useradd >/dev/null 2>&1; then
+    why='useradd was not found'
+  elif [ -n "$ROOT" ]; then
+    mkdir -p "$ROOT/etc"
+    # --prefix edits DIR/etc/* directly (shadow 4.9+); older useradd only has --root (chroot).
+    why=$(useradd --prefix "$ROOT" "$@" 2>&1 >/dev/null) || why=$(useradd --root "$ROOT" "$@" 2>&1 >/dev/null) || true
+  else
+    why=$(useradd "$@" 2>&1 >/dev/null) || true
+  fi
+  if [ -n "$(user_ids)" ]; then
+    say "created the system user $AGENT_USER (no login) in ${ROOT:-/}etc/passwd; the agent runs as it"
+    CHANGED=1
+  elif [ -n "$ROOT" ]; then
+    say "note: could not create the system user $AGENT_USER in $ROOT/etc/passwd ($(printf '%s' "$why" | head -n 1)); create it in the image before the first boot: the agent's unit runs as $AGENT_USER"
+  else
+    die "could not create the system user $AGENT_USER ($(printf '%s' "$why" | head -n 1)); create it (useradd --system --user-group --shell /usr/sbin/nologin $AGENT_USER) and run this again"
+  fi
+fi
+
+# Hands the state dir to the agent's user (root-owned /opt stays as it is).
+own_state() {
+  ids=$(user_ids)
+  [ -n "$ids" ] || return 0
+  if [ "$(id -u)" = 0 ]; then
+    chown -R "$ids" "$STATE"
+  else
+    say "note: not root, so $STATE is not handed to $AGENT_USER ($ids); chown -R $ids it before the first boot"
+  fi
+}
 
 # --- state: CA, configuration ---------------------------------------------------------------
 if [ ! -d "$STATE" ]; then CHANGED=1; fi
@@ -174,22 +224,31 @@ if [ -f "$STATE/cert.pem" ] && [ -f "$STATE/identity.json" ]; then
   DEVICE_ID=$("$NODE" -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).deviceId))' "$STATE/identity.json" 2>/dev/null || echo '?')
   say "already enrolled as $DEVICE_ID"
 elif [ "$ENROLL" = 0 ]; then
-  say "not enrolling (--no-enroll); later: $NODE $AGENT_HOME/current/$MAIN enroll --server $SERVER --token TOKEN --ca $STATE/bundle-ca.pem --state-dir $STATE"
+  say "not enrolling (--no-enroll); later: $NODE $AGENT_HOME/current/$MAIN enroll --server $SERVER --token-file FILE --ca $STATE/bundle-ca.pem --state-dir $STATE (then chown -R $AGENT_USER: $STATE)"
 else
   say "enrolling with $SERVER into group $GROUP"
-  TOKEN=$(field token)
   FINGERPRINT=$(field caFingerprint)
-  if ! "$NODE" "$AGENT_HOME/current/$MAIN" enroll --server "$SERVER" --token "$TOKEN" --ca "$STATE/bundle-ca.pem" --ca-fingerprint "$FINGERPRINT" --state-dir "$STATE"; then
-    die "enrollment failed (see above). If the token was used or has expired, make a new bundle with 'outpost agent bundle --group $GROUP' and run its install.sh"
-  fi
+  TOKEN=$(field token)
+  # The token goes through standard input (printf is built in), never a command line, where ps would show it.
+  rc=0
+  printf '%s\n' "$TOKEN" | "$NODE" "$AGENT_HOME/current/$MAIN" enroll --server "$SERVER" --token-file - --ca "$STATE/bundle-ca.pem" --ca-fingerprint "$FINGERPRINT" --state-dir "$STATE" || rc=$?
+  [ "$rc" = 0 ] || own_state
+  case $rc in
+    0) ;;
+    3) die "enrollment failed: the platform refused the bundle's token (see above: used up, expired or revoked). Make a new bundle with 'outpost agent bundle --group $GROUP' and run its install.sh" ;;
+    *) die "enrollment failed (see above; exit $rc). The platform did not take the token, so it is still unused: fix the cause (network, time, Node.js) and run this install.sh again" ;;
+  esac
   CHANGED=1
 fi
+own_state
 
 # --- systemd --------------------------------------------------------------------------------
 if [ "$SYSTEMD" = 1 ]; then
   units_changed=0
   if put_file "$HERE/outpost-agent.service" "$UNIT_DIR/outpost-agent.service" 0644; then units_changed=1; fi
   if put_file "$HERE/outpost-agent-firstboot.service" "$UNIT_DIR/outpost-agent-firstboot.service" 0644; then units_changed=1; fi
+  if put_file "$HERE/outpost-agent-helper.service" "$UNIT_DIR/outpost-agent-helper.service" 0644; then units_changed=1; fi
+  if put_file "$HERE/outpost-agent-helper.path" "$UNIT_DIR/outpost-agent-helper.path" 0644; then units_changed=1; fi
   # The launcher runs the node checked above, wherever it lives (nvm, /usr/local, …).
   if put_text "$(printf '[Service]\nEnvironment=OUTPOST_AGENT_NODE=%s' "$NODE")" "$UNIT_DIR/outpost-agent.service.d/node.conf" 0644; then units_changed=1; fi
   [ "$units_changed" = 0 ] || {
@@ -199,16 +258,21 @@ if [ "$SYSTEMD" = 1 ]; then
   if ! command -v systemctl >/dev/null 2>&1; then
     say "systemctl not found: start the agent with $AGENT_HOME/launcher"
   elif [ -n "$ROOT" ]; then
-    if ! systemctl --root="$ROOT" is-enabled --quiet outpost-agent.service 2>/dev/null; then
-      systemctl --root="$ROOT" enable outpost-agent.service
-      CHANGED=1
-    fi
+    for unit in outpost-agent.service outpost-agent-helper.path; do
+      if ! systemctl --root="$ROOT" is-enabled --quiet "$unit" 2>/dev/null; then
+        systemctl --root="$ROOT" enable "$unit"
+        CHANGED=1
+      fi
+    done
   else
     [ "$units_changed" = 0 ] || systemctl daemon-reload
-    if ! systemctl is-enabled --quiet outpost-agent.service 2>/dev/null; then
-      systemctl enable outpost-agent.service
-      CHANGED=1
-    fi
+    for unit in outpost-agent.service outpost-agent-helper.path; do
+      if ! systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+        systemctl enable "$unit"
+        CHANGED=1
+      fi
+    done
+    systemctl is-active --quiet outpost-agent-helper.path || systemctl start outpost-agent-helper.path
     # --no-block: this may run inside outpost-agent-firstboot.service, which the agent waits for.
     if [ ! -f "$STATE/identity.json" ]; then
       say "not starting outpost-agent.service before the device is enrolled"

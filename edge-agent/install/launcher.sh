@@ -3,7 +3,13 @@
 # outpost-agent.service. It is small and fixed: OTA updates replace the agent in a slot
 # (/opt/outpost-agent/a or b), never this file.
 #
-#   launcher [--root DIR] [--state-dir DIR] [--max-attempts N] [-- AGENT-RUN-ARGS...]
+#   launcher [--root DIR] [--state-dir DIR] [--max-attempts N] [--count-only | --no-count]
+#            [-- AGENT-RUN-ARGS...]
+#
+# outpost-agent.service splits it in two: `ExecStartPre=+launcher --count-only` does steps 1-2
+# as root (a rollback rewrites /opt/outpost-agent/current, which the agent's user cannot), and
+# `ExecStart=launcher --no-count` does step 3 as the outpost-agent user. Without either flag it
+# does all three (by hand, tests).
 #
 # What it does on every start:
 #   1. reads STATE/boot-attempts (missing or unreadable = 0), adds 1 and writes it back
@@ -32,6 +38,8 @@ ROOT=""
 STATE=""
 MAX_ATTEMPTS=${OUTPOST_AGENT_MAX_BOOT_ATTEMPTS:-3}
 MAIN=dist/src/main.js
+COUNT=1
+RUN=1
 
 log() { printf 'outpost-agent launcher: %s\n' "$*" >&2; }
 die() {
@@ -56,6 +64,14 @@ while [ $# -gt 0 ]; do
       MAX_ATTEMPTS=$2
       shift 2
       ;;
+    --count-only)
+      RUN=0
+      shift
+      ;;
+    --no-count)
+      COUNT=0
+      shift
+      ;;
     --)
       shift
       break
@@ -74,7 +90,23 @@ current=$(readlink "$HOME_DIR/current")
 current=${current##*/}
 [ -f "$HOME_DIR/$current/$MAIN" ] || die "$HOME_DIR/current points to slot '$current', which holds no $MAIN"
 
+if [ "$COUNT" = 0 ]; then
+  [ "$RUN" = 1 ] || die '--count-only and --no-count together do nothing'
+  OUTPOST_AGENT_SLOT=$current
+  export OUTPOST_AGENT_SLOT
+  exec "$NODE" "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
+fi
+
 (umask 077 && mkdir -p "$STATE")
+
+# Writes STATE/NAME atomically: a fresh temp file (mktemp: never one the agent's user placed
+# there, nor a symlink it planted, since this part runs as root) renamed over NAME.
+put_state() {
+  tmp=$(mktemp "$STATE/.$1.XXXXXX")
+  printf '%s\n' "$2" >"$tmp"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$STATE/$1"
+}
 
 attempts=0
 if [ -f "$STATE/boot-attempts" ]; then
@@ -97,8 +129,7 @@ if [ "$attempts" -gt "$MAX_ATTEMPTS" ]; then
     log "slot $current started $((attempts - 1)) times without becoming healthy: rolling back to slot $other"
     ln -s "$other" "$HOME_DIR/current.launcher.$$"
     mv -T "$HOME_DIR/current.launcher.$$" "$HOME_DIR/current"
-    printf '%s %s %s\n' "$current" "$other" "$(date +%s)" >"$STATE/rollback.tmp"
-    mv -f "$STATE/rollback.tmp" "$STATE/rollback"
+    put_state rollback "$current $other $(date +%s)"
     current=$other
     attempts=1
   else
@@ -106,8 +137,8 @@ if [ "$attempts" -gt "$MAX_ATTEMPTS" ]; then
   fi
 fi
 
-printf '%s\n' "$attempts" >"$STATE/boot-attempts.tmp"
-mv -f "$STATE/boot-attempts.tmp" "$STATE/boot-attempts"
+put_state boot-attempts "$attempts"
+[ "$RUN" = 1 ] || exit 0
 
 OUTPOST_AGENT_SLOT=$current
 export OUTPOST_AGENT_SLOT

@@ -12,24 +12,31 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const HAS_SYSTEMCTL = spawnSync('systemctl', ['--version']).status === 0;
+/** useradd and chown to another user need root; as anyone else install.sh says what to do by hand. */
+const IS_ROOT = process.getuid?.() === 0;
+const HAS_USERADD = spawnSync('sh', ['-c', 'command -v useradd']).status === 0;
 
 const INSTALL_DIR = fileURLToPath(new URL('../../edge-agent/install/', import.meta.url));
 const NODE_DIR = dirname(process.execPath);
 const BASE_PATH = `${NODE_DIR}:/usr/local/bin:/usr/bin:/bin`;
 
-/** A stand-in agent: records argv and OUTPOST_AGENT_SLOT, then behaves as `behaviour` says. */
-function fakeMain(name: string, behaviour: { exitCode?: number; enrollAs?: string } = {}): string {
+/**
+ * A stand-in agent: records argv, OUTPOST_AGENT_SLOT and (enroll --token-file -) the token read
+ * from stdin, then behaves as `behaviour` says; an enroll without enrollAs fails with enrollExit.
+ */
+function fakeMain(name: string, behaviour: { exitCode?: number; enrollAs?: string; enrollExit?: number } = {}): string {
   return `
 const fs = require('node:fs');
 const path = require('node:path');
 const args = process.argv.slice(2);
 const state = args[args.indexOf('--state-dir') + 1];
-fs.appendFileSync(process.env.OUTPOST_TEST_LOG, JSON.stringify({ agent: ${JSON.stringify(name)}, args, slot: process.env.OUTPOST_AGENT_SLOT ?? null }) + '\\n');
+const stdinToken = args[0] === 'enroll' && args[args.indexOf('--token-file') + 1] === '-' ? fs.readFileSync(0, 'utf8') : null;
+fs.appendFileSync(process.env.OUTPOST_TEST_LOG, JSON.stringify({ agent: ${JSON.stringify(name)}, args, slot: process.env.OUTPOST_AGENT_SLOT ?? null, ...(stdinToken === null ? {} : { stdinToken }) }) + '\\n');
 if (args[0] === 'enroll' && ${JSON.stringify(behaviour.enrollAs ?? null)} !== null) {
   fs.writeFileSync(path.join(state, 'cert.pem'), 'CERT');
   fs.writeFileSync(path.join(state, 'identity.json'), JSON.stringify({ v: 1, deviceId: ${JSON.stringify(behaviour.enrollAs ?? '')} }));
 }
-if (args[0] === 'enroll' && ${JSON.stringify(behaviour.enrollAs ?? null)} === null) { console.error('enroll: token used up'); process.exit(1); }
+if (args[0] === 'enroll' && ${JSON.stringify(behaviour.enrollAs ?? null)} === null) { console.error('enroll: it failed'); process.exit(${behaviour.enrollExit ?? 3}); }
 process.exit(${behaviour.exitCode ?? 0});
 `;
 }
@@ -42,7 +49,9 @@ async function makeBundle(at: string, version: string, main: string): Promise<Bu
   const dir = join(at, 'outpost-bundle');
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'agent', 'dist', 'src'), { recursive: true });
-  for (const name of ['install.sh', 'launcher.sh', 'outpost-agent.service', 'outpost-agent-firstboot.service']) await cp(join(INSTALL_DIR, name), join(dir, name));
+  for (const name of ['install.sh', 'launcher.sh', 'helper.sh', 'outpost-agent.service', 'outpost-agent-firstboot.service', 'outpost-agent-helper.service', 'outpost-agent-helper.path']) {
+    await cp(join(INSTALL_DIR, name), join(dir, name));
+  }
   await writeFile(join(dir, 'agent', 'package.json'), JSON.stringify({ name: '@outpost/edge-agent', version, type: 'commonjs' }));
   await writeFile(join(dir, 'agent', 'dist', 'src', 'main.js'), main);
   await writeFile(
@@ -95,11 +104,11 @@ describe('install.sh', () => {
   });
   afterEach(async () => rm(work, { recursive: true, force: true }));
 
-  const calls = async (): Promise<{ agent: string; args: string[]; slot: string | null }[]> =>
+  const calls = async (): Promise<{ agent: string; args: string[]; slot: string | null; stdinToken?: string }[]> =>
     (await readFile(log, 'utf8'))
       .split('\n')
       .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as { agent: string; args: string[]; slot: string | null });
+      .map((l) => JSON.parse(l) as { agent: string; args: string[]; slot: string | null; stdinToken?: string });
 
   it('installs into slot a, and a second run changes nothing and says so', async () => {
     const bundle = await makeBundle(work, '1.0.0', fakeMain('v1'));
@@ -114,7 +123,7 @@ describe('install.sh', () => {
     expect(await readFile(join(root, 'var/lib/outpost-agent/bundle-ca.pem'), 'utf8')).toContain('BEGIN CERTIFICATE');
     expect(await readFile(join(root, 'var/lib/outpost-agent/agent.json'), 'utf8')).toContain('"system"');
     expect(await readFile(join(root, 'var/lib/outpost-agent/boot-attempts'), 'utf8')).toBe('0\n');
-    await expect(lstat(join(root, 'etc'))).rejects.toThrow(); // --no-systemd: no units
+    await expect(lstat(join(root, 'etc/systemd'))).rejects.toThrow(); // --no-systemd: no units
     expect(await calls()).toEqual([]); // --no-enroll: the agent was not run
 
     const before = await snapshot(root);
@@ -156,10 +165,10 @@ describe('install.sh', () => {
     expect(sh(join(v3.dir, 'install.sh'), ['--root', root, '--no-systemd', '--no-enroll'], { OUTPOST_TEST_LOG: log }).code).toBe(0);
     expect(await readlink(join(root, 'opt/outpost-agent/current'))).toBe('a');
     expect(await readFile(join(root, 'opt/outpost-agent/b/dist/src/main.js'), 'utf8')).toBe(fakeMain('v2'));
-    expect(await readdir(join(root, 'opt/outpost-agent'))).toEqual(['a', 'b', 'current', 'launcher']);
+    expect(await readdir(join(root, 'opt/outpost-agent'))).toEqual(['a', 'b', 'current', 'helper', 'launcher']);
   });
 
-  it('enrolls with the bundle token, CA and state dir, and not again once enrolled', async () => {
+  it('enrolls with the bundle token (on stdin, never in argv), CA and state dir, and not again once enrolled', async () => {
     const bundle = await makeBundle(work, '1.0.0', fakeMain('v1', { enrollAs: 'lab-0001' }));
     const first = sh(join(bundle.dir, 'install.sh'), ['--root', root, '--no-systemd'], { OUTPOST_TEST_LOG: log });
     expect(first.code, first.stderr).toBe(0);
@@ -167,10 +176,14 @@ describe('install.sh', () => {
     expect(await calls()).toEqual([
       {
         agent: 'v1',
-        args: ['enroll', '--server', 'https://platform.example:8443', '--token', 'oet_test', '--ca', join(state, 'bundle-ca.pem'), '--ca-fingerprint', `sha256:${'ab'.repeat(32)}`, '--state-dir', state],
+        args: ['enroll', '--server', 'https://platform.example:8443', '--token-file', '-', '--ca', join(state, 'bundle-ca.pem'), '--ca-fingerprint', `sha256:${'ab'.repeat(32)}`, '--state-dir', state],
         slot: null,
+        stdinToken: 'oet_test\n',
       },
     ]);
+    // Nothing install.sh runs carries the token on its command line (ps would show it).
+    expect(JSON.stringify((await calls()).map((c) => c.args))).not.toContain('oet_test');
+    expect(await readFile(join(bundle.dir, 'install.sh'), 'utf8')).not.toMatch(/--token "/);
     const second = sh(join(bundle.dir, 'install.sh'), ['--root', root, '--no-systemd'], { OUTPOST_TEST_LOG: log });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('already enrolled as lab-0001');
@@ -178,12 +191,25 @@ describe('install.sh', () => {
     expect((await calls()).length).toBe(1);
   });
 
-  it('fails with a clear message when enrollment fails', async () => {
-    const bundle = await makeBundle(work, '1.0.0', fakeMain('v1'));
+  it('says a new bundle is needed only when the platform refused the token (exit 3)', async () => {
+    const bundle = await makeBundle(work, '1.0.0', fakeMain('v1', { enrollExit: 3 }));
     const run = sh(join(bundle.dir, 'install.sh'), ['--root', root, '--no-systemd'], { OUTPOST_TEST_LOG: log });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('enroll: token used up');
-    expect(run.stderr).toContain("enrollment failed (see above). If the token was used or has expired, make a new bundle with 'outpost agent bundle --group lab'");
+    expect(run.stderr).toContain('enroll: it failed');
+    expect(run.stderr).toContain("enrollment failed: the platform refused the bundle's token (see above: used up, expired or revoked). Make a new bundle with 'outpost agent bundle --group lab'");
+  });
+
+  it('says the token is still unused when enrollment crashed or could not reach the platform', async () => {
+    const mains = [fakeMain('v1', { enrollExit: 1 }), 'syntax error here (an agent too new for this Node)'];
+    for (const [i, main] of mains.entries()) {
+      const at = join(work, `case-${i}`);
+      await mkdir(join(at, 'root'), { recursive: true });
+      const bundle = await makeBundle(at, '1.0.0', main);
+      const run = sh(join(bundle.dir, 'install.sh'), ['--root', join(at, 'root'), '--no-systemd'], { OUTPOST_TEST_LOG: log });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/enrollment failed \(see above; exit 1\)\. The platform did not take the token, so it is still unused: fix the cause \(network, time, Node\.js\) and run this install\.sh again\n$/);
+      expect(run.stderr).not.toContain('make a new bundle');
+    }
   });
 
   it('refuses a Node.js older than 20, and a missing node, before touching anything', async () => {
@@ -217,12 +243,59 @@ describe('install.sh', () => {
     expect(await readlink(join(units, 'multi-user.target.wants/outpost-agent.service'))).toBe('/etc/systemd/system/outpost-agent.service');
     // The firstboot unit is only enabled by whoever prepares an SD card image.
     await expect(lstat(join(units, 'multi-user.target.wants/outpost-agent-firstboot.service'))).rejects.toThrow();
+    // The root helper's units: the path unit is enabled and starts the oneshot on a request.
+    for (const name of ['outpost-agent-helper.service', 'outpost-agent-helper.path']) {
+      expect(await readFile(join(units, name), 'utf8')).toBe(await readFile(join(INSTALL_DIR, name), 'utf8'));
+    }
+    expect(await readlink(join(units, 'multi-user.target.wants/outpost-agent-helper.path'))).toBe('/etc/systemd/system/outpost-agent-helper.path');
 
     const before = await snapshot(root);
     const second = sh(join(bundle.dir, 'install.sh'), ['--root', root, '--no-enroll'], { OUTPOST_TEST_LOG: log });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('nothing to do');
     expect(await snapshot(root)).toEqual(before);
+  });
+
+  it('runs the agent as its own system user: the unit has User=, hardening, and root only for the launcher count', async () => {
+    const unit = await readFile(join(INSTALL_DIR, 'outpost-agent.service'), 'utf8');
+    const lines = unit.split('\n');
+    for (const line of [
+      'User=outpost-agent',
+      'Group=outpost-agent',
+      'ExecStartPre=+/opt/outpost-agent/launcher --count-only',
+      'ExecStart=/opt/outpost-agent/launcher --no-count -- --reboot-command "/opt/outpost-agent/helper request reboot"',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/var/lib/outpost-agent',
+    ]) {
+      expect(lines, line).toContain(line);
+    }
+    expect(unit).not.toMatch(/^User=root/m);
+    expect(await readFile(join(INSTALL_DIR, 'outpost-agent-helper.service'), 'utf8')).toMatch(/^ExecStart=\/opt\/outpost-agent\/helper run-request$/m);
+    expect(await readFile(join(INSTALL_DIR, 'outpost-agent-helper.path'), 'utf8')).toMatch(/^PathExists=\/var\/lib\/outpost-agent\/helper-request$/m);
+  });
+
+  it.skipIf(!IS_ROOT || !HAS_USERADD)('creates the system user outpost-agent in --root DIR/etc/passwd and hands it the state dir (0700), /opt stays root', async () => {
+    const bundle = await makeBundle(work, '1.0.0', fakeMain('v1', { enrollAs: 'lab-0002' }));
+    const run = sh(join(bundle.dir, 'install.sh'), ['--root', root, '--no-systemd'], { OUTPOST_TEST_LOG: log });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('created the system user outpost-agent (no login)');
+    const entry = (await readFile(join(root, 'etc/passwd'), 'utf8')).split('\n').find((l) => l.startsWith('outpost-agent:'));
+    expect(entry).toMatch(/^outpost-agent:[^:]*:(\d+):(\d+):[^:]*:\/var\/lib\/outpost-agent:\/(usr\/)?sbin\/nologin$/);
+    const [uid, gid] = (entry ?? '').split(':').slice(2, 4).map(Number);
+    expect(uid).toBeLessThan(1000); // a system account
+    expect(await readFile(join(root, 'etc/group'), 'utf8')).toMatch(new RegExp(`^outpost-agent:[^:]*:${gid}:`, 'm'));
+    const state = join(root, 'var/lib/outpost-agent');
+    for (const path of [state, join(state, 'identity.json'), join(state, 'agent.json'), join(state, 'bundle-ca.pem')]) {
+      const info = await lstat(path);
+      expect([path, info.uid, info.gid]).toEqual([path, uid, gid]);
+    }
+    expect((await lstat(state)).mode & 0o777).toBe(0o700);
+    for (const path of ['opt/outpost-agent', 'opt/outpost-agent/launcher', 'opt/outpost-agent/helper', 'opt/outpost-agent/a/dist/src/main.js']) {
+      expect([path, (await lstat(join(root, path))).uid]).toEqual([path, 0]);
+    }
+    // Never the host's own user database.
+    expect(await readFile('/etc/passwd', 'utf8')).not.toContain(`${root}`);
   });
 
   it('first boot: the unit extracts the bundle from the boot partition, installs it and renames it so it runs once', async () => {
@@ -352,5 +425,117 @@ describe('the launcher', () => {
     const run = start();
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(`outpost-agent launcher: error: no agent installed: ${join(root, 'opt/outpost-agent')}/current is missing (run install.sh from a bundle)\n`);
+  });
+});
+
+describe('the launcher, split as the unit runs it', () => {
+  let work: string;
+  let root: string;
+  let log: string;
+  let state: string;
+  const launcher = join(INSTALL_DIR, 'launcher.sh');
+  beforeEach(async () => {
+    work = await mkdtemp(join(tmpdir(), 'outpost-launcher-split-'));
+    root = join(work, 'root');
+    state = join(root, 'var/lib/outpost-agent');
+    log = join(work, 'calls.log');
+    await writeFile(log, '');
+    for (const name of ['a', 'b']) {
+      await mkdir(join(root, 'opt/outpost-agent', name, 'dist/src'), { recursive: true });
+      await writeFile(join(root, 'opt/outpost-agent', name, 'dist/src/main.js'), fakeMain(`slot-${name}`));
+    }
+    await symlink('b', join(root, 'opt/outpost-agent/current'));
+  });
+  afterEach(async () => rm(work, { recursive: true, force: true }));
+  const start = (...extra: string[]): Run => sh(launcher, ['--root', root, '--max-attempts', '2', ...extra], { OUTPOST_TEST_LOG: log });
+
+  it('--count-only counts and rolls back without starting the agent; --no-count starts it without counting', async () => {
+    expect(start('--count-only').code).toBe(0);
+    expect(start('--count-only').code).toBe(0);
+    expect(await readFile(log, 'utf8')).toBe('');
+    expect((await readFile(join(state, 'boot-attempts'), 'utf8')).trim()).toBe('2');
+    const third = start('--count-only');
+    expect(third.stderr).toContain('rolling back to slot a');
+    expect(await readlink(join(root, 'opt/outpost-agent/current'))).toBe('a');
+    expect(await readFile(log, 'utf8')).toBe('');
+
+    expect(start('--no-count', '--', '--log-level', 'debug').code).toBe(0);
+    expect(JSON.parse((await readFile(log, 'utf8')).trim())).toEqual({ agent: 'slot-a', args: ['run', '--state-dir', state, '--log-level', 'debug'], slot: 'a' });
+    expect((await readFile(join(state, 'boot-attempts'), 'utf8')).trim()).toBe('1');
+  });
+
+  it('never writes through a link the agent user planted in its state dir (the count runs as root)', async () => {
+    await mkdir(state, { recursive: true });
+    const victim = join(work, 'victim');
+    await writeFile(victim, 'precious\n');
+    for (const name of ['boot-attempts.tmp', 'rollback.tmp']) await symlink(victim, join(state, name));
+    for (let i = 0; i < 3; i += 1) expect(start('--count-only').code).toBe(0);
+    expect(await readlink(join(root, 'opt/outpost-agent/current'))).toBe('a');
+    expect(await readFile(victim, 'utf8')).toBe('precious\n');
+    expect((await lstat(join(state, 'boot-attempts'))).isFile()).toBe(true);
+  });
+});
+
+describe('the root helper', () => {
+  let work: string;
+  let root: string;
+  let state: string;
+  const helper = join(INSTALL_DIR, 'helper.sh');
+  beforeEach(async () => {
+    work = await mkdtemp(join(tmpdir(), 'outpost-helper-'));
+    root = join(work, 'root');
+    state = join(root, 'var/lib/outpost-agent');
+    await mkdir(state, { recursive: true });
+    await mkdir(join(root, 'opt/outpost-agent/a/dist/src'), { recursive: true });
+    await writeFile(join(root, 'opt/outpost-agent/a/dist/src/main.js'), '');
+    await symlink('a', join(root, 'opt/outpost-agent/current'));
+  });
+  afterEach(async () => rm(work, { recursive: true, force: true }));
+  const helperRun = (args: readonly string[], env: Record<string, string> = {}): Run => sh(helper, ['--root', root, ...args], env);
+
+  it('switches the slot only to one that holds an agent, with a clean boot count', async () => {
+    const refused = helperRun(['switch-slot-b']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('slot b holds no agent');
+    await mkdir(join(root, 'opt/outpost-agent/b/dist/src'), { recursive: true });
+    await writeFile(join(root, 'opt/outpost-agent/b/dist/src/main.js'), '');
+    await writeFile(join(state, 'boot-attempts'), '2\n');
+    await writeFile(join(state, 'rollback'), 'b a 1\n');
+    expect(helperRun(['switch-slot-b']).code).toBe(0);
+    expect(await readlink(join(root, 'opt/outpost-agent/current'))).toBe('b');
+    expect(await readFile(join(state, 'boot-attempts'), 'utf8')).toBe('0\n');
+    await expect(lstat(join(state, 'rollback'))).rejects.toThrow();
+  });
+
+  it('does what the agent requested, if it is a fixed verb, and removes the request', async () => {
+    const rebooted = join(work, 'rebooted');
+    expect(helperRun(['request', 'reboot']).code).toBe(0);
+    expect(await readFile(join(state, 'helper-request'), 'utf8')).toBe('reboot\n');
+    const done = helperRun(['run-request'], { OUTPOST_AGENT_REBOOT_COMMAND: `touch ${rebooted}` });
+    expect(done.code, done.stderr).toBe(0);
+    expect((await lstat(rebooted)).isFile()).toBe(true);
+    await expect(lstat(join(state, 'helper-request'))).rejects.toThrow();
+  });
+
+  it('refuses anything else: other verbs, arguments, a forged request, a planted link', async () => {
+    expect(helperRun(['request', 'reboot; rm -rf /']).stderr).toContain('request takes one of reboot, switch-slot-a, switch-slot-b');
+    expect(helperRun(['request', 'switch-slot-a', 'now']).code).toBe(1);
+    expect(helperRun(['sh']).stderr).toContain("unknown verb 'sh'");
+
+    await writeFile(join(state, 'helper-request'), 'cat /etc/shadow\n');
+    const forged = helperRun(['run-request'], { OUTPOST_AGENT_REBOOT_COMMAND: 'false' });
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toBe('outpost-agent helper: error: refused a request that is none of reboot, switch-slot-a, switch-slot-b\n');
+    await expect(lstat(join(state, 'helper-request'))).rejects.toThrow();
+
+    const target = join(work, 'says-reboot');
+    await writeFile(target, 'reboot\n');
+    await symlink(target, join(state, 'helper-request'));
+    const linked = helperRun(['run-request'], { OUTPOST_AGENT_REBOOT_COMMAND: `touch ${join(work, 'must-not-exist')}` });
+    expect(linked.code).toBe(1);
+    expect(linked.stderr).toContain('not a plain file: nothing done');
+    await expect(lstat(join(work, 'must-not-exist'))).rejects.toThrow();
+    await expect(lstat(join(state, 'helper-request'))).rejects.toThrow();
+    expect(await readFile(target, 'utf8')).toBe('reboot\n');
   });
 });

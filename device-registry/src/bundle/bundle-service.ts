@@ -7,7 +7,8 @@
  *   bundle.json                      {v, server, token, tokenId, group, tags, caFingerprint, agentVersion, expiresAt, createdAt}
  *   ca.pem                           the trusted CA chain (active first)
  *   agent.json                       default agent configuration (system metrics every 10 s)
- *   install.sh, launcher.sh, outpost-agent.service, outpost-agent-firstboot.service
+ *   install.sh, launcher.sh, helper.sh, outpost-agent.service, outpost-agent-firstboot.service,
+ *   outpost-agent-helper.service, outpost-agent-helper.path
  *   agent/                           the agent package with its production node_modules
  */
 import { open, readFile } from 'node:fs/promises';
@@ -26,6 +27,9 @@ export const INSTALL_FILES: readonly { readonly name: string; readonly mode: num
   { name: 'launcher.sh', mode: 0o755 },
   { name: 'outpost-agent.service', mode: 0o644 },
   { name: 'outpost-agent-firstboot.service', mode: 0o644 },
+  { name: 'helper.sh', mode: 0o755 },
+  { name: 'outpost-agent-helper.service', mode: 0o644 },
+  { name: 'outpost-agent-helper.path', mode: 0o644 },
 ];
 /** agent.json of a fresh install: the system collector every 10 s (SPEC "Commands"). */
 export const DEFAULT_AGENT_CONFIG = { v: 1, collectors: [{ type: 'system', intervalMs: 10_000 }] } as const;

@@ -75,6 +75,9 @@ describe('POST /api/v1/agent-bundles', () => {
       'outpost-bundle/launcher.sh',
       'outpost-bundle/outpost-agent.service',
       'outpost-bundle/outpost-agent-firstboot.service',
+      'outpost-bundle/helper.sh',
+      'outpost-bundle/outpost-agent-helper.service',
+      'outpost-bundle/outpost-agent-helper.path',
       'outpost-bundle/agent/package.json',
       'outpost-bundle/agent/install/install.sh',
       'outpost-bundle/agent/node_modules/mqtt/package.json',
@@ -100,6 +103,7 @@ describe('POST /api/v1/agent-bundles', () => {
     expect(manifest['expiresAt']).toBe((manifest['createdAt'] as number) + 7200 * 1000);
     expect((await stat(join(dir, 'bundle.json'))).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'install.sh'))).mode & 0o111).not.toBe(0);
+    expect((await stat(join(dir, 'helper.sh'))).mode & 0o111).not.toBe(0);
     expect(await readFile(join(dir, 'ca.pem'), 'utf8')).toBe(ca.chainPem);
     const agentConfig = JSON.parse(await readFile(join(dir, 'agent.json'), 'utf8')) as unknown;
     expect(validatePayload('AgentConfig', agentConfig).ok).toBe(true);

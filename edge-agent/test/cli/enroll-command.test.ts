@@ -18,6 +18,8 @@ import { fingerprintOfDer } from '../../src/identity/ca-pin.js';
 import { makeTestPki } from '../identity/test-pki.js';
 import type { TestPki } from '../identity/test-pki.js';
 
+/** The node that runs the agent: this one, or another (OUTPOST_TEST_AGENT_NODE) to try an older Node. */
+const AGENT_NODE = process.env['OUTPOST_TEST_AGENT_NODE'] ?? process.execPath;
 const AGENT_BIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
 interface Run {
@@ -28,7 +30,7 @@ interface Run {
 
 function agent(args: readonly string[], input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(AGENT_NODE, [AGENT_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker } from './mosquitto.js';
 import type { TestBroker } from './mosquitto.js';
 
+/** The node that runs the agent: this one, or another (OUTPOST_TEST_AGENT_NODE) to try an older Node. */
+const AGENT_NODE = process.env['OUTPOST_TEST_AGENT_NODE'] ?? process.execPath;
 const AGENT_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const LAUNCHER = fileURLToPath(new URL('../../install/launcher.sh', import.meta.url));
 const DEVICE = 'pi-launcher-test';
@@ -55,7 +57,7 @@ describe('the launcher with the real agent', () => {
   function launch(stateDir: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
     let text = '';
     const child = spawn('sh', [LAUNCHER, '--root', root, '--state-dir', stateDir, '--', '--reconnect-min', '100ms', '--reconnect-max', '200ms', '--flush-timeout', '1s'], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OUTPOST_AGENT_NODE: process.execPath, OUTPOST_AGENT_MAX_BOOT_ATTEMPTS: '3' },
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OUTPOST_AGENT_NODE: AGENT_NODE, OUTPOST_AGENT_MAX_BOOT_ATTEMPTS: '3' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(child);

@@ -15,6 +15,8 @@ import { topics } from '@outpost/protocol';
 import { startTestBroker } from './mosquitto.js';
 import type { TestBroker } from './mosquitto.js';
 
+/** The node that runs the agent: this one, or another (OUTPOST_TEST_AGENT_NODE) to try an older Node. */
+const AGENT_NODE = process.env['OUTPOST_TEST_AGENT_NODE'] ?? process.execPath;
 const AGENT_BIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 const DEVICE = 'pi-allowlist-test';
 const TIMEOUT_MS = Number(process.env['OUTPOST_TEST_TIMEOUT_MS'] ?? 15_000);
@@ -45,7 +47,7 @@ describe('a remote command collector and the device-local allowlist', () => {
 
   const start = (): void => {
     output = '';
-    agent = spawn(process.execPath, [AGENT_BIN, 'run', '--state-dir', broker.stateDir, '--reconnect-min', '50ms', '--reconnect-max', '200ms', '--flush-timeout', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    agent = spawn(AGENT_NODE, [AGENT_BIN, 'run', '--state-dir', broker.stateDir, '--reconnect-min', '50ms', '--reconnect-max', '200ms', '--flush-timeout', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
     agent.stdout?.on('data', (b: Buffer) => (output += b.toString()));
     agent.stderr?.on('data', (b: Buffer) => (output += b.toString()));
   };
