@@ -69,7 +69,7 @@ export class InboxRouter {
         await registry.recordStatus(
           deviceId,
           status.state === 'online'
-            ? { online: true, at: receivedAt, agentVersion: status.agentVersion, ...(status.firmware === undefined ? {} : { firmware: status.firmware }) }
+            ? { online: true, at: receivedAt, agentVersion: status.agentVersion, outbox: status.outbox, ...(status.firmware === undefined ? {} : { firmware: status.firmware }) }
             : { online: false, at: receivedAt },
         );
         live.publish({ topic: 'status', deviceId, payload: status });

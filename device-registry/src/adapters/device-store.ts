@@ -1,10 +1,19 @@
 import type { FirmwareInfo } from '@outpost/protocol';
 import { sql, type SqlBool } from 'kysely';
 import { likeContains, type DeviceQuery } from '../domain/device-query.js';
-import type { Device, Group } from '../domain/records.js';
+import type { Device, DeviceOutbox, Group } from '../domain/records.js';
 import type { DeviceLifecycle } from '../ports/registry-port.js';
 import { stringMap, type RegistryDb } from './json-columns.js';
 import type { DeviceTable } from './tables.js';
+
+function outboxOf(text: string | null): DeviceOutbox | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as DeviceOutbox;
+  } catch {
+    return null;
+  }
+}
 
 function toDevice(row: DeviceTable): Device {
   const firmware: FirmwareInfo | null =
@@ -22,6 +31,7 @@ function toDevice(row: DeviceTable): Device {
     firmware,
     online: row.online === 1,
     lastSeen: row.last_seen,
+    outbox: outboxOf(row.outbox_status),
     enrolledWith: row.enrolled_with,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -62,6 +72,7 @@ export class DeviceStore {
       firmware_slot: device.firmware?.slot ?? null,
       online: device.online ? 1 : 0,
       last_seen: device.lastSeen,
+      outbox_status: device.outbox === undefined || device.outbox === null ? null : JSON.stringify(device.outbox),
       enrolled_with: device.enrolledWith,
       created_at: device.createdAt,
       updated_at: device.updatedAt,
@@ -87,7 +98,7 @@ export class DeviceStore {
       .execute();
   }
 
-  async recordStatus(id: string, status: { online?: boolean; at: number; agentVersion?: string; firmware?: FirmwareInfo }): Promise<void> {
+  async recordStatus(id: string, status: { online?: boolean; at: number; agentVersion?: string; firmware?: FirmwareInfo; outbox?: Omit<DeviceOutbox, 'at'> }): Promise<void> {
     await this.#db
       .updateTable('registry_devices')
       .set({
@@ -97,6 +108,7 @@ export class DeviceStore {
         ...(status.firmware === undefined
           ? {}
           : { firmware_name: status.firmware.name, firmware_version: status.firmware.version, firmware_slot: status.firmware.slot }),
+        ...(status.outbox === undefined ? {} : { outbox_status: JSON.stringify({ ...status.outbox, at: status.at }) }),
       })
       .where('id', '=', id)
       .execute();

@@ -147,4 +147,10 @@ export const registryMigrations: Migrations = {
       await db.schema.createIndex('registry_certificates_renewed_from').on('registry_certificates').column('renewed_from').execute();
     },
   },
+  '0003-device-outbox-status': {
+    async up(db: Kysely<unknown>) {
+      // The outbox figures of each device's latest DeviceStatus (issue 11): depth, bytes, drops, bound.
+      await db.schema.alterTable('registry_devices').addColumn('outbox_status', 'text').execute();
+    },
+  },
 };

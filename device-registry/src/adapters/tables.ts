@@ -72,6 +72,8 @@ export type DeviceTable = {
   firmware_slot: string | null;
   online: number;
   last_seen: number | null;
+  /** JSON of the latest DeviceStatus outbox figures (DeviceOutbox); null before the first. Migration 0003. */
+  outbox_status: string | null;
   enrolled_with: string | null;
   created_at: number;
   updated_at: number;

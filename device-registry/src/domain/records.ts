@@ -14,10 +14,23 @@ export interface Device {
   readonly firmware: FirmwareInfo | null;
   readonly online: boolean;
   readonly lastSeen: number | null;
+  /** The outbox figures of the device's latest DeviceStatus (null: none received yet). */
+  readonly outbox?: DeviceOutbox | null;
   /** The enrollment token it enrolled with, if it still matters. */
   readonly enrolledWith: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+}
+
+/** What the agent's outbox held when it last said (DeviceStatus `outbox`), and when the platform heard it. */
+export interface DeviceOutbox {
+  readonly depth: number;
+  readonly bytes: number;
+  readonly dropped: number;
+  readonly droppedSamples?: number;
+  readonly refused: number;
+  readonly maxBytes?: number;
+  readonly at: number;
 }
 
 export interface CertificateRecord {

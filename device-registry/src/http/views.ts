@@ -24,6 +24,19 @@ export type CertificateView = Static<typeof CertificateView>;
 
 export const FirmwareView = Type.Object({ name: Type.String(), version: Type.String(), slot: Type.Enum(['a', 'b']) });
 
+export const DeviceOutboxView = Type.Object(
+  {
+    depth: Type.Integer({ description: 'batches waiting to be sent' }),
+    bytes: Type.Integer({ description: 'bytes of the outbox on disk' }),
+    maxBytes: Type.Optional(Type.Integer({ description: "the outbox's byte bound (agent.json outbox.maxBytes)" })),
+    dropped: Type.Integer({ description: 'batches dropped because the outbox was full (oldest first)' }),
+    droppedSamples: Type.Optional(Type.Integer({ description: 'samples in the dropped batches' })),
+    refused: Type.Integer({ description: 'batches the platform refused for good' }),
+    at: EpochMs,
+  },
+  { description: "the agent's outbox as its latest DeviceStatus said; older agents send no maxBytes/droppedSamples" },
+);
+
 export const DeviceView = Type.Object({
   id: Type.String(),
   status: Type.Enum(['active', 'suspended', 'revoked', 'decommissioned'], { description: 'lifecycle state' }),
@@ -35,6 +48,7 @@ export const DeviceView = Type.Object({
   hardware: nullable(Type.String()),
   agentVersion: nullable(Type.String()),
   firmware: nullable(FirmwareView),
+  outbox: Type.Optional(nullable(DeviceOutboxView)),
   createdAt: EpochMs,
   updatedAt: EpochMs,
   certificates: Type.Optional(Type.Array(CertificateView)),
@@ -106,6 +120,7 @@ export function deviceView(device: Device, certificates?: { list: readonly Certi
     hardware: device.hardware,
     agentVersion: device.agentVersion,
     firmware: device.firmware === null ? null : { ...device.firmware },
+    outbox: device.outbox === undefined || device.outbox === null ? null : { ...device.outbox },
     createdAt: device.createdAt,
     updatedAt: device.updatedAt,
   };

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { Command, DesiredConfig, FirmwareInfo, RegistryEvent, ReportedConfig } from '@outpost/protocol';
+import type { Command, DesiredConfig, FirmwareInfo, OutboxStats, RegistryEvent, ReportedConfig } from '@outpost/protocol';
 
 /** A device's lifecycle state (SPEC "HTTP API": `status`). */
 export type DeviceLifecycle = 'active' | 'suspended' | 'revoked' | 'decommissioned';
@@ -33,6 +33,8 @@ export interface DeviceStatusUpdate {
   readonly at: number;
   readonly agentVersion?: string;
   readonly firmware?: FirmwareInfo;
+  /** The agent's outbox figures (DeviceStatus `outbox`): the latest are kept per device. */
+  readonly outbox?: OutboxStats;
 }
 
 /**

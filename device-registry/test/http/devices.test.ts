@@ -45,6 +45,21 @@ describe('devices API', () => {
     return (res.body as Page<DeviceBody>).items.map((d) => d.id);
   };
 
+  it("keeps the outbox figures of a device's latest DeviceStatus and shows them", async () => {
+    const before = await t.api('GET', '/api/v1/devices/alpha-002', { token: t.admin });
+    expect((before.body as { outbox: unknown }).outbox).toBeNull();
+    const at = t.clock.now();
+    await t.port.recordStatus('alpha-002', { online: true, at, agentVersion: '1.2.0', outbox: { depth: 4, bytes: 900, dropped: 1, refused: 0 } });
+    await t.port.recordStatus('alpha-002', { online: true, at: at + 1, agentVersion: '1.2.0', outbox: { depth: 3, bytes: 2048, dropped: 2, droppedSamples: 14, refused: 1, maxBytes: 4096 } });
+    const res = await t.api('GET', '/api/v1/devices/alpha-002', { token: t.admin });
+    expect(res.status).toBe(200);
+    expect((res.body as { outbox: unknown }).outbox).toEqual({ depth: 3, bytes: 2048, dropped: 2, droppedSamples: 14, refused: 1, maxBytes: 4096, at: at + 1 });
+    // An offline last will carries no figures: the last ones stay.
+    await t.port.recordStatus('alpha-002', { online: false, at: at + 2 });
+    const offline = await t.api('GET', '/api/v1/devices/alpha-002', { token: t.admin });
+    expect(offline.body).toMatchObject({ online: false, outbox: { depth: 3, at: at + 1 } });
+  });
+
   it('lists devices with every filter', async () => {
     expect(await ids('')).toEqual(['alpha-001', 'alpha-002', 'beta-001', 'beta-002', 'gamma-001']);
     expect(await ids('?group=barn')).toEqual(['beta-001', 'beta-002', 'gamma-001']);

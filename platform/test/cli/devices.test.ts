@@ -12,7 +12,7 @@ describe('outpost devices', () => {
     home = await makeHome();
     api = await startFakeRegistryApi();
     env = { OUTPOST_SERVER: api.url, OUTPOST_TOKEN: TOKEN };
-    api.devices.set('pi-01', fakeDevice('pi-01', { online: true, lastSeen: CREATED_AT, tags: { site: 'north' }, agentVersion: '1.0.0', firmware: { name: 'core', version: '2.0.0', slot: 'a' } }));
+    api.devices.set('pi-01', fakeDevice('pi-01', { online: true, lastSeen: CREATED_AT, tags: { site: 'north' }, agentVersion: '1.0.0', firmware: { name: 'core', version: '2.0.0', slot: 'a' }, outbox: { depth: 3, bytes: 1536, maxBytes: 4096, dropped: 2, droppedSamples: 14, refused: 0, at: CREATED_AT } }));
     api.devices.set('pi-02', fakeDevice('pi-02', { group: 'barn' }));
   });
   afterEach(async () => {
@@ -37,7 +37,7 @@ describe('outpost devices', () => {
     expect(result.stderr).toContain('invalid value "broken" for --status');
   });
 
-  it('shows a device with its certificates', async () => {
+  it('shows a device with its certificates and its outbox figures', async () => {
     const result = await outpost(['devices', 'show', 'pi-01'], { home: home.dir, env });
     expect(result.code).toBe(0);
     expect(lines(result.stdout)).toEqual([
@@ -51,6 +51,7 @@ describe('outpost devices', () => {
       'hardware:     -',
       'agent:        1.0.0',
       'firmware:     core@2.0.0',
+      'outbox:       3 batches, 1.5 KiB of 4 KiB; dropped 2 batches (14 samples); refused 0 (as of 2026-01-31T12:00:00Z)',
       'enrolled:     2026-01-31T12:00:00Z',
       'cert expires: 2026-05-01T12:00:00Z',
       '',

@@ -29,6 +29,7 @@ export interface FakeDevice {
   hardware: string | null;
   agentVersion: string | null;
   firmware: { name: string; version: string; slot: string } | null;
+  outbox?: { depth: number; bytes: number; maxBytes?: number; dropped: number; droppedSamples?: number; refused: number; at: number } | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -21,6 +21,17 @@ const Device = Type.Object({
   hardware: Nullable(Type.String()),
   agentVersion: Nullable(Type.String()),
   firmware: Nullable(Type.Object({ name: Type.String(), version: Type.String() })),
+  outbox: Nullable(
+    Type.Object({
+      depth: Type.Number(),
+      bytes: Type.Number(),
+      maxBytes: Type.Optional(Type.Number()),
+      dropped: Type.Number(),
+      droppedSamples: Type.Optional(Type.Number()),
+      refused: Type.Number(),
+      at: Type.Number(),
+    }),
+  ),
   createdAt: Type.Optional(Type.Number()),
   certificates: Type.Optional(Type.Array(Certificate)),
   certificateExpiresAt: Nullable(Type.Number()),
@@ -87,6 +98,25 @@ const list: CommandSpec = {
   },
 };
 
+/** `3 batches, 1.2 KiB of 64 MiB; dropped 2 batches (14 samples); refused 0 (as of <time>)`. */
+function formatOutbox(outbox: Device['outbox']): string | undefined {
+  if (outbox === null || outbox === undefined) return undefined;
+  const size = outbox.maxBytes === undefined ? formatBytes(outbox.bytes) : `${formatBytes(outbox.bytes)} of ${formatBytes(outbox.maxBytes)}`;
+  const samples = outbox.droppedSamples === undefined ? '' : ` (${outbox.droppedSamples} samples)`;
+  return `${outbox.depth} batches, ${size}; dropped ${outbox.dropped} batches${samples}; refused ${outbox.refused} (as of ${formatTime(outbox.at)})`;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${Number(value.toFixed(1))} ${units[unit] ?? ''}`;
+}
+
 function printDevice(ctx: CommandContext, d: Device): void {
   const rows: [string, string | undefined][] = [
     ['id', d.id],
@@ -99,6 +129,7 @@ function printDevice(ctx: CommandContext, d: Device): void {
     ['hardware', d.hardware ?? undefined],
     ['agent', d.agentVersion ?? undefined],
     ['firmware', d.firmware === null || d.firmware === undefined ? undefined : `${d.firmware.name}@${d.firmware.version}`],
+    ['outbox', formatOutbox(d.outbox)],
     ['enrolled', d.createdAt === undefined ? undefined : formatTime(d.createdAt)],
     ['cert expires', d.certificateExpiresAt === null || d.certificateExpiresAt === undefined ? 'no valid certificate' : formatTime(d.certificateExpiresAt)],
   ];

@@ -1,0 +1,170 @@
+/**
+ * Power cuts lose nothing (issue 11, item 6; ADR 0006), checked in the telemetry store on real
+ * processes: an `outpost server` and `outpost-agent run` with a simulated collector every 50 ms
+ * and batches cut only every 3 s (so an agent that kept its open batch in memory would lose up
+ * to 3 s of samples at each kill). The agent is SIGKILLed N times at random points
+ * (`OUTPOST_KILL_LOOP_N`, default 8) and restarted on the same state dir; the last incarnation
+ * is stopped with SIGTERM. Then every sample each incarnation produced must be stored exactly
+ * once:
+ *
+ * - each incarnation runs with its own collector seed, so a stored value tells which
+ *   incarnation made it and its position k in that incarnation's sequence (the simulated
+ *   collector with `base: 0` gives the k-th number of a PRNG seeded by `seed`, whatever the time);
+ * - an incarnation's stored values, in time order, must be exactly positions 1..n of its
+ *   sequence: a lost sample is a gap, a duplicate a repeat;
+ * - n must reach the kill: the newest stored sample of an incarnation was collected at most
+ *   `SLACK_MS` before its SIGKILL (what may die with the process is the sample being collected
+ *   and the group commit under way — milliseconds, not the open batch).
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCollector, statePaths } from '@outpost/edge-agent';
+import { openSqliteTelemetryStore } from '@outpost/telemetry';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Api, runAgent, startAgent, startOutpostServer, until } from './agent-harness.js';
+import type { AgentProcess, OutpostServer } from './agent-harness.js';
+
+const METRIC = 'killval';
+const NOISE = 1000;
+const INTERVAL_MS = 50;
+const BATCH = { maxSamples: 1000, maxAgeMs: 3000 };
+const KILLS = Number(process.env['OUTPOST_KILL_LOOP_N'] ?? '8');
+/** How long before a SIGKILL the newest stored sample of the killed agent may have been collected. */
+const SLACK_MS = 400;
+const WAIT_MS = 30_000;
+
+interface Incarnation {
+  readonly seed: number;
+  readonly startedAt: number;
+  /** When the SIGKILL (or the final SIGTERM) was sent. */
+  endedAt: number;
+  readonly killed: boolean;
+}
+
+interface Stored {
+  readonly ts: number;
+  readonly value: number;
+}
+
+function sequence(seed: number, n: number): number[] {
+  const source = createCollector({ type: 'simulated', intervalMs: INTERVAL_MS, seed, metrics: { [METRIC]: { base: 0, noise: NOISE } } });
+  return Array.from({ length: n }, () => {
+    const metrics = source.collect(0);
+    if (metrics instanceof Promise) throw new Error('the simulated collector answers synchronously');
+    return metrics[METRIC] as number;
+  });
+}
+
+async function readStore(server: OutpostServer, deviceId: string, from: number): Promise<Stored[]> {
+  const store = openSqliteTelemetryStore({ file: join(server.dir, 'data', 'telemetry.sqlite'), retentionDays: 3650, retentionIntervalMs: 0, deadLetterFile: join(server.dir, 'reader-dead-letters.jsonl') });
+  try {
+    const points = await store.raw({ deviceIds: [deviceId], metric: METRIC, from, to: Date.now() + 60_000, limit: 100_000 });
+    return points.map((p) => ({ ts: p.ts, value: p.value as number }));
+  } finally {
+    await store.close();
+  }
+}
+
+interface Verdict {
+  readonly ok: boolean;
+  readonly problems: string[];
+  readonly perIncarnation: { seed: number; stored: number; newestBeforeEndMs: number | undefined }[];
+  readonly total: number;
+}
+
+/** Checks the store against the incarnations (see the file comment). */
+function judge(incarnations: readonly Incarnation[], stored: readonly Stored[]): Verdict {
+  const problems: string[] = [];
+  const owner = new Map<number, { incarnation: number; position: number }>();
+  incarnations.forEach((inc, i) => {
+    const length = Math.ceil((inc.endedAt - inc.startedAt) / INTERVAL_MS) + 200;
+    sequence(inc.seed, length).forEach((value, position) => owner.set(value, { incarnation: i, position }));
+  });
+  const positions = incarnations.map(() => [] as number[]);
+  const newest = incarnations.map(() => undefined as number | undefined);
+  for (const sample of [...stored].sort((a, b) => a.ts - b.ts)) {
+    const found = owner.get(sample.value);
+    if (found === undefined) {
+      problems.push(`stored value ${sample.value} at ${sample.ts} belongs to no incarnation`);
+      continue;
+    }
+    positions[found.incarnation]?.push(found.position);
+    newest[found.incarnation] = Math.max(newest[found.incarnation] ?? 0, sample.ts);
+  }
+  const perIncarnation = incarnations.map((inc, i) => {
+    const got = positions[i] ?? [];
+    const gap = got.findIndex((position, at) => position !== at);
+    if (gap !== -1) problems.push(`seed ${inc.seed}: stored position ${got[gap]} where ${gap} was due (${got.length} stored)`);
+    const last = newest[i];
+    const newestBeforeEndMs = last === undefined ? undefined : inc.endedAt - last;
+    if (newestBeforeEndMs === undefined || newestBeforeEndMs > SLACK_MS) {
+      problems.push(`seed ${inc.seed}: the newest stored sample was collected ${String(newestBeforeEndMs)} ms before the ${inc.killed ? 'SIGKILL' : 'SIGTERM'} (at most ${SLACK_MS} allowed)`);
+    }
+    return { seed: inc.seed, stored: got.length, newestBeforeEndMs };
+  });
+  return { ok: problems.length === 0, problems, perIncarnation, total: stored.length };
+}
+
+describe('edge agent SIGKILLed in a loop while collecting', () => {
+  let server: OutpostServer | undefined;
+  let dir: string | undefined;
+  const agents: AgentProcess[] = [];
+
+  afterAll(async () => {
+    for (const agent of agents) {
+      if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
+      await agent.exited;
+    }
+    await server?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`stores every sample of ${KILLS} killed agents and the last, stopped one, exactly once`, async () => {
+    server = await startOutpostServer();
+    const api = await Api.login(server.info.url);
+    dir = await mkdtemp(join(tmpdir(), 'outpost-agent-kill-loop-'));
+    const stateDir = join(dir, 'state');
+    const token = await api.ok<{ token: string; caFingerprint: string }>('POST', '/enrollment-tokens', { group: 'kill-loop', maxUses: 1, ttlSeconds: 600 });
+    const enrolled = await runAgent(['enroll', '--server', server.info.deviceUrl, '--token', token.token, '--ca-fingerprint', token.caFingerprint, '--state-dir', stateDir]);
+    expect(enrolled.code, enrolled.output).toBe(0);
+    const deviceId = /enrolled as (\S+)/.exec(enrolled.output)?.[1];
+    if (deviceId === undefined) throw new Error(`no device id in: ${enrolled.output}`);
+    const config = join(dir, 'agent.json');
+    const args = ['run', '--state-dir', stateDir, '--config', config, '--status-interval', '500ms', '--reconnect-min', '100ms', '--reconnect-max', '300ms', '--flush-timeout', '10s', '--log-level', 'warn'];
+    const from = Date.now() - 1_000;
+    const incarnations: Incarnation[] = [];
+
+    for (let round = 0; round <= KILLS; round += 1) {
+      const seed = 1000 + round;
+      await writeFile(config, JSON.stringify({ collectors: [{ type: 'simulated', intervalMs: INTERVAL_MS, seed, metrics: { [METRIC]: { base: 0, noise: NOISE } } }], processing: { batch: BATCH } }));
+      const startedAt = Date.now();
+      const agent = startAgent(args);
+      agents.push(agent);
+      await until(`agent ${round} connected`, async () => {
+        const status = await readFile(statePaths(stateDir).status, 'utf8').then((text) => JSON.parse(text) as { pid: number; state: string }, () => undefined);
+        return status !== undefined && status.pid === agent.child.pid && status.state === 'connected';
+      }, WAIT_MS);
+      // A random point of the batch's 3 s life.
+      await new Promise((resolve) => setTimeout(resolve, 300 + Math.floor(Math.random() * 2_500)));
+      const killed = round < KILLS;
+      const incarnation: Incarnation = { seed, startedAt, endedAt: Date.now(), killed };
+      if (killed) {
+        agent.child.kill('SIGKILL');
+        await agent.exited;
+      } else {
+        expect(await agent.stop(), agent.output()).toBe(0);
+      }
+      incarnations.push(incarnation);
+    }
+
+    let verdict: Verdict | undefined;
+    await until('every incarnation stored', async () => {
+      verdict = judge(incarnations, await readStore(server as OutpostServer, deviceId, from));
+      return verdict.ok;
+    }, WAIT_MS).catch(() => undefined);
+    if (verdict === undefined) throw new Error('the store was never read');
+    console.info(`agent-kill-loop: ${KILLS} kills, ${verdict.total} samples stored; newest stored sample before each end (ms): ${verdict.perIncarnation.map((p) => p.newestBeforeEndMs).join(', ')}`);
+    expect(verdict.problems).toEqual([]);
+  }, 600_000);
+});
