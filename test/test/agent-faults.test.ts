@@ -20,8 +20,8 @@
  * - n is the position of the last sample the agent produced, found independently of the store: for
  *   a gracefully stopped agent (SIGTERM flushes everything) the newest sample on the live stream;
  *   for a SIGKILLed agent the newest sample in (a copy of) its outbox after the kill — what it had
- *   made durable. Samples still in memory (the open batch, < maxSamples) die with the process by
- *   design; none of them can have been sent.
+ *   made durable (opening the copy seals the staged samples of the open batch, ADR 0006). Only a
+ *   sample whose group commit was under way dies with the process; it cannot have been sent.
  * A restarted agent starts the sequence again, so test 2 splits the store's samples at the restart.
  * The store is read through its own API (`raw`), once the query route's `fn=count` has reached
  * the expected total.
