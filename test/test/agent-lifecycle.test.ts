@@ -134,7 +134,9 @@ describe('outpost-agent against a real outpost server', () => {
         return c.version > applied.version && c.reported?.version === c.version ? c : undefined;
       });
       expect(refused.reported?.applied).toBe(false);
-      expect(refused.reported?.error?.message).toMatch(/nonexistent\/sensor-reader.*does not exist/);
+      // A remote command collector runs only what the device's agent.json allows (none here): remote config is not a remote shell.
+      expect(refused.reported?.error?.code).toBe('CONFIG_COMMAND_NOT_ALLOWED');
+      expect(refused.reported?.error?.message).toMatch(/\/nonexistent\/sensor-reader is not on this device's allowCommands in .*agent\.json \(it allows no programs\)/);
       // The good config still runs, in the same process.
       const mark = live.events.length;
       await until('humidity telemetry after the refusal', () => live.events.slice(mark).some((e) => e.deviceId === deviceId && metricsOf(e).includes('humidity')));
