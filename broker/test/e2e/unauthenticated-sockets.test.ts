@@ -58,6 +58,7 @@ describe('broker: unauthenticated sockets cannot hold the MQTT port (D1)', () =>
         OUTPOST_MQTT_CONNECT_TIMEOUT: '1s',
         OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP: String(PER_IP),
         OUTPOST_MQTT_MAX_HANDSHAKES: String(TOTAL),
+        OUTPOST_HTTP_IDLE_TIMEOUT: '1s',
       },
       broker: { refusalLogIntervalMs: 60_000 },
     });
@@ -124,5 +125,18 @@ describe('broker: unauthenticated sockets cannot hold the MQTT port (D1)', () =>
     const closedAfter = await new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - connectedAt)));
     expect(closedAfter).toBeGreaterThanOrEqual(900);
     expect(closedAfter).toBeLessThan(3_000);
+  });
+
+  it('closes sockets that never finish their TLS handshake on the device HTTPS listener too', async () => {
+    const url = env.platform.deviceUrl();
+    if (url === undefined) throw new Error('device listener not bound');
+    const silent = await probes(url.replace('https:', 'tcp:'), '127.0.0.1', 5);
+    const trickler = await probe(url.replace('https:', 'tcp:'), '127.0.0.2');
+    trickler.socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
+    try {
+      await waitFor(() => [...silent, trickler].every((p) => p.closedAfterMs !== undefined), { timeoutMs: 4_000, what: 'device listener sockets closed by the server' });
+    } finally {
+      for (const p of [...silent, trickler]) p.socket.destroy();
+    }
   });
 });

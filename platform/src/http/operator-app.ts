@@ -3,6 +3,20 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AuthPort } from './auth-guard.js';
 import { registerErrorHandling } from './error-handler.js';
+import { registerSecurityHeaders } from './security-headers.js';
+import { registerSignedCursors } from './signed-cursors.js';
+
+/** Socket timeouts of a listener (issue 11, D1): idle sockets, kept-alive sockets, slow requests. */
+export interface ListenerTimeouts {
+  /** A connection on which nothing moved for this long is closed. */
+  readonly idleMs: number;
+  /** A kept-alive connection with no new request for this long is closed. */
+  readonly keepAliveMs: number;
+  /** A request not received completely within this long is answered 408. */
+  readonly requestMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ListenerTimeouts = { idleMs: 20_000, keepAliveMs: 5_000, requestMs: 120_000 };
 
 export interface OperatorAppOptions {
   readonly log: FastifyBaseLogger;
@@ -10,6 +24,9 @@ export interface OperatorAppOptions {
   readonly version: string;
   readonly https?: { cert: string; key: string };
   readonly bodyLimit?: number;
+  readonly timeouts?: ListenerTimeouts;
+  /** Key of the HMAC that signs pagination cursors. */
+  readonly cursorKey: Buffer;
 }
 
 export interface RouteEntry {
@@ -35,10 +52,15 @@ export async function buildOperatorApp(options: OperatorAppOptions): Promise<Fas
     ...(options.https === undefined ? {} : { https: options.https }),
     bodyLimit: options.bodyLimit ?? 1_048_576,
     forceCloseConnections: true,
+    connectionTimeout: (options.timeouts ?? DEFAULT_TIMEOUTS).idleMs,
+    keepAliveTimeout: (options.timeouts ?? DEFAULT_TIMEOUTS).keepAliveMs,
+    requestTimeout: (options.timeouts ?? DEFAULT_TIMEOUTS).requestMs,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
   }) as unknown as FastifyInstance;
 
   registerErrorHandling(app);
+  registerSecurityHeaders(app);
+  registerSignedCursors(app, options.cursorKey);
 
   const routes: RouteEntry[] = [];
   registeredRoutes.set(app, routes);

@@ -5,7 +5,17 @@ import { Type, type Static } from 'typebox';
 import { ApiError } from '../http/api-error.js';
 import type { AuthPort } from '../http/auth-guard.js';
 import { errorResponses } from '../http/schemas.js';
+import type { Principal, Revocation } from '../operators/principal.js';
+import { roleAtLeast } from '../operators/roles.js';
 import { LIVE_TOPICS, type LiveEvent, type LiveTopic } from './live-hub.js';
+
+/** What the live route needs to keep its streams honest (issue 11, D4): the operator service. */
+export interface LiveSessions {
+  /** Users deleted or changed, sessions ended, API tokens revoked, as they happen. */
+  readonly revocations: Observable<Revocation>;
+  /** The principal as it stands now, or undefined when its user or session is gone. */
+  recheck(principal: Principal): Promise<Principal | undefined>;
+}
 
 export interface LiveRouteOptions {
   /** Events arriving within this window go out together; status and rollout updates for one device collapse to the newest. */
@@ -13,6 +23,8 @@ export interface LiveRouteOptions {
   readonly heartbeatMs: number;
   /** Most events held for one slow client; older ones are dropped and counted in an `overflow` event. */
   readonly maxPending: number;
+  /** How often each open stream re-checks its principal (expiry and anything missed). */
+  readonly recheckMs: number;
 }
 
 const Query = Type.Object(
@@ -40,8 +52,22 @@ function parseList(value: string | undefined): string[] | undefined {
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-export function registerLiveRoute(app: FastifyInstance, deps: { events: Observable<LiveEvent>; auth: AuthPort; options: LiveRouteOptions }): void {
+interface OpenStream {
+  readonly principal: Principal;
+  end(reason: string): void;
+}
+
+export function registerLiveRoute(app: FastifyInstance, deps: { events: Observable<LiveEvent>; auth: AuthPort; sessions: LiveSessions; options: LiveRouteOptions }): void {
   const { options } = deps;
+  // A stream closes the moment its user is deleted or changed, or its session or token ends.
+  const streams = new Set<OpenStream>();
+  const revoked = deps.sessions.revocations.subscribe((revocation) => {
+    for (const stream of [...streams]) {
+      const hit = revocation.kind === 'user' ? stream.principal.username === revocation.username : stream.principal.grant === revocation.grant;
+      if (hit) stream.end(revocation.reason);
+    }
+  });
+  app.addHook('onClose', async () => revoked.unsubscribe());
   app.get<{ Querystring: Static<typeof Query> }>(
     '/api/v1/live',
     {
@@ -64,8 +90,11 @@ export function registerLiveRoute(app: FastifyInstance, deps: { events: Observab
       const deviceSet = devices === undefined ? undefined : new Set(devices);
       const topicSet = topics === undefined ? undefined : new Set(topics);
 
+      const principal = deps.auth.principal(request);
       reply.hijack();
       const raw = reply.raw;
+      // The stream sends heartbeats and is re-checked; the listener's idle timeout is not for it.
+      request.raw.socket.setTimeout(0);
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -115,8 +144,37 @@ export function registerLiveRoute(app: FastifyInstance, deps: { events: Observab
       raw.on('drain', flush);
       const heartbeat = setInterval(() => raw.write(': ping\n\n'), options.heartbeatMs);
       heartbeat.unref();
+      let checking = false;
+      const recheck = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        deps.sessions.recheck(principal).then(
+          (now) => {
+            checking = false;
+            if (now === undefined) stream.end('the session ended or the user is gone');
+            else if (!roleAtLeast(now.role, 'viewer')) stream.end(`${now.username} may no longer read the live stream`);
+          },
+          (err: unknown) => {
+            checking = false;
+            request.log.warn({ err }, 'live stream: re-checking its session failed');
+          },
+        );
+      }, options.recheckMs);
+      recheck.unref();
+      const stream: OpenStream = {
+        principal,
+        end(reason) {
+          if (raw.destroyed || raw.writableEnded) return;
+          request.log.info({ username: principal.username, reason }, `live stream closed: ${reason}`);
+          raw.end(`event: closed\ndata: ${JSON.stringify({ code: 'UNAUTHENTICATED', reason })}\n\n`);
+          end();
+        },
+      };
+      streams.add(stream);
       const end = (): void => {
+        streams.delete(stream);
         clearInterval(heartbeat);
+        clearInterval(recheck);
         subscription.unsubscribe();
       };
       raw.on('close', end);

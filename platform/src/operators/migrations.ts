@@ -34,4 +34,12 @@ export const operatorMigrations: Migrations = {
         .execute();
     },
   },
+  // Issue 11, D4: a stream token belongs to the session (or API token) that asked for it, so
+  // ending that ends the stream token too.
+  '0002-session-parent': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').addColumn('parent', 'text').execute();
+      await db.schema.createIndex('sessions_parent').on('sessions').column('parent').execute();
+    },
+  },
 };

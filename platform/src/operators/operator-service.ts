@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
+import { Subject, type Observable } from 'rxjs';
 import type { StateDatabase } from '../db/database.js';
 import { ApiError } from '../http/api-error.js';
 import { generatePassword } from './generate-password.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import type { Principal } from './principal.js';
+import type { Principal, Revocation } from './principal.js';
 import { roleAtLeast, type Role } from './roles.js';
 import { hashToken, newId, newSecretToken } from './secret-tokens.js';
 import type { OperatorTables } from './tables.js';
@@ -39,10 +40,20 @@ let timingDummy: Promise<string> | undefined;
 export class OperatorService {
   readonly #db: Kysely<OperatorTables>;
   readonly #options: OperatorServiceOptions;
+  readonly #revocations = new Subject<Revocation>();
 
   constructor(db: StateDatabase, options: OperatorServiceOptions) {
     this.#db = db.withTables<OperatorTables>();
     this.#options = options;
+  }
+
+  /** Sessions, tokens and users that ended or changed, as they happen (live streams close on them). */
+  get revocations(): Observable<Revocation> {
+    return this.#revocations.asObservable();
+  }
+
+  close(): void {
+    this.#revocations.complete();
   }
 
   async countUsers(): Promise<number> {
@@ -102,6 +113,7 @@ export class OperatorService {
       // A new password or a lower role ends the user's sessions.
       await trx.deleteFrom('sessions').where('username', '=', username).execute();
     });
+    this.#revocations.next({ kind: 'user', username, reason: patch.role !== undefined && patch.role !== user.role ? `the role of ${username} changed` : `the password of ${username} changed` });
     return this.getUser(username);
   }
 
@@ -110,6 +122,7 @@ export class OperatorService {
     if (user.role === 'admin') await this.#refuseLastAdmin(username, 'delete');
     // Sessions and the user's API tokens go with it (foreign keys cascade).
     await this.#db.deleteFrom('users').where('username', '=', username).execute();
+    this.#revocations.next({ kind: 'user', username, reason: `the user ${username} was deleted` });
   }
 
   async #refuseLastAdmin(username: string, verb: string): Promise<void> {
@@ -132,22 +145,50 @@ export class OperatorService {
     return { token, expiresAt, role: row.role };
   }
 
-  /** A short-lived token that only opens the live stream (EventSource cannot send headers). */
+  /**
+   * A short-lived token that only opens the live stream (EventSource cannot send headers):
+   * single-use, and bound to the session or API token that asked for it — it dies with it.
+   */
   async issueStreamToken(principal: Principal): Promise<{ token: string; expiresAt: number }> {
-    return this.#issueSession(principal.username, 'stream', this.#options.streamTokenTtlMs);
+    return this.#issueSession(principal.username, 'stream', this.#options.streamTokenTtlMs, principal.grant ?? null);
   }
 
-  async #issueSession(username: string, kind: 'session' | 'stream', ttlMs: number): Promise<{ token: string; expiresAt: number }> {
+  async #issueSession(username: string, kind: 'session' | 'stream', ttlMs: number, parent: string | null = null): Promise<{ token: string; expiresAt: number }> {
     const now = this.#options.now();
     const token = newSecretToken(kind);
     const expiresAt = now + ttlMs;
     await this.#db.deleteFrom('sessions').where('expires_at', '<=', now).execute();
-    await this.#db.insertInto('sessions').values({ token_hash: hashToken(token), kind, username, created_at: now, expires_at: expiresAt }).execute();
+    await this.#db.insertInto('sessions').values({ token_hash: hashToken(token), kind, username, created_at: now, expires_at: expiresAt, parent }).execute();
     return { token, expiresAt };
   }
 
+  /** Ends a session, the stream tokens it asked for, and the live streams it opened. */
   async logout(token: string): Promise<void> {
-    await this.#db.deleteFrom('sessions').where('token_hash', '=', hashToken(token)).execute();
+    const grant = `session:${hashToken(token)}`;
+    await this.#db.deleteFrom('sessions').where((eb) => eb.or([eb('token_hash', '=', hashToken(token)), eb('parent', '=', grant)])).execute();
+    this.#revocations.next({ kind: 'grant', grant, reason: 'the session ended (logout)' });
+  }
+
+  /**
+   * The principal as it stands now — user still there, its grant (session or API token) still
+   * valid — or undefined. Open live streams re-check with it.
+   */
+  async recheck(principal: Principal): Promise<Principal | undefined> {
+    const now = this.#options.now();
+    const user = await this.#db.selectFrom('users').select(['username', 'role']).where('username', '=', principal.username).executeTakeFirst();
+    if (user === undefined) return undefined;
+    const grant = principal.grant;
+    if (grant?.startsWith('session:') === true) {
+      const row = await this.#db.selectFrom('sessions').select('expires_at').where('token_hash', '=', grant.slice('session:'.length)).where('kind', '=', 'session').executeTakeFirst();
+      if (row === undefined || row.expires_at <= now) return undefined;
+      return { ...principal, role: user.role };
+    }
+    if (grant?.startsWith('api:') === true) {
+      const row = await this.#db.selectFrom('api_tokens').select(['role', 'expires_at']).where('id', '=', grant.slice('api:'.length)).executeTakeFirst();
+      if (row === undefined || (row.expires_at !== null && row.expires_at <= now)) return undefined;
+      return { ...principal, role: roleAtLeast(user.role, row.role) ? row.role : user.role };
+    }
+    return { ...principal, role: user.role };
   }
 
   /** Resolves a bearer token to a principal, or undefined when unknown, expired or revoked. */
@@ -167,16 +208,22 @@ export class OperatorService {
       }
       // A token never acts above its owner's current role.
       const role = roleAtLeast(row.userRole, row.role) ? row.role : row.userRole;
-      return { username: row.username, role, via: 'api-token', tokenId: row.id };
+      return { username: row.username, role, via: 'api-token', tokenId: row.id, grant: `api:${row.id}` };
     }
     const row = await this.#db
       .selectFrom('sessions')
       .innerJoin('users', 'users.username', 'sessions.username')
-      .select(['sessions.kind', 'sessions.expires_at', 'users.username', 'users.role'])
+      .select(['sessions.kind', 'sessions.expires_at', 'sessions.parent', 'users.username', 'users.role'])
       .where('sessions.token_hash', '=', hash)
       .executeTakeFirst();
     if (row === undefined || row.expires_at <= now) return undefined;
-    return { username: row.username, role: row.role, via: row.kind };
+    if (row.kind === 'session') return { username: row.username, role: row.role, via: 'session', grant: `session:${hash}` };
+    // A stream token is used once: whoever deletes it first has it.
+    const consumed = await this.#db.deleteFrom('sessions').where('token_hash', '=', hash).executeTakeFirst();
+    if (consumed.numDeletedRows !== 1n) return undefined;
+    const streaming: Principal = { username: row.username, role: row.role, via: 'stream', ...(row.parent === null ? {} : { grant: row.parent }) };
+    // It lives no longer than the session or API token that asked for it.
+    return row.parent === null ? streaming : this.recheck(streaming);
   }
 
   async createApiToken(owner: Principal, input: { name: string; role?: Role; ttlSeconds?: number }): Promise<ApiTokenInfo & { token: string }> {
@@ -218,5 +265,8 @@ export class OperatorService {
       throw new ApiError('NOT_FOUND', `API token "${id}" does not exist`);
     }
     await this.#db.deleteFrom('api_tokens').where('id', '=', id).execute();
+    const grant = `api:${id}`;
+    await this.#db.deleteFrom('sessions').where('parent', '=', grant).execute();
+    this.#revocations.next({ kind: 'grant', grant, reason: 'the API token was revoked' });
   }
 }

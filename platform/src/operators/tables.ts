@@ -14,6 +14,8 @@ export type SessionsTable = {
   username: string;
   created_at: number;
   expires_at: number;
+  /** A stream token's grant: `session:<token hash>` or `api:<token id>`; null for a session. */
+  parent: string | null;
 };
 
 export type ApiTokensTable = {

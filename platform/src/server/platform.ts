@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { openTelemetryStore, type TelemetryStore } from '@outpost/telemetry';
@@ -36,7 +37,7 @@ export interface PlatformOptions {
   readonly stdout: Writable;
   readonly clock?: Clock;
   /** Live-stream tuning; tests shorten the windows. */
-  readonly live?: { coalesceMs?: number; heartbeatMs?: number; maxPending?: number };
+  readonly live?: { coalesceMs?: number; heartbeatMs?: number; maxPending?: number; recheckMs?: number };
 }
 
 export interface StartedPlatform {
@@ -136,18 +137,27 @@ export class Platform {
       const registry = new Registry();
       collectDefaultMetrics({ register: registry, prefix: 'outpost_' });
 
+      const timeouts = { idleMs: config.http.idleTimeoutMs, keepAliveMs: config.http.keepAliveTimeoutMs, requestMs: config.http.requestTimeoutMs };
       const operator = await buildOperatorApp({
         log,
         auth,
         version: options.version,
+        timeouts,
+        cursorKey: createHmac('sha256', options.secretKey).update('outpost pagination cursors v1').digest(),
         ...(config.http.tls === undefined ? {} : { https: await readTls(config.http.tls) }),
       });
-      const device = buildDeviceApp({ log: log.child({ listener: 'device' }) });
+      const device = buildDeviceApp({ log: log.child({ listener: 'device' }), timeouts });
       registerHttpMetrics(operator, registry, 'operator');
       registerHttpMetrics(device.app, registry, 'device');
       registerAuditHook(operator, audit, log);
 
-      const limiter = new LoginRateLimiter({ limitPerWindow: config.loginRateLimitPerMin, windowMs: 60_000, now: clock.now });
+      const limiter = new LoginRateLimiter({
+        limitPerWindow: config.loginRateLimitPerMin,
+        accountLimitPerWindow: config.loginAccountRateLimitPerMin,
+        slowdownMs: config.loginSlowdownMs,
+        windowMs: 60_000,
+        now: clock.now,
+      });
       registerAuthRoutes(operator, { operators, auth, limiter });
       registerUserRoutes(operator, { operators, auth });
       registerApiTokenRoutes(operator, { operators, auth });
@@ -155,7 +165,9 @@ export class Platform {
       registerLiveRoute(operator, {
         events: live.events,
         auth,
+        sessions: operators,
         options: {
+          recheckMs: options.live?.recheckMs ?? config.liveRecheckMs,
           coalesceMs: options.live?.coalesceMs ?? 250,
           heartbeatMs: options.live?.heartbeatMs ?? 15_000,
           maxPending: options.live?.maxPending ?? 5_000,
@@ -186,7 +198,7 @@ export class Platform {
       }
 
       const platform = new Platform({ options, database, operators, audit, auth, live, telemetry: store, registry, operator, device, parts, ports });
-      registerHealthRoutes(operator, { health: { readiness: () => platform.readiness() }, registry });
+      registerHealthRoutes(operator, { health: { readiness: () => platform.readiness() }, registry, ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }) });
       new Gauge({
         name: 'outpost_ready',
         help: 'Readiness by part: 1 ok, 0.5 degraded, 0 down',
@@ -286,6 +298,7 @@ export class Platform {
     };
     for (const s of this.#subscriptions) s.unsubscribe();
     this.live.close();
+    this.operators.close();
     await step('operator listener', () => this.operator.close());
     await step('device listener', () => this.device.app.close());
     for (const part of [...this.#started].reverse()) {

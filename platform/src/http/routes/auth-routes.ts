@@ -30,15 +30,17 @@ export function registerAuthRoutes(app: FastifyInstance, deps: { operators: Oper
     async (request) => {
       const { username, password } = request.body;
       annotateAudit(request, { actor: username.slice(0, 64), target: username.slice(0, 64) });
-      const verdict = limiter.attempt([`ip:${request.ip}`, `user:${username}`]);
+      const verdict = limiter.attempt(request.ip, username);
       if (!verdict.allowed) {
-        throw new ApiError('RATE_LIMITED', `too many login attempts; try again in ${verdict.retryAfterS} s`, {
+        throw new ApiError('RATE_LIMITED', `too many login attempts from this address; try again in ${verdict.retryAfterS} s`, {
           headers: { 'retry-after': String(verdict.retryAfterS) },
         });
       }
+      // Many attempts on this user from everywhere: slowed, never refused (issue 11, D6).
+      if (verdict.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, verdict.delayMs));
       const session = await operators.login(username, password);
       if (session === undefined) throw new ApiError('UNAUTHENTICATED', 'wrong username or password');
-      limiter.reset(`user:${username}`);
+      limiter.succeeded(request.ip, username);
       return session;
     },
   );

@@ -1,7 +1,9 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { Readiness } from '../../part.js';
+import { ApiError } from '../api-error.js';
 
 export interface HealthSource {
   /** Each part's readiness; `down` for parts not started (or stopping). */
@@ -22,7 +24,8 @@ export function overallReadiness(parts: Record<string, Readiness>): Readiness {
   return 'ok';
 }
 
-export function registerHealthRoutes(app: FastifyInstance, deps: { health: HealthSource; registry: Registry }): void {
+export function registerHealthRoutes(app: FastifyInstance, deps: { health: HealthSource; registry: Registry; metricsToken?: string }): void {
+  const expected = deps.metricsToken === undefined ? undefined : createHash('sha256').update(deps.metricsToken).digest();
   app.get('/healthz', { schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
   app.get(
@@ -41,7 +44,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { health: Healt
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics (a bearer token when OUTPOST_METRICS_TOKEN is set)', produces: ['text/plain'] } }, async (request, reply) => {
+    if (expected !== undefined) {
+      const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '')?.[1];
+      // Compared as hashes: equal lengths, constant time.
+      if (given === undefined || !timingSafeEqual(createHash('sha256').update(given).digest(), expected)) {
+        throw new ApiError('UNAUTHENTICATED', '/metrics needs "Authorization: Bearer <OUTPOST_METRICS_TOKEN>"', { headers: { 'www-authenticate': 'Bearer realm="metrics"' } });
+      }
+    }
     const body = await deps.registry.metrics();
     return reply.type(deps.registry.contentType).send(body);
   });
