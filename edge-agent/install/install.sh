@@ -272,7 +272,7 @@ if [ "$SYSTEMD" = 1 ]; then
         CHANGED=1
       fi
     done
-    systemctl is-active --quiet outpost-agent-helper.path || systemctl start outpost-agent-helper.path
+    systemctl is-active --quiet outpost-agent-helper.path || systemctl start --no-block outpost-agent-helper.path
     # --no-block: this may run inside outpost-agent-firstboot.service, which the agent waits for.
     if [ ! -f "$STATE/identity.json" ]; then
       say "not starting outpost-agent.service before the device is enrolled"
