@@ -129,6 +129,9 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
       OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1',
       OUTPOST_ADMIN_PASSWORD: PASSWORD,
       OUTPOST_ENROLL_RATE_LIMIT: '1000000',
+      // One bench process stands for a whole fleet: no per-address cap on pending TLS handshakes.
+      OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP: '1000000',
+      OUTPOST_MQTT_MAX_HANDSHAKES: '1000000',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
