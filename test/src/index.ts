@@ -9,5 +9,5 @@ export { spawnService, ServiceError } from './services/spawn-service.js';
 export type { ServiceContext, ServiceDefinition, ServiceHandle } from './services/spawn-service.js';
 export { waitFor, WaitForTimeoutError } from './services/wait-for.js';
 export type { WaitForOptions } from './services/wait-for.js';
-export { startServerProcess, enrollDevices, adminApi, BENCH_PASSWORD as SERVER_ADMIN_PASSWORD } from './services/outpost-server.js';
+export { startServerProcess, runServerUntilExit, enrollDevices, adminApi, BENCH_PASSWORD as SERVER_ADMIN_PASSWORD } from './services/outpost-server.js';
 export type { ServerProcess, DeviceIdentity } from './services/outpost-server.js';

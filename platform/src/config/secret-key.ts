@@ -49,7 +49,7 @@ export interface ResolvedSecretKey {
   readonly path?: string;
   /** True when the key file was missing and a new key was written to it. */
   readonly generated: boolean;
-  /** E.g. a key file readable by other users. */
+  /** E.g. a key file readable by other users while OUTPOST_ALLOW_INSECURE_KEY_MODE=true. */
   readonly warnings: readonly string[];
 }
 
@@ -69,7 +69,7 @@ const INVALID_KEY_TEXT = 'expected 64 hex characters or 44 base64 characters (32
  * overwritten, since a new key could not decrypt data sealed with the old one.
  */
 export async function resolveSecretKey(
-  config: Pick<OutpostConfig, 'secretKey' | 'secretKeyFile'>,
+  config: Pick<OutpostConfig, 'secretKey' | 'secretKeyFile'> & Partial<Pick<OutpostConfig, 'allowInsecureKeyMode'>>,
   deps: SecretKeyDeps = {},
 ): Promise<ResolvedSecretKey> {
   if (config.secretKey !== undefined) {
@@ -96,7 +96,7 @@ export async function resolveSecretKey(
         'restore it from your backup (a new key cannot decrypt existing data)',
     );
   }
-  const warnings = await permissionWarnings(fs, path, deps.platform ?? process.platform);
+  const warnings = await checkPermissions(fs, path, deps.platform ?? process.platform, config.allowInsecureKeyMode === true);
   return { key, source: 'file', path, generated: false, warnings };
 }
 
@@ -135,12 +135,24 @@ async function generateKeyFile(
   }
 }
 
-async function permissionWarnings(fs: SecretKeyFs, path: string, platform: NodeJS.Platform): Promise<string[]> {
+/**
+ * A key file group or others can access is refused (issue 11, D7): whoever reads it can open
+ * the CA key and every sealed secret. OUTPOST_ALLOW_INSECURE_KEY_MODE=true turns the refusal
+ * into a warning.
+ */
+async function checkPermissions(fs: SecretKeyFs, path: string, platform: NodeJS.Platform, allowInsecure: boolean): Promise<string[]> {
   if (platform === 'win32') return [];
   const { mode } = await fs.stat(path);
   if ((mode & 0o077) === 0) return [];
   const shown = (mode & 0o777).toString(8).padStart(3, '0');
-  return [`secret key file ${path} is accessible by other users (mode 0${shown}); run: chmod 600 ${path}`];
+  if (!allowInsecure) {
+    throw new ConfigError(
+      'CONFIG_SECRET_KEY_INSECURE',
+      `secret key file ${path} is accessible by other users (mode 0${shown}); run: chmod 600 ${path} ` +
+        '(or set OUTPOST_ALLOW_INSECURE_KEY_MODE=true to start anyway)',
+    );
+  }
+  return [`secret key file ${path} is accessible by other users (mode 0${shown}); run: chmod 600 ${path} (starting anyway: OUTPOST_ALLOW_INSECURE_KEY_MODE=true)`];
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -4,6 +4,7 @@ import type { Level, Logger } from 'pino';
 import { loadConfig } from '../config/load-config.js';
 import type { LogFormat, OutpostConfig } from '../config/types.js';
 import { resolveSecretKey } from '../config/secret-key.js';
+import { enforceDataDirModes } from './data-dir-modes.js';
 import { chooseLogFormat } from './log-format.js';
 import { createPlatformLogger } from './logger.js';
 import { discoverParts } from './parts.js';
@@ -82,6 +83,7 @@ export async function createPlatform(config: OutpostConfig, log: Logger, stdout:
   const secret = await resolveSecretKey(config);
   if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
   for (const warning of secret.warnings ?? []) log.warn(warning);
+  await enforceDataDirModes(config, log);
   const parts = await discoverParts();
   log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
   return Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout });

@@ -52,12 +52,22 @@ describe('resolveSecretKey', () => {
     expect((await resolveSecretKey({ secretKeyFile: path })).key.equals(Buffer.alloc(32, 5))).toBe(true);
   });
 
-  it.runIf(posix)('warns when the key file is readable by other users', async () => {
+  it.runIf(posix)('refuses a key file readable by other users, naming the file and the chmod that fixes it', async () => {
     const path = join(dir, 'loose.key');
     await writeFile(path, 'cd'.repeat(32));
     await chmod(path, 0o644);
-    const result = await resolveSecretKey({ secretKeyFile: path });
-    expect(result.warnings).toEqual([`secret key file ${path} is accessible by other users (mode 0644); run: chmod 600 ${path}`]);
+    await expect(resolveSecretKey({ secretKeyFile: path })).rejects.toMatchObject({
+      code: 'CONFIG_SECRET_KEY_INSECURE',
+      message: `secret key file ${path} is accessible by other users (mode 0644); run: chmod 600 ${path} (or set OUTPOST_ALLOW_INSECURE_KEY_MODE=true to start anyway)`,
+    });
+  });
+
+  it.runIf(posix)('only warns about a loose key file when OUTPOST_ALLOW_INSECURE_KEY_MODE is set', async () => {
+    const path = join(dir, 'loose.key');
+    await writeFile(path, 'cd'.repeat(32));
+    await chmod(path, 0o640);
+    const result = await resolveSecretKey({ secretKeyFile: path, allowInsecureKeyMode: true });
+    expect(result.warnings).toEqual([`secret key file ${path} is accessible by other users (mode 0640); run: chmod 600 ${path} (starting anyway: OUTPOST_ALLOW_INSECURE_KEY_MODE=true)`]);
   });
 
   it('refuses a key file with bad content and never overwrites it', async () => {

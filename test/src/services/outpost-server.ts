@@ -21,6 +21,8 @@ export interface ServerProcess {
   readonly mqttUrl: string;
   /** utime + stime of the server process so far, in seconds (from /proc). */
   cpuSeconds(): Promise<number>;
+  /** Everything the process wrote to stdout and stderr so far (the first MB). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function startServerProcess(dir: string, env: Record<string, string
         operatorUrl,
         deviceUrl,
         mqttUrl,
+        output: () => output,
         async cpuSeconds() {
           const { readFile } = await import('node:fs/promises');
           const fields = (await readFile(`/proc/${String(pid)}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
@@ -77,6 +80,27 @@ export async function startServerProcess(dir: string, env: Record<string, string
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`outpost server did not become ready:\n${output.slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Runs `outpost server` in `dir` with the same defaults as startServerProcess, for a start that
+ * is expected to be refused: resolves with its exit code and output once it exits (SIGTERM
+ * after `timeoutMs` if it does not).
+ */
+export async function runServerUntilExit(dir: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [BIN, 'server'], {
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '', OUTPOST_HTTP_HOST: '127.0.0.1', OUTPOST_HTTP_PORT: '0', OUTPOST_DEVICE_HOST: '127.0.0.1', OUTPOST_DEVICE_PORT: '0', OUTPOST_MQTT_HOST: '127.0.0.1', OUTPOST_MQTT_PORT: '0', OUTPOST_PUBLIC_HOST: '127.0.0.1', OUTPOST_ADMIN_PASSWORD: BENCH_PASSWORD, OUTPOST_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  // 'close' comes after the output streams ended: nothing written before the exit is lost.
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output };
 }
 
 export async function adminApi(operatorUrl: string): Promise<(method: string, path: string, body?: unknown) => Promise<unknown>> {
