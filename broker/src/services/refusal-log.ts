@@ -1,9 +1,10 @@
 /**
  * Warn lines for connections refused before authentication, rate-limited (issue 11, D1): a
- * flood of half-open or hostile sockets must not become a flood of log lines. The first
- * refusal after a quiet interval is logged as it happens; the rest of that interval is
- * counted and logged as one summary line (counts by reason, the busiest addresses) when the
- * interval ends. Every refusal is still counted in the metrics by the caller.
+ * flood of half-open or hostile sockets must not become a flood of log lines. Within each
+ * interval the first refusal of each reason (a small, fixed set: timeouts, caps, OpenSSL's
+ * verify codes) is logged as it happens; the rest are counted and logged as one summary line
+ * (counts by reason, the busiest addresses) when the interval ends. Every refusal is still
+ * counted in the metrics by the caller.
  */
 import type { Log } from '../ports/log.js';
 
@@ -17,6 +18,8 @@ export class RefusalLog {
   readonly #log: Log;
   readonly #options: RefusalLogOptions;
   #timer: NodeJS.Timeout | undefined;
+  /** Reasons already logged in full in this interval. */
+  #logged = new Set<string>();
   #reasons = new Map<string, number>();
   #addresses = new Map<string, number>();
   #suppressed = 0;
@@ -28,9 +31,12 @@ export class RefusalLog {
 
   note(fields: { reason: string; remoteAddress: string | undefined; err?: string }, message: string): void {
     if (this.#timer === undefined) {
-      this.#log.warn({ ...fields, logEveryMs: this.#options.intervalMs }, `${message} (more within ${this.#options.intervalMs} ms are summarised)`);
       this.#timer = setTimeout(() => this.#flush(), this.#options.intervalMs);
       this.#timer.unref();
+    }
+    if (!this.#logged.has(fields.reason)) {
+      this.#logged.add(fields.reason);
+      this.#log.warn({ ...fields, note: `more refusals for ${fields.reason} within ${this.#options.intervalMs} ms are summarised` }, message);
       return;
     }
     this.#suppressed += 1;
@@ -47,6 +53,7 @@ export class RefusalLog {
 
   #flush(): void {
     this.#timer = undefined;
+    this.#logged = new Set();
     if (this.#suppressed === 0) return;
     this.#summarise();
     // Keep summarising while the flood lasts.
