@@ -6,6 +6,7 @@
  * against the real broker on 127.0.0.1; the addresses 127.0.0.2-4 are loopback too.
  */
 import { connect as netConnect, type Socket } from 'node:net';
+import { get as httpsGet } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { topics } from '@outpost/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +139,15 @@ describe('broker: unauthenticated sockets cannot hold the MQTT port (D1)', () =>
     } finally {
       for (const p of [...silent, trickler]) p.socket.destroy();
     }
+    // A real client is still served, with the security headers (D8).
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = httpsGet(`${url}/device/v1/ca`, { ca: device.caPem }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers));
+      });
+      req.on('error', reject);
+    });
+    expect(headers['x-content-type-options']).toBe('nosniff');
+    expect(headers['cache-control']).toBe('no-store');
   });
 });
