@@ -6,6 +6,7 @@ const workspaces = [
   'protocol',
   'rules',
   'telemetry',
+  'kernel',
   'broker',
   'device-registry',
   'ota',

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
-import { createPart } from '@outpost/device-registry';
+import { createRegistryPart } from '@outpost/device-registry';
 import { Platform, createLogger, loadConfig } from '@outpost/platform';
 
 const devices = Number(process.argv[2] ?? 400);
@@ -91,7 +91,7 @@ const platform = await Platform.create({
   config: loaded.config,
   log: createLogger({ level: 'silent' }),
   secretKey: Buffer.alloc(32, 3),
-  parts: [createPart],
+  parts: [createRegistryPart()],
   version: 'bench',
   stdout: new PassThrough(),
 });

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { RegistryPort } from '@outpost/device-registry';
-import type { Part, PartDeps, Readiness, TlsCredentials, TlsPort } from '@outpost/platform';
+import { requirePort, type Part, type PartDeps, type Readiness, type TlsCredentials, type DeviceChannel, type DeviceInbox, type IngestSpool } from '@outpost/kernel';
 import { OutpostError, resolveLimits } from '@outpost/protocol';
 import { openSpool, type Spool } from '@outpost/telemetry';
 import { defer, firstValueFrom, type Subscription } from 'rxjs';
@@ -23,12 +22,8 @@ import { resolveBrokerOptions, type BrokerPartOptions } from './broker-options.j
 import { PublishQuota } from './domain/publish-quota.js';
 import { identityFields } from './domain/identity.js';
 import { createSessionHooks, type SessionHooks } from './hooks/session-hooks.js';
-import type { DeviceChannel } from './ports/device-channel.js';
-import type { DeviceInbox } from './ports/device-inbox.js';
 import type { IngestSink } from './ports/ingest-sink.js';
-import type { IngestSpool } from './ports/ingest-spool.js';
 import type { MqttOutbound } from './ports/mqtt-hooks.js';
-import { mqttListenerOf } from './ports/mqtt-listener.js';
 import { IdentityChecker } from './services/identity-checker.js';
 import { InboxRouter } from './services/inbox-router.js';
 import { InstructionDelivery } from './services/instruction-delivery.js';
@@ -50,20 +45,6 @@ export interface BrokerPart extends Part {
   readonly provides: { readonly deviceChannel: DeviceChannel; readonly deviceInbox: DeviceInbox; readonly ingestSpool: IngestSpool };
 }
 
-function registryOf(deps: PartDeps): RegistryPort {
-  const port = deps.ports['registry'] as Partial<RegistryPort> | undefined;
-  if (port === undefined || typeof port.checkCertificate !== 'function' || port.events === undefined) {
-    throw new OutpostError('BROKER_REGISTRY_UNAVAILABLE', 'the broker needs the registry port: compose @outpost/device-registry before @outpost/broker');
-  }
-  return port as RegistryPort;
-}
-
-function tlsOf(deps: PartDeps): TlsPort {
-  const port = deps.ports.tls;
-  if (port === undefined) throw new OutpostError('BROKER_TLS_UNAVAILABLE', 'the broker needs the tls port (server credentials) from the registry');
-  return port;
-}
-
 /** The TLS socket under a connection aedes handles (the packet size guard wraps it). */
 function socketOf(connection: Duplex): TLSSocket {
   return connection instanceof PacketSizeGuard ? connection.socket : (connection as TLSSocket);
@@ -82,8 +63,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       ...given,
     });
     const log = rootLog.child({ part: PART_NAME });
-    const registry = registryOf(deps);
-    const tls = tlsOf(deps);
+    const registry = requirePort(deps.ports, 'registry', PART_NAME);
+    const tls = requirePort(deps.ports, 'tls', PART_NAME);
     const now = (): number => deps.clock.now();
     const limits = resolveLimits(config.limits);
     const sessions = new SessionRegistry();
@@ -228,7 +209,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           },
         });
         subscriptions.push(tls.changes.subscribe(useCredentials));
-        mqttListenerOf(deps.ports)?.bound({ port: listener.address.port });
+        deps.ports.mqttListener?.bound({ port: listener.address.port });
         if (deps.telemetry !== undefined && options.sink === undefined) {
           ingest = new IngestPipeline({ spool: ingestSpool, store: deps.telemetry, log, now, wait: (ms) => waits.wait(ms) }, options.ingest);
           observeIngest?.(ingest);

@@ -1,5 +1,4 @@
-import type { RegistryPort } from '@outpost/device-registry';
-import type { Part, PartDeps, PartFactory, Readiness } from '@outpost/platform';
+import { requirePort, type Part, type PartDeps, type PartFactory, type Readiness } from '@outpost/kernel';
 import { OutpostError } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
 import { promQueryMetrics } from './adapters/prom-query-metrics.js';
@@ -34,10 +33,7 @@ function resolveLimits(overrides: Partial<QueryLimits> = {}): QueryLimits {
 export function createDashboardPart(options: DashboardPartOptions = {}): PartFactory {
   const limits = resolveLimits(options.limits);
   return (deps: PartDeps): Part => {
-    const registry = deps.ports['registry'] as RegistryPort | undefined;
-    if (registry === undefined) {
-      throw new OutpostError('DASHBOARD_REGISTRY_UNAVAILABLE', 'the dashboard needs the registry port: compose @outpost/device-registry before @outpost/dashboard');
-    }
+    const registry = requirePort(deps.ports, 'registry', PART_NAME);
     const store: TelemetryStore | undefined = deps.telemetry;
     let metrics: QueryMetrics = NO_QUERY_METRICS;
     let state: Readiness = 'down';
@@ -75,6 +71,3 @@ export function createDashboardPart(options: DashboardPartOptions = {}): PartFac
     };
   };
 }
-
-/** The factory `outpost server` loads (SPEC "Composition"). */
-export const createPart: PartFactory = createDashboardPart();

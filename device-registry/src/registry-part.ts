@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Part, PartDeps, PartFactory, Readiness } from '@outpost/platform';
+import type { Part, PartDeps, PartFactory, Readiness } from '@outpost/kernel';
 import { registerBundleRoutes } from './bundle/bundle-routes.js'; // issue 7 item 8: agent install bundle
 import { registryMigrations } from './adapters/migrations.js';
 import type { RegistryTables } from './adapters/tables.js';
@@ -14,7 +14,6 @@ import { registerGroupRoutes } from './http/group-routes.js';
 import { registerInstructionRoutes } from './http/instruction-routes.js';
 import type { OperatorRouteDeps } from './http/operator-deps.js';
 import { registerTokenRoutes } from './http/token-routes.js';
-import './http/openapi-schema.js';
 import { createRegistryServices } from './services/registry-services.js';
 
 export const PART_NAME = 'registry';
@@ -117,6 +116,3 @@ export function createRegistryPart(options: RegistryPartOptions = {}): PartFacto
     };
   };
 }
-
-/** The factory `outpost server` loads (SPEC "Composition"). */
-export const createPart: PartFactory = createRegistryPart();

@@ -1,5 +1,5 @@
 /** Fleet-wide metric types in the state database (`broker_metric_types`), via Kysely. */
-import type { Migrations, StateDatabase } from '@outpost/platform';
+import type { Migrations, StateDatabase } from '@outpost/kernel';
 import type { MetricType } from '@outpost/protocol';
 import type { Kysely } from 'kysely';
 import type { MetricTypeStore } from '../ports/metric-type-store.js';

@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { TlsCredentials } from '@outpost/platform';
+import type { TlsCredentials } from '@outpost/kernel';
 
 export interface TlsListenerOptions {
   readonly host: string;

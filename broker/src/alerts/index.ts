@@ -4,13 +4,11 @@
  * notifications (live hub, signed webhooks with a durable delivery log, MQTT
  * `integrations/alerts`); backtests on stored telemetry. See README.md in this folder.
  */
-import type { AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, Readiness, StateDatabase, LivePort } from '@outpost/platform';
+import type { AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, Readiness, StateDatabase, LivePort, InboxMessage, IngestSpool } from '@outpost/kernel';
 import type { AlertEvent, EdgeAlert, Rule } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
 import type { Registry } from 'prom-client';
 import { BehaviorSubject, type Observable } from 'rxjs';
-import type { InboxMessage } from '../ports/device-inbox.js';
-import type { IngestSpool } from '../ports/ingest-spool.js';
 import { AlertStore } from './adapters/alert-store.js';
 import { AlertsMetrics } from './adapters/alerts-metrics.js';
 import { alertsMigrations, type AlertsTables } from './adapters/alerts-tables.js';

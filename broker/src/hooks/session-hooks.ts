@@ -3,8 +3,7 @@
  * (authenticate), publish and subscribe checks, and session lifecycle (presence into the
  * registry and the inbox, desired config on reconnect, commands on subscribe).
  */
-import type { RegistryPort } from '@outpost/device-registry';
-import type { LivePort } from '@outpost/platform';
+import type { RegistryPort, LivePort } from '@outpost/kernel';
 import { KeyedQueue } from '../domain/keyed-queue.js';
 import { identityLabel } from '../domain/identity.js';
 import type { PublishQuota } from '../domain/publish-quota.js';

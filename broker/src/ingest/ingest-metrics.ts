@@ -1,7 +1,7 @@
 /** Prometheus metrics of the ingest pipeline and the telemetry store (`outpost_ingest_*`, `outpost_telemetry_*`). */
 import type { TelemetryStore } from '@outpost/telemetry';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { IngestSpool } from '../ports/ingest-spool.js';
+import type { IngestSpool } from '@outpost/kernel';
 import { INGEST_CONSUMER, type IngestPipeline } from './ingest-pipeline.js';
 
 export interface IngestMetricSources {

@@ -6,10 +6,9 @@
  * Points the store refuses for good go to its dead-letter file (the store's job); records that
  * do not decode are logged and counted, and skipped.
  */
-import type { Readiness } from '@outpost/platform';
+import type { Readiness, IngestSpool } from '@outpost/kernel';
 import type { SpoolEntry, TelemetryStore } from '@outpost/telemetry';
 import { from, mergeMap, type Subscription } from 'rxjs';
-import type { IngestSpool } from '../ports/ingest-spool.js';
 import type { Log } from '../ports/log.js';
 import { backoffMs } from './backoff.js';
 import { pointsOf } from './batch-points.js';

@@ -4,7 +4,7 @@
  * storm does not become a database storm. Each device has a generation that every
  * invalidating event bumps: a check that raced with an event is detectably stale.
  */
-import type { RegistryPort } from '@outpost/device-registry';
+import type { RegistryPort } from '@outpost/kernel';
 import type { RegistryEvent } from '@outpost/protocol';
 import { refusal, type ConnectRefusal } from '../domain/connect-decision.js';
 import type { Identity } from '../domain/identity.js';

@@ -4,12 +4,10 @@
  * command results into the registry; everything onto the typed inbox streams. A failure
  * rejects, so the hook withholds the acknowledgement and the agent retries.
  */
-import type { RegistryPort } from '@outpost/device-registry';
-import type { LivePort } from '@outpost/platform';
+import type { RegistryPort, LivePort, DeviceInbox, InboxMessage, PresenceChange } from '@outpost/kernel';
 import { Subject } from 'rxjs';
 import type { InboundMessage } from '../domain/inbound-message.js';
 import type { BrokerMetrics } from '../ports/broker-metrics.js';
-import type { DeviceInbox, InboxMessage, PresenceChange } from '../ports/device-inbox.js';
 import type { IngestSink } from '../ports/ingest-sink.js';
 import type { Log } from '../ports/log.js';
 

@@ -6,10 +6,9 @@
  * delivered in the registry; commands other parts hand to the channel wait in memory until
  * the device subscribes or they expire.
  */
-import type { RegistryPort } from '@outpost/device-registry';
+import type { RegistryPort, DeviceChannel } from '@outpost/kernel';
 import { encodePayload, topics, type Command, type DesiredConfig, type OtaJob, type RegistryEvent, type TrustSet } from '@outpost/protocol';
 import { KeyedQueue } from '../domain/keyed-queue.js';
-import type { DeviceChannel } from '../ports/device-channel.js';
 import type { Log } from '../ports/log.js';
 import type { MqttOutbound } from '../ports/mqtt-hooks.js';
 import type { SessionRegistry } from './session-registry.js';

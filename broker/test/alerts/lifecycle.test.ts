@@ -1,4 +1,4 @@
-import type { LiveEvent } from '@outpost/platform';
+import type { LiveEvent } from '@outpost/kernel';
 import { topics, type AlertEvent, type EdgeAlert, type TelemetryBatch } from '@outpost/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

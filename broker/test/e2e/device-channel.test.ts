@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, inbox } from '../helpers/mqtt-client.js';
 import { startBrokerPlatform, type BrokerPlatform, type DeviceCredentials } from '../helpers/broker-platform.js';
 import { waitFor } from '../helpers/poll.js';
-import type { InboxMessage } from '../../src/index.js';
+import type { InboxMessage } from '@outpost/kernel';
 
 interface CommandView {
   id: string;

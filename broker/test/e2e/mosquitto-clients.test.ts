@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { topics } from '@outpost/protocol';
-import type { LiveEvent } from '@outpost/platform';
+import type { LiveEvent } from '@outpost/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBrokerPlatform, type BrokerPlatform, type DeviceCredentials } from '../helpers/broker-platform.js';
 import { telemetryBatch } from '../helpers/payloads.js';

@@ -1,5 +1,5 @@
 import { topics } from '@outpost/protocol';
-import type { LiveEvent as PlatformLiveEvent } from '@outpost/platform';
+import type { LiveEvent as PlatformLiveEvent } from '@outpost/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, inbox } from '../helpers/mqtt-client.js';
 import { startBrokerPlatform, type BrokerPlatform, type DeviceCredentials } from '../helpers/broker-platform.js';

@@ -7,12 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createPart as registryCreatePart, type RegistryPort } from '@outpost/device-registry';
-import { loadConfig, Platform, type PartDeps, type PartFactory } from '@outpost/platform';
+import { createRegistryPart } from '@outpost/device-registry';
+import { loadConfig, Platform } from '@outpost/e2e';
+import type { MqttListenerPort, PartDeps, PartFactory, RegistryPort } from '@outpost/kernel';
 import type { RegistryEvent } from '@outpost/protocol';
 import { pino } from 'pino';
 import { merge, type Observable } from 'rxjs';
-import { createBrokerPart, type BrokerPart, type BrokerPartOptions, type MqttListenerPort } from '../../src/index.js';
+import { createBrokerPart, type BrokerPart, type BrokerPartOptions } from '../../src/index.js';
 import { ADMIN_PASSWORD, platformClient, type PlatformClient } from './platform-client.js';
 
 export { ADMIN_PASSWORD, type DeviceCredentials } from './platform-client.js';
@@ -65,9 +66,9 @@ export interface BrokerPlatformOptions {
 
 /** The registry part, its event stream merged with `extra` when given. */
 function registryPart(extra: Observable<RegistryEvent> | undefined): PartFactory {
-  if (extra === undefined) return registryCreatePart;
+  if (extra === undefined) return createRegistryPart();
   return async (deps) => {
-    const part = await registryCreatePart(deps);
+    const part = await createRegistryPart()(deps);
     const port = part.provides?.['registry'] as RegistryPort;
     // The registry part is a plain object of closures: a copy with another `provides` is the same part.
     return { ...part, provides: { ...part.provides, registry: { ...port, events: merge(port.events, extra) } } };

@@ -4,8 +4,9 @@
  * ready, and runs until killed.
  */
 import { PassThrough } from 'node:stream';
-import { createPart as registryCreatePart } from '@outpost/device-registry';
-import { loadConfig, Platform, type PartFactory } from '@outpost/platform';
+import { createRegistryPart } from '@outpost/device-registry';
+import { loadConfig, Platform } from '@outpost/e2e';
+import type { PartFactory } from '@outpost/kernel';
 import { pino } from 'pino';
 import { createBrokerPart, type BrokerPart } from '../../src/index.js';
 import { testEnv } from './broker-platform.js';
@@ -23,7 +24,7 @@ const platform = await Platform.create({
   config: loaded.config,
   log: pino({ level: 'warn' }, process.stderr),
   secretKey: Buffer.alloc(32, 7),
-  parts: [registryCreatePart, brokerFactory],
+  parts: [createRegistryPart(), brokerFactory],
   version: '0.0.0-test',
   stdout: new PassThrough(),
 });

@@ -1,5 +1,5 @@
 /** Small in-memory stand-ins for the ports the services use (no library mocks). */
-import type { CertificateCheck, RegistryPort } from '@outpost/device-registry';
+import type { CertificateCheck, RegistryPort } from '@outpost/kernel';
 import type { RegistryEvent } from '@outpost/protocol';
 import { Subject } from 'rxjs';
 import type { Identity } from '../../src/domain/identity.js';

@@ -1,9 +1,8 @@
-import type { AuthPort } from '@outpost/platform';
+import type { AuthPort } from '@outpost/kernel';
 import type { FastifyInstance, onResponseAsyncHookHandler } from 'fastify';
 import type { QueryMetrics } from '../ports/query-metrics.js';
 import type { SeriesResult, TelemetryQueries } from '../services/telemetry-queries.js';
 import { DeviceParams, errorResponses, FleetQuery, LatestAnswer, MetricsAnswer, SeriesAnswer, SeriesQuery } from './schemas.js';
-import './openapi-schema.js';
 
 export interface TelemetryRouteDeps {
   readonly auth: AuthPort;

@@ -1,6 +1,6 @@
 import { OutpostError, RESERVED_NAMES } from '@outpost/protocol';
 import type { AggregateFn, LatestValue, MetricInfo, SeriesPoint, TelemetryStore } from '@outpost/telemetry';
-import type { RegistryPort } from '@outpost/device-registry';
+import type { RegistryPort } from '@outpost/kernel';
 import { resolveWindow, type QueryLimits, type QueryWindow } from '../domain/query-window.js';
 import { parseTimeParam } from '../domain/time-param.js';
 import { storeFailure } from './store-errors.js';

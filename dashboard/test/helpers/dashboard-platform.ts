@@ -11,8 +11,9 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createPart as registryCreatePart, type RegistryPort } from '@outpost/device-registry';
-import { createLogger, loadConfig, Platform, type PartFactory } from '@outpost/platform';
+import { createRegistryPart } from '@outpost/device-registry';
+import { createLogger, loadConfig, Platform } from '@outpost/e2e';
+import type { PartFactory, RegistryPort } from '@outpost/kernel';
 import { openTelemetryStore, type TelemetryStore } from '@outpost/telemetry';
 import { createDashboardPart, type DashboardPartOptions } from '../../src/index.js';
 
@@ -78,7 +79,7 @@ export async function startDashboardPlatform(options: StartOptions): Promise<Das
   const seen = options.wrapStore?.(store) ?? store;
   const captured: { registry?: RegistryPort } = {};
   const registryPart: PartFactory = async (deps) => {
-    const part = await registryCreatePart(deps);
+    const part = await createRegistryPart()(deps);
     captured.registry = part.provides?.['registry'] as RegistryPort | undefined;
     return part;
   };

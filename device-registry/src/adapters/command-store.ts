@@ -1,6 +1,6 @@
 import type { CommandArgs } from '@outpost/protocol';
 import type { CommandRecord } from '../domain/records.js';
-import type { CommandOutcome, CommandState } from '../ports/registry-port.js';
+import type { CommandOutcome, CommandState } from '@outpost/kernel';
 import { readJson, type RegistryDb } from './json-columns.js';
 import type { CommandTable } from './tables.js';
 

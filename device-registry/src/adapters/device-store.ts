@@ -2,7 +2,7 @@ import type { FirmwareInfo } from '@outpost/protocol';
 import { sql, type SqlBool } from 'kysely';
 import { likeContains, type DeviceQuery } from '../domain/device-query.js';
 import type { Device, DeviceOutbox, Group } from '../domain/records.js';
-import type { DeviceLifecycle } from '../ports/registry-port.js';
+import type { DeviceLifecycle } from '@outpost/kernel';
 import { stringMap, type RegistryDb } from './json-columns.js';
 import type { DeviceTable } from './tables.js';
 

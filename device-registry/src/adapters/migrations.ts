@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Migrations } from '@outpost/platform';
+import type { Migrations } from '@outpost/kernel';
 
 /** The registry's schema, run by the platform as part `registry` (`registry_migrations`). */
 export const registryMigrations: Migrations = {

@@ -1,5 +1,5 @@
 import { OutpostError } from '@outpost/protocol';
-import type { DeviceLifecycle } from '../ports/registry-port.js';
+import type { DeviceLifecycle } from '@outpost/kernel';
 
 export type LifecycleAction = 'suspend' | 'resume' | 'revoke' | 'delete';
 

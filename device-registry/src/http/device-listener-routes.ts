@@ -1,4 +1,4 @@
-import type { AuditPort } from '@outpost/platform';
+import type { AuditPort } from '@outpost/kernel';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EnrollRequest, OutpostError, RenewRequest } from '@outpost/protocol';
 import { Type, type Static } from 'typebox';

@@ -1,4 +1,4 @@
-import type { OutpostConfig } from '@outpost/platform';
+import type { OutpostConfig } from '@outpost/kernel';
 import type { EnrollmentAnswer, TrustSet as TrustSetPayload } from '@outpost/protocol';
 import type { CertificateRecord, Device } from '../domain/records.js';
 import { renewAfter } from '../domain/renewal-rules.js';

@@ -1,4 +1,4 @@
-import type { AuditPort, AuthPort } from '@outpost/platform';
+import type { AuditPort, AuthPort } from '@outpost/kernel';
 import type { RegistryServices } from '../services/registry-services.js';
 
 /** What every operator-route module receives. */

@@ -4,7 +4,7 @@ import type { CommandStore } from '../adapters/command-store.js';
 import type { DeviceStore } from '../adapters/device-store.js';
 import { acceptsInstructions } from '../domain/lifecycle.js';
 import { commandStateAt, type CommandRecord } from '../domain/records.js';
-import type { CommandOutcome, CommandState } from '../ports/registry-port.js';
+import type { CommandOutcome, CommandState } from '@outpost/kernel';
 import type { RegistryEvents } from './registry-events.js';
 
 /** Default command lifetime when the operator gives none. */

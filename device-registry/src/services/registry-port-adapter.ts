@@ -3,7 +3,7 @@ import type { DeviceStore } from '../adapters/device-store.js';
 import type { Device } from '../domain/records.js';
 import { certificateValidity } from '../domain/renewal-rules.js';
 import { normalizeSerial } from '../domain/serial.js';
-import type { CertificateCheck, DeviceSummary, RegistryPort } from '../ports/registry-port.js';
+import type { CertificateCheck, DeviceSummary, RegistryPort } from '@outpost/kernel';
 import type { CommandService } from './command-service.js';
 import type { ConfigService } from './config-service.js';
 import type { RegistryEvents } from './registry-events.js';

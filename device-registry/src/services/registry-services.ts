@@ -1,4 +1,4 @@
-import type { OutpostConfig } from '@outpost/platform';
+import type { OutpostConfig, RegistryPort } from '@outpost/kernel';
 import { CaStore } from '../adapters/ca-store.js';
 import { CertificateStore } from '../adapters/certificate-store.js';
 import { CommandStore } from '../adapters/command-store.js';
@@ -7,7 +7,6 @@ import { DeviceStore } from '../adapters/device-store.js';
 import type { RegistryDb } from '../adapters/json-columns.js';
 import { TokenStore } from '../adapters/token-store.js';
 import { RateLimiter } from '../domain/rate-limiter.js';
-import type { RegistryPort } from '../ports/registry-port.js';
 import { CaService } from './ca-service.js';
 import { CertificateIssuer } from './certificate-issuer.js';
 import { CommandService } from './command-service.js';

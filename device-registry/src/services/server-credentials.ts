@@ -1,4 +1,4 @@
-import type { TlsCredentials, TlsPort } from '@outpost/platform';
+import type { TlsCredentials, TlsPort } from '@outpost/kernel';
 import { Subject, type Observable } from 'rxjs';
 import type { CaStore } from '../adapters/ca-store.js';
 import { DAY_MS } from '../domain/renewal-rules.js';

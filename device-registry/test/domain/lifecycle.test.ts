@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acceptsInstructions, renewalRefusal, transition, type LifecycleAction } from '../../src/domain/lifecycle.js';
-import type { DeviceLifecycle } from '../../src/ports/registry-port.js';
+import type { DeviceLifecycle } from '@outpost/kernel';
 
 describe('device lifecycle', () => {
   const table: [DeviceLifecycle, LifecycleAction, DeviceLifecycle | 'conflict', boolean][] = [

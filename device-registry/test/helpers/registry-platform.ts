@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { Platform, createLogger, loadConfig, type PartFactory } from '@outpost/platform';
+import { Platform, createLogger, loadConfig } from '@outpost/e2e';
+import type { PartFactory } from '@outpost/kernel';
 import type { RegistryEvent } from '@outpost/protocol';
 import { createRegistryPart, type RegistryPartOptions } from '../../src/index.js';
-import type { RegistryPort } from '../../src/ports/registry-port.js';
+import type { RegistryPort } from '@outpost/kernel';
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 

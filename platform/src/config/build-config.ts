@@ -1,7 +1,7 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import type { ConfigEnvName } from './config-schema.js';
 import type { ConfigValue } from './parse-value.js';
-import type { InfluxApi, InfluxConfig, LogFormat, LogLevel, OutpostConfig } from './types.js';
+import type { InfluxApi, InfluxConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
 
 /** Parsed values by key; keys with a default are always present. */
 export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;

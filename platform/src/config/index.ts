@@ -1,5 +1,5 @@
 // Folder barrel for the platform's own code (CLI, server): the configuration module's public names.
-export type { HttpListenerConfig, InfluxApi, InfluxConfig, LimitsConfig, ListenerConfig, LogFormat, LogLevel, OutpostConfig } from './types.js';
+export type { HttpListenerConfig, InfluxApi, InfluxConfig, LimitsConfig, ListenerConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
 export { CONFIG_KEYS, CONFIG_ENV_NAMES, findConfigKey, type ConfigEnvName, type ConfigKeySpec, type ConfigValueType } from './config-schema.js';
 export { loadConfig, type LoadConfigInput, type LoadConfigResult } from './load-config.js';
 export {

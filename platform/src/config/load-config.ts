@@ -8,7 +8,7 @@ import { CONFIG_ENV_NAMES, CONFIG_KEYS, ROLE_REFUSED, findConfigKey, type Config
 import { deepFreeze } from './deep-freeze.js';
 import { parseConfigValue, type ConfigValue, type RawConfigValue } from './parse-value.js';
 import { suggestKey } from './suggest-key.js';
-import type { OutpostConfig } from './types.js';
+import type { OutpostConfig } from '@outpost/kernel';
 
 export interface LoadConfigInput {
   /** The process environment (only `main` passes `process.env`). */

@@ -2,7 +2,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from './config-error.js';
-import type { OutpostConfig } from './types.js';
+import type { OutpostConfig } from '@outpost/kernel';
 
 /** Length of the secret key in bytes. */
 export const SECRET_KEY_BYTES = 32;

@@ -3,12 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 
-/**
- * The one state database every part shares. Parts narrow it to their own tables
- * with `db.withTables<MyTables>()`, so its table type here is open.
- */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export type StateDatabase = Kysely<{}>;
+import type { StateDatabase } from '@outpost/kernel';
+
+export type { StateDatabase };
 
 export interface OpenedDatabase {
   readonly db: StateDatabase;

@@ -1,7 +1,7 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
-import type { StateDatabase } from './database.js';
+import { Migrator, type MigrationProvider } from 'kysely';
+import type { Migrations, StateDatabase } from '@outpost/kernel';
 
-export type Migrations = Readonly<Record<string, Migration>>;
+export type { Migrations };
 
 /**
  * Runs one part's migrations, tracked in that part's own table

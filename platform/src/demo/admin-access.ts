@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { OutpostError } from '@outpost/protocol';
 import { generatePassword } from '../operators/generate-password.js';
 import type { OperatorService } from '../operators/operator-service.js';
-import type { Principal } from '../operators/principal.js';
+import type { Principal } from '@outpost/kernel';
 
 export type AdminPassword =
   | { readonly kind: 'generated' | 'env' | 'reset'; readonly username: string; readonly password: string }

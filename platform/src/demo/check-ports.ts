@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { OutpostError } from '@outpost/protocol';
-import type { OutpostConfig } from '../config/types.js';
+import type { OutpostConfig } from '@outpost/kernel';
 
 export interface ListenerToCheck {
   readonly variable: string;

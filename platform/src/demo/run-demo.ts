@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { LogFormat, OutpostConfig } from '../config/types.js';
+import type { LogFormat, OutpostConfig } from '@outpost/kernel';
 import type { Platform } from '../server/platform.js';
 import { createPlatform, displayPath, loadPlatformConfig } from '../server/run-server.js';
 import { NoticeCapture, findAdmin, resolveAdminPassword } from './admin-access.js';

@@ -1,20 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { OperatorService } from '../operators/operator-service.js';
-import type { Principal } from '../operators/principal.js';
-import { roleAtLeast, type Role } from '../operators/roles.js';
+import { roleAtLeast, type AuthPort, type Principal } from '@outpost/kernel';
 import { ApiError } from './api-error.js';
-
-/**
- * Route guards by role. Every route under `/api/v1` must carry exactly one guard
- * (`guard(role)` or `public()`); the operator app refuses to register a route
- * without one, so nothing is ever open by accident.
- */
-export interface AuthPort {
-  guard(role: Role, options?: { allowStreamToken?: boolean }): onRequestAsyncHookHandler;
-  public(): onRequestAsyncHookHandler;
-  principal(request: FastifyRequest): Principal;
-  isGuard(hook: unknown): boolean;
-}
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { TlsCredentials } from '../part.js';
+import type { TlsCredentials } from '@outpost/kernel';
 import { registerErrorHandling } from './error-handler.js';
 import { DEFAULT_TIMEOUTS, type ListenerTimeouts } from './operator-app.js';
 import { registerSecurityHeaders } from './security-headers.js';

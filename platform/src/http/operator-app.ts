@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AuthPort } from './auth-guard.js';
+import type { AuthPort } from '@outpost/kernel';
 import { registerErrorHandling } from './error-handler.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { registerSignedCursors } from './signed-cursors.js';

@@ -3,11 +3,11 @@ import { isDeviceId } from '@outpost/protocol';
 import { bufferTime, filter, type Observable } from 'rxjs';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../http/api-error.js';
-import type { AuthPort } from '../http/auth-guard.js';
+import type { AuthPort } from '@outpost/kernel';
 import { errorResponses } from '../http/schemas.js';
-import type { Principal, Revocation } from '../operators/principal.js';
-import { roleAtLeast } from '../operators/roles.js';
-import { LIVE_TOPICS, type LiveEvent, type LiveTopic } from './live-hub.js';
+import type { Principal, Revocation } from '@outpost/kernel';
+import { roleAtLeast } from '@outpost/kernel';
+import { LIVE_TOPICS, type LiveEvent, type LiveTopic } from '@outpost/kernel';
 
 /** What the live route needs to keep its streams honest (issue 11, D4): the operator service. */
 export interface LiveSessions {

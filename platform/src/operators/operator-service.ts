@@ -4,8 +4,8 @@ import type { StateDatabase } from '../db/database.js';
 import { ApiError } from '../http/api-error.js';
 import { generatePassword } from './generate-password.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
-import type { Principal, Revocation } from './principal.js';
-import { roleAtLeast, type Role } from './roles.js';
+import type { Principal, Revocation } from '@outpost/kernel';
+import { roleAtLeast, type Role } from '@outpost/kernel';
 import { hashToken, newId, newSecretToken } from './secret-tokens.js';
 import type { OperatorTables } from './tables.js';
 

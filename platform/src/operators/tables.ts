@@ -1,4 +1,4 @@
-import type { Role } from './roles.js';
+import type { Role } from '@outpost/kernel';
 
 export type UsersTable = {
   username: string;

@@ -10,7 +10,7 @@ import { chmod, lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.js';
-import type { OutpostConfig } from '../config/types.js';
+import type { OutpostConfig } from '@outpost/kernel';
 
 export interface LooseMode {
   readonly path: string;

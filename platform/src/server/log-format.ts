@@ -1,5 +1,5 @@
 /** Which log format a platform process writes: pure, so the choice is tested without a terminal. */
-import type { LogFormat } from '../config/types.js';
+import type { LogFormat } from '@outpost/kernel';
 
 /** `--log-format` wins over OUTPOST_LOG_FORMAT; `auto` is readable lines on a terminal, JSON otherwise. */
 export function chooseLogFormat(input: { readonly flag?: LogFormat; readonly configured: LogFormat; readonly stdoutIsTTY: boolean }): 'pretty' | 'json' {

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
-import type { LogLevel } from '../config/types.js';
+import type { LogLevel } from '@outpost/kernel';
 import { createPrettyStream } from './pretty-log.js';
 
 /** Paths pino blanks out wherever they appear in a log object: secrets never reach a log. */

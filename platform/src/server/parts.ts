@@ -1,48 +1,22 @@
-import type { PartFactory } from '../part.js';
+import { createBrokerPart } from '@outpost/broker';
+import { createDashboardPart } from '@outpost/dashboard';
+import { createRegistryPart } from '@outpost/device-registry';
+import type { PartFactory } from '@outpost/kernel';
 
 /**
- * The part packages `outpost server` composes, in start order (providers of a
- * port before its consumers). Each exports `createPart: PartFactory`. Parts
- * depend on the platform's types, so the platform loads them at run time rather
- * than importing them; a package that is absent or exports no `createPart` yet
- * is skipped: the server composes whatever parts exist.
+ * The parts `outpost server` composes, in start order (ADR 0007): each part's factory sees
+ * the ports of the parts before it, so a provider comes before its consumers.
+ *
+ * - registry: provides `tls`, `registry`, `mqttListener`
+ * - broker: needs `registry`, `tls` (tells `mqttListener`); provides `deviceChannel`, `deviceInbox`, `ingestSpool`
+ * - dashboard: needs `registry`
+ *
+ * `maintenance` is the platform's own (false for every device) until OTA provides it. The
+ * platform imports every part statically: nothing is looked up at run time.
  */
-export const PART_PACKAGES = [
-  '@outpost/device-registry',
-  '@outpost/telemetry',
-  '@outpost/broker',
-  '@outpost/ota',
-  '@outpost/dashboard',
-] as const;
-
-export interface DiscoveredParts {
-  readonly factories: PartFactory[];
-  readonly loaded: string[];
-  readonly skipped: string[];
+export function serverParts(): PartFactory[] {
+  return [createRegistryPart(), createBrokerPart(), createDashboardPart()];
 }
 
-export async function discoverParts(packages: readonly string[] = PART_PACKAGES, load: (name: string) => Promise<unknown> = (name) => import(name)): Promise<DiscoveredParts> {
-  const factories: PartFactory[] = [];
-  const loaded: string[] = [];
-  const skipped: string[] = [];
-  for (const name of packages) {
-    let mod: unknown;
-    try {
-      mod = await load(name);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(name)) {
-        skipped.push(name);
-        continue;
-      }
-      throw err;
-    }
-    const factory = typeof mod === 'object' && mod !== null && 'createPart' in mod ? mod.createPart : undefined;
-    if (typeof factory === 'function') {
-      factories.push(factory as PartFactory);
-      loaded.push(name);
-    } else {
-      skipped.push(name);
-    }
-  }
-  return { factories, loaded, skipped };
-}
+/** The names of the composed parts, in start order (as `/readyz` lists them). */
+export const SERVER_PART_NAMES = ['registry', 'broker', 'dashboard'] as const;

@@ -2,12 +2,12 @@ import { isAbsolute, join, relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Level, Logger } from 'pino';
 import { loadConfig } from '../config/load-config.js';
-import type { LogFormat, OutpostConfig } from '../config/types.js';
+import type { LogFormat, OutpostConfig } from '@outpost/kernel';
 import { resolveSecretKey } from '../config/secret-key.js';
 import { enforceDataDirModes } from './data-dir-modes.js';
 import { chooseLogFormat } from './log-format.js';
 import { createPlatformLogger } from './logger.js';
-import { discoverParts } from './parts.js';
+import { serverParts } from './parts.js';
 import { Platform } from './platform.js';
 import { packageVersion } from './package-version.js';
 
@@ -78,15 +78,13 @@ export function loadPlatformConfig(
   return { config, log, ...(logFile === undefined ? {} : { logFile }) };
 }
 
-/** The secret key (generated on first use), the parts found at run time, and the platform built from them. */
+/** The secret key (generated on first use), the statically composed parts, and the platform built from them. */
 export async function createPlatform(config: OutpostConfig, log: Logger, stdout: Writable): Promise<Platform> {
   const secret = await resolveSecretKey(config);
   if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
   for (const warning of secret.warnings ?? []) log.warn(warning);
   await enforceDataDirModes(config, log);
-  const parts = await discoverParts();
-  log.debug({ parts: parts.loaded, notYetBuilt: parts.skipped }, 'parts discovered');
-  return Platform.create({ config, log, secretKey: secret.key, parts: parts.factories, version: packageVersion(), stdout });
+  return Platform.create({ config, log, secretKey: secret.key, parts: serverParts(), version: packageVersion(), stdout });
 }
 
 /**

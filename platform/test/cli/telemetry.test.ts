@@ -15,7 +15,9 @@ import { openTelemetryStore, type TelemetryPoint, type TelemetryStore } from '@o
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import type { PartFactory } from '../../src/part.js';
+import { createDashboardPart } from '@outpost/dashboard';
+import { createRegistryPart } from '@outpost/device-registry';
+import type { PartFactory } from '@outpost/kernel';
 import { Platform } from '../../src/server/platform.js';
 import { lines, makeHome, noFetch, outpost } from './cli-harness.js';
 
@@ -26,13 +28,6 @@ const HOUR = 3_600_000;
 const NOW = Math.floor(Date.now() / HOUR) * HOUR;
 const HOUR_AGO = NOW - HOUR;
 
-const load = (name: string): Promise<unknown> => import(name);
-
-async function partOf(name: string): Promise<PartFactory> {
-  const mod = (await load(name)) as { createPart?: PartFactory };
-  if (typeof mod.createPart !== 'function') throw new Error(`${name} exports no createPart`);
-  return mod.createPart;
-}
 
 interface Answer {
   status: number;
@@ -88,12 +83,12 @@ describe('outpost telemetry', () => {
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     const clock = { now: () => NOW };
     store = await openTelemetryStore({ embeddedFile: join(dir, 'telemetry.sqlite'), deadLetterFile: join(dir, 'dead.jsonl'), retentionDays: 30, retentionIntervalMs: 0, clock });
-    const dashboard = await partOf('@outpost/dashboard');
+    const dashboard: PartFactory = createDashboardPart();
     platform = await Platform.create({
       config: loaded.config,
       log: pino({ level: 'silent' }),
       secretKey: Buffer.alloc(32, 7),
-      parts: [await partOf('@outpost/device-registry'), (deps) => dashboard({ ...deps, telemetry: store })],
+      parts: [createRegistryPart(), (deps) => dashboard({ ...deps, telemetry: store })],
       version: '0.0.0-test',
       stdout: new PassThrough(),
       clock,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load-config.js';
-import type { PartFactory } from '../../src/part.js';
+import type { PartFactory } from '@outpost/kernel';
 import { Platform, type PlatformOptions } from '../../src/server/platform.js';
 
 export const ADMIN_PASSWORD = 'correct-horse-battery-staple';

@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PartFactory, TlsCredentials } from '../../src/part.js';
+import type { PartFactory, TlsCredentials } from '@outpost/kernel';
 import { startTestPlatform } from '../helpers/test-platform.js';
 
 /** A self-signed server certificate from the openssl CLI, standing in for the registry's CA. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Counter } from 'prom-client';
-import type { Part, PartFactory, Readiness } from '../../src/part.js';
+import { requirePort, type Part, type PartFactory, type Readiness } from '@outpost/kernel';
 import { ADMIN_PASSWORD, startTestPlatform } from '../helpers/test-platform.js';
 
 function fakePart(name: string, log: string[], overrides: Partial<Part> & { state?: () => Readiness } = {}): PartFactory {
@@ -95,13 +95,25 @@ describe('part composition', () => {
 
   it('hands ports provided by earlier parts to later ones, and maintenance answers false by default', async () => {
     const seen: string[] = [];
-    const provider: PartFactory = () => ({ name: 'provider', async start() {}, ready: () => 'ok', async close() {}, provides: { answer: 42 } });
+    const provider: PartFactory = () => ({ name: 'provider', async start() {}, ready: () => 'ok', async close() {}, provides: { mqttListener: { bound: ({ port }) => seen.push(`bound=${port}`) } } });
     const consumer: PartFactory = (deps) => {
-      seen.push(`answer=${String(deps.ports['answer'])}`, `updating=${String(deps.ports.maintenance.isUpdating('dev-1'))}`);
+      requirePort(deps.ports, 'mqttListener', 'consumer').bound({ port: 42 });
+      seen.push(`updating=${String(deps.ports.maintenance.isUpdating('dev-1'))}`);
       return { name: 'consumer', async start() {}, ready: () => 'ok', async close() {} };
     };
     const t = await startTestPlatform({ parts: [provider, consumer] });
     await t.close();
-    expect(seen).toEqual(['answer=42', 'updating=false']);
+    expect(seen).toEqual(['bound=42', 'updating=false']);
+  });
+
+  it('refuses a part whose port no earlier part provides, naming the provider', async () => {
+    const consumer: PartFactory = (deps) => {
+      requirePort(deps.ports, 'registry', 'consumer');
+      return { name: 'consumer', async start() {}, ready: () => 'ok', async close() {} };
+    };
+    await expect(startTestPlatform({ parts: [consumer] })).rejects.toMatchObject({
+      code: 'PART_PORT_MISSING',
+      message: 'the consumer needs the registry port: compose the registry part before the consumer',
+    });
   });
 });

@@ -1,29 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { discoverParts } from '../../src/server/parts.js';
+import { SERVER_PART_NAMES, serverParts } from '../../src/server/parts.js';
+import { startTestPlatform } from '../helpers/test-platform.js';
 
-describe('discoverParts', () => {
-  it('loads packages that export createPart, in order, and skips absent or unfinished ones', async () => {
-    const createPart = () => ({ name: 'x', start: async () => {}, ready: () => 'ok' as const, close: async () => {} });
-    const modules: Record<string, unknown> = { '@outpost/a': { createPart }, '@outpost/placeholder': { partName: 'placeholder' } };
-    const load = async (name: string): Promise<unknown> => {
-      if (name in modules) return modules[name];
-      throw Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' });
-    };
-    const found = await discoverParts(['@outpost/missing', '@outpost/a', '@outpost/placeholder'], load);
-    expect(found.loaded).toEqual(['@outpost/a']);
-    expect(found.skipped).toEqual(['@outpost/missing', '@outpost/placeholder']);
-    expect(found.factories).toEqual([createPart]);
+describe('the static composition of outpost server', () => {
+  it('composes registry, broker and dashboard in that order, each given the ports it needs', async () => {
+    const t = await startTestPlatform({ parts: serverParts() });
+    try {
+      const readiness = t.platform.readiness();
+      expect(Object.keys(readiness)).toEqual(expect.arrayContaining([...SERVER_PART_NAMES]));
+      expect(Object.keys(readiness).filter((name) => (SERVER_PART_NAMES as readonly string[]).includes(name))).toEqual([...SERVER_PART_NAMES]);
+      for (const name of SERVER_PART_NAMES) expect(readiness[name]).not.toBe('down');
+    } finally {
+      await t.close();
+    }
   });
 
-  it('does not hide a part that fails to load for another reason', async () => {
-    const load = async (): Promise<unknown> => {
-      throw new SyntaxError('Unexpected token');
-    };
-    await expect(discoverParts(['@outpost/broken'], load)).rejects.toThrow('Unexpected token');
-  });
-
-  it('finds no part among the placeholder packages of this stage', async () => {
-    const found = await discoverParts();
-    expect(found.skipped.length + found.loaded.length).toBe(5);
+  it('refuses a composition that puts a consumer before its provider', async () => {
+    const [registry, broker] = serverParts();
+    if (registry === undefined || broker === undefined) throw new Error('serverParts() lost a part');
+    await expect(startTestPlatform({ parts: [broker, registry] })).rejects.toMatchObject({ code: 'PART_PORT_MISSING' });
   });
 });

@@ -1,5 +1,5 @@
 /** The alerts module's tables in the state database (migrations table `alerts_migrations`). */
-import type { Migrations } from '@outpost/platform';
+import type { Migrations } from '@outpost/kernel';
 import type { Kysely } from 'kysely';
 
 export type AlertsTables = {

@@ -1,5 +1,5 @@
 /** `/api/v1/alerts`: alerts (one per rule, device and firing episode) with their events; acknowledging. */
-import type { Listeners } from '@outpost/platform';
+import type { Listeners } from '@outpost/kernel';
 import type { Static } from 'typebox';
 import { AckBody, AlertsQuery, AlertView, AlertWithEvents, decodeCursor, encodeCursor, errorResponses, IdParams, pageOf } from './schemas.js';
 import type { AlertsRouteDeps } from './rule-routes.js';

@@ -1,5 +1,5 @@
 /** `/api/v1/channels`: notification channels (webhook, MQTT) and their delivery log. */
-import type { Listeners } from '@outpost/platform';
+import type { Listeners } from '@outpost/kernel';
 import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import type { Delivery } from '../adapters/channel-store.js';

@@ -1,5 +1,5 @@
 /** `/api/v1/rules`: stored, versioned alert rules and their backtest. */
-import type { AuditPort, AuthPort, Listeners } from '@outpost/platform';
+import type { AuditPort, AuthPort, Listeners } from '@outpost/kernel';
 import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import type { AlertsService } from '../services/alerts-service.js';

@@ -14,8 +14,7 @@
  * from when the rule starts (engine start, or the rule's creation/change). A device that is no
  * longer active (suspended, revoked, deleted) never fires an absence alert.
  */
-import type { IngestSpool } from '../../ports/ingest-spool.js';
-import type { InboxMessage } from '../../ports/device-inbox.js';
+import type { IngestSpool, InboxMessage } from '@outpost/kernel';
 import type { SpoolEntry } from '@outpost/telemetry';
 import { decodePayload, type EdgeAlert, type ProtocolLimits, type Rule } from '@outpost/protocol';
 import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';

@@ -3,7 +3,7 @@
  * empty = all). Group and tags come from the registry, cached per device and invalidated by
  * the registry's events, so the engine decides synchronously on the hot path.
  */
-import type { DeviceSummary, RegistryPort } from '@outpost/device-registry';
+import type { DeviceSummary, RegistryPort } from '@outpost/kernel';
 import type { RegistryEvent, Rule, RuleScope } from '@outpost/protocol';
 import type { Subscription } from 'rxjs';
 

@@ -7,8 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createPart as registryCreatePart, type RegistryPort } from '@outpost/device-registry';
-import { loadConfig, Platform, type Part, type PartDeps, type PartFactory } from '@outpost/platform';
+import { createRegistryPart } from '@outpost/device-registry';
+import { loadConfig, Platform } from '@outpost/e2e';
+import type { Part, PartDeps, PartFactory, RegistryPort } from '@outpost/kernel';
 import type { AlertEvent } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
 import { pino } from 'pino';
@@ -103,7 +104,7 @@ export async function startAlertsPlatform(options: AlertsPlatformOptions = {}): 
     config: loaded.config,
     log: pino({ level: 'silent' }, new PassThrough()),
     secretKey: Buffer.alloc(32, 7),
-    parts: [registryCreatePart, brokerFactory, alertsFactory],
+    parts: [createRegistryPart(), brokerFactory, alertsFactory],
     version: '0.0.0-test',
     stdout: new PassThrough(),
   });

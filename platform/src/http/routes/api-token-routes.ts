@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { OperatorService } from '../../operators/operator-service.js';
 import { annotateAudit } from '../audit-hook.js';
-import type { AuthPort } from '../auth-guard.js';
+import type { AuthPort } from '@outpost/kernel';
 import { EpochMs, PageQuerySchema, RoleSchema, decodeCursor, encodeCursor, errorResponses, pageOf } from '../schemas.js';
 
 const TokenInfo = Type.Object({

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { AuditLog } from '../../audit/audit-log.js';
-import type { AuthPort } from '../auth-guard.js';
+import type { AuthPort } from '@outpost/kernel';
 import { EpochMs, PageQuerySchema, decodeCursor, encodeCursor, errorResponses, pageOf } from '../schemas.js';
 import { parseTimeParam } from '../time-param.js';
 

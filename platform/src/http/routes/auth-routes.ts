@@ -4,7 +4,7 @@ import type { OperatorService } from '../../operators/operator-service.js';
 import type { LoginRateLimiter } from '../../operators/login-rate-limiter.js';
 import { ApiError } from '../api-error.js';
 import { annotateAudit } from '../audit-hook.js';
-import type { AuthPort } from '../auth-guard.js';
+import type { AuthPort } from '@outpost/kernel';
 import { bearerToken } from '../auth-guard.js';
 import { EpochMs, RoleSchema, errorResponses } from '../schemas.js';
 

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
-import type { Readiness } from '../../part.js';
+import type { Readiness } from '@outpost/kernel';
 import { ApiError } from '../api-error.js';
 
 export interface HealthSource {

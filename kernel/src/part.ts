@@ -1,13 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Observable } from 'rxjs';
 import type { TelemetryStore } from '@outpost/telemetry';
-import type { OutpostConfig } from './config/types.js';
-import type { StateDatabase } from './db/database.js';
-import type { Migrations } from './db/migrate.js';
-import type { AuditPort } from './audit/audit-log.js';
-import type { AuthPort } from './http/auth-guard.js';
-import type { LivePort } from './live/live-hub.js';
+import type { OutpostConfig } from './config/outpost-config.js';
+import type { AuditPort } from './ports/audit-port.js';
+import type { AuthPort } from './ports/auth-port.js';
+import type { LivePort } from './ports/live-port.js';
+import type { Ports } from './ports/ports.js';
+import type { Migrations, StateDatabase } from './ports/state-database.js';
 
 /** What a part reports for `/readyz`: `degraded` still serves (e.g. InfluxDB down, spool holding data). */
 export type Readiness = 'ok' | 'degraded' | 'down';
@@ -34,35 +33,6 @@ export interface Part {
   readonly provides?: Partial<Ports>;
 }
 
-/** Server TLS credentials the registry issues; the device listener starts once they exist. */
-export interface TlsCredentials {
-  readonly cert: string;
-  readonly key: string;
-  /** PEM chain of the platform CA(s), sent in the handshake and used to verify clients. */
-  readonly ca: string;
-}
-
-export interface TlsPort {
-  current(): TlsCredentials | undefined;
-  /** Emits whenever the credentials are (re)issued, e.g. on SAN change or CA rotation. */
-  readonly changes: Observable<TlsCredentials>;
-}
-
-export interface MaintenancePort {
-  /** True while the device is applying an update (alerts are then stored as maintenance). */
-  isUpdating(deviceId: string): boolean;
-}
-
-/**
- * Cross-part ports, each provided by one part. Ports whose provider is not
- * built yet are absent; `maintenance` answers false until OTA exists.
- */
-export interface Ports {
-  readonly tls: TlsPort;
-  readonly maintenance: MaintenancePort;
-  readonly [port: string]: unknown;
-}
-
 export interface Clock {
   now(): number;
 }
@@ -76,6 +46,7 @@ export interface PartDeps {
   readonly live: LivePort;
   readonly log: FastifyBaseLogger;
   readonly clock: Clock;
+  /** The ports of the parts composed before this one (and `maintenance`, always); take one with `requirePort`. */
   readonly ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
   /** The telemetry store (InfluxDB when configured, else the embedded SQLite store), opened by the platform. */
   readonly telemetry: TelemetryStore;
@@ -84,5 +55,8 @@ export interface PartDeps {
   /** The secret key (32 bytes) that encrypts server-held keys at rest. */
   readonly secretKey: Buffer;
 }
+
+/** The platform's pino logger as parts receive it: log data first, message second. */
+export type Log = FastifyBaseLogger;
 
 export type PartFactory = (deps: PartDeps) => Part | Promise<Part>;

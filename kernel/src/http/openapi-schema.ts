@@ -1,7 +1,7 @@
 /**
  * The OpenAPI keys route schemas carry (`tags`, `summary`, …). The platform registers
- * @fastify/swagger, which declares them; this part does not depend on it, so it declares the
- * same keys with the same types (declarations merge).
+ * @fastify/swagger, which declares them; parts do not depend on it, so the kernel declares
+ * the same keys with the same types (declarations merge) for every part that imports it.
  */
 import type {} from 'fastify';
 

@@ -9,8 +9,3 @@ export interface MqttListenerPort {
   bound(address: { readonly port: number }): void;
 }
 
-/** The `mqttListener` port among the ports a part was given, if one is there. */
-export function mqttListenerOf(ports: Readonly<Record<string, unknown>>): MqttListenerPort | undefined {
-  const port = ports['mqttListener'] as Partial<MqttListenerPort> | undefined;
-  return typeof port?.bound === 'function' ? (port as MqttListenerPort) : undefined;
-}

@@ -1,0 +1,29 @@
+import './http/openapi-schema.js';
+export type { Part, PartDeps, PartFactory, Listeners, Readiness, Clock, Log } from './part.js';
+export type { OutpostConfig, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig } from './config/outpost-config.js';
+export { PORT_PROVIDERS, type Ports, type PortName } from './ports/ports.js';
+export { requirePort } from './ports/require-port.js';
+export type { AuthPort } from './ports/auth-port.js';
+export type { AuditPort, AuditRecord, AuditEntry, AuditOutcome } from './ports/audit-port.js';
+export { LIVE_TOPICS, type LivePort, type LiveEvent, type LiveTopic } from './ports/live-port.js';
+export type { StateDatabase, Migrations } from './ports/state-database.js';
+export type { TlsPort, TlsCredentials } from './ports/tls-port.js';
+export type { MaintenancePort } from './ports/maintenance-port.js';
+export type { MqttListenerPort } from './ports/mqtt-listener-port.js';
+export type { DeviceChannel } from './ports/device-channel.js';
+export type { DeviceInbox, InboxMessage, PresenceChange } from './ports/device-inbox.js';
+export type { IngestSpool } from './ports/ingest-spool.js';
+export type {
+  CertificateCheck,
+  CertificateRefusal,
+  CommandOutcome,
+  CommandPort,
+  CommandState,
+  DeviceConfigPort,
+  DeviceLifecycle,
+  DeviceStatusUpdate,
+  DeviceSummary,
+  RegistryPort,
+} from './ports/registry-port.js';
+export { ROLES, isRole, roleAtLeast, type Role } from './ports/roles.js';
+export type { Principal, Revocation } from './ports/principal.js';

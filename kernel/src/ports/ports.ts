@@ -1,0 +1,43 @@
+import type { DeviceChannel } from './device-channel.js';
+import type { DeviceInbox } from './device-inbox.js';
+import type { IngestSpool } from './ingest-spool.js';
+import type { MaintenancePort } from './maintenance-port.js';
+import type { MqttListenerPort } from './mqtt-listener-port.js';
+import type { RegistryPort } from './registry-port.js';
+import type { TlsPort } from './tls-port.js';
+
+/**
+ * The cross-part ports, one named, typed field each, and who provides it (ADR 0007). A
+ * part's factory sees the ports of the parts composed before it (`PartDeps.ports`); a port
+ * a part needs is taken with `requirePort`, which refuses with a coded error naming the
+ * provider when the composition lacks it.
+ */
+export interface Ports {
+  /** The registry: server TLS credentials for the device and MQTT listeners. */
+  readonly tls: TlsPort;
+  /** The registry: device identity, certificate checks, registry events, configs and commands. */
+  readonly registry: RegistryPort;
+  /** The registry: told by the broker where the MQTT listener is bound (for enroll answers). */
+  readonly mqttListener: MqttListenerPort;
+  /** The platform (false for every device) until OTA provides it. */
+  readonly maintenance: MaintenancePort;
+  /** The broker: platform → device publishing. */
+  readonly deviceChannel: DeviceChannel;
+  /** The broker: typed device → platform streams. */
+  readonly deviceInbox: DeviceInbox;
+  /** The broker: the durable ingest spool's read side. */
+  readonly ingestSpool: IngestSpool;
+}
+
+export type PortName = keyof Ports;
+
+/** Which part provides each port (for refusals and the composition check). */
+export const PORT_PROVIDERS: Readonly<Record<PortName, string>> = {
+  tls: 'registry',
+  registry: 'registry',
+  mqttListener: 'registry',
+  maintenance: 'platform',
+  deviceChannel: 'broker',
+  deviceInbox: 'broker',
+  ingestSpool: 'broker',
+};
