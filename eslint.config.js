@@ -2,6 +2,45 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+// The house as lint (ADR 0007): dependencies point down. kernel holds the contracts parts build
+// on; platform/ is the only composition root; no part imports another; the agent stays small.
+const PARTS = ['@outpost/broker', '@outpost/device-registry', '@outpost/dashboard', '@outpost/ota'];
+const partsAndRoot = (why) => [
+  { group: ['@outpost/platform', '@outpost/platform/*'], message: `${why} never import the composition root (@outpost/platform); take contracts from @outpost/kernel (ADR 0007).` },
+  { group: PARTS.flatMap((name) => [name, `${name}/*`]), message: `${why} never import a part: take its port from @outpost/kernel and let the platform wire it (ADR 0007).` },
+];
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+const boundaries = [
+  {
+    // A part depends on kernel, protocol and its libraries: never the root, never another part.
+    files: ['broker/src/**', 'device-registry/src/**', 'dashboard/src/**', 'ota/src/**'],
+    rules: restrict(partsAndRoot('Parts')),
+  },
+  {
+    // A part's suites reach the in-process platform through the test harness (@outpost/e2e).
+    files: ['broker/test/**', 'device-registry/test/**', 'dashboard/test/**', 'ota/test/**'],
+    rules: restrict([
+      { group: ['@outpost/platform', '@outpost/platform/*'], message: 'Part tests reach the platform through the harness (@outpost/e2e), so no part depends on the root (ADR 0007).' },
+    ]),
+  },
+  {
+    // Contracts and libraries sit below every part.
+    files: ['kernel/**', 'protocol/**', 'rules/**', 'telemetry/**'],
+    rules: restrict(partsAndRoot('Contracts and libraries')),
+  },
+  {
+    // The edge agent runs on small devices: protocol, rules and its own few libraries only (STYLE 15).
+    files: ['edge-agent/src/**'],
+    rules: restrict([
+      {
+        regex: '^(?!node:|\\.\\.?/|(@outpost/protocol|@outpost/rules|mqtt|pino|rxjs|node-forge)$)',
+        message: 'The edge agent imports only protocol, rules, mqtt, pino, rxjs, node-forge and node:* (STYLE 15, ADR 0007).',
+      },
+    ]),
+  },
+];
+
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'dashboard/public/**'] },
   js.configs.recommended,
@@ -19,4 +58,5 @@ export default tseslint.config(
     files: ['**/src/cli/**', '**/test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
+  ...boundaries,
 );
