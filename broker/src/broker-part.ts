@@ -30,6 +30,7 @@ import { InstructionDelivery } from './services/instruction-delivery.js';
 import { MetricTypeGuard } from './services/metric-type-guard.js';
 import { RefusalLog } from './services/refusal-log.js';
 import { SessionRegistry } from './services/session-registry.js';
+import { TelemetryRecords } from './services/telemetry-records.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
 import { createAlertsModule, type AlertsModule } from './alerts/index.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
@@ -86,7 +87,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     };
     const delivery = new InstructionDelivery({ registry, outbound, sessions, now, log });
     const sinkProxy: IngestSink = {
-      append: (deviceId, batch) => (sink === undefined ? Promise.reject(new OutpostError('BROKER_UNAVAILABLE', 'the ingest spool is not open')) : sink.append(deviceId, batch)),
+      append: (deviceId, raw, batch) => (sink === undefined ? Promise.reject(new OutpostError('BROKER_UNAVAILABLE', 'the ingest spool is not open')) : sink.append(deviceId, raw, batch)),
       close: async () => undefined,
     };
     const inbox = new InboxRouter({ registry, sink: sinkProxy, live: deps.live, metrics, log, elapsedMs: () => performance.now(), seenIntervalMs: options.seenIntervalMs });
@@ -109,6 +110,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       stats: () => openedSpool().stats(),
     };
     // The alert engine reads the same spool (consumer `alerts`); not with a replaced sink (tests).
+    // Decode once: the hook's validated batches, handed typed to the spool's consumers (ingest, alerts).
+    const records = new TelemetryRecords({ consumers: (deps.telemetry === undefined ? 0 : 1) + (options.alerts === false ? 0 : 1) });
     const alerts: AlertsModule | undefined =
       options.sink === undefined && options.alerts !== false
         ? createAlertsModule({
@@ -123,6 +126,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
             registry,
             maintenance: deps.ports.maintenance,
             spool: ingestSpool,
+            records,
             edgeAlerts: inbox.inbox.alerts,
             telemetry: deps.telemetry,
             publishMqtt: (message) => outbound.publish(message),
@@ -132,7 +136,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     const openSink = async (): Promise<IngestSink> => {
       if (options.sink !== undefined) return options.sink;
       spool = await openSpool({ dir: join(config.dataDir, 'spool'), consumers: options.spoolConsumers, maxBytes: config.spoolMaxBytes }, { clock: deps.clock, log });
-      return spoolSink(spool, now);
+      return spoolSink(spool, now, records);
     };
 
     const refusePacket = (socket: TLSSocket, refusal: PacketRefusal): void => {
@@ -211,7 +215,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         subscriptions.push(tls.changes.subscribe(useCredentials));
         deps.ports.mqttListener?.bound({ port: listener.address.port });
         if (deps.telemetry !== undefined && options.sink === undefined) {
-          ingest = new IngestPipeline({ spool: ingestSpool, store: deps.telemetry, log, now, wait: (ms) => waits.wait(ms) }, options.ingest);
+          ingest = new IngestPipeline({ spool: ingestSpool, records, store: deps.telemetry, log, now, wait: (ms) => waits.wait(ms) }, options.ingest);
           observeIngest?.(ingest);
           ingest.start();
         } else {

@@ -34,6 +34,7 @@ export type {
   TelemetryPoint,
   TelemetryStore,
   TelemetryStoreStats,
+  WriteOptions,
   WriteResult,
 } from './store/telemetry-store.js';
 export { openTelemetryStore } from './store/open-store.js';

@@ -8,6 +8,7 @@ import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client, ty
 import type { Identity, PeerCertificate } from '../domain/identity.js';
 import type { LiveSession } from '../ports/live-sessions.js';
 import type { MqttHooks, MqttOutbound, OutboundMessage } from '../ports/mqtt-hooks.js';
+import { OrderedPubacks } from './ordered-pubacks.js';
 
 export interface AedesBrokerOptions {
   /** A connection that sends no CONNECT within this long is closed. */
@@ -16,6 +17,8 @@ export interface AedesBrokerOptions {
   readonly peerOf: (connection: Duplex) => PeerCertificate | undefined;
   readonly remoteAddressOf: (connection: Duplex) => string | undefined;
   readonly now: () => number;
+  /** Most of a client's QoS 1 publishes read ahead while earlier ones await their fsync (PUBACKs stay in order); default 64. */
+  readonly maxPipelinedPublishes?: number;
 }
 
 export interface AedesBroker extends MqttOutbound {
@@ -74,6 +77,7 @@ export async function createAedesBroker(hooks: MqttHooks, options: AedesBrokerOp
   const sessions = new WeakMap<Client, AedesSession>();
   const connects = new WeakMap<Client, { clientId: string; clean: boolean }>();
   const dropped = new WeakSet<Buffer>();
+  const pubacks = new WeakMap<Client, OrderedPubacks>();
 
   const aedes = await Aedes.createBroker({
     connectTimeout: options.connectTimeoutMs,
@@ -103,18 +107,57 @@ export async function createAedesBroker(hooks: MqttHooks, options: AedesBrokerOp
     authorizePublish(client, packet, callback) {
       const session = client === null ? undefined : sessions.get(client);
       const inbound = { topic: packet.topic, payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), qos: packet.qos, retain: packet.retain };
-      hooks.authorizePublish(session, inbound, { will: client === null || client.closed }).then(
+      const will = client === null || client.closed;
+      const markDropped = (): void => {
+        packet.payload = inbound.payload;
+        dropped.add(inbound.payload);
+      };
+      if (will || session === undefined || packet.qos !== 1) {
+        hooks.authorizePublish(session, inbound, { will }).then(
+          (verdict) => {
+            if (verdict.action === 'disconnect') return callback(new Error(verdict.reason));
+            // Device data is never retained by the broker: no client may subscribe to it.
+            packet.retain = false;
+            if (verdict.action === 'drop') markDropped();
+            callback(null);
+          },
+          (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        );
+        return;
+      }
+      // QoS 1 of a live session: the PUBACK leaves from the client's ordered queue (aedes is told
+      // QoS 0 so it sends none), and aedes may read the next publish once this one is queued in
+      // the spool — unless too many of the client's PUBACKs are pending already (backpressure).
+      let acks = pubacks.get(client);
+      if (acks === undefined) {
+        acks = new OrderedPubacks(client);
+        pubacks.set(client, acks);
+      }
+      const pipelined = acks.pending < (options.maxPipelinedPublishes ?? 64);
+      const slot = acks.reserve(packet.messageId ?? 0);
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        packet.qos = 0;
+        packet.retain = false;
+        callback(null);
+      };
+      const refuse = (reason: string): void => {
+        slot.fail();
+        if (!released) {
+          released = true;
+          callback(new Error(reason));
+        } else session.close(reason, 'publish-refused');
+      };
+      hooks.authorizePublish(session, inbound, { will: false, ...(pipelined ? { queued: release } : {}) }).then(
         (verdict) => {
-          if (verdict.action === 'disconnect') return callback(new Error(verdict.reason));
-          // Device data is never retained by the broker: no client may subscribe to it.
-          packet.retain = false;
-          if (verdict.action === 'drop') {
-            packet.payload = inbound.payload;
-            dropped.add(inbound.payload);
-          }
-          callback(null);
+          if (verdict.action === 'disconnect') return refuse(verdict.reason);
+          if (verdict.action === 'drop') markDropped();
+          release();
+          slot.ack();
         },
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => refuse(err instanceof Error ? err.message : String(err)),
       );
     },
     authorizeSubscribe(client, subscription, callback) {

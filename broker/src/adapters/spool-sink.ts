@@ -3,14 +3,20 @@
  * group-commit fsync): `append` resolves once the batch is on disk, so a PUBACK means
  * durable. The spool's refusals (`SPOOL_FULL_UNAVAILABLE`, `SPOOL_IO_UNAVAILABLE`,
  * `SPOOL_CLOSED`) reject the append, and the hook then withholds the PUBACK.
+ *
+ * Decode once: the spool stores the bytes the hook validated, and the hook's decoded batch is
+ * remembered by its seq (`records`), so the consumers take it typed instead of parsing again.
  */
+import type { TelemetryBatch } from '@outpost/protocol';
 import type { Spool } from '@outpost/telemetry';
 import type { IngestSink } from '../ports/ingest-sink.js';
+import type { TelemetryRecords } from '../services/telemetry-records.js';
 
-export function spoolSink(spool: Spool, now: () => number): IngestSink {
+export function spoolSink(spool: Spool, now: () => number, records?: TelemetryRecords): IngestSink {
   return {
-    async append(deviceId, batch) {
-      await spool.append({ deviceId, payload: batch, receivedAt: now() });
+    async append(deviceId: string, raw: Uint8Array, batch?: TelemetryBatch) {
+      const { seq } = await spool.append({ deviceId, payload: raw, receivedAt: now() });
+      if (batch !== undefined) records?.remember(seq, batch, raw.byteLength);
     },
     close: () => spool.close(),
   };

@@ -26,6 +26,7 @@ import { AlertLifecycle } from './services/alert-lifecycle.js';
 import { AlertsService } from './services/alerts-service.js';
 import { DeliveryWorker } from './services/delivery-worker.js';
 import { ScopeResolver, type AlertsRegistry } from './services/scope-resolver.js';
+import type { TelemetryRecords } from '../services/telemetry-records.js';
 
 export type { AlertsOptions } from './alerts-options.js';
 export type { AlertsRegistry } from './services/scope-resolver.js';
@@ -49,6 +50,8 @@ export interface AlertsDeps {
   readonly registry: AlertsRegistry;
   readonly maintenance: MaintenancePort;
   readonly spool: IngestSpool;
+  /** The spool's records decoded once by the publish hook (shared with ingest); default: a private trusted reader. */
+  readonly records?: TelemetryRecords;
   readonly edgeAlerts: Observable<InboxMessage<EdgeAlert>>;
   readonly telemetry?: TelemetryStore | undefined;
   publishMqtt(message: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void>;
@@ -123,6 +126,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
   });
   const engine = new AlertEngine({
     spool: deps.spool,
+    ...(deps.records === undefined ? {} : { records: deps.records }),
     edgeAlerts: deps.edgeAlerts,
     rules$,
     scope,

@@ -34,7 +34,17 @@ export interface PublishHookDeps {
 const ACCEPT: PublishVerdict = Object.freeze({ action: 'accept' });
 const DROP: PublishVerdict = Object.freeze({ action: 'drop' });
 
-export async function authorizePublish(deps: PublishHookDeps, session: LiveSession | undefined, packet: InboundPacket, options: { will: boolean }): Promise<PublishVerdict> {
+/**
+ * `options.queued` is called when the publish is accepted and its batch has its place in the
+ * spool, so only the group-commit fsync remains: the adapter may take the client's next
+ * publish meanwhile (the verdict still resolves only once the batch is durable).
+ */
+export async function authorizePublish(
+  deps: PublishHookDeps,
+  session: LiveSession | undefined,
+  packet: InboundPacket,
+  options: { readonly will: boolean; readonly queued?: () => void },
+): Promise<PublishVerdict> {
   if (session === undefined) return { action: 'disconnect', reason: 'publish without an admitted session' };
   const identity = session.identity;
   if (identity.kind !== 'device') {
@@ -88,7 +98,7 @@ export async function authorizePublish(deps: PublishHookDeps, session: LiveSessi
         return DROP;
       }
     }
-    await deps.inbox.route(message, packet.payload);
+    await deps.inbox.route(message, packet.payload, options.queued);
   } catch (err) {
     deps.log.error({ err, deviceId, kind: topic.kind }, 'accepted publish could not be stored: disconnecting without PUBACK (the agent retries)');
     return { action: 'disconnect', reason: 'storage unavailable' };

@@ -12,6 +12,7 @@ import { from, mergeMap, type Subscription } from 'rxjs';
 import type { Log } from '../ports/log.js';
 import { backoffMs } from './backoff.js';
 import { pointsOf } from './batch-points.js';
+import { TelemetryRecords } from '../services/telemetry-records.js';
 
 export const INGEST_CONSUMER = 'ingest';
 
@@ -34,6 +35,8 @@ export interface IngestOptions {
 
 export interface IngestDeps {
   readonly spool: IngestSpool;
+  /** The spool's records, typed and trusted (decoded once, by the publish hook); default: a private reader. */
+  readonly records?: TelemetryRecords;
   readonly store: TelemetryStore;
   readonly log: Log;
   readonly now: () => number;
@@ -61,6 +64,7 @@ export interface WriteObservation {
 
 export class IngestPipeline {
   readonly #deps: IngestDeps;
+  readonly #records: TelemetryRecords;
   readonly #options: Required<IngestOptions>;
   readonly #observers: ((observation: WriteObservation) => void)[] = [];
   #subscription: Subscription | undefined;
@@ -76,6 +80,7 @@ export class IngestPipeline {
 
   constructor(deps: IngestDeps, options: IngestOptions = {}) {
     this.#deps = deps;
+    this.#records = deps.records ?? new TelemetryRecords({ consumers: 1 });
     this.#options = {
       maxRecords: options.maxRecords ?? 500,
       concurrency: options.concurrency ?? 3,
@@ -163,15 +168,16 @@ export class IngestPipeline {
 
   /** Writes the entries' points, retrying until the store confirms; false when shutdown stopped it first. */
   async #ingest(entries: readonly SpoolEntry[]): Promise<boolean> {
-    const { points, undecodable } = pointsOf(entries);
-    for (const bad of undecodable) {
+    const { records, unreadable } = this.#records.recordsOf(entries);
+    const points = pointsOf(records);
+    for (const bad of unreadable) {
       this.#stats.undecodable += 1;
       this.#deps.log.error({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'ingest: a spooled batch does not decode; skipped');
     }
     for (let attempt = 0; !this.#closing; attempt += 1) {
       const started = performance.now();
       try {
-        const result = points.length === 0 ? { written: 0, deadLettered: 0 } : await this.#deps.store.write(points);
+        const result = points.length === 0 ? { written: 0, deadLettered: 0 } : await this.#deps.store.write(points, { validated: true });
         this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: true });
         this.#stats.batches += 1;
         this.#stats.records += entries.length;

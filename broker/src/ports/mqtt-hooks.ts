@@ -42,8 +42,12 @@ export interface MqttHooks {
   ready(session: LiveSession): void;
   /** The connection of an admitted session closed (for whatever reason). */
   closed(session: LiveSession): void;
-  /** `will`: the session's last will, published as it closes. */
-  authorizePublish(session: LiveSession | undefined, packet: InboundPacket, options: { readonly will: boolean }): Promise<PublishVerdict>;
+  /**
+   * `will`: the session's last will, published as it closes. `queued`: called (at most once)
+   * when the publish is accepted and stored in order, awaiting only durability — the adapter
+   * may then read the client's next publish; the PUBACK still waits for the verdict.
+   */
+  authorizePublish(session: LiveSession | undefined, packet: InboundPacket, options: { readonly will: boolean; readonly queued?: () => void }): Promise<PublishVerdict>;
   authorizeSubscribe(session: LiveSession | undefined, topic: string, qos: number): SubscribeVerdict;
   /** Topics the session now holds, after a SUBACK. */
   subscribed(session: LiveSession, topics: readonly string[]): void;

@@ -48,15 +48,20 @@ export class InboxRouter {
     });
   }
 
-  /** Stores what must be stored; resolves when the message may be acknowledged. */
-  async route(message: InboundMessage, raw: Uint8Array): Promise<void> {
+  /**
+   * Stores what must be stored; resolves when the message may be acknowledged. `queued` is
+   * called once a telemetry batch has its place in the spool and only its fsync is awaited.
+   */
+  async route(message: InboundMessage, raw: Uint8Array, queued?: () => void): Promise<void> {
     const { registry, live } = this.#deps;
     const { deviceId, receivedAt } = message;
     this.#markSeen(deviceId, receivedAt);
     switch (message.kind) {
       case 'telemetry': {
         const started = this.#deps.elapsedMs();
-        await this.#deps.sink.append(deviceId, raw);
+        const stored = this.#deps.sink.append(deviceId, raw, message.payload);
+        queued?.();
+        await stored;
         this.#deps.metrics.appendLatency((this.#deps.elapsedMs() - started) / 1000);
         live.publish({ topic: 'telemetry', deviceId, payload: message.payload });
         this.#telemetry.next({ deviceId, payload: message.payload, receivedAt });

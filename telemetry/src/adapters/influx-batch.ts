@@ -16,13 +16,14 @@ export interface EncodedBatch {
   readonly refused: DeadLetter[];
 }
 
-export function encodeBatch(points: readonly TelemetryPoint[], kinds: ReadonlyMap<string, MetricKind>, at: number): EncodedBatch {
+/** `validated`: the points passed protocol's checks at the broker (the store's point checks are skipped). */
+export function encodeBatch(points: readonly TelemetryPoint[], kinds: ReadonlyMap<string, MetricKind>, at: number, validated = false): EncodedBatch {
   const batchKinds = new Map<string, MetricKind>();
   const lines: string[] = [];
   const sent: TelemetryPoint[] = [];
   const refused: DeadLetter[] = [];
   for (const point of points) {
-    const problem = pointProblem(point) ?? lineProblem(point) ?? typeProblem(point, kinds, batchKinds);
+    const problem = (validated ? undefined : pointProblem(point)) ?? lineProblem(point) ?? typeProblem(point, kinds, batchKinds);
     if (problem !== undefined) {
       refused.push({ at, reason: problem, deviceId: String(point.deviceId), ts: point.ts, point });
       continue;

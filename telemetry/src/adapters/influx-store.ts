@@ -42,6 +42,7 @@ import type {
   TelemetryPoint,
   TelemetryStore,
   TelemetryStoreStats,
+  WriteOptions,
   WriteResult,
 } from '../store/telemetry-store.js';
 import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
@@ -188,9 +189,9 @@ class InfluxStore implements InfluxTelemetryStore {
     return this.#kinds.get(metric);
   }
 
-  write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+  write(points: readonly TelemetryPoint[], options: WriteOptions = {}): Promise<WriteResult> {
     if (this.#closed !== undefined) return Promise.reject(storeUnavailable('the InfluxDB telemetry store is closed'));
-    const pending = this.#write(points);
+    const pending = this.#write(points, options.validated === true);
     this.#pending.add(pending);
     const forget = (): void => {
       this.#pending.delete(pending);
@@ -199,7 +200,7 @@ class InfluxStore implements InfluxTelemetryStore {
     return pending;
   }
 
-  async #write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+  async #write(points: readonly TelemetryPoint[], validated: boolean): Promise<WriteResult> {
     const at = this.#now();
     const letters: DeadLetter[] = [];
     try {
@@ -208,7 +209,7 @@ class InfluxStore implements InfluxTelemetryStore {
       this.#stats.writeErrors += 1;
       throw asUnavailable(error);
     }
-    const { lines, sent, refused: invalid } = encodeBatch(points, this.#kinds, at);
+    const { lines, sent, refused: invalid } = encodeBatch(points, this.#kinds, at, validated);
     letters.push(...invalid);
     const size = this.#options.batchLines ?? 5_000;
     const writer = {

@@ -40,6 +40,7 @@ import type {
   TelemetryPoint,
   TelemetryStore,
   TelemetryStoreStats,
+  WriteOptions,
   WriteResult,
 } from '../store/telemetry-store.js';
 import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
@@ -127,9 +128,9 @@ class SqliteStore implements SqliteTelemetryStore {
     setImmediate(run).unref();
   }
 
-  write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+  write(points: readonly TelemetryPoint[], options: WriteOptions = {}): Promise<WriteResult> {
     if (this.#closed !== undefined) return Promise.reject(storeUnavailable('the embedded telemetry store is closed'));
-    const pending = this.#write(points);
+    const pending = this.#write(points, options.validated === true);
     this.#pendingWrites.add(pending);
     const forget = (): void => {
       this.#pendingWrites.delete(pending);
@@ -138,12 +139,12 @@ class SqliteStore implements SqliteTelemetryStore {
     return pending;
   }
 
-  async #write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+  async #write(points: readonly TelemetryPoint[], validated: boolean): Promise<WriteResult> {
     const at = this.#now();
     const letters: DeadLetter[] = [];
     let written = 0;
     try {
-      written = this.#db.transaction(() => this.#insert(points, letters, at))();
+      written = this.#db.transaction(() => this.#insert(points, letters, at, validated))();
     } catch (error) {
       // A rolled-back transaction may have left ids and kinds in the caches that are not in the file.
       this.#seriesIds.clear();
@@ -170,13 +171,13 @@ class SqliteStore implements SqliteTelemetryStore {
     return { written, deadLettered: letters.length };
   }
 
-  #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number): number {
+  #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean): number {
     const insertSample = this.#statement('INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)');
     const touched = new Map<number, Set<number>>();
     const newest = new Map<string, { device: string; metric: string; ts: number; value: number | string }>();
     let written = 0;
     for (const point of points) {
-      const problem = pointProblem(point) ?? this.#typeProblem(point);
+      const problem = (validated ? undefined : pointProblem(point)) ?? this.#typeProblem(point);
       if (problem !== undefined) {
         letters.push({ at, reason: problem, deviceId: String(point.deviceId), ts: point.ts, point });
         continue;

@@ -108,10 +108,20 @@ export interface TelemetryStoreStats {
   readonly lastWriteMs: number;
 }
 
+/**
+ * `validated`: the points come from batches the broker's publish hook validated against
+ * protocol's schema and limits (the ingest spool's records), so the store's own point checks
+ * (names, ids, values) are skipped; type conflicts with stored metrics are still refused. Every
+ * other caller leaves it out and gets the store's full checks.
+ */
+export interface WriteOptions {
+  readonly validated?: boolean;
+}
+
 export interface TelemetryStore {
   /** `influxdb-v1`, `influxdb-v2` or `embedded`. */
   readonly kind: string;
-  write(points: readonly TelemetryPoint[]): Promise<WriteResult>;
+  write(points: readonly TelemetryPoint[], options?: WriteOptions): Promise<WriteResult>;
   range(query: RangeQuery): Promise<SeriesPoint[]>;
   fleet(query: FleetQuery): Promise<SeriesPoint[]>;
   /** The newest value of each metric the device ever sent (within retention). */

@@ -85,6 +85,32 @@ function eventRow(event: AlertEvent): EventRow {
   };
 }
 
+/** One write of a batch: a new firing alert, or the resolve of an open one — each with its event. */
+export type AlertWrite =
+  | { readonly kind: 'open'; readonly alert: AlertRecord; readonly event: AlertEvent; readonly createdAt: number }
+  | { readonly kind: 'resolve'; readonly alertId: string; readonly event: AlertEvent };
+
+function alertRow(alert: AlertRecord, createdAt: number): AlertRow {
+  return {
+    id: alert.id,
+    rule_id: alert.ruleId,
+    device_id: alert.deviceId,
+    source: alert.source,
+    severity: alert.severity,
+    state: 'firing',
+    value: alert.value,
+    fired_at: alert.firedAt,
+    resolved_at: null,
+    ack_by: null,
+    ack_at: null,
+    ack_comment: null,
+    maintenance: alert.maintenance ? 1 : 0,
+    late: alert.late ? 1 : 0,
+    open: 1,
+    created_at: createdAt,
+  };
+}
+
 export class AlertStore {
   readonly #db: AlertsDb;
 
@@ -107,27 +133,7 @@ export class AlertStore {
   /** A new firing alert and its first event, in one transaction. */
   async open(alert: AlertRecord, event: AlertEvent, createdAt: number): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('alerts_alerts')
-        .values({
-          id: alert.id,
-          rule_id: alert.ruleId,
-          device_id: alert.deviceId,
-          source: alert.source,
-          severity: alert.severity,
-          state: 'firing',
-          value: alert.value,
-          fired_at: alert.firedAt,
-          resolved_at: null,
-          ack_by: null,
-          ack_at: null,
-          ack_comment: null,
-          maintenance: alert.maintenance ? 1 : 0,
-          late: alert.late ? 1 : 0,
-          open: 1,
-          created_at: createdAt,
-        })
-        .execute();
+      await trx.insertInto('alerts_alerts').values(alertRow(alert, createdAt)).execute();
       await trx.insertInto('alerts_events').values(eventRow(event)).execute();
     });
   }
@@ -137,6 +143,24 @@ export class AlertStore {
     await this.#db.transaction().execute(async (trx) => {
       await trx.updateTable('alerts_alerts').set({ state: 'resolved', resolved_at: event.ts, open: 0 }).where('id', '=', alertId).execute();
       await trx.insertInto('alerts_events').values(eventRow(event)).execute();
+    });
+  }
+
+  /** Every open alert's key (rule, device, source) and id: the lifecycle keeps them in memory. */
+  async openAlerts(): Promise<{ id: string; ruleId: string; deviceId: string; source: AlertSource }[]> {
+    const rows = await this.#db.selectFrom('alerts_alerts').select(['id', 'rule_id', 'device_id', 'source']).where('open', '=', 1).execute();
+    return rows.map((row) => ({ id: row.id, ruleId: row.rule_id, deviceId: row.device_id, source: row.source === 'edge' ? 'edge' : 'platform' }));
+  }
+
+  /** The opens and resolves of one batch of transitions, with their events, in one transaction. */
+  async applyAll(writes: readonly AlertWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.#db.transaction().execute(async (trx) => {
+      for (const write of writes) {
+        if (write.kind === 'open') await trx.insertInto('alerts_alerts').values(alertRow(write.alert, write.createdAt)).execute();
+        else await trx.updateTable('alerts_alerts').set({ state: 'resolved', resolved_at: write.event.ts, open: 0 }).where('id', '=', write.alertId).execute();
+      }
+      await trx.insertInto('alerts_events').values(writes.map((write) => eventRow(write.event))).execute();
     });
   }
 

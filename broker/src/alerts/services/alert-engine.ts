@@ -1,6 +1,7 @@
 /**
  * The alert engine (ARCHITECTURE step 4): reads accepted telemetry from the ingest spool
- * (consumer `alerts`), decodes each batch with protocol's codec, turns every metric of every
+ * (consumer `alerts`), takes each batch typed as the publish hook validated it (decode once:
+ * services/telemetry-records.ts, no second check that could judge differently), turns every metric of every
  * sample into a RuleSample (`arrivedAt` = the broker's `receivedAt`), evaluates the rule set
  * with the shared operators (scoped per rule), hands the transitions to the lifecycle and only
  * then commits the spool cursor — so a crash re-reads what was not fully handled (a repeated
@@ -16,13 +17,14 @@
  */
 import type { IngestSpool, InboxMessage } from '@outpost/kernel';
 import type { SpoolEntry } from '@outpost/telemetry';
-import { decodePayload, type EdgeAlert, type ProtocolLimits, type Rule } from '@outpost/protocol';
+import type { EdgeAlert, ProtocolLimits, Rule } from '@outpost/protocol';
 import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
 import { concatMap, defer, from, retry, Subject, timer, type BehaviorSubject, type Observable, type Subscription } from 'rxjs';
 import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
 import type { KnownDeviceStore } from '../adapters/known-device-store.js';
 import type { AlertLifecycle, Transition } from './alert-lifecycle.js';
 import { needsRegistry, type ScopeResolver } from './scope-resolver.js';
+import { TelemetryRecords, type TelemetryRecord } from '../../services/telemetry-records.js';
 
 
 export const SPOOL_CONSUMER = 'alerts';
@@ -36,6 +38,8 @@ export interface EngineLog {
 
 export interface AlertEngineDeps {
   readonly spool: IngestSpool;
+  /** The spool's records, typed and trusted (decoded once, by the publish hook); default: a private reader. */
+  readonly records?: TelemetryRecords;
   readonly edgeAlerts: Observable<InboxMessage<EdgeAlert>>;
   readonly rules$: BehaviorSubject<readonly Rule[]>;
   readonly scope: ScopeResolver;
@@ -57,6 +61,7 @@ export interface AlertEngineDeps {
 
 export class AlertEngine {
   readonly #deps: AlertEngineDeps;
+  readonly #records: TelemetryRecords;
   readonly #subscriptions: Subscription[] = [];
   /** Known devices → when their last-seen time was last written. */
   readonly #known = new Map<string, number>();
@@ -70,6 +75,7 @@ export class AlertEngine {
 
   constructor(deps: AlertEngineDeps) {
     this.#deps = deps;
+    this.#records = deps.records ?? new TelemetryRecords({ consumers: 1 });
   }
 
   /** Newest arrival time evaluated, for the lag metric. */
@@ -183,17 +189,20 @@ export class AlertEngine {
 
   async #process(batch: readonly SpoolEntry[], samples: Subject<RuleSample>): Promise<void> {
     const { deps } = { deps: this.#deps };
-    const decoded: { entry: SpoolEntry; samples: RuleSample[] }[] = [];
-    for (const entry of batch) {
-      const result = decodePayload('TelemetryBatch', entry.payload, { limits: deps.options.limits, now: entry.receivedAt });
-      if (!result.ok) {
-        deps.metrics.undecodable.inc();
-        deps.log.warn({ seq: entry.seq, deviceId: entry.deviceId, code: result.code, reason: result.reason }, 'alerts: a spool record could not be decoded; skipped');
-        continue;
-      }
+    const decoded: { entry: TelemetryRecord; samples: RuleSample[] }[] = [];
+    // Typed and trusted: the publish hook validated each batch once (no second decode here).
+    const { records, unreadable } = this.#records.recordsOf(batch);
+    for (const bad of unreadable) {
+      deps.metrics.undecodable.inc();
+      deps.log.warn({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'alerts: a spool record could not be read; skipped');
+    }
+    for (const entry of records) {
       const out: RuleSample[] = [];
-      for (const sample of result.value.samples) {
-        for (const [metric, value] of Object.entries(sample.metrics)) out.push({ deviceId: entry.deviceId, metric, value, ts: sample.ts, arrivedAt: entry.receivedAt });
+      for (const sample of entry.batch.samples) {
+        for (const metric in sample.metrics) {
+          const value = sample.metrics[metric];
+          if (value !== undefined) out.push({ deviceId: entry.deviceId, metric, value, ts: sample.ts, arrivedAt: entry.receivedAt });
+        }
       }
       decoded.push({ entry, samples: out });
     }
@@ -260,9 +269,9 @@ export class AlertEngine {
   }
 
   async #applyWithRetry(transitions: readonly Transition[]): Promise<void> {
-    for (const transition of transitions) {
-      await this.#withRetry(() => this.#deps.lifecycle.apply(transition), 'storing an alert transition');
-    }
+    if (transitions.length === 0) return;
+    // One transaction for the batch's transitions (open alerts are kept in memory by the lifecycle).
+    await this.#withRetry(() => this.#deps.lifecycle.applyAll(transitions), 'storing alert transitions');
   }
 
   /** Retries a step of the pipeline with backoff until it works or the engine closes (nothing is dropped). */

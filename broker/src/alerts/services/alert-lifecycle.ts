@@ -9,7 +9,7 @@
  * fresh state fired again) and a resolve with nothing open.
  */
 import type { AlertEvent, Rule, Severity } from '@outpost/protocol';
-import type { AlertRecord, AlertSource, AlertStore } from '../adapters/alert-store.js';
+import type { AlertRecord, AlertSource, AlertStore, AlertWrite } from '../adapters/alert-store.js';
 import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
 import type { Channel, ChannelStore } from '../adapters/channel-store.js';
 
@@ -45,9 +45,16 @@ export function severityAtLeast(severity: Severity, min: Severity | undefined): 
   return min === undefined || SEVERITY_RANK[severity] >= SEVERITY_RANK[min];
 }
 
+function openKey(ruleId: string, deviceId: string, source: AlertSource): string {
+  return `${source}\u0000${ruleId}\u0000${deviceId}`;
+}
+
 export class AlertLifecycle {
   readonly #deps: LifecycleDeps;
   readonly #listeners: ((event: AlertEvent) => void)[] = [];
+  /** Open alerts: (rule, device, source) → alert id; loaded on first use, then kept in step with the writes. */
+  #open: Map<string, string> | undefined;
+  #serial: Promise<unknown> = Promise.resolve();
 
   constructor(deps: LifecycleDeps) {
     this.#deps = deps;
@@ -62,54 +69,104 @@ export class AlertLifecycle {
     };
   }
 
+  /** One transition (an operator's rule deletion, an EdgeAlert); see applyAll. */
   async apply(transition: Transition): Promise<AlertEvent | undefined> {
+    return (await this.applyAll([transition]))[0];
+  }
+
+  /**
+   * The transitions of one batch, decided against the open alerts kept in memory (loaded once
+   * from the store) and stored in one transaction; then published, notified and handed to the
+   * listeners. A failed transaction leaves memory as it was, so a retry decides the same.
+   * Calls run one at a time. Resolves with the stored event of each transition (or undefined).
+   */
+  applyAll(transitions: readonly Transition[]): Promise<(AlertEvent | undefined)[]> {
+    const next = this.#serial.then(() => this.#applyAll(transitions));
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+
+  async #openAlerts(): Promise<Map<string, string>> {
+    if (this.#open !== undefined) return this.#open;
+    const open = new Map<string, string>();
+    for (const alert of await this.#deps.alerts.openAlerts()) open.set(openKey(alert.ruleId, alert.deviceId, alert.source), alert.id);
+    this.#open = open;
+    return open;
+  }
+
+  async #applyAll(transitions: readonly Transition[]): Promise<(AlertEvent | undefined)[]> {
     const { alerts, metrics, now, newId, log } = this.#deps;
-    const { ruleId, deviceId, source, state } = transition;
-    const open = await alerts.findOpen(ruleId, deviceId, source);
-    const at = now();
-    const maintenance = this.#deps.isUpdating(deviceId);
-    if (state === 'firing' && open !== undefined) {
-      metrics.transitions.inc({ state, source, outcome: 'duplicate' });
-      log.debug({ ruleId, deviceId, alertId: open.id }, 'alerts: firing while the alert is already open (kept the open one)');
-      return undefined;
-    }
-    if (state === 'resolved' && open === undefined) {
-      metrics.transitions.inc({ state, source, outcome: 'orphan' });
-      log.debug({ ruleId, deviceId }, 'alerts: resolved with no open alert (nothing to resolve)');
-      return undefined;
-    }
-    const alertId = open?.id ?? newId('al');
-    const event: AlertEvent = {
-      v: 1,
-      id: newId('ev'),
-      alertId,
-      ruleId,
-      deviceId,
-      state,
-      severity: transition.severity,
-      value: transition.value,
-      ts: transition.ts,
-      at,
-      maintenance,
-      late: transition.late,
-    };
-    if (open === undefined) {
-      const record: AlertRecord = {
-        id: alertId,
+    const open = await this.#openAlerts();
+    const undo: [key: string, previous: string | undefined][] = [];
+    const writes: AlertWrite[] = [];
+    const results: (AlertEvent | undefined)[] = [];
+    const stored: { readonly event: AlertEvent; readonly source: AlertSource }[] = [];
+    const skipped: { readonly transition: Transition; readonly outcome: 'duplicate' | 'orphan'; readonly alertId?: string }[] = [];
+    for (const transition of transitions) {
+      const { ruleId, deviceId, source, state } = transition;
+      const key = openKey(ruleId, deviceId, source);
+      const openId = open.get(key);
+      if (state === 'firing' && openId !== undefined) {
+        skipped.push({ transition, outcome: 'duplicate', alertId: openId });
+        results.push(undefined);
+        continue;
+      }
+      if (state === 'resolved' && openId === undefined) {
+        skipped.push({ transition, outcome: 'orphan' });
+        results.push(undefined);
+        continue;
+      }
+      const at = now();
+      const maintenance = this.#deps.isUpdating(deviceId);
+      const alertId = openId ?? newId('al');
+      const event: AlertEvent = {
+        v: 1,
+        id: newId('ev'),
+        alertId,
         ruleId,
         deviceId,
-        source,
+        state,
         severity: transition.severity,
-        state: 'firing',
         value: transition.value,
-        firedAt: transition.ts,
+        ts: transition.ts,
+        at,
         maintenance,
         late: transition.late,
       };
-      await alerts.open(record, event, at);
-    } else {
-      await alerts.resolve(open.id, event);
+      undo.push([key, openId]);
+      if (openId === undefined) {
+        const alert: AlertRecord = { id: alertId, ruleId, deviceId, source, severity: transition.severity, state: 'firing', value: transition.value, firedAt: transition.ts, maintenance, late: transition.late };
+        writes.push({ kind: 'open', alert, event, createdAt: at });
+        open.set(key, alertId);
+      } else {
+        writes.push({ kind: 'resolve', alertId: openId, event });
+        open.delete(key);
+      }
+      results.push(event);
+      stored.push({ event, source });
     }
+    try {
+      await alerts.applyAll(writes);
+    } catch (err) {
+      for (const [key, previous] of undo.reverse()) {
+        if (previous === undefined) open.delete(key);
+        else open.set(key, previous);
+      }
+      throw err;
+    }
+    for (const { transition, outcome, alertId } of skipped) {
+      const { ruleId, deviceId, state, source } = transition;
+      metrics.transitions.inc({ state, source, outcome });
+      if (outcome === 'duplicate') log.debug({ ruleId, deviceId, alertId }, 'alerts: firing while the alert is already open (kept the open one)');
+      else log.debug({ ruleId, deviceId }, 'alerts: resolved with no open alert (nothing to resolve)');
+    }
+    for (const { event, source } of stored) await this.#stored(event, source);
+    return results;
+  }
+
+  async #stored(event: AlertEvent, source: AlertSource): Promise<void> {
+    const { metrics, log } = this.#deps;
+    const { ruleId, deviceId, alertId, state, maintenance } = event;
     metrics.transitions.inc({ state, source, outcome: 'stored' });
     this.#deps.live.publish({ topic: 'alerts', deviceId, payload: event });
     if (event.maintenance || event.late) {
@@ -119,7 +176,6 @@ export class AlertLifecycle {
       await this.#notify(event);
     }
     for (const listener of this.#listeners) listener(event);
-    return event;
   }
 
   async #notify(event: AlertEvent): Promise<void> {
