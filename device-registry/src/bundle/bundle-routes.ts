@@ -43,7 +43,7 @@ export function registerBundleRoutes(app: FastifyInstance, deps: OperatorRouteDe
   const agent = async (): Promise<{ payload: AgentPayload; packageDir: string }> => {
     payloads ??= (async () => {
       const packageDir = options.agentDir ?? (await locateAgentPackage());
-      return { ...createAgentPayloads({ agentDir: packageDir, cacheDir: join(options.dataDir, 'agent-bundles'), prefix: BUNDLE_PREFIX }), packageDir };
+      return { ...createAgentPayloads({ agentDir: packageDir, cacheDir: join(options.dataDir, 'agent-bundles'), prefix: BUNDLE_PREFIX, log: app.log }), packageDir };
     })();
     const found = await payloads.catch((err: unknown) => {
       payloads = undefined; // the agent may be installed later

@@ -92,6 +92,9 @@ export function createMqttLink(options: MqttLinkOptions): MqttLink {
       keepalive: options.keepaliveS ?? 30,
       resubscribe: false,
       queueQoSZero: false,
+      // mqtt.js otherwise pre-builds a Buffer for every packet id (65,536 of them, ~7 MB of RSS)
+      // on the first write; a device sending a batch now and then encodes them as it goes.
+      writeCache: false,
       ca: identity.caPem,
       cert: identity.certPem,
       key: identity.keyPem,

@@ -3,10 +3,13 @@
  * device with Node's crypto, the CSR built with node-forge, signed with SHA-256. The key is
  * kept across renewals, so a renewal whose answer got lost can always be repeated: the
  * platform's latest certificate always carries a key the device holds.
+ *
+ * node-forge (a large library) is loaded only when a CSR is built — enrollment and renewal —
+ * so a running agent whose certificate is not due never holds it in memory.
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, sign } from 'node:crypto';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type forgeModule from 'node-forge';
 import { OutpostError } from '@outpost/protocol';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
@@ -23,10 +26,18 @@ export async function generateDeviceKey(): Promise<string> {
   return privateKey;
 }
 
+type Forge = typeof forgeModule;
+
+/** node-forge, loaded on first use. */
+async function loadForge(): Promise<Forge> {
+  return (await import('node-forge')).default;
+}
+
 /** A PEM CSR for `keyPem`, CN = `commonName` when given (else the platform assigns the id). */
-export function createCsr(keyPem: string, commonName?: string): string {
-  let privateKey: forge.pki.rsa.PrivateKey;
-  let publicKey: forge.pki.rsa.PublicKey;
+export async function createCsr(keyPem: string, commonName?: string): Promise<string> {
+  const forge = await loadForge();
+  let privateKey: forgeModule.pki.rsa.PrivateKey;
+  let publicKey: forgeModule.pki.rsa.PublicKey;
   try {
     const pkcs1 = createPrivateKey(keyPem).export({ type: 'pkcs1', format: 'pem' }).toString();
     privateKey = forge.pki.privateKeyFromPem(pkcs1);

@@ -121,7 +121,7 @@ export async function enrollDevice(options: EnrollOptions): Promise<EnrollResult
   const url = parseServerUrl(options.server, options.insecure === true);
   const ca = await resolvePinnedCa(url, options);
   const keyPem = await ensureDeviceKey(options.paths);
-  const csr = createCsr(keyPem, options.deviceId);
+  const csr = await createCsr(keyPem, options.deviceId);
   const body = { v: 1, token: options.token, csr, agentVersion: options.agentVersion, hardware: options.hardware, deviceId: options.deviceId };
   const reply = await requestJson(new URL('/device/v1/enroll', url), 'POST', body, { ca, timeoutMs: options.timeoutMs });
   if (reply.status !== 200 && reply.status !== 201) throw answerError('enrollment', reply);

@@ -35,7 +35,7 @@ export function signedRenewalRequest(identity: Pick<DeviceIdentity, 'deviceId' |
 
 /** Renews now with `mode`, stores the new certificate atomically and answers the new identity. */
 export async function renewCertificate(paths: StatePaths, identity: DeviceIdentity, mode: 'mtls' | 'signed', now: number, timeoutMs?: number): Promise<DeviceIdentity> {
-  const csr = createCsr(identity.keyPem, identity.deviceId);
+  const csr = await createCsr(identity.keyPem, identity.deviceId);
   const url = new URL('/device/v1/renew', identity.deviceApiUrl);
   const body = mode === 'mtls' ? { v: 1, csr } : signedRenewalRequest(identity, csr, now);
   const tls = mode === 'mtls' ? { ca: identity.caPem, cert: identity.certPem, key: identity.keyPem, timeoutMs } : { ca: identity.caPem, timeoutMs };

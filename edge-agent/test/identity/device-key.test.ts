@@ -24,13 +24,13 @@ describe('the device key and its CSR', () => {
     expect(details?.modulusLength).toBe(2048);
   });
 
-  it('builds a CSR signed by the key, with the asked CN or none', () => {
-    const csr = forge.pki.certificationRequestFromPem(createCsr(keyPem, 'pi-kitchen'));
+  it('builds a CSR signed by the key, with the asked CN or none', async () => {
+    const csr = forge.pki.certificationRequestFromPem(await createCsr(keyPem, 'pi-kitchen'));
     expect(csr.verify()).toBe(true);
     expect(csr.subject.getField('CN')?.value).toBe('pi-kitchen');
     const pub = forge.pki.publicKeyToPem(csr.publicKey as forge.pki.rsa.PublicKey);
     expect(createPublicKey(pub).export({ format: 'der', type: 'spki' })).toEqual(createPublicKey(keyPem).export({ format: 'der', type: 'spki' }));
-    const anonymous = forge.pki.certificationRequestFromPem(createCsr(keyPem));
+    const anonymous = forge.pki.certificationRequestFromPem(await createCsr(keyPem));
     expect(anonymous.verify()).toBe(true);
     expect(anonymous.subject.getField('CN')).toBeNull();
   });
@@ -44,8 +44,8 @@ describe('the device key and its CSR', () => {
     expect(await readFile(paths.key, 'utf8')).toBe(first);
   });
 
-  it('signs a grace-period renewal over the canonical renewal bytes', () => {
-    const csr = createCsr(keyPem, 'pi-kitchen');
+  it('signs a grace-period renewal over the canonical renewal bytes', async () => {
+    const csr = await createCsr(keyPem, 'pi-kitchen');
     const request = signedRenewalRequest({ deviceId: 'pi-kitchen', keyPem }, csr, 1_700_000_000_000);
     const { sig, ...unsigned } = request;
     expect(verify('sha256', renewalSigningBytes(unsigned), createPublicKey(keyPem), Buffer.from(sig, 'base64'))).toBe(true);

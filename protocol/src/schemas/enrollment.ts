@@ -59,10 +59,12 @@ export const EnrollmentAnswer = Type.Object({
 });
 export type EnrollmentAnswer = Static<typeof EnrollmentAnswer>;
 
-const checkAnswer = Compile(EnrollmentAnswer);
+/** Compiled on first use: importing protocol compiles nothing (an agent that is not enrolling never needs it). */
+let answerChecker: ReturnType<typeof Compile<typeof EnrollmentAnswer>> | undefined;
 
 /** Checks an enroll/renew answer as the agent receives it; never throws. */
 export function validateEnrollmentAnswer(value: unknown): Result<EnrollmentAnswer, 'PAYLOAD_INVALID'> {
+  const checkAnswer = (answerChecker ??= Compile(EnrollmentAnswer));
   if (checkAnswer.Check(value)) return ok(value);
   const found = schemaProblem(EnrollmentAnswer, value, () => checkAnswer.Errors(value));
   const where = formatPath(found.path);
