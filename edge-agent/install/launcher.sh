@@ -20,8 +20,13 @@
 #      STATE/rollback ("FROM TO EPOCH-SECONDS") and sets the count to 1 — unless
 #      STATE/rollback already names that other slot as the one rolled back FROM (both slots
 #      failing: it keeps starting the current one instead of flip-flopping);
-#   3. execs `node SLOT/dist/src/main.js run --state-dir STATE [ARGS]` with
+#   3. execs `node NODE-FLAGS SLOT/dist/src/main.js run --state-dir STATE [ARGS]` with
 #      OUTPOST_AGENT_SLOT=a|b in the environment (node: OUTPOST_AGENT_NODE, else from PATH).
+#      NODE-FLAGS keep V8's heap small on a device (a 1 MB young generation, a 32 MB old one:
+#      the agent's steady heap is ~10 MB); OUTPOST_AGENT_NODE_FLAGS replaces them (set it in
+#      the unit, e.g. `systemctl edit outpost-agent` → Environment=OUTPOST_AGENT_NODE_FLAGS=...;
+#      an empty value runs node with its defaults). They are node options, not agent.json
+#      keys: they must be known before node starts.
 #
 # The contract with the agent (for OTA):
 #   - the agent writes `0` to STATE/boot-attempts (temp file + rename) once it is running
@@ -84,6 +89,8 @@ case $MAX_ATTEMPTS in '' | *[!0-9]*) die "the boot attempt limit must be a whole
 HOME_DIR=$ROOT/opt/outpost-agent
 STATE=${STATE:-$ROOT/var/lib/outpost-agent}
 NODE=${OUTPOST_AGENT_NODE:-node}
+NODE_FLAGS=${OUTPOST_AGENT_NODE_FLAGS---max-semi-space-size=1 --max-old-space-size=32}
+case $NODE_FLAGS in *[!A-Za-z0-9=_.,\ -]*) die "OUTPOST_AGENT_NODE_FLAGS may hold only node options (letters, digits, = _ . , - and spaces), not '$NODE_FLAGS'" ;; esac
 
 [ -L "$HOME_DIR/current" ] || die "no agent installed: $HOME_DIR/current is missing (run install.sh from a bundle)"
 current=$(readlink "$HOME_DIR/current")
@@ -94,7 +101,8 @@ if [ "$COUNT" = 0 ]; then
   [ "$RUN" = 1 ] || die '--count-only and --no-count together do nothing'
   OUTPOST_AGENT_SLOT=$current
   export OUTPOST_AGENT_SLOT
-  exec "$NODE" "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
+  # shellcheck disable=SC2086 # several options, split on spaces; no glob characters (checked above)
+  exec "$NODE" $NODE_FLAGS "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
 fi
 
 (umask 077 && mkdir -p "$STATE")
@@ -142,4 +150,5 @@ put_state boot-attempts "$attempts"
 
 OUTPOST_AGENT_SLOT=$current
 export OUTPOST_AGENT_SLOT
-exec "$NODE" "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
+# shellcheck disable=SC2086 # as above
+exec "$NODE" $NODE_FLAGS "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"

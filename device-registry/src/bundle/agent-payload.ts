@@ -1,6 +1,7 @@
 /**
- * The agent part of every bundle: the agent package and its production node_modules as tar
- * entries, gzipped once and cached on disk. A bundle is then three gzip members back to back
+ * The agent part of every bundle: the one-file agent (standalone-agent.ts) when the build made
+ * a fresh one — else, with a warning, the agent package and its production node_modules — as
+ * tar entries, gzipped once and cached on disk. A bundle is then three gzip members back to back
  * (its own small files, this cached part, the end blocks); gzip readers decompress
  * concatenated members as one stream, so `tar -xzf` sees one archive and the second bundle
  * costs a file copy, not a compression. The cache key is the agent's version plus a digest
@@ -11,8 +12,9 @@ import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { OutpostError } from '@outpost/protocol';
-import { packageClosure } from './package-closure.js';
+import { packageClosure, readManifest } from './package-closure.js';
 import { packageFiles, type PackageFile } from './package-files.js';
+import { standaloneAgent } from './standalone-agent.js';
 import { tarEntry, type TarEntry } from './tar-writer.js';
 
 /** What the launcher and install.sh run, relative to the agent package. */
@@ -23,6 +25,8 @@ export interface AgentPayload {
   readonly version: string;
   /** A gzip member holding the tar entries of `PREFIX/agent/…`, without the end blocks. */
   readonly file: string;
+  /** `standalone`: one bundled file; `package`: the package with its node_modules. */
+  readonly form: 'standalone' | 'package';
   /** Files and bytes the agent takes once installed. */
   readonly files: number;
   readonly bytes: number;
@@ -35,29 +39,48 @@ export interface AgentPayloadOptions {
   readonly cacheDir: string;
   /** The bundle's top directory, e.g. `outpost-bundle`; the agent goes to `PREFIX/agent`. */
   readonly prefix: string;
+  /** Told once per reason when the one-file agent cannot be used and node_modules are shipped instead. */
+  readonly log?: { warn(o: object, m: string): void };
 }
 
 interface Plan {
   readonly version: string;
   readonly key: string;
+  readonly form: AgentPayload['form'];
   readonly files: readonly PackageFile[];
 }
 
-async function plan(options: AgentPayloadOptions): Promise<Plan> {
-  const packages = await packageClosure(options.agentDir);
+async function packageWithModules(agentDir: string): Promise<{ version: string; files: PackageFile[] }> {
+  const packages = await packageClosure(agentDir);
   const root = packages[0];
-  if (root === undefined) throw new OutpostError('BUNDLE_AGENT_UNAVAILABLE', `no agent package at ${options.agentDir}`);
+  if (root === undefined) throw new OutpostError('BUNDLE_AGENT_UNAVAILABLE', `no agent package at ${agentDir}`);
   const files: PackageFile[] = [];
   for (const pkg of packages) files.push(...(await packageFiles(pkg)));
+  return { version: root.manifest.version, files };
+}
+
+async function plan(options: AgentPayloadOptions, warnOnce: (reason: string) => void): Promise<Plan> {
+  const standalone = await standaloneAgent(options.agentDir, AGENT_MAIN);
+  let form: AgentPayload['form'] = 'standalone';
+  let version: string;
+  let files: PackageFile[];
+  if (standalone.ok) {
+    version = (await readManifest(options.agentDir)).version;
+    files = [...standalone.files];
+  } else {
+    warnOnce(standalone.reason);
+    form = 'package';
+    ({ version, files } = await packageWithModules(options.agentDir));
+  }
   if (!files.some((f) => f.path === AGENT_MAIN)) {
     throw new OutpostError('BUNDLE_AGENT_UNAVAILABLE', `the agent at ${options.agentDir} has no ${AGENT_MAIN} (is it built?)`);
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const digest = createHash('sha256');
-  digest.update(`${options.prefix}\n`);
+  digest.update(`${options.prefix}\n${form}\n`);
   for (const f of files) digest.update(`${f.path}\0${f.size}\0${Math.floor(f.mtimeMs)}\0${f.mode}\n`);
-  const safeVersion = root.manifest.version.replace(/[^A-Za-z0-9.+-]/g, '_');
-  return { version: root.manifest.version, key: `agent-${safeVersion}-${digest.digest('hex').slice(0, 16)}`, files };
+  const safeVersion = version.replace(/[^A-Za-z0-9.+-]/g, '_');
+  return { version, key: `agent-${safeVersion}-${digest.digest('hex').slice(0, 16)}`, form, files };
 }
 
 /** Directory entries for every parent of the files, parents first. */
@@ -108,6 +131,12 @@ async function pack(p: Plan, options: AgentPayloadOptions, target: string): Prom
  */
 export function createAgentPayloads(options: AgentPayloadOptions): { get(): Promise<AgentPayload> } {
   const inFlight = new Map<string, Promise<AgentPayload>>();
+  const warned = new Set<string>();
+  const warnOnce = (reason: string): void => {
+    if (warned.has(reason)) return;
+    warned.add(reason);
+    options.log?.warn({ agentDir: options.agentDir, reason }, 'the one-file agent cannot be used: bundles ship the agent package with its node_modules');
+  };
 
   async function build(p: Plan): Promise<AgentPayload> {
     await mkdir(options.cacheDir, { recursive: true, mode: 0o700 });
@@ -122,12 +151,12 @@ export function createAgentPayloads(options: AgentPayloadOptions): { get(): Prom
         if (name.startsWith('agent-') && name !== `${p.key}.tar.gz-part`) await rm(join(options.cacheDir, name), { force: true });
       }
     }
-    return { version: p.version, file, files: p.files.length, bytes: p.files.reduce((sum, f) => sum + f.size, 0) };
+    return { version: p.version, file, form: p.form, files: p.files.length, bytes: p.files.reduce((sum, f) => sum + f.size, 0) };
   }
 
   return {
     async get() {
-      const p = await plan(options);
+      const p = await plan(options, warnOnce);
       const running = inFlight.get(p.key);
       if (running !== undefined) return running;
       const promise = build(p).finally(() => inFlight.delete(p.key));

@@ -1,6 +1,6 @@
 /**
  * The agent install bundle (SPEC "HTTP API": `POST /agent-bundles`): a `.tar.gz` with the
- * agent and its node_modules, a one-time enrollment token for a group, the CA chain that
+ * agent (one bundled file, or the package and its node_modules: agent-payload.ts), a one-time enrollment token for a group, the CA chain that
  * pins the platform, a default agent.json, install.sh, the launcher and the systemd units.
  * Layout (all under `outpost-bundle/`):
  *
@@ -9,7 +9,8 @@
  *   agent.json                       default agent configuration (system metrics every 10 s)
  *   install.sh, launcher.sh, helper.sh, outpost-agent.service, outpost-agent-firstboot.service,
  *   outpost-agent-helper.service, outpost-agent-helper.path
- *   agent/                           the agent package with its production node_modules
+ *   agent/                           package.json and dist/src/main.js (the one-file agent and its
+ *                                    on-demand chunks), or the agent package with its node_modules
  */
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -2,8 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validatePayload } from '@outpost/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_MAIN } from '../../src/bundle/agent-payload.js';
+import { locateAgentPackage } from '../../src/bundle/locate-agent.js';
+import { standaloneAgent } from '../../src/bundle/standalone-agent.js';
 import { csrFor, rsaKey } from '../helpers/keys.js';
 import { startRegistryPlatform, type RegistryPlatform } from '../helpers/registry-platform.js';
 
@@ -29,6 +33,9 @@ describe('POST /api/v1/agent-bundles', () => {
   let work: string;
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'outpost-bundle-test-'));
+    // The server ships the one-file agent that `npm run build` makes; after a bare `tsc -b` make it here.
+    const agentDir = await locateAgentPackage(fileURLToPath(import.meta.url));
+    if (!(await standaloneAgent(agentDir, AGENT_MAIN)).ok) execFileSync(process.execPath, [join(agentDir, 'scripts', 'bundle-agent.mjs')], { stdio: 'ignore' });
     // OUTPOST_PUBLIC_HOST is 127.0.0.1 in the helper: a loopback host.
     t = await startRegistryPlatform();
   });
@@ -58,7 +65,7 @@ describe('POST /api/v1/agent-bundles', () => {
     expect((after.body as { items: unknown[] }).items.length).toBe((before.body as { items: unknown[] }).items.length);
   });
 
-  it('answers a tar.gz download that the system tar lists with the agent, its node_modules, the token and the install files', async () => {
+  it('answers a tar.gz download that the system tar lists with the one-file agent, the token and the install files', async () => {
     const d = await download(t, t.admin, { group: 'greenhouse', tags: { site: 'north' }, ttlSeconds: 7200, allowLoopback: true });
     expect(d.status, d.body.toString('utf8').slice(0, 300)).toBe(200);
     expect(d.headers.get('content-type')).toBe('application/gzip');
@@ -79,21 +86,15 @@ describe('POST /api/v1/agent-bundles', () => {
       'outpost-bundle/outpost-agent-helper.service',
       'outpost-bundle/outpost-agent-helper.path',
       'outpost-bundle/agent/package.json',
-      'outpost-bundle/agent/install/install.sh',
-      'outpost-bundle/agent/node_modules/mqtt/package.json',
-      'outpost-bundle/agent/node_modules/pino/package.json',
-      'outpost-bundle/agent/node_modules/rxjs/package.json',
-      'outpost-bundle/agent/node_modules/node-forge/package.json',
-      'outpost-bundle/agent/node_modules/@outpost/protocol/package.json',
-      'outpost-bundle/agent/node_modules/@outpost/protocol/dist/src/index.js',
-      'outpost-bundle/agent/node_modules/@outpost/rules/dist/src/index.js',
-      'outpost-bundle/agent/node_modules/typebox/package.json',
+      'outpost-bundle/agent/dist/src/main.js',
+      'outpost-bundle/agent/THIRD-PARTY-LICENSES',
     ]) {
       expect(listing, expected).toContain(expected);
     }
-    // What a device never runs stays out: maps, declarations, the platform's own packages.
-    expect(listing.filter((p) => /\.(map|d\.ts)$/.test(p))).toEqual([]);
-    expect(listing.filter((p) => /node_modules\/(@outpost\/(platform|device-registry|broker)|fastify|better-sqlite3|vitest|typescript)\//.test(p))).toEqual([]);
+    // One file and its on-demand chunks (node-forge): no node_modules, nothing a device never runs.
+    const agentFiles = listing.filter((p) => p.startsWith('outpost-bundle/agent/') && !p.endsWith('/'));
+    expect(agentFiles.filter((p) => !/^outpost-bundle\/agent\/(package\.json|THIRD-PARTY-LICENSES|dist\/src\/(main|chunk-[A-Z0-9]+)\.js)$/.test(p))).toEqual([]);
+    expect(listing.filter((p) => p.includes('node_modules'))).toEqual([]);
 
     const manifest = JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')) as Record<string, unknown>;
     const ca = (await t.api('GET', '/api/v1/ca', { token: t.admin })).body as { chainPem: string; fingerprint: string };
@@ -109,12 +110,12 @@ describe('POST /api/v1/agent-bundles', () => {
     expect(validatePayload('AgentConfig', agentConfig).ok).toBe(true);
     expect(agentConfig).toMatchObject({ collectors: [{ type: 'system', intervalMs: 10_000 }] });
 
-    // The bundled packages load on their own: protocol from the bundle's node_modules.
-    const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', "import('@outpost/protocol').then((p) => process.stdout.write(typeof p.validatePayload))"], {
-      cwd: join(dir, 'agent'),
-      encoding: 'utf8',
-    });
-    expect(loaded).toBe('function');
+    // The bundled agent runs on its own (no node_modules anywhere above it): check-config
+    // validates the default agent.json. (Its node-forge chunk loads at enrollment: test/test/agent-bundle.test.ts.)
+    const help = execFileSync(process.execPath, [join(dir, 'agent', AGENT_MAIN), '--help'], { cwd: dir, encoding: 'utf8' });
+    expect(help).toMatch(/Usage: outpost-agent COMMAND/);
+    const checked = execFileSync(process.execPath, [join(dir, 'agent', AGENT_MAIN), 'check-config', '--config', join(dir, 'agent.json'), '--state-dir', join(work, 'state')], { cwd: dir, encoding: 'utf8' });
+    expect(checked).toMatch(/valid/);
 
     // One-time token for the bundle's group, audited.
     const tokens = (await t.api('GET', '/api/v1/enrollment-tokens', { token: t.admin })).body as { items: { id: string; group: string; maxUses: number }[] };
