@@ -381,6 +381,23 @@ describe('the launcher', () => {
     expect(await attempts()).toBe('1');
   });
 
+  it('runs node with small-heap flags, which OUTPOST_AGENT_NODE_FLAGS replaces or empties, and refuses anything but node options', async () => {
+    await slot('a', 0);
+    await writeFile(join(root, 'opt/outpost-agent/a/dist/src/main.js'), "require('node:fs').appendFileSync(process.env.OUTPOST_TEST_LOG, JSON.stringify(process.execArgv) + '\\n');\n");
+    await point('a');
+    const execArgv = async (): Promise<unknown> => JSON.parse((await readFile(log, 'utf8')).trim().split('\n').at(-1) ?? 'null');
+    const run = (env: Record<string, string>): Run => sh(launcher, ['--root', root], { OUTPOST_TEST_LOG: log, ...env });
+    expect(run({}).code).toBe(0);
+    expect(await execArgv()).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32']);
+    expect(run({ OUTPOST_AGENT_NODE_FLAGS: '--max-old-space-size=48' }).code).toBe(0);
+    expect(await execArgv()).toEqual(['--max-old-space-size=48']);
+    expect(run({ OUTPOST_AGENT_NODE_FLAGS: '' }).code).toBe(0);
+    expect(await execArgv()).toEqual([]);
+    const refused = run({ OUTPOST_AGENT_NODE_FLAGS: '--max-old-space-size=32; touch pwned' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('OUTPOST_AGENT_NODE_FLAGS may hold only node options');
+  });
+
   it('rolls back to the previous slot when the current one keeps failing', async () => {
     await slot('a', 0);
     await slot('b', 3);
