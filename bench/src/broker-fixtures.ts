@@ -113,7 +113,9 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
   await rm(join(cacheDir, 'data', 'spool'), { recursive: true, force: true });
   const [httpPort, devicePort, mqttPort] = await findFreePorts(3);
   if (httpPort === undefined || devicePort === undefined || mqttPort === undefined) throw new Error('no free ports');
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'server'], {
+  // Node flags for the server only, e.g. OUTPOST_BENCH_SERVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where its CPU goes.
+  const nodeFlags = (process.env['OUTPOST_BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, CLI, 'server'], {
     cwd: cacheDir,
     env: {
       PATH: process.env['PATH'] ?? '',

@@ -24,6 +24,9 @@ export class OrderedPubacks {
   readonly #slots: Slot[] = [];
   readonly #out: { readonly conn: Writable; readonly closed: boolean };
   #broken = false;
+  /** Packet ids whose PUBACK may go, written together on the next turn of the event loop. */
+  #ready: number[] = [];
+  #scheduled = false;
 
   constructor(client: { readonly conn: Writable; readonly closed: boolean }) {
     this.#out = client;
@@ -47,12 +50,21 @@ export class OrderedPubacks {
   #settle(slot: Slot, state: 'ready' | 'failed'): void {
     if (slot.state !== 'pending') return;
     slot.state = state;
-    const ids: number[] = [];
     while (this.#slots[0] !== undefined && this.#slots[0].state !== 'pending') {
       const head = this.#slots.shift() as Slot;
       if (head.state === 'failed') this.#broken = true;
-      if (!this.#broken) ids.push(head.messageId);
+      if (!this.#broken) this.#ready.push(head.messageId);
     }
+    if (this.#ready.length === 0 || this.#scheduled) return;
+    // A group commit makes many publishes durable in one turn: their PUBACKs leave in one write (one TLS record).
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const ids = this.#ready;
+    this.#ready = [];
     if (ids.length === 0 || this.#out.closed || this.#out.conn.destroyed) return;
     // PUBACK: fixed header 0x40, remaining length 2, the packet id (valid for MQTT 3.1.1 and 5: success, no properties).
     const bytes = Buffer.allocUnsafe(4 * ids.length);
