@@ -27,3 +27,6 @@ export type {
 } from './ports/registry-port.js';
 export { ROLES, isRole, roleAtLeast, type Role } from './ports/roles.js';
 export type { Principal, Revocation } from './ports/principal.js';
+export { ErrorBody, errorResponses, EpochMs, nullable } from './http/schemas.js';
+export { PageQuery, pageOf, encodeCursor, decodeCursor, isString, isNumber, page } from './http/pagination.js';
+export { ERROR_STATUS, isServerErrorCode, statusOfError, type ServerErrorCode } from './errors/error-status.js';

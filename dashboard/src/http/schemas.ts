@@ -1,29 +1,12 @@
 import { DEVICE_ID_PATTERN, GROUP_PATTERN, NAME_PATTERN } from '@outpost/protocol';
 import { Type, type Static } from 'typebox';
+import { EpochMs } from '@outpost/kernel';
 
 /**
  * Route schemas of the telemetry query API (SPEC "HTTP API → telemetry"). Every name that can
  * reach a store query is held to protocol's pattern here, so quotes, `;`, newlines and regular
  * expression metacharacters are a 400 before any handler runs.
  */
-export const ErrorBody = Type.Object(
-  {
-    code: Type.String({ description: 'machine-readable error code, e.g. VALIDATION_FAILED' }),
-    message: Type.String({ description: 'what went wrong, for people' }),
-    details: Type.Optional(Type.Unknown()),
-  },
-  { description: 'Every error answer has this shape.' },
-);
-
-export const errorResponses = {
-  400: ErrorBody,
-  401: ErrorBody,
-  403: ErrorBody,
-  404: ErrorBody,
-  500: ErrorBody,
-  503: ErrorBody,
-} as const;
-
 export const DeviceParams = Type.Object(
   { id: Type.String({ pattern: DEVICE_ID_PATTERN, maxLength: 64, description: 'device id (lowercase letters, digits, "-"; 3 to 64 characters)' }) },
   { additionalProperties: false },
@@ -54,7 +37,6 @@ export const FleetQuery = Type.Object(
 export type FleetQuery = Static<typeof FleetQuery>;
 
 const MetricValue = Type.Union([Type.Number(), Type.Boolean(), Type.String()], { description: 'numbers are stored as floats; booleans and strings take part in last and count only' });
-const EpochMs = Type.Integer({ minimum: 0, description: 'epoch milliseconds' });
 
 export const SeriesAnswer = Type.Object({
   metric: Type.String(),

@@ -1,8 +1,8 @@
-import type { AuthPort } from '@outpost/kernel';
+import { errorResponses, type AuthPort } from '@outpost/kernel';
 import type { FastifyInstance, onResponseAsyncHookHandler } from 'fastify';
 import type { QueryMetrics } from '../ports/query-metrics.js';
 import type { SeriesResult, TelemetryQueries } from '../services/telemetry-queries.js';
-import { DeviceParams, errorResponses, FleetQuery, LatestAnswer, MetricsAnswer, SeriesAnswer, SeriesQuery } from './schemas.js';
+import { DeviceParams, FleetQuery, LatestAnswer, MetricsAnswer, SeriesAnswer, SeriesQuery } from './schemas.js';
 
 export interface TelemetryRouteDeps {
   readonly auth: AuthPort;

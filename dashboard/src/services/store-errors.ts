@@ -1,4 +1,5 @@
-import { httpStatusOf, isOutpostError, OutpostError } from '@outpost/protocol';
+import { statusOfError } from '@outpost/kernel';
+import { isOutpostError, OutpostError } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
 
 /** Codes of store failures that mean "not reachable now" rather than "this query is wrong". */
@@ -28,7 +29,7 @@ async function answersPing(store: TelemetryStore, timeoutMs: number): Promise<bo
  * `TELEMETRY_STORE_UNAVAILABLE` (503, retry later); anything else stays an internal error (500).
  */
 export async function storeFailure(err: unknown, store: TelemetryStore, pingTimeoutMs: number): Promise<unknown> {
-  if (isOutpostError(err) && httpStatusOf(err) < 500) return err;
+  if (isOutpostError(err) && statusOfError(err) < 500) return err;
   const code = codeOf(err);
   const unreachable = (code !== undefined && UNREACHABLE_CODE.test(code)) || !(await answersPing(store, pingTimeoutMs));
   if (!unreachable) return err;

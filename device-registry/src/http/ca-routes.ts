@@ -3,7 +3,7 @@ import { Type, type Static } from 'typebox';
 import type { CaRecord } from '../domain/records.js';
 import { CLIENT_NAME_RE } from '../pki/index.js';
 import type { OperatorRouteDeps } from './operator-deps.js';
-import { EpochMs, errorResponses, nullable } from './schemas.js';
+import { EpochMs, errorResponses, nullable } from '@outpost/kernel';
 
 const CaInfo = Type.Object({
   id: Type.String(),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { SERIAL_INPUT_PATTERN, normalizeSerial } from '../domain/serial.js';
 import type { OperatorRouteDeps } from './operator-deps.js';
-import { errorResponses } from './schemas.js';
+import { errorResponses } from '@outpost/kernel';
 import { CertificateView, certificateView } from './views.js';
 
 const SerialParams = Type.Object({ serial: Type.String({ pattern: SERIAL_INPUT_PATTERN, description: 'hex serial, any case, colons allowed' }) });

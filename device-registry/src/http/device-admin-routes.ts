@@ -3,7 +3,8 @@ import { Type, type Static } from 'typebox';
 import { parseFirmwareFilter, parseTagFilter, type DeviceQuery } from '../domain/device-query.js';
 import type { LifecycleAction } from '../domain/lifecycle.js';
 import type { OperatorRouteDeps } from './operator-deps.js';
-import { GroupNameSchema, MetadataMap, PageQuery, TagMap, decodeCursor, errorResponses, page, pageOf } from './schemas.js';
+import { decodeCursor, errorResponses, isString, page, pageOf, PageQuery } from '@outpost/kernel';
+import { GroupNameSchema, MetadataMap, TagMap } from './schemas.js';
 import { CertificateView, DeviceView, certificateView, deviceView } from './views.js';
 
 const ListQuery = Type.Object(
@@ -39,7 +40,7 @@ export function registerDeviceAdminRoutes(app: FastifyInstance, deps: OperatorRo
     async (request) => {
       const { q, group, tag, status, online, firmware, cursor } = request.query;
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(cursor);
+      const after = decodeCursor(cursor, isString);
       const query: DeviceQuery = {
         limit,
         tags: (tag ?? []).map(parseTagFilter),

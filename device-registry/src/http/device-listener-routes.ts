@@ -6,7 +6,7 @@ import type { RateLimiter } from '../domain/rate-limiter.js';
 import type { RegistryServices } from '../services/registry-services.js';
 import { enrollmentAnswer, EnrollmentAnswer, type AnswerContext } from './enrollment-answer.js';
 import { peerCertificatePem } from './peer-certificate.js';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody } from '@outpost/kernel';
 
 /** The request schemas are protocol's, shared with the agent. */
 const EnrollBody = EnrollRequest;
@@ -33,11 +33,11 @@ async function recordAudit(deps: DeviceListenerDeps, request: FastifyRequest, en
   }
 }
 
-function limit(limiter: RateLimiter, request: FastifyRequest, reply: FastifyReply, what: string): void {
+function limit(limiter: RateLimiter, request: FastifyRequest, reply: FastifyReply, code: 'ENROLL_RATE_LIMITED' | 'RENEW_RATE_LIMITED'): void {
   const waitMs = limiter.take(request.ip);
   if (waitMs === 0) return;
   void reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
-  throw new OutpostError(`${what}_RATE_LIMITED`, `too many requests from ${request.ip}; retry in ${Math.ceil(waitMs / 1000)} s`);
+  throw new OutpostError(code, `too many requests from ${request.ip}; retry in ${Math.ceil(waitMs / 1000)} s`);
 }
 
 /** Routes of the device HTTPS listener: enroll, renew, CRL and CA chain (SPEC "Listeners"). */
@@ -56,7 +56,7 @@ export function registerDeviceListenerRoutes(app: FastifyInstance, deps: DeviceL
       },
     },
     async (request, reply) => {
-      limit(limiter, request, reply, 'ENROLL');
+      limit(limiter, request, reply, 'ENROLL_RATE_LIMITED');
       const { token, csr, hardware, agentVersion, deviceId } = request.body;
       const outcome = await services.enrollment.enroll({ token, csr, hardware, agentVersion, deviceId });
       request.log.info({ deviceId: outcome.device.id, serial: outcome.certificate.serial, retried: outcome.retried }, 'device enrolled');
@@ -84,7 +84,7 @@ export function registerDeviceListenerRoutes(app: FastifyInstance, deps: DeviceL
       let outcome;
       try {
         if (signed === 3 && deviceId !== undefined && ts !== undefined && sig !== undefined) {
-          limit(limiter, request, reply, 'RENEW');
+          limit(limiter, request, reply, 'RENEW_RATE_LIMITED');
           outcome = await services.renewal.renewWithSignature({ v, deviceId, csr, ts, sig });
         } else if (signed !== 0) {
           throw new OutpostError('RENEW_REQUEST_INVALID', 'a signed renewal needs deviceId, ts and sig together');

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { OperatorRouteDeps } from './operator-deps.js';
-import { EpochMs, GroupNameSchema, PageQuery, decodeCursor, errorResponses, nullable, page, pageOf } from './schemas.js';
+import { decodeCursor, EpochMs, errorResponses, isString, nullable, page, pageOf, PageQuery } from '@outpost/kernel';
+import { GroupNameSchema } from './schemas.js';
 
 const GroupView = Type.Object({
   name: Type.String(),
@@ -23,7 +24,7 @@ export function registerGroupRoutes(app: FastifyInstance, deps: OperatorRouteDep
     { onRequest: auth.guard('viewer'), schema: { tags, summary: 'List groups with their device counts', querystring: ListQuery, response: { 200: pageOf(GroupView), ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(request.query.cursor);
+      const after = decodeCursor(request.query.cursor, isString);
       return page(await services.devices.listGroups({ limit, ...(after === undefined ? {} : { after }) }), limit, (g) => g.name);
     },
   );

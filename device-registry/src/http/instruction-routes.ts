@@ -3,7 +3,8 @@ import { Name } from '@outpost/protocol';
 import { Type, type Static } from 'typebox';
 import type { DesiredConfigRecord, ReportedConfigRecord } from '../domain/records.js';
 import type { OperatorRouteDeps } from './operator-deps.js';
-import { CommandArgsSchema, EpochMs, PageQuery, decodeCursor, errorResponses, nullable, page, pageOf } from './schemas.js';
+import { decodeCursor, EpochMs, errorResponses, isString, nullable, page, pageOf, PageQuery } from '@outpost/kernel';
+import { CommandArgsSchema } from './schemas.js';
 import { CommandView, commandView } from './views.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -84,7 +85,7 @@ export function registerInstructionRoutes(app: FastifyInstance, deps: OperatorRo
     },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const before = decodeCursor(request.query.cursor);
+      const before = decodeCursor(request.query.cursor, isString);
       const items = await services.commands.list(request.params.id, { limit, ...(before === undefined ? {} : { before }) });
       return page(items.map(commandView), limit, (c) => c.id);
     },

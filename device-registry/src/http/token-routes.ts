@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { OperatorRouteDeps } from './operator-deps.js';
-import { EpochMs, GroupNameSchema, PageQuery, TagMap, decodeCursor, errorResponses, page, pageOf } from './schemas.js';
+import { decodeCursor, EpochMs, errorResponses, isString, page, pageOf, PageQuery } from '@outpost/kernel';
+import { GroupNameSchema, TagMap } from './schemas.js';
 import { TokenView, tokenView } from './views.js';
 
 const CreateBody = Type.Object(
@@ -38,7 +39,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: OperatorRouteDep
     { onRequest: auth.guard('viewer'), schema: { tags, summary: 'List enrollment tokens (never their secrets)', querystring: ListQuery, response: { 200: pageOf(TokenView), ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(request.query.cursor);
+      const after = decodeCursor(request.query.cursor, isString);
       const items = await services.tokens.list({ limit, ...(after === undefined ? {} : { after }) });
       const at = now();
       return page(

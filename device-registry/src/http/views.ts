@@ -3,7 +3,8 @@ import type { EnrollmentToken } from '../domain/enrollment-token.js';
 import { tokenState } from '../domain/enrollment-token.js';
 import type { CertificateRecord, CommandRecord, Device } from '../domain/records.js';
 import { certificateValidity } from '../domain/renewal-rules.js';
-import { CommandArgsSchema, EpochMs, GroupNameSchema, MetadataMap, TagMap, nullable } from './schemas.js';
+import { EpochMs, nullable } from '@outpost/kernel';
+import { CommandArgsSchema, GroupNameSchema, MetadataMap, TagMap } from './schemas.js';
 
 /** What the API answers for each record, and the functions that build those answers. */
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { httpStatusOf, isOutpostError } from '@outpost/protocol';
+import { statusOfError } from '@outpost/kernel';
+import { isOutpostError } from '@outpost/protocol';
 import { ApiError, type ApiErrorBody } from './api-error.js';
 
 const errorCodes = new WeakMap<FastifyRequest, string>();
@@ -26,11 +27,11 @@ export function renderError(err: unknown): Rendered {
     if (err.details !== undefined) body.details = err.details;
     return { status: err.status, body, headers: err.headers };
   }
-  // Parts throw protocol's coded errors; their status comes from the shared table.
+  // Parts throw protocol's coded errors; their status comes from kernel's one error table.
   if (isOutpostError(err)) {
     const body: ApiErrorBody = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
-    return { status: httpStatusOf(err), body };
+    return { status: statusOfError(err), body };
   }
   if (isFastifyError(err)) {
     if (err.validation !== undefined) {

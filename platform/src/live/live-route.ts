@@ -4,7 +4,7 @@ import { bufferTime, filter, type Observable } from 'rxjs';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../http/api-error.js';
 import type { AuthPort } from '@outpost/kernel';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses } from '@outpost/kernel';
 import type { Principal, Revocation } from '@outpost/kernel';
 import { roleAtLeast } from '@outpost/kernel';
 import { LIVE_TOPICS, type LiveEvent, type LiveTopic } from '@outpost/kernel';

@@ -1,6 +1,6 @@
 /**
- * The coded errors of the TelemetryStore adapters. Codes end in `_INVALID` (400) or
- * `_UNAVAILABLE` (503), so `httpStatusOf` maps them without a table entry.
+ * The coded errors of the TelemetryStore adapters; their HTTP statuses (400, 503) are in
+ * kernel's error table (ERROR_STATUS).
  *
  * - `TELEMETRY_QUERY_INVALID`: a query the store refuses for good (bad device id or metric name,
  *   `to <= from`, too many buckets, mean/min/max of a boolean or string metric).

@@ -1,12 +1,13 @@
 /** `/api/v1/alerts`: alerts (one per rule, device and firing episode) with their events; acknowledging. */
 import type { Listeners } from '@outpost/kernel';
 import type { Static } from 'typebox';
-import { AckBody, AlertsQuery, AlertView, AlertWithEvents, decodeCursor, encodeCursor, errorResponses, IdParams, pageOf } from './schemas.js';
+import { decodeCursor, encodeCursor, errorResponses, pageOf } from '@outpost/kernel';
+import { AckBody, AlertsQuery, AlertView, AlertWithEvents, IdParams } from './schemas.js';
 import type { AlertsRouteDeps } from './rule-routes.js';
 
-function afterOf(cursor: unknown): { createdAt: number; id: string } | undefined {
-  if (Array.isArray(cursor) && typeof cursor[0] === 'number' && typeof cursor[1] === 'string') return { createdAt: cursor[0], id: cursor[1] };
-  return undefined;
+/** An alerts page position: `[createdAt, id]` of the last alert. */
+function isAlertPosition(cursor: unknown): cursor is [number, string] {
+  return Array.isArray(cursor) && cursor.length === 2 && typeof cursor[0] === 'number' && typeof cursor[1] === 'string';
 }
 
 export function registerAlertRoutes(app: Listeners['operator'], deps: AlertsRouteDeps): void {
@@ -19,7 +20,8 @@ export function registerAlertRoutes(app: Listeners['operator'], deps: AlertsRout
     async (request) => {
       const { state, device, severity, rule } = request.query;
       const limit = request.query.limit ?? 100;
-      const after = afterOf(decodeCursor(request.query.cursor));
+      const position = decodeCursor(request.query.cursor, isAlertPosition);
+      const after = position === undefined ? undefined : { createdAt: position[0], id: position[1] };
       const rows = await service.listAlerts({
         limit,
         ...(state === undefined ? {} : { state }),

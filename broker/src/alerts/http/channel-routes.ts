@@ -3,7 +3,8 @@ import type { Listeners } from '@outpost/kernel';
 import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import type { Delivery } from '../adapters/channel-store.js';
-import { ChannelBody, ChannelView, decodeCursor, DeliveryView, encodeCursor, errorResponses, IdParams, PageQuery, pageOf } from './schemas.js';
+import { decodeCursor, encodeCursor, errorResponses, PageQuery, pageOf, isNumber, isString } from '@outpost/kernel';
+import { ChannelBody, ChannelView, DeliveryView, IdParams } from './schemas.js';
 import type { AlertsRouteDeps } from './rule-routes.js';
 
 const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
@@ -32,8 +33,8 @@ export function registerChannelRoutes(app: Listeners['operator'], deps: AlertsRo
     { onRequest: auth.guard('viewer'), schema: { tags, summary: 'List notification channels', querystring: ListQuery, response: { 200: pageOf(ChannelView), ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(request.query.cursor);
-      const items = await service.listChannels(limit, typeof after === 'string' ? after : undefined);
+      const after = decodeCursor(request.query.cursor, isString);
+      const items = await service.listChannels(limit, after);
       const last = items[items.length - 1];
       return items.length === limit && last !== undefined ? { items, nextCursor: encodeCursor(last.id) } : { items };
     },
@@ -78,8 +79,8 @@ export function registerChannelRoutes(app: Listeners['operator'], deps: AlertsRo
     },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const before = decodeCursor(request.query.cursor);
-      const rows = await service.deliveries(request.params.id, limit, typeof before === 'number' ? before : undefined);
+      const before = decodeCursor(request.query.cursor, isNumber);
+      const rows = await service.deliveries(request.params.id, limit, before);
       const last = rows[rows.length - 1];
       const items = rows.map(deliveryView);
       return rows.length === limit && last !== undefined ? { items, nextCursor: encodeCursor(last.id) } : { items };

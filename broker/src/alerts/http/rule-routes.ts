@@ -3,7 +3,8 @@ import type { AuditPort, AuthPort, Listeners } from '@outpost/kernel';
 import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import type { AlertsService } from '../services/alerts-service.js';
-import { decodeCursor, encodeCursor, errorResponses, IdParams, PageQuery, pageOf, parseTime, RuleBody, RuleView, TestBody, TestResult, TestUnsavedBody } from './schemas.js';
+import { decodeCursor, encodeCursor, errorResponses, PageQuery, pageOf, isString } from '@outpost/kernel';
+import { IdParams, parseTime, RuleBody, RuleView, TestBody, TestResult, TestUnsavedBody } from './schemas.js';
 
 export interface AlertsRouteDeps {
   readonly service: AlertsService;
@@ -22,8 +23,8 @@ export function registerRuleRoutes(app: Listeners['operator'], deps: AlertsRoute
     { onRequest: auth.guard('viewer'), schema: { tags, summary: 'List alert rules in id order', querystring: ListQuery, response: { 200: pageOf(RuleView), ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(request.query.cursor);
-      const items = await service.listRules(limit, typeof after === 'string' ? after : undefined);
+      const after = decodeCursor(request.query.cursor, isString);
+      const items = await service.listRules(limit, after);
       const last = items[items.length - 1];
       return items.length === limit && last !== undefined ? { items, nextCursor: encodeCursor(last.id) } : { items };
     },

@@ -1,42 +1,9 @@
 /** Route schemas of the alerts module (requests and answers), in the platform's style. */
 import { AlertAck, AlertEvent, OutpostError, Rule } from '@outpost/protocol';
-import { Type, type TSchema } from 'typebox';
+import { Type } from 'typebox';
+import { EpochMs, PageQuery } from '@outpost/kernel';
 
-export const ErrorBody = Type.Object(
-  {
-    code: Type.String({ description: 'machine-readable error code, e.g. RULE_INVALID' }),
-    message: Type.String({ description: 'what went wrong, for people' }),
-    details: Type.Optional(Type.Unknown()),
-  },
-  { description: 'Every error answer has this shape.' },
-);
-
-export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody } as const;
-
-export const EpochMs = Type.Integer({ minimum: 0, description: 'epoch milliseconds' });
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
-export const PageQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'page size' })),
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'nextCursor of the previous page' })),
-};
-
-export function pageOf<T extends TSchema>(item: T) {
-  return Type.Object({ items: Type.Array(item), nextCursor: Type.Optional(Type.String({ description: 'pass as cursor to get the next page' })) });
-}
-
-export function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string | undefined): unknown {
-  if (cursor === undefined) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    throw new OutpostError('CURSOR_INVALID', 'the cursor is damaged: pass nextCursor of the previous page as it was');
-  }
-}
-
 const Severity = Type.Enum(['info', 'warning', 'critical']);
 
 /** A stored rule: the protocol Rule plus version and times (range as a plain pair, for the serializer). */

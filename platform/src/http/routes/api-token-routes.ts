@@ -3,7 +3,8 @@ import { Type, type Static } from 'typebox';
 import type { OperatorService } from '../../operators/operator-service.js';
 import { annotateAudit } from '../audit-hook.js';
 import type { AuthPort } from '@outpost/kernel';
-import { EpochMs, PageQuerySchema, RoleSchema, decodeCursor, encodeCursor, errorResponses, pageOf } from '../schemas.js';
+import { EpochMs, PageQuery as PageQuerySchema, decodeCursor, encodeCursor, errorResponses, isString, pageOf } from '@outpost/kernel';
+import { RoleSchema } from '../schemas.js';
 
 const TokenInfo = Type.Object({
   id: Type.String(),
@@ -46,7 +47,7 @@ export function registerApiTokenRoutes(app: FastifyInstance, deps: { operators: 
     },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(request.query.cursor);
+      const after = decodeCursor(request.query.cursor, isString);
       const items = await operators.listApiTokens(auth.principal(request), { limit, ...(typeof after === 'string' ? { after } : {}) });
       const last = items[items.length - 1];
       return items.length === limit && last !== undefined ? { items, nextCursor: encodeCursor(last.id) } : { items };

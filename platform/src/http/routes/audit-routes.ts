@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { AuditLog } from '../../audit/audit-log.js';
 import type { AuthPort } from '@outpost/kernel';
-import { EpochMs, PageQuerySchema, decodeCursor, encodeCursor, errorResponses, pageOf } from '../schemas.js';
+import { EpochMs, PageQuery as PageQuerySchema, decodeCursor, encodeCursor, errorResponses, isNumber, pageOf } from '@outpost/kernel';
 import { parseTimeParam } from '../time-param.js';
 
 const Entry = Type.Object({
@@ -37,7 +37,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { audit: AuditLo
     async (request) => {
       const q = request.query;
       const limit = q.limit ?? 100;
-      const before = decodeCursor(q.cursor);
+      const before = decodeCursor(q.cursor, isNumber);
       const from = parseTimeParam('from', q.from);
       const to = parseTimeParam('to', q.to);
       const items = await deps.audit.list({

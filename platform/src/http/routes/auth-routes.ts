@@ -6,7 +6,8 @@ import { ApiError } from '../api-error.js';
 import { annotateAudit } from '../audit-hook.js';
 import type { AuthPort } from '@outpost/kernel';
 import { bearerToken } from '../auth-guard.js';
-import { EpochMs, RoleSchema, errorResponses } from '../schemas.js';
+import { EpochMs, errorResponses } from '@outpost/kernel';
+import { RoleSchema } from '../schemas.js';
 
 const LoginBody = Type.Object(
   { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 256 }) },

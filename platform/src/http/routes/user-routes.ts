@@ -3,7 +3,8 @@ import { Type, type Static } from 'typebox';
 import type { OperatorService } from '../../operators/operator-service.js';
 import { annotateAudit } from '../audit-hook.js';
 import type { AuthPort } from '@outpost/kernel';
-import { EpochMs, PageQuerySchema, RoleSchema, decodeCursor, encodeCursor, errorResponses, pageOf } from '../schemas.js';
+import { EpochMs, PageQuery as PageQuerySchema, decodeCursor, encodeCursor, errorResponses, isString, pageOf } from '@outpost/kernel';
+import { RoleSchema } from '../schemas.js';
 
 const UserSchema = Type.Object({ username: Type.String(), role: RoleSchema, createdAt: EpochMs });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -30,7 +31,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: { operators: Oper
     { onRequest: auth.guard('admin'), schema: { tags, summary: 'List operator accounts', querystring: ListQuery, response: { 200: pageOf(UserSchema), ...errorResponses } } },
     async (request) => {
       const limit = request.query.limit ?? 100;
-      const after = decodeCursor(request.query.cursor);
+      const after = decodeCursor(request.query.cursor, isString);
       const items = await operators.listUsers({ limit, ...(typeof after === 'string' ? { after } : {}) });
       const last = items[items.length - 1];
       return items.length === limit && last !== undefined ? { items, nextCursor: encodeCursor(last.username) } : { items };

@@ -1,0 +1,106 @@
+import { ERROR_CODES, type ErrorCode } from '@outpost/protocol';
+
+/** protocol's common codes (shared with the agent) keep the status protocol gives them. */
+const COMMON: { readonly [C in ErrorCode]: number } = Object.fromEntries(Object.entries(ERROR_CODES).map(([code, entry]) => [code, entry.status])) as { readonly [C in ErrorCode]: number };
+
+/**
+ * The one table of the server's error codes and their HTTP status (STYLE 8, 20): every code a
+ * part or the platform throws is written out here, so grep finds it, and the platform's error
+ * handler answers with this status — nothing is guessed from a code's suffix. An error may
+ * still carry an explicit `status` (it wins); a code missing here answers 500 and is logged.
+ * kernel/test/errors/error-status.test.ts fails when a thrown code is missing.
+ */
+export const ERROR_STATUS = {
+  ...COMMON,
+
+  // platform: the HTTP boundary
+  BAD_REQUEST: 400,
+  CURSOR_INVALID: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  PART_PORT_MISSING: 500,
+
+  // registry: CA, certificates, enrollment, renewal, devices, groups, config, commands, bundles
+  REGISTRY_CA_INVALID: 500,
+  REGISTRY_CA_EXPIRED: 500,
+  REGISTRY_CA_UNAVAILABLE: 503,
+  REGISTRY_CERT_INVALID: 400,
+  REGISTRY_KEY_SECRET_INVALID: 500,
+  REGISTRY_KEY_DECRYPT_FAILED: 500,
+  CA_NOT_FOUND: 404,
+  CA_RETIRE_CONFLICT: 409,
+  CERT_NOT_FOUND: 404,
+  CERT_REVOKED: 403,
+  CSR_PEM_INVALID: 400,
+  CSR_SIGNATURE_INVALID: 400,
+  CSR_KEY_UNSUPPORTED: 400,
+  CSR_KEY_TOO_SMALL: 400,
+  ENROLL_TOKEN_NOT_FOUND: 404,
+  ENROLL_TOKEN_UNAUTHENTICATED: 401,
+  ENROLL_TOKEN_EXPIRED: 403,
+  ENROLL_TOKEN_REVOKED: 403,
+  ENROLL_TOKEN_USED_UP: 403,
+  ENROLL_RATE_LIMITED: 429,
+  RENEW_REQUEST_INVALID: 400,
+  RENEW_UNAUTHENTICATED: 401,
+  RENEW_CLOCK_SKEW: 401,
+  RENEW_GRACE_EXPIRED: 403,
+  RENEW_TOO_EARLY: 409,
+  RENEW_RATE_LIMITED: 429,
+  DEVICE_NOT_FOUND: 404,
+  DEVICE_ID_CONFLICT: 409,
+  DEVICE_STATE_CONFLICT: 409,
+  DEVICE_SUSPENDED: 403,
+  DEVICE_REVOKED: 403,
+  CONFIG_INVALID: 400,
+  CONFIG_NOT_FOUND: 404,
+  CONFIG_VERSION_CONFLICT: 409,
+  COMMAND_INVALID: 400,
+  BUNDLE_AGENT_UNAVAILABLE: 503,
+  BUNDLE_PUBLIC_HOST_LOOPBACK: 400,
+  BUNDLE_TAR_INVALID: 400,
+
+  // broker and alerts
+  BROKER_UNAVAILABLE: 503,
+  RULE_INVALID: 400,
+  RULE_NOT_FOUND: 404,
+  RULE_EXISTS: 409,
+  RULE_CONFLICT: 409,
+  RULE_TEST_INVALID: 400,
+  RULE_TEST_TOO_LARGE: 400,
+  ALERT_NOT_FOUND: 404,
+  ALERT_CONFLICT: 409,
+  CHANNEL_INVALID: 400,
+  CHANNEL_NOT_FOUND: 404,
+  CHANNEL_EXISTS: 409,
+  CHANNEL_CONFLICT: 409,
+  ALERTS_TELEMETRY_UNAVAILABLE: 503,
+  ALERTS_SECRET_KEY_INVALID: 500,
+  ALERTS_SECRET_UNREADABLE: 500,
+
+  // telemetry store, spool and queries (dashboard)
+  TELEMETRY_QUERY_INVALID: 400,
+  TELEMETRY_QUERY_FAILED: 500,
+  TELEMETRY_STORE_UNAVAILABLE: 503,
+  SPOOL_FULL_UNAVAILABLE: 503,
+  SPOOL_IO_UNAVAILABLE: 503,
+  SPOOL_CLOSED: 503,
+  SPOOL_CORRUPT: 500,
+  SPOOL_LOCKED: 409,
+  SPOOL_RECORD_INVALID: 400,
+  SPOOL_CURSOR_INVALID: 400,
+  SPOOL_CONSUMER_NOT_FOUND: 404,
+  SPOOL_OPTIONS_INVALID: 400,
+  DASHBOARD_OPTIONS_INVALID: 400,
+} as const satisfies Readonly<Record<string, number>>;
+
+export type ServerErrorCode = keyof typeof ERROR_STATUS;
+
+export function isServerErrorCode(code: string): code is ServerErrorCode {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
+
+/** The HTTP status of a coded error: its explicit status, else the table's, else 500. */
+export function statusOfError(error: { readonly code: string; readonly status?: number | undefined }): number {
+  if (error.status !== undefined) return error.status;
+  return isServerErrorCode(error.code) ? ERROR_STATUS[error.code] : 500;
+}
