@@ -58,5 +58,12 @@ export default tseslint.config(
     files: ['**/src/cli/**', '**/test/**', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // No floating promises (STYLE 12), type-aware: every TypeScript file under src/ and test/
+    // belongs to a project (the parts' tests to <part>/test/tsconfig.json).
+    files: ['**/src/**/*.ts', '**/test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: { '@typescript-eslint/no-floating-promises': 'error' },
+  },
   ...boundaries,
 );
