@@ -30,7 +30,7 @@ export interface UnreadableRecord {
 export interface TelemetryRecordsOptions {
   /** How many consumers read each record (a remembered batch is released after that many takes; 0: remember nothing); default 2. */
   readonly consumers?: number;
-  /** Most raw payload bytes remembered; default 32 MiB. */
+  /** Most raw payload bytes remembered (decoded objects take a few times more); default 8 MiB. */
   readonly maxBytes?: number;
 }
 
@@ -58,7 +58,7 @@ export class TelemetryRecords {
 
   constructor(options: TelemetryRecordsOptions = {}) {
     this.#consumers = Math.max(0, options.consumers ?? 2);
-    this.#maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   }
 
   /** The hook's validated batch, durable as `seq` (`bytes`: its raw size, for the memory bound). */
