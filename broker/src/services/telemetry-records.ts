@@ -103,10 +103,10 @@ export class TelemetryRecords {
     // looked at, so a foreign or damaged file cannot crash a consumer.
     if (typeof batch !== 'object' || batch === null || !Array.isArray((batch as { samples?: unknown }).samples)) return 'not a TelemetryBatch (no samples array)';
     this.#parsed += 1;
-    if (this.#consumers > 1) {
+    // Shared with the other consumers only while there is room: it never pushes out batches the hook handed over.
+    if (this.#consumers > 1 && this.#bytes + entry.payload.length <= this.#maxBytes) {
       this.#remembered.set(entry.seq, { batch: batch as TelemetryBatch, bytes: entry.payload.length, takes: 1 });
       this.#bytes += entry.payload.length;
-      this.#trim();
     }
     return batch as TelemetryBatch;
   }

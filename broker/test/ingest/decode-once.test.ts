@@ -118,4 +118,15 @@ describe('TelemetryRecords', () => {
     expect(fresh.stats()).toEqual({ shared: 1, parsed: 1, rememberedBytes: 0 });
     await reopened.close();
   });
+
+  it('forgets the oldest remembered batches beyond its memory bound (a consumer far behind parses them instead)', () => {
+    const records = new TelemetryRecords({ consumers: 2, maxBytes: 100 });
+    const batch = (seq: number): TelemetryBatch => ({ v: 1, seq, samples: [{ ts: NOW, metrics: { t: seq } }] });
+    for (let seq = 1; seq <= 5; seq += 1) records.remember(seq, batch(seq), 40);
+    expect(records.stats().rememberedBytes).toBe(80);
+    const entry = (seq: number): SpoolEntry => ({ seq, deviceId: 'dev-1', receivedAt: NOW, payload: Buffer.from(JSON.stringify(batch(seq))) });
+    const read = records.recordsOf([entry(3), entry(4), entry(5)]);
+    expect(read.records.map((r) => r.batch.seq)).toEqual([3, 4, 5]);
+    expect(records.stats()).toMatchObject({ shared: 2, parsed: 1 });
+  });
 });
