@@ -27,6 +27,25 @@ const entry = join(agentDir, 'dist', 'src', 'main.js');
 const outDir = join(agentDir, 'dist', 'standalone');
 const temp = `${outDir}.${process.pid}.tmp`;
 
+/**
+ * Libraries mqtt.js loads for transports and timers the agent never uses (it speaks mqtts with
+ * Node's timers): WebSockets (ws), SOCKS proxies (socks) and browser worker timers. In the
+ * one-file agent they are stand-ins whose every export throws, saying why, if ever called.
+ */
+const UNUSED_BY_THE_AGENT = ['ws', 'socks', 'worker-timers'];
+const unusedLibraries = {
+  name: 'unused-mqtt-transports',
+  setup(b) {
+    const filter = new RegExp(`^(${UNUSED_BY_THE_AGENT.join('|')})$`);
+    b.onResolve({ filter }, (args) => (/[\\/]node_modules[\\/]mqtt[\\/]/.test(args.importer) ? { path: args.path, namespace: 'unused-by-the-agent' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'unused-by-the-agent' }, (args) => ({
+      loader: 'js',
+      contents: `const refuse = function () { throw new Error(${JSON.stringify(`${args.path} is not part of the one-file Outpost agent (mqtt.js loaded it for a transport the agent does not use)`)}); };
+module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? undefined : refuse) });`,
+    }));
+  },
+};
+
 const manifest = JSON.parse(await readFile(join(agentDir, 'package.json'), 'utf8'));
 await readFile(entry).catch((err) => {
   process.stderr.write(`bundle-agent: ${entry} is missing — run \`tsc -b\` first (${err.message})\n`);
@@ -50,9 +69,10 @@ const result = await build({
   banner: { js: "import { createRequire as __outpostCreateRequire } from 'node:module';\nconst require = __outpostCreateRequire(import.meta.url);" },
   // ws's optional native accelerators: ws falls back to JavaScript when they are absent.
   external: ['bufferutil', 'utf-8-validate'],
+  plugins: [unusedLibraries],
   legalComments: 'none',
-  minifySyntax: true,
-  minifyWhitespace: true,
+  minify: true,
+  // Error and class names stay readable in logs and stack traces.
   keepNames: true,
   metafile: true,
   logLevel: 'warning',
@@ -87,7 +107,7 @@ const standaloneManifest = {
 await writeFile(join(temp, 'package.json'), `${JSON.stringify(standaloneManifest, null, 2)}\n`);
 // Inputs outside node_modules (the agent's, protocol's and rules' compiled files), relative to the agent package.
 const inputs = Object.keys(result.metafile.inputs)
-  .filter((i) => !i.includes('node_modules/'))
+  .filter((i) => !i.includes('node_modules/') && !i.startsWith('unused-by-the-agent:'))
   .map((i) => relative(agentDir, resolve(process.cwd(), i)))
   .sort();
 await writeFile(join(temp, 'inputs.json'), `${JSON.stringify({ v: 1, inputs }, null, 2)}\n`);

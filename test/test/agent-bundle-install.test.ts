@@ -388,7 +388,7 @@ describe('the launcher', () => {
     const execArgv = async (): Promise<unknown> => JSON.parse((await readFile(log, 'utf8')).trim().split('\n').at(-1) ?? 'null');
     const run = (env: Record<string, string>): Run => sh(launcher, ['--root', root], { OUTPOST_TEST_LOG: log, ...env });
     expect(run({}).code).toBe(0);
-    expect(await execArgv()).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32']);
+    expect(await execArgv()).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32', '--lite-mode', '--no-expose-wasm']);
     expect(run({ OUTPOST_AGENT_NODE_FLAGS: '--max-old-space-size=48' }).code).toBe(0);
     expect(await execArgv()).toEqual(['--max-old-space-size=48']);
     expect(run({ OUTPOST_AGENT_NODE_FLAGS: '' }).code).toBe(0);
