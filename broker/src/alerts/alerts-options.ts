@@ -1,5 +1,4 @@
 /** Every interval, timeout, backoff and bound of the alerts module (tests set them to ms). */
-import { DEFAULT_LIMITS, type ProtocolLimits } from '@outpost/protocol';
 import { randomBytes } from 'node:crypto';
 import type { WebhookLookup } from './adapters/webhook-target.js';
 
@@ -13,8 +12,6 @@ export interface AlertsOptions {
   /** Spool reading: most records per batch (500), how long a partial batch waits (0). */
   readonly spoolMaxRecords?: number;
   readonly spoolMaxWaitMs?: number;
-  /** Limits telemetry from the spool is decoded with (default: the protocol defaults, widened; the broker already checked). */
-  readonly limits?: ProtocolLimits;
   /** Registry lookups (device → group, tags) are cached this long unless an event invalidates them; default 10 minutes. */
   readonly scopeCacheTtlMs?: number;
   /** Webhook: request timeout (5 s). */
@@ -47,7 +44,6 @@ export interface ResolvedAlertsOptions {
   readonly latenessMs: number;
   readonly spoolMaxRecords: number;
   readonly spoolMaxWaitMs: number;
-  readonly limits: ProtocolLimits;
   readonly scopeCacheTtlMs: number;
   readonly webhookTimeoutMs: number;
   readonly retryBaseMs: number;
@@ -66,17 +62,6 @@ export interface ResolvedAlertsOptions {
 
 const DAY_MS = 86_400_000;
 
-/** The broker validated every batch before it entered the spool; these only guard against a damaged record. */
-const SPOOL_LIMITS: ProtocolLimits = Object.freeze({
-  ...DEFAULT_LIMITS,
-  maxPayloadBytes: 64 * 1024 * 1024,
-  maxSamples: 1_000_000,
-  maxMetrics: 100_000,
-  tsMaxPastMs: 10 * 365 * DAY_MS,
-  tsMaxFutureMs: 365 * DAY_MS,
-  maxStringMetricLength: 1_000_000,
-  maxTagValueLength: 1_000_000,
-});
 
 export function randomId(prefix: string): string {
   return `${prefix}_${randomBytes(10).toString('base64url').replace(/[-_]/g, 'x')}`;
@@ -92,7 +77,6 @@ export function resolveAlertsOptions(options: AlertsOptions = {}): ResolvedAlert
     latenessMs: positive('latenessMs', options.latenessMs, 300_000),
     spoolMaxRecords: positive('spoolMaxRecords', options.spoolMaxRecords, 500),
     spoolMaxWaitMs: options.spoolMaxWaitMs ?? 0,
-    limits: options.limits ?? SPOOL_LIMITS,
     scopeCacheTtlMs: positive('scopeCacheTtlMs', options.scopeCacheTtlMs, 600_000),
     webhookTimeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs, 5_000),
     retryBaseMs: positive('retryBaseMs', options.retryBaseMs, 1_000),

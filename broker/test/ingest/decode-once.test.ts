@@ -27,9 +27,12 @@ describe('a telemetry batch decoded once, at the publish hook', () => {
   let client: MqttClient | undefined;
 
   beforeAll(async () => {
-    // The broker validates with the default limits (100 metrics per sample); the alerts module is
-    // given stricter ones (2), as after a limits change: it must not judge the record again.
-    p = await startAlertsPlatform({ alerts: { latenessMs: 60_000, limits: resolveLimits({ maxMetrics: 2 }) } });
+    // The broker validates with the default limits (100 metrics per sample). Versions before issue 12
+    // re-checked spool records in the alert engine with `limits` from its options — stricter ones
+    // here (2 metrics), as after a limits change. That option is gone (nothing re-checks), so it is
+    // passed untyped: an engine that still judged records again would miss the alert below.
+    const stricter = { latenessMs: 60_000, limits: resolveLimits({ maxMetrics: 2 }) };
+    p = await startAlertsPlatform({ alerts: stricter });
   });
   afterAll(async () => {
     await client?.endAsync();

@@ -17,7 +17,7 @@
  */
 import type { IngestSpool, InboxMessage } from '@outpost/kernel';
 import type { SpoolEntry } from '@outpost/telemetry';
-import type { EdgeAlert, ProtocolLimits, Rule } from '@outpost/protocol';
+import type { EdgeAlert, Rule } from '@outpost/protocol';
 import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
 import { concatMap, defer, from, retry, Subject, timer, type BehaviorSubject, type Observable, type Subscription } from 'rxjs';
 import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
@@ -50,7 +50,6 @@ export interface AlertEngineDeps {
   readonly now: () => number;
   readonly options: {
     readonly latenessMs: number;
-    readonly limits: ProtocolLimits;
     readonly spoolMaxRecords: number;
     readonly spoolMaxWaitMs: number;
     readonly retryBaseMs: number;
