@@ -148,7 +148,7 @@ export async function createAedesBroker(hooks: MqttHooks, options: AedesBrokerOp
         if (!released) {
           released = true;
           callback(new Error(reason));
-        } else session.close(reason, 'publish-refused');
+        } else session.close(reason);
       };
       hooks.authorizePublish(session, inbound, { will: false, ...(pipelined ? { queued: release } : {}) }).then(
         (verdict) => {
