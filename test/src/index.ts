@@ -15,3 +15,6 @@ export type { ServerProcess, DeviceIdentity } from './services/outpost-server.js
 // depend on the composition root (ADR 0007), their tests reach it through this harness.
 export { Platform, loadConfig, createLogger, serverParts } from '@outpost/platform';
 export type { PlatformOptions, StartedPlatform } from '@outpost/platform';
+// The one in-process platform harness (STYLE 20): suites name their parts, clock and environment.
+export { startPlatform, testPlatformEnv, TEST_ADMIN_PASSWORD } from './harness/start-platform.js';
+export type { StartPlatformOptions, TestPlatform, LogLine } from './harness/start-platform.js';

@@ -1,16 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { Platform, createLogger, loadConfig } from '@outpost/e2e';
+import { startPlatform, TEST_ADMIN_PASSWORD, type Platform } from '@outpost/e2e';
 import type { PartFactory } from '@outpost/kernel';
 import type { RegistryEvent } from '@outpost/protocol';
 import { createRegistryPart, type RegistryPartOptions } from '../../src/index.js';
 import type { RegistryPort } from '@outpost/kernel';
 
-export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+export const ADMIN_PASSWORD = TEST_ADMIN_PASSWORD;
 
 export interface HttpAnswer {
   readonly status: number;
@@ -79,24 +75,7 @@ export interface StartOptions {
 
 /** The real platform with the registry part on 127.0.0.1:0 and a throwaway data dir. */
 export async function startRegistryPlatform(options: StartOptions = {}): Promise<RegistryPlatform> {
-  const owned = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'outpost-registry-')));
   const clock = options.clock ?? testClock();
-  const env: Record<string, string> = {
-    OUTPOST_DATA_DIR: join(dataDir, 'data'),
-    OUTPOST_SECRET_KEY_FILE: join(dataDir, 'secret.key'),
-    OUTPOST_HTTP_PORT: '0',
-    OUTPOST_DEVICE_PORT: '0',
-    OUTPOST_DEVICE_HOST: '127.0.0.1',
-    OUTPOST_MQTT_PORT: '0',
-    OUTPOST_PUBLIC_HOST: '127.0.0.1',
-    OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1',
-    OUTPOST_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    OUTPOST_LOG_LEVEL: 'silent',
-    ...options.env,
-  };
-  const loaded = loadConfig({ env, cwd: dataDir });
-  if (!loaded.ok) throw new Error(`test config invalid: ${loaded.errors.join('; ')}`);
   const factory: PartFactory = createRegistryPart(options.part);
   let port: RegistryPort | undefined;
   const capture: PartFactory = async (deps) => {
@@ -104,16 +83,15 @@ export async function startRegistryPlatform(options: StartOptions = {}): Promise
     port = part.provides?.['registry'] as RegistryPort;
     return part;
   };
-  const platform = await Platform.create({
-    config: loaded.config,
-    log: createLogger({ level: 'silent' }),
-    secretKey: options.secretKey ?? Buffer.alloc(32, 7),
+  const started = await startPlatform({
     parts: [capture],
-    version: '0.0.0-test',
-    stdout: new PassThrough(),
     clock,
+    dirPrefix: 'outpost-registry-',
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.secretKey === undefined ? {} : { secretKey: options.secretKey }),
   });
-  const started = await platform.start();
+  const { platform, dataDir } = started;
   const deviceUrl = started.deviceUrl();
   if (deviceUrl === undefined || port === undefined) throw new Error('the device listener did not start');
   const registryPort: RegistryPort = port;
@@ -217,8 +195,7 @@ export async function startRegistryPlatform(options: StartOptions = {}): Promise
     },
     async close() {
       subscription.unsubscribe();
-      await platform.close(5_000);
-      if (owned) await rm(dataDir, { recursive: true, force: true });
+      await started.close();
     },
   };
 }
