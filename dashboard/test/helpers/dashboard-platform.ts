@@ -6,18 +6,16 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { dirname, join } from 'node:path';
 import { createRegistryPart } from '@outpost/device-registry';
-import { createLogger, loadConfig, Platform } from '@outpost/e2e';
+import { startPlatform, TEST_ADMIN_PASSWORD, type Platform } from '@outpost/e2e';
 import type { PartFactory, RegistryPort } from '@outpost/kernel';
 import { openTelemetryStore, type TelemetryStore } from '@outpost/telemetry';
 import { createDashboardPart, type DashboardPartOptions } from '../../src/index.js';
 
-export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+export const ADMIN_PASSWORD = TEST_ADMIN_PASSWORD;
 
 export interface Answer {
   readonly status: number;
@@ -50,64 +48,39 @@ export interface StartOptions {
 }
 
 export async function startDashboardPlatform(options: StartOptions): Promise<DashboardPlatform> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'outpost-dashboard-'));
   const clock = { now: () => options.now };
-  const loaded = loadConfig({
-    env: {
-      OUTPOST_DATA_DIR: join(dataDir, 'data'),
-      OUTPOST_SECRET_KEY_FILE: join(dataDir, 'secret.key'),
-      OUTPOST_HTTP_HOST: '127.0.0.1',
-      OUTPOST_HTTP_PORT: '0',
-      OUTPOST_DEVICE_HOST: '127.0.0.1',
-      OUTPOST_DEVICE_PORT: '0',
-      OUTPOST_MQTT_PORT: '0',
-      OUTPOST_PUBLIC_HOST: '127.0.0.1',
-      OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1',
-      OUTPOST_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      OUTPOST_LOG_LEVEL: 'silent',
-    },
-    cwd: dataDir,
-  });
-  if (!loaded.ok) throw new Error(`test config invalid: ${loaded.errors.join('; ')}`);
-  const store = options.openStore !== undefined ? await options.openStore(dataDir, clock) : await openTelemetryStore({
-    embeddedFile: join(dataDir, 'telemetry.sqlite'),
-    deadLetterFile: join(dataDir, 'dead-letters.jsonl'),
-    retentionDays: 3_650,
-    retentionIntervalMs: 0,
-    clock,
-  });
-  const seen = options.wrapStore?.(store) ?? store;
-  const captured: { registry?: RegistryPort } = {};
+  const captured: { registry?: RegistryPort; store?: TelemetryStore } = {};
   const registryPart: PartFactory = async (deps) => {
     const part = await createRegistryPart()(deps);
     captured.registry = part.provides?.['registry'] as RegistryPort | undefined;
     return part;
   };
   const dashboardPart = createDashboardPart(options.dashboard);
-  // The platform hands the store to parts as `deps.telemetry`; the test opens its own.
-  const withStore: PartFactory = (deps) => dashboardPart({ ...deps, telemetry: seen });
-  const platform = await Platform.create({
-    config: loaded.config,
-    log: createLogger({ level: 'silent' }),
-    secretKey: Buffer.alloc(32, 7),
-    parts: [registryPart, withStore],
-    version: '0.0.0-test',
-    stdout: new PassThrough(),
-    clock,
-  });
-  const close = async (): Promise<void> => {
-    await platform.close(5_000);
-    await store.close();
-    await rm(dataDir, { recursive: true, force: true });
+  // The platform hands the store to parts as `deps.telemetry`; the test opens its own in the data dir.
+  const withStore: PartFactory = async (deps) => {
+    const dir = dirname(deps.config.dataDir);
+    const store = options.openStore !== undefined ? await options.openStore(dir, clock) : await openTelemetryStore({
+      embeddedFile: join(dir, 'telemetry.sqlite'),
+      deadLetterFile: join(dir, 'dead-letters.jsonl'),
+      retentionDays: 3_650,
+      retentionIntervalMs: 0,
+      clock,
+    });
+    captured.store = store;
+    return dashboardPart({ ...deps, telemetry: options.wrapStore?.(store) ?? store });
   };
-  try {
-    await platform.start();
-  } catch (err) {
-    await close();
-    throw err;
-  }
+  const started = await startPlatform({
+    parts: [registryPart, withStore],
+    clock,
+    dirPrefix: 'outpost-dashboard-',
+    afterClose: async () => {
+      await captured.store?.close();
+    },
+  });
+  const { platform, dataDir, close } = started;
+  const store = captured.store;
   const registry = captured.registry;
-  if (registry === undefined) {
+  if (registry === undefined || store === undefined) {
     await close();
     throw new Error('the registry part did not provide its port');
   }
