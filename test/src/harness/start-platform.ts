@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { Platform, createLogger, loadConfig, type Clock, type PartFactory, type PlatformOptions } from '@outpost/platform';
 
 export const TEST_ADMIN_PASSWORD = 'correct-horse-battery-staple';
@@ -31,6 +31,8 @@ export interface StartPlatformOptions {
   readonly secretKey?: Buffer;
   /** Level of the log kept in `logs` (default 'silent': nothing kept). */
   readonly logLevel?: 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Also written here as JSON lines (e.g. a platform in a child process logs to its stderr). */
+  readonly logCopy?: Writable;
   readonly live?: PlatformOptions['live'];
   readonly version?: string;
   /** Run after the platform closed and before the data dir is removed (e.g. a store the suite opened). */
@@ -83,6 +85,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   const logs: LogLine[] = [];
   const logStream = new PassThrough();
   logStream.on('data', (chunk: Buffer) => {
+    options.logCopy?.write(chunk);
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogLine);
   });
   const stdout: string[] = [];
