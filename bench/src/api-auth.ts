@@ -5,11 +5,7 @@
  *
  *   npm run build && node bench/dist/src/api-auth.js [seconds=5] [concurrency=16]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { Platform, createLogger, loadConfig } from '@outpost/platform';
+import { startPlatform } from '@outpost/e2e';
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 16);
@@ -36,27 +32,14 @@ async function measure(name: string, run: () => Promise<Response>): Promise<void
   console.log(`${name.padEnd(34)} ${(ok / seconds).toFixed(0).padStart(7)} req/s   p50 ${p(0.5)} ms   p99 ${p(0.99)} ms   errors ${failed}`);
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-'));
-const loaded = loadConfig({
-  env: {
-    OUTPOST_DATA_DIR: join(dir, 'data'),
-    OUTPOST_HTTP_PORT: '0',
-    OUTPOST_ADMIN_PASSWORD: 'bench-password-123',
-    OUTPOST_LOG_LEVEL: 'silent',
-    OUTPOST_LOGIN_RATE_LIMIT: '100000',
-  },
-  cwd: dir,
-});
-if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-const platform = await Platform.create({
-  config: loaded.config,
-  log: createLogger({ level: 'silent' }),
+const bench = await startPlatform({
+  adminPassword: 'bench-password-123',
+  env: { OUTPOST_LOGIN_RATE_LIMIT: '100000' },
   secretKey: Buffer.alloc(32, 1),
-  parts: [],
   version: 'bench',
-  stdout: new PassThrough(),
+  dirPrefix: 'outpost-bench-',
 });
-const { operatorUrl: url } = await platform.start();
+const url = bench.operatorUrl;
 const json = { 'content-type': 'application/json' };
 const login = (await (await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'admin', password: 'bench-password-123' }) })).json()) as { token: string };
 const apiToken = (await (await fetch(`${url}/api/v1/api-tokens`, { method: 'POST', headers: { ...json, authorization: `Bearer ${login.token}` }, body: JSON.stringify({ name: 'bench' }) })).json()) as { token: string };
@@ -68,5 +51,4 @@ await measure('GET /api/v1/auth/me (API token)', () => fetch(`${url}/api/v1/auth
 await measure('POST /api/v1/auth/stream-token (audited)', () => fetch(`${url}/api/v1/auth/stream-token`, { method: 'POST', headers: { authorization: `Bearer ${login.token}` } }));
 await measure('POST /api/v1/auth/login (scrypt)', () => fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ username: 'admin', password: 'bench-password-123' }) }));
 
-await platform.close();
-await rm(dir, { recursive: true, force: true });
+await bench.close();

@@ -11,15 +11,14 @@
  *   npm run build && node bench/dist/src/enroll.js [devices=400] [concurrency=16] [keys=devices]
  */
 import { generateKeyPair } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { createRegistryPart } from '@outpost/device-registry';
-import { Platform, createLogger, loadConfig } from '@outpost/platform';
+import { startPlatform } from '@outpost/e2e';
 
 const devices = Number(process.argv[2] ?? 400);
 const concurrency = Number(process.argv[3] ?? 16);
@@ -55,25 +54,6 @@ function post(url: string, ca: string, body: unknown): Promise<number> {
   });
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-enroll-'));
-const loaded = loadConfig({
-  env: {
-    OUTPOST_DATA_DIR: join(dir, 'data'),
-    OUTPOST_HTTP_PORT: '0',
-    OUTPOST_DEVICE_HOST: '127.0.0.1',
-    OUTPOST_DEVICE_PORT: '0',
-    OUTPOST_MQTT_PORT: '0',
-    OUTPOST_PUBLIC_HOST: '127.0.0.1',
-    OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1',
-    // Every client is 127.0.0.1 here: lift the per-IP limit, as for a factory line.
-    OUTPOST_ENROLL_RATE_LIMIT: '1000000',
-    OUTPOST_ADMIN_PASSWORD: 'bench-password-123',
-    OUTPOST_LOG_LEVEL: 'silent',
-  },
-  cwd: dir,
-});
-if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
-
 // The pool is cached in the temp dir: generating RSA keys is slow and not what is measured.
 const poolFile = join(tmpdir(), `outpost-bench-csr-pool-${keyCount}${named ? '' : '-nocn'}.json`);
 const csrs = await readFile(poolFile, 'utf8')
@@ -87,15 +67,15 @@ const csrs = await readFile(poolFile, 'utf8')
     return pool;
   });
 
-const platform = await Platform.create({
-  config: loaded.config,
-  log: createLogger({ level: 'silent' }),
-  secretKey: Buffer.alloc(32, 3),
+const started = await startPlatform({
   parts: [createRegistryPart()],
+  // Every client is 127.0.0.1 here: lift the per-IP limit, as for a factory line.
+  env: { OUTPOST_ENROLL_RATE_LIMIT: '1000000' },
+  adminPassword: 'bench-password-123',
+  secretKey: Buffer.alloc(32, 3),
   version: 'bench',
-  stdout: new PassThrough(),
+  dirPrefix: 'outpost-bench-enroll-',
 });
-const started = await platform.start();
 const deviceUrl = started.deviceUrl();
 if (deviceUrl === undefined) throw new Error('device listener did not start');
 const json = { 'content-type': 'application/json' };
@@ -138,5 +118,4 @@ const rate = enrolled / seconds;
 console.log(`enrolled ${devices} devices with ${concurrency} concurrent HTTPS clients in ${seconds.toFixed(1)} s: ${rate.toFixed(1)} enrollments/s, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
 console.log(`statuses: ${[...statuses].map(([s, n]) => `${s}×${n}`).join(' ')}`);
 console.log(`10,000 devices at this rate: ${(10_000 / rate).toFixed(0)} s (goal ≤ 300 s)`);
-await platform.close();
-await rm(dir, { recursive: true, force: true });
+await started.close();
