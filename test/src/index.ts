@@ -10,7 +10,7 @@ export type { ServiceContext, ServiceDefinition, ServiceHandle } from './service
 export { waitFor, WaitForTimeoutError } from './services/wait-for.js';
 export type { WaitForOptions } from './services/wait-for.js';
 export { startServerProcess, runServerUntilExit, enrollDevices, adminApi, BENCH_PASSWORD as SERVER_ADMIN_PASSWORD } from './services/outpost-server.js';
-export type { ServerProcess, DeviceIdentity } from './services/outpost-server.js';
+export type { ServerProcess, ServerProcessOptions, DeviceIdentity } from './services/outpost-server.js';
 // The in-process platform, for the part suites that compose parts themselves: parts never
 // depend on the composition root (ADR 0007), their tests reach it through this harness.
 export { Platform, loadConfig, createLogger, serverParts } from '@outpost/platform';

@@ -5,10 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import forge from 'node-forge';
+import { waitFor } from './wait-for.js';
 
 /** The `outpost` CLI of the installed @outpost/platform (works from src and from dist). */
 const BIN = join(dirname(createRequire(import.meta.url).resolve('@outpost/platform')), 'cli', 'main.js');
@@ -19,6 +21,8 @@ export interface ServerProcess {
   readonly operatorUrl: string;
   readonly deviceUrl: string;
   readonly mqttUrl: string;
+  /** The exit code once the process has exited (null: killed by a signal). */
+  readonly exited: Promise<number | null>;
   /** utime + stime of the server process so far, in seconds (from /proc). */
   cpuSeconds(): Promise<number>;
   /** Everything the process wrote to stdout and stderr so far (the first MB). */
@@ -26,60 +30,84 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(dir: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'server'], {
-    cwd: dir,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      OUTPOST_HTTP_HOST: '127.0.0.1',
-      OUTPOST_HTTP_PORT: '0',
-      OUTPOST_DEVICE_HOST: '127.0.0.1',
-      OUTPOST_DEVICE_PORT: '0',
-      OUTPOST_MQTT_HOST: '127.0.0.1',
-      OUTPOST_MQTT_PORT: '0',
-      OUTPOST_PUBLIC_HOST: '127.0.0.1',
-      OUTPOST_ADMIN_PASSWORD: BENCH_PASSWORD,
-      OUTPOST_ENROLL_RATE_LIMIT: '1000000',
-      OUTPOST_LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export interface ServerProcessOptions {
+  /** How long the server may take to log its URLs (default 60 s). */
+  readonly timeoutMs?: number;
+  /** Node flags before the CLI, e.g. `--cpu-prof` to see where the server's CPU goes. */
+  readonly nodeFlags?: readonly string[];
+}
+
+/** The environment every test server starts with (loopback, ephemeral ports); `env` overrides it. */
+function serverEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    OUTPOST_HTTP_HOST: '127.0.0.1',
+    OUTPOST_HTTP_PORT: '0',
+    OUTPOST_DEVICE_HOST: '127.0.0.1',
+    OUTPOST_DEVICE_PORT: '0',
+    OUTPOST_MQTT_HOST: '127.0.0.1',
+    OUTPOST_MQTT_PORT: '0',
+    OUTPOST_PUBLIC_HOST: '127.0.0.1',
+    OUTPOST_ADMIN_PASSWORD: BENCH_PASSWORD,
+    OUTPOST_ENROLL_RATE_LIMIT: '1000000',
+    OUTPOST_LOG_LEVEL: 'info',
+    ...env,
+  };
+}
+
+/** `outpost server` in `dir`, its output kept (the first MB); resolves once it has exited. */
+function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readonly string[] = []): { child: ChildProcess; output: () => string; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [...nodeFlags, BIN, 'server'], { cwd: dir, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (b: Buffer): void => {
     if (output.length < 1_000_000) output += b.toString();
   };
+  let stderr = '';
   child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const operatorUrl = /"operatorUrl":"(http:\/\/[^"]+)"/.exec(output)?.[1];
-    const deviceUrl = /"deviceUrl":"(https:\/\/[^"]+)"/.exec(output)?.[1];
-    const mqttUrl = /"mqttUrl":"(mqtts:\/\/[^"]+)"/.exec(output)?.[1];
-    if (operatorUrl !== undefined && deviceUrl !== undefined && mqttUrl !== undefined) {
-      const pid = child.pid;
-      return {
-        child,
-        operatorUrl,
-        deviceUrl,
-        mqttUrl,
-        output: () => output,
-        async cpuSeconds() {
-          const { readFile } = await import('node:fs/promises');
-          const fields = (await readFile(`/proc/${String(pid)}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-          return (Number(fields[11]) + Number(fields[12])) / 100;
-        },
-        stop: () =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      };
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`outpost server did not become ready:\n${output.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 50));
+  child.stderr?.on('data', (b: Buffer) => {
+    collect(b);
+    if (stderr.length < 1_000_000) stderr += b.toString();
+  });
+  // 'close' comes after the output streams ended: nothing written before the exit is lost.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, output: () => output, stderr: () => stderr, exited };
+}
+
+/** The one way tests and benches run `outpost server`: ready once it logged its three URLs. */
+export async function startServerProcess(dir: string, env: Record<string, string>, options: number | ServerProcessOptions = {}): Promise<ServerProcess> {
+  const { timeoutMs = 60_000, nodeFlags = [] } = typeof options === 'number' ? { timeoutMs: options } : options;
+  const { child, output, exited } = spawnServer(dir, env, nodeFlags);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  let urls: { operatorUrl: string; deviceUrl: string; mqttUrl: string } | undefined;
+  try {
+    urls = await waitFor(
+      () => {
+        const operatorUrl = /"operatorUrl":"(http:\/\/[^"]+)"/.exec(output())?.[1];
+        const deviceUrl = /"deviceUrl":"(https:\/\/[^"]+)"/.exec(output())?.[1];
+        const mqttUrl = /"mqttUrl":"(mqtts:\/\/[^"]+)"/.exec(output())?.[1];
+        return operatorUrl !== undefined && deviceUrl !== undefined && mqttUrl !== undefined ? { operatorUrl, deviceUrl, mqttUrl } : undefined;
+      },
+      { description: 'outpost server logging its URLs', timeoutMs, intervalMs: 50, abortIf: () => (child.exitCode === null ? undefined : new Error(`outpost server exited with ${String(child.exitCode)}`)) },
+    );
+  } catch (err) {
+    await stop();
+    throw new Error(`outpost server did not become ready (${(err as Error).message}):\n${output().slice(-4000)}`, { cause: err });
   }
+  const pid = child.pid;
+  return {
+    child,
+    ...urls,
+    exited,
+    output,
+    async cpuSeconds() {
+      const fields = (await readFile(`/proc/${String(pid)}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    stop,
+  };
 }
 
 /**
@@ -87,20 +115,12 @@ export async function startServerProcess(dir: string, env: Record<string, string
  * is expected to be refused: resolves with its exit code and output once it exits (SIGTERM
  * after `timeoutMs` if it does not).
  */
-export async function runServerUntilExit(dir: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [BIN, 'server'], {
-    cwd: dir,
-    env: { PATH: process.env['PATH'] ?? '', OUTPOST_HTTP_HOST: '127.0.0.1', OUTPOST_HTTP_PORT: '0', OUTPOST_DEVICE_HOST: '127.0.0.1', OUTPOST_DEVICE_PORT: '0', OUTPOST_MQTT_HOST: '127.0.0.1', OUTPOST_MQTT_PORT: '0', OUTPOST_PUBLIC_HOST: '127.0.0.1', OUTPOST_ADMIN_PASSWORD: BENCH_PASSWORD, OUTPOST_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+export async function runServerUntilExit(dir: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; stderr: string }> {
+  const { child, output, stderr, exited } = spawnServer(dir, env);
   const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-  // 'close' comes after the output streams ended: nothing written before the exit is lost.
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  const code = await exited;
   clearTimeout(timer);
-  return { code, output };
+  return { code, output: output(), stderr: stderr() };
 }
 
 export async function adminApi(operatorUrl: string): Promise<(method: string, path: string, body?: unknown) => Promise<unknown>> {
