@@ -8,19 +8,16 @@
  * and secret key (`$TMPDIR/outpost-bench-broker/`), so later runs reuse them: issuing 5,000
  * certificates is not what the benchmark measures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPair } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { findFreePorts, spawnService, type ServiceHandle } from '@outpost/e2e';
+import { findFreePorts, spawnService, startServerProcess, type ServiceHandle } from '@outpost/e2e';
 import forge from 'node-forge';
 
-const CLI = fileURLToPath(new URL('../../../platform/dist/src/cli/main.js', import.meta.url));
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const PASSWORD = 'bench-password-123';
 const generate = promisify(generateKeyPair);
@@ -60,16 +57,6 @@ export async function rssBytes(pid: number): Promise<number> {
   const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS for ${String(pid)}`);
   return Number(kb) * 1024;
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function tcpOpen(port: number): Promise<true | undefined> {
@@ -115,48 +102,28 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
   if (httpPort === undefined || devicePort === undefined || mqttPort === undefined) throw new Error('no free ports');
   // Node flags for the server only, e.g. OUTPOST_BENCH_SERVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where its CPU goes.
   const nodeFlags = (process.env['OUTPOST_BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
-  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, CLI, 'server'], {
-    cwd: cacheDir,
-    env: {
-      PATH: process.env['PATH'] ?? '',
+  const operatorUrl = `http://127.0.0.1:${String(httpPort)}`;
+  const server = await startServerProcess(
+    cacheDir,
+    {
       OUTPOST_DATA_DIR: join(cacheDir, 'data'),
       OUTPOST_SECRET_KEY_FILE: join(cacheDir, 'secret.key'),
-      OUTPOST_HTTP_HOST: '127.0.0.1',
       OUTPOST_HTTP_PORT: String(httpPort),
-      OUTPOST_DEVICE_HOST: '127.0.0.1',
       OUTPOST_DEVICE_PORT: String(devicePort),
-      OUTPOST_MQTT_HOST: '127.0.0.1',
       OUTPOST_MQTT_PORT: String(mqttPort),
-      OUTPOST_PUBLIC_HOST: '127.0.0.1',
       OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1',
       OUTPOST_ADMIN_PASSWORD: PASSWORD,
-      OUTPOST_ENROLL_RATE_LIMIT: '1000000',
       // One bench process stands for a whole fleet: no per-address cap on pending TLS handshakes.
       OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP: '1000000',
       OUTPOST_MQTT_MAX_HANDSHAKES: '1000000',
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let tail = '';
-  const keep = (chunk: Buffer): void => {
-    tail = (tail + chunk.toString('utf8')).slice(-8_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const operatorUrl = `http://127.0.0.1:${String(httpPort)}`;
-  try {
-    await until('outpost server ready', options.startTimeoutMs ?? 60_000, async () => {
-      if (child.exitCode !== null) throw new Error('exited');
-      const res = await fetch(`${operatorUrl}/readyz`);
-      await res.text();
-      return res.status === 200 && (await tcpOpen(mqttPort)) === true ? true : undefined;
-    });
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw new Error(`outpost server did not start: ${(err as Error).message}\n${tail}`);
-  }
+    {
+      timeoutMs: options.startTimeoutMs ?? 60_000,
+      nodeFlags,
+      urls: { operatorUrl, deviceUrl: `https://127.0.0.1:${String(devicePort)}`, mqttUrl: `mqtts://127.0.0.1:${String(mqttPort)}` },
+    },
+  );
   // One login per run (the platform limits logins per minute).
   const adminToken = await login(operatorUrl);
   const chainPem = ((await (await fetch(`${operatorUrl}/api/v1/ca`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { chainPem: string }).chainPem;
@@ -170,7 +137,7 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
     }
     return sum;
   };
-  const pid = child.pid;
+  const pid = server.child.pid;
   if (pid === undefined) throw new Error('outpost server has no pid');
   return {
     name: 'Outpost',
@@ -184,12 +151,7 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
     pid,
     metric,
     accepted: () => metric('outpost_ingest_spool_last_seq'),
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
+    stop: server.stop,
   };
 }
 

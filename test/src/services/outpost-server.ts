@@ -35,6 +35,11 @@ export interface ServerProcessOptions {
   readonly timeoutMs?: number;
   /** Node flags before the CLI, e.g. `--cpu-prof` to see where the server's CPU goes. */
   readonly nodeFlags?: readonly string[];
+  /**
+   * For a server on fixed ports (set in `env`) whose log level hides the info line with its URLs:
+   * those URLs, and readiness is GET /readyz answering 200 instead of that line.
+   */
+  readonly urls?: { readonly operatorUrl: string; readonly deviceUrl: string; readonly mqttUrl: string };
 }
 
 /** The environment every test server starts with (loopback, ephemeral ports); `env` overrides it. */
@@ -75,7 +80,7 @@ function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readon
 
 /** The one way tests and benches run `outpost server`: ready once it logged its three URLs. */
 export async function startServerProcess(dir: string, env: Record<string, string>, options: number | ServerProcessOptions = {}): Promise<ServerProcess> {
-  const { timeoutMs = 60_000, nodeFlags = [] } = typeof options === 'number' ? { timeoutMs: options } : options;
+  const { timeoutMs = 60_000, nodeFlags = [], urls: fixed } = typeof options === 'number' ? { timeoutMs: options, urls: undefined } : options;
   const { child, output, exited } = spawnServer(dir, env, nodeFlags);
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -84,13 +89,18 @@ export async function startServerProcess(dir: string, env: Record<string, string
   let urls: { operatorUrl: string; deviceUrl: string; mqttUrl: string } | undefined;
   try {
     urls = await waitFor(
-      () => {
+      async () => {
+        if (fixed !== undefined) {
+          const res = await fetch(`${fixed.operatorUrl}/readyz`);
+          await res.text();
+          return res.status === 200 ? fixed : undefined;
+        }
         const operatorUrl = /"operatorUrl":"(http:\/\/[^"]+)"/.exec(output())?.[1];
         const deviceUrl = /"deviceUrl":"(https:\/\/[^"]+)"/.exec(output())?.[1];
         const mqttUrl = /"mqttUrl":"(mqtts:\/\/[^"]+)"/.exec(output())?.[1];
         return operatorUrl !== undefined && deviceUrl !== undefined && mqttUrl !== undefined ? { operatorUrl, deviceUrl, mqttUrl } : undefined;
       },
-      { description: 'outpost server logging its URLs', timeoutMs, intervalMs: 50, abortIf: () => (child.exitCode === null ? undefined : new Error(`outpost server exited with ${String(child.exitCode)}`)) },
+      { description: fixed === undefined ? 'outpost server logging its URLs' : 'outpost server answering GET /readyz with 200', timeoutMs, intervalMs: 50, abortIf: () => (child.exitCode === null ? undefined : new Error(`outpost server exited with ${String(child.exitCode)}`)) },
     );
   } catch (err) {
     await stop();
