@@ -10,18 +10,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { openTelemetryStore, type TelemetryPoint, type TelemetryStore } from '@outpost/telemetry';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
 import { createDashboardPart } from '@outpost/dashboard';
 import { createRegistryPart } from '@outpost/device-registry';
 import type { PartFactory } from '@outpost/kernel';
-import { Platform } from '../../src/server/platform.js';
+import type { Platform } from '../../src/server/platform.js';
+import { ADMIN_PASSWORD, startTestPlatform, type TestPlatform } from '../helpers/test-platform.js';
 import { lines, makeHome, noFetch, outpost } from './cli-harness.js';
 
-const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 /** A whole hour, so 10-minute buckets of the last hour start at NOW - 60 min exactly. */
@@ -37,6 +34,7 @@ interface Answer {
 describe('outpost telemetry', () => {
   let dir: string;
   let platform: Platform;
+  let started: TestPlatform | undefined;
   let store: TelemetryStore;
   let env: Record<string, string>;
   let home: Awaited<ReturnType<typeof makeHome>>;
@@ -64,36 +62,17 @@ describe('outpost telemetry', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'outpost-cli-telemetry-'));
-    const loaded = loadConfig({
-      env: {
-        OUTPOST_DATA_DIR: join(dir, 'data'),
-        OUTPOST_SECRET_KEY_FILE: join(dir, 'secret.key'),
-        OUTPOST_HTTP_HOST: '127.0.0.1',
-        OUTPOST_HTTP_PORT: '0',
-        OUTPOST_DEVICE_HOST: '127.0.0.1',
-        OUTPOST_DEVICE_PORT: '0',
-        OUTPOST_MQTT_PORT: '0',
-        OUTPOST_PUBLIC_HOST: '127.0.0.1',
-        OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1',
-        OUTPOST_ADMIN_PASSWORD: ADMIN_PASSWORD,
-        OUTPOST_LOG_LEVEL: 'silent',
-      },
-      cwd: dir,
-    });
-    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     const clock = { now: () => NOW };
     store = await openTelemetryStore({ embeddedFile: join(dir, 'telemetry.sqlite'), deadLetterFile: join(dir, 'dead.jsonl'), retentionDays: 30, retentionIntervalMs: 0, clock });
     const dashboard: PartFactory = createDashboardPart();
-    platform = await Platform.create({
-      config: loaded.config,
-      log: pino({ level: 'silent' }),
-      secretKey: Buffer.alloc(32, 7),
-      parts: [createRegistryPart(), (deps) => dashboard({ ...deps, telemetry: store })],
-      version: '0.0.0-test',
-      stdout: new PassThrough(),
+    const telemetryStore = store;
+    started = await startTestPlatform({
+      env: { OUTPOST_HTTP_HOST: '127.0.0.1', OUTPOST_PUBLIC_HOST: '127.0.0.1', OUTPOST_SERVER_NAMES: 'localhost,127.0.0.1' },
+      parts: [createRegistryPart(), (deps) => dashboard({ ...deps, telemetry: telemetryStore })],
       clock,
     });
-    const { operatorUrl } = await platform.start();
+    platform = started.platform;
+    const operatorUrl = started.url;
     const admin = ((await api('POST', '/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD })).body as { token: string }).token;
     const chain = ((await api('GET', '/api/v1/ca', undefined, admin)).body as { chainPem: string }).chainPem;
     const enrollment = ((await api('POST', '/api/v1/enrollment-tokens', { group: 'greenhouse', maxUses: 10, ttlSeconds: 3_600 }, admin)).body as { token: string }).token;
@@ -109,7 +88,7 @@ describe('outpost telemetry', () => {
     env = { OUTPOST_SERVER: operatorUrl, OUTPOST_TOKEN: admin };
   }, 120_000);
   afterAll(async () => {
-    await platform?.close(5_000);
+    await started?.close();
     await store?.close();
     await rm(dir, { recursive: true, force: true });
   });

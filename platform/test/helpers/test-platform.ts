@@ -24,6 +24,7 @@ export async function startTestPlatform(options: {
   parts?: readonly PartFactory[];
   env?: Record<string, string>;
   live?: PlatformOptions['live'];
+  clock?: PlatformOptions['clock'];
   adminPassword?: string | null;
 } = {}): Promise<TestPlatform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'outpost-platform-'));
@@ -51,6 +52,7 @@ export async function startTestPlatform(options: {
     version: '0.0.0-test',
     stdout: out,
     ...(options.live === undefined ? {} : { live: options.live }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const { operatorUrl } = await platform.start();
 
