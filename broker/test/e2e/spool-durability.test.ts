@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serviceTimeoutMs, startServerProcess } from '@outpost/e2e';
 import { topics } from '@outpost/protocol';
 import { openSpool, type SpoolEntry } from '@outpost/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,13 +64,9 @@ describe('broker: SIGKILL right after a burst of QoS 1 publishes', () => {
 
   it('loses no acknowledged batch', async () => {
     expect(existsSync(script), `${script} is missing: run \`npx tsc -b broker\` first`).toBe(true);
-    child = spawn(process.execPath, [script, dir, JSON.stringify({ OUTPOST_LIMIT_MSGS_PER_S: '100000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB' }), JSON.stringify({ spoolConsumers: ['ingest', 'alerts', 'test'] })], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>((resolve, reject) => {
-      const lines = createInterface({ input: child?.stdout ?? process.stdin });
-      lines.once('line', resolve);
-      child?.once('exit', (code) => reject(new Error(`server exited early (${String(code)})`)));
-    });
-    const urls = JSON.parse(line) as { operatorUrl: string; deviceUrl: string; mqttUrl: string };
+    const server = await startServerProcess(dir, {}, { entry: [script, dir, JSON.stringify({ OUTPOST_LIMIT_MSGS_PER_S: '100000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB' }), JSON.stringify({ spoolConsumers: ['ingest', 'alerts', 'test'] })], timeoutMs: serviceTimeoutMs(30_000) });
+    child = server.child;
+    const urls = { operatorUrl: server.operatorUrl, deviceUrl: server.deviceUrl, mqttUrl: server.mqttUrl };
     const api = await platformClient(urls.operatorUrl, () => urls.deviceUrl);
     const device = await api.enroll('sigkill-device');
     const client = await connectDevice(urls.mqttUrl, device);

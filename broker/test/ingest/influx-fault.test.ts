@@ -3,14 +3,13 @@
  * and SIGKILL the platform under load and restart it. Either way the exact number of samples
  * sent ends up in InfluxDB (InfluxQL count), none twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startInfluxd, type InfluxdHandle } from '@outpost/e2e';
+import { serviceTimeoutMs, startInfluxd, startServerProcess, type InfluxdHandle } from '@outpost/e2e';
 import { topics, type TelemetryBatch } from '@outpost/protocol';
 import { queryInfluxQL } from '@outpost/telemetry';
 import type { MqttClient } from 'mqtt';
@@ -113,13 +112,9 @@ describe('ingest fault: the platform SIGKILLed under load, then restarted', () =
 
   const startServer = async (): Promise<{ operatorUrl: string; deviceUrl: string; mqttUrl: string }> => {
     const extra = { OUTPOST_INFLUX_URL: influx.url, OUTPOST_INFLUX_DB: DB, OUTPOST_LIMIT_MSGS_PER_S: '100000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB' };
-    const started = spawn(process.execPath, [script, dir, JSON.stringify(extra)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    child = started;
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: started.stdout }).once('line', resolve);
-      started.once('exit', (code) => reject(new Error(`server exited early (${String(code)})`)));
-    });
-    return JSON.parse(line) as { operatorUrl: string; deviceUrl: string; mqttUrl: string };
+    const started = await startServerProcess(dir, {}, { entry: [script, dir, JSON.stringify(extra)], timeoutMs: serviceTimeoutMs(30_000) });
+    child = started.child;
+    return { operatorUrl: started.operatorUrl, deviceUrl: started.deviceUrl, mqttUrl: started.mqttUrl };
   };
 
   beforeAll(async () => {

@@ -36,6 +36,11 @@ export interface ServerProcessOptions {
   /** Node flags before the CLI, e.g. `--cpu-prof` to see where the server's CPU goes. */
   readonly nodeFlags?: readonly string[];
   /**
+   * What node runs instead of the CLI's `server` command: a script (and its arguments) that
+   * composes a platform of its own and logs or prints the same `{"operatorUrl",…}` line.
+   */
+  readonly entry?: readonly string[];
+  /**
    * For a server on fixed ports (set in `env`) whose log level hides the info line with its URLs:
    * those URLs, and readiness is GET /readyz answering 200 instead of that line.
    */
@@ -61,8 +66,8 @@ function serverEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** `outpost server` in `dir`, its output kept (the first MB); resolves once it has exited. */
-function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readonly string[] = []): { child: ChildProcess; output: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [...nodeFlags, BIN, 'server'], { cwd: dir, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readonly string[] = [], entry: readonly string[] = [BIN, 'server']): { child: ChildProcess; output: () => string; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [...nodeFlags, ...entry], { cwd: dir, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (b: Buffer): void => {
     if (output.length < 1_000_000) output += b.toString();
@@ -80,8 +85,8 @@ function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readon
 
 /** The one way tests and benches run `outpost server`: ready once it logged its three URLs. */
 export async function startServerProcess(dir: string, env: Record<string, string>, options: number | ServerProcessOptions = {}): Promise<ServerProcess> {
-  const { timeoutMs = 60_000, nodeFlags = [], urls: fixed } = typeof options === 'number' ? { timeoutMs: options, urls: undefined } : options;
-  const { child, output, exited } = spawnServer(dir, env, nodeFlags);
+  const { timeoutMs = 60_000, nodeFlags = [], urls: fixed, entry } = typeof options === 'number' ? { timeoutMs: options, urls: undefined, entry: undefined } : options;
+  const { child, output, exited } = spawnServer(dir, env, nodeFlags, entry);
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
