@@ -4,7 +4,7 @@ import globals from 'globals';
 
 // The house as lint (ADR 0007): dependencies point down. kernel holds the contracts parts build
 // on; platform/ is the only composition root; no part imports another; the agent stays small.
-const PARTS = ['@outpost/broker', '@outpost/device-registry', '@outpost/dashboard', '@outpost/ota'];
+const PARTS = ['@outpost/broker', '@outpost/alerts', '@outpost/device-registry', '@outpost/dashboard', '@outpost/ota'];
 const partsAndRoot = (why) => [
   { group: ['@outpost/platform', '@outpost/platform/*'], message: `${why} never import the composition root (@outpost/platform); take contracts from @outpost/kernel (ADR 0007).` },
   { group: PARTS.flatMap((name) => [name, `${name}/*`]), message: `${why} never import a part: take its port from @outpost/kernel and let the platform wire it (ADR 0007).` },
@@ -14,12 +14,12 @@ const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns 
 const boundaries = [
   {
     // A part depends on kernel, protocol and its libraries: never the root, never another part.
-    files: ['broker/src/**', 'device-registry/src/**', 'dashboard/src/**', 'ota/src/**'],
+    files: ['broker/src/**', 'alerts/src/**', 'device-registry/src/**', 'dashboard/src/**', 'ota/src/**'],
     rules: restrict(partsAndRoot('Parts')),
   },
   {
     // A part's suites reach the in-process platform through the test harness (@outpost/e2e).
-    files: ['broker/test/**', 'device-registry/test/**', 'dashboard/test/**', 'ota/test/**'],
+    files: ['broker/test/**', 'alerts/test/**', 'device-registry/test/**', 'dashboard/test/**', 'ota/test/**'],
     rules: restrict([
       { group: ['@outpost/platform', '@outpost/platform/*'], message: 'Part tests reach the platform through the harness (@outpost/e2e), so no part depends on the root (ADR 0007).' },
     ]),

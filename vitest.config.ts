@@ -12,6 +12,7 @@ const workspaces = [
   'ota',
   'dashboard',
   'edge-agent',
+  'alerts',
   'platform',
   'test',
   'bench',

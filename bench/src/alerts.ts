@@ -2,7 +2,8 @@
  * Alert engine (issue 6): latency from spool append (what the broker does before it lets the
  * PUBACK go) to the stored AlertEvent, p50/p99, under a steady telemetry load with many active
  * rules; and rule evaluations per second. In-process: a real ingest spool (group-commit fsync),
- * the real state database (SQLite, WAL), the alerts module as the broker runs it.
+ * the real state database (SQLite, WAL), the alerts module as the alerts part runs it (the
+ * broker's decode-once TelemetryRecords reading the spool, as from disk).
  *
  * Load: `rate` TelemetryBatches/s from `devices` devices, each with `metricsPerMsg` of
  * `metricCount` metrics; `rules` rules spread over those metrics (a tenth rate rules, a
@@ -33,8 +34,8 @@ const metricsPerMsg = Number(process.argv[7] ?? 2);
 const probeEvery = Number(process.argv[8] ?? 100);
 const tickMs = 10;
 
-// The alerts module and the state database opener are not exported by their packages'
-// entry points (yet): load them from the built workspaces.
+// The alerts module, the broker's TelemetryRecords and the state database opener are loaded
+// from the built workspaces (bench does not depend on the parts' packages).
 interface AlertsModuleLike {
   start(): Promise<void>;
   close(): Promise<void>;
@@ -42,12 +43,14 @@ interface AlertsModuleLike {
   onEvent(listener: (event: AlertEvent) => void): () => void;
   idle(): Promise<void>;
 }
-const alertsPath = new URL('../../../broker/dist/src/alerts/index.js', import.meta.url).href;
+const alertsPath = new URL('../../../alerts/dist/src/alerts-module.js', import.meta.url).href;
+const recordsPath = new URL('../../../broker/dist/src/services/telemetry-records.js', import.meta.url).href;
 const dbPath = new URL('../../../platform/dist/src/db/database.js', import.meta.url).href;
 const { createAlertsModule, alertsMigrations } = (await import(alertsPath)) as {
   createAlertsModule(deps: unknown): AlertsModuleLike;
   alertsMigrations: Parameters<typeof runMigrations>[2];
 };
+const { TelemetryRecords } = (await import(recordsPath)) as { TelemetryRecords: new (options: { consumers: number }) => unknown };
 const { openStateDatabase } = (await import(dbPath)) as { openStateDatabase(dir: string): { db: StateDatabase; close(): Promise<void> } };
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -90,6 +93,7 @@ const module = createAlertsModule({
   registry: { lookup: async (id: string) => ({ id, status: 'active', group: 'bench', tags: {} }), events: NEVER },
   maintenance: { isUpdating: () => false },
   spool,
+  records: new TelemetryRecords({ consumers: 1 }),
   edgeAlerts: NEVER,
   publishMqtt: async () => undefined,
   options: { spoolMaxRecords: 500 },

@@ -3,7 +3,6 @@
  * duration is configurable, so tests never wait long). Checked once, all problems listed.
  */
 import { OutpostError } from '@outpost/protocol';
-import type { AlertsOptions } from './alerts/index.js';
 import type { IngestOptions } from './ingest/ingest-pipeline.js';
 import type { IngestSink } from './ports/ingest-sink.js';
 
@@ -37,14 +36,12 @@ export interface BrokerPartOptions {
   readonly quotaSweepMs?: number;
   /** A device's last-seen time is written at most this often from its traffic; default 30 s. */
   readonly seenIntervalMs?: number;
-  /** The spool's consumers, whose cursors gate its reclamation; default `['ingest', 'alerts']`. */
+  /** The spool's consumers, whose cursors gate its reclamation; default `['ingest', 'alerts']` (`alerts`: the alerts part). */
   readonly spoolConsumers?: readonly string[];
   /** Replaces the ingest spool (tests: a slow or failing sink). */
   readonly sink?: IngestSink;
   /** Tuning of the ingest pipeline (spool → telemetry store). */
   readonly ingest?: IngestOptions;
-  /** Tuning of the alert engine, notifications and backtests; `false` composes no alert engine (tests that wire their own). */
-  readonly alerts?: AlertsOptions | false;
 }
 
 export interface ResolvedBrokerOptions {
@@ -64,7 +61,6 @@ export interface ResolvedBrokerOptions {
   readonly spoolConsumers: readonly string[];
   readonly sink: IngestSink | undefined;
   readonly ingest: IngestOptions;
-  readonly alerts: AlertsOptions | false | undefined;
 }
 
 const DEFAULTS = {
@@ -95,5 +91,5 @@ export function resolveBrokerOptions(options: BrokerPartOptions = {}): ResolvedB
   const consumers = options.spoolConsumers ?? ['ingest', 'alerts'];
   if (consumers.length === 0) problems.push('spoolConsumers: name at least one consumer');
   if (problems.length > 0) throw new OutpostError('VALIDATION_FAILED', `invalid broker options: ${problems.join('; ')}`, { details: problems });
-  return Object.freeze({ ...numbers, tlsTicketKeys: options.tlsTicketKeys, spoolConsumers: Object.freeze([...consumers]), sink: options.sink, ingest: Object.freeze({ ...options.ingest }), alerts: options.alerts });
+  return Object.freeze({ ...numbers, tlsTicketKeys: options.tlsTicketKeys, spoolConsumers: Object.freeze([...consumers]), sink: options.sink, ingest: Object.freeze({ ...options.ingest }) });
 }

@@ -2,13 +2,14 @@
  * The broker as a platform part (SPEC "Composition"): aedes behind a TLS listener that
  * requires a platform client certificate, with Outpost's hooks, live revocation from the
  * registry's events, the ingest spool behind every telemetry PUBACK, and the
- * `deviceChannel` / `deviceInbox` ports.
+ * `deviceChannel` / `deviceInbox` / `ingestSpool` / `telemetryRecords` / `mqttPublisher`
+ * ports (the alerts part, composed after it, reads the spool through them).
  */
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { requirePort, type Part, type PartDeps, type Readiness, type TlsCredentials, type DeviceChannel, type DeviceInbox, type IngestSpool } from '@outpost/kernel';
+import { requirePort, type Part, type PartDeps, type Readiness, type TlsCredentials, type DeviceChannel, type DeviceInbox, type IngestSpool, type MqttPublisher, type TelemetryRecordsPort } from '@outpost/kernel';
 import { OutpostError, resolveLimits } from '@outpost/protocol';
 import { openSpool, type Spool } from '@outpost/telemetry';
 import { defer, firstValueFrom, type Subscription } from 'rxjs';
@@ -32,7 +33,6 @@ import { RefusalLog } from './services/refusal-log.js';
 import { SessionRegistry } from './services/session-registry.js';
 import { TelemetryRecords } from './services/telemetry-records.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
-import { createAlertsModule, type AlertsModule } from './alerts/index.js';
 import { IngestPipeline } from './ingest/ingest-pipeline.js';
 import { registerIngestMetrics } from './ingest/ingest-metrics.js';
 
@@ -41,9 +41,13 @@ export const PART_NAME = 'broker';
 /** The broker part; `mqttUrl()` is the bound listener (`mqtts://host:port`) once started. */
 export interface BrokerPart extends Part {
   mqttUrl(): string | undefined;
-  /** The alert engine and its routes (absent with a replaced sink or `alerts: false`). */
-  readonly alerts: AlertsModule | undefined;
-  readonly provides: { readonly deviceChannel: DeviceChannel; readonly deviceInbox: DeviceInbox; readonly ingestSpool: IngestSpool };
+  readonly provides: {
+    readonly deviceChannel: DeviceChannel;
+    readonly deviceInbox: DeviceInbox;
+    readonly ingestSpool: IngestSpool;
+    readonly telemetryRecords: TelemetryRecordsPort;
+    readonly mqttPublisher: MqttPublisher;
+  };
 }
 
 /** The TLS socket under a connection aedes handles (the packet size guard wraps it). */
@@ -109,30 +113,10 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
       committed: (consumer) => openedSpool().committed(consumer),
       stats: () => openedSpool().stats(),
     };
-    // The alert engine reads the same spool (consumer `alerts`); not with a replaced sink (tests).
-    // Decode once: the hook's validated batches, handed typed to the spool's consumers (ingest, alerts).
-    const records = new TelemetryRecords({ consumers: (deps.telemetry === undefined ? 0 : 1) + (options.alerts === false ? 0 : 1) });
-    const alerts: AlertsModule | undefined =
-      options.sink === undefined && options.alerts !== false
-        ? createAlertsModule({
-            db: deps.db,
-            secretKey: deps.secretKey,
-            migrate: (part, migrations) => deps.migrate(part, migrations),
-            auth: deps.auth,
-            audit: deps.audit,
-            live: deps.live,
-            log,
-            clock: deps.clock,
-            registry,
-            maintenance: deps.ports.maintenance,
-            spool: ingestSpool,
-            records,
-            edgeAlerts: inbox.inbox.alerts,
-            telemetry: deps.telemetry,
-            publishMqtt: (message) => outbound.publish(message),
-            options: { webhookAllowPrivate: config.webhookAllowPrivate, webhookAllowHosts: config.webhookAllowHosts, ...options.alerts },
-          })
-        : undefined;
+    // Decode once: the hook's validated batches, handed typed to the spool's consumers — ingest
+    // here, and the alerts part (spool consumer `alerts`, composed after the broker) through the
+    // `telemetryRecords` port.
+    const records = new TelemetryRecords({ consumers: (deps.telemetry === undefined ? 0 : 1) + (options.spoolConsumers.includes('alerts') ? 1 : 0) });
     const openSink = async (): Promise<IngestSink> => {
       if (options.sink !== undefined) return options.sink;
       spool = await openSpool({ dir: join(config.dataDir, 'spool'), consumers: options.spoolConsumers, maxBytes: config.spoolMaxBytes }, { clock: deps.clock, log });
@@ -156,17 +140,11 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
 
     return {
       name: PART_NAME,
-      provides: { deviceChannel: delivery, deviceInbox: inbox.inbox, ingestSpool },
+      provides: { deviceChannel: delivery, deviceInbox: inbox.inbox, ingestSpool, telemetryRecords: records, mqttPublisher: outbound },
       mqttUrl: () => listener?.url,
-      alerts,
-
-      routes({ operator }) {
-        alerts?.routes(operator);
-      },
 
       metrics(promRegistry) {
         metrics.register(promRegistry);
-        alerts?.metrics(promRegistry);
         observeIngest = registerIngestMetrics(promRegistry, { pipeline: () => ingest, store: () => deps.telemetry, spool: () => (spool === undefined ? undefined : ingestSpool), now });
       },
 
@@ -221,7 +199,6 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         } else {
           log.warn('no telemetry store: accepted telemetry stays in the spool (nothing ingests it)');
         }
-        await alerts?.start();
         sweep = setInterval(() => quota.sweep(now()), options.quotaSweepMs);
         sweep.unref();
         state = 'ok';
@@ -233,7 +210,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         const stats = spool.stats();
         // Still serving, but telemetry PUBACKs are (or will soon be) withheld, or the store is
         // down and the spool holds the data.
-        return stats.failed !== undefined || stats.nearFull || ingest?.ready() === 'degraded' || alerts?.ready() === 'down' ? 'degraded' : 'ok';
+        return stats.failed !== undefined || stats.nearFull || ingest?.ready() === 'degraded' ? 'degraded' : 'ok';
       },
 
       async close() {
@@ -242,7 +219,6 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         if (sweep !== undefined) clearInterval(sweep);
         waits.cancelAll();
         sessions.closeAll('broker shutting down');
-        await alerts?.close();
         await ingest?.close();
         ingest = undefined;
         await broker?.close();

@@ -10,22 +10,11 @@
  * `JSON.parse`d once, without schema checks, and shared with the other consumers. Memory is
  * bounded by `maxBytes` of raw payload; the oldest entries go first.
  */
+import type { TelemetryRecord, TelemetryRecordsPort, UnreadableRecord } from '@outpost/kernel';
 import type { TelemetryBatch } from '@outpost/protocol';
 import type { SpoolEntry } from '@outpost/telemetry';
 
-/** One accepted telemetry batch as the spool's consumers see it: typed and trusted. */
-export interface TelemetryRecord {
-  readonly seq: number;
-  readonly deviceId: string;
-  readonly receivedAt: number;
-  readonly batch: TelemetryBatch;
-}
-
-export interface UnreadableRecord {
-  readonly seq: number;
-  readonly deviceId: string;
-  readonly reason: string;
-}
+export type { TelemetryRecord, UnreadableRecord } from '@outpost/kernel';
 
 export interface TelemetryRecordsOptions {
   /** How many consumers read each record (a remembered batch is released after that many takes; 0: remember nothing); default 2. */
@@ -48,7 +37,8 @@ interface Remembered {
   takes: number;
 }
 
-export class TelemetryRecords {
+/** The broker's `telemetryRecords` port (kernel's TelemetryRecordsPort). */
+export class TelemetryRecords implements TelemetryRecordsPort {
   readonly #consumers: number;
   readonly #maxBytes: number;
   readonly #remembered = new Map<number, Remembered>();

@@ -3,7 +3,9 @@ import type { DeviceInbox } from './device-inbox.js';
 import type { IngestSpool } from './ingest-spool.js';
 import type { MaintenancePort } from './maintenance-port.js';
 import type { MqttListenerPort } from './mqtt-listener-port.js';
+import type { MqttPublisher } from './mqtt-publisher.js';
 import type { RegistryPort } from './registry-port.js';
+import type { TelemetryRecordsPort } from './telemetry-records.js';
 import type { TlsPort } from './tls-port.js';
 
 /**
@@ -27,6 +29,10 @@ export interface Ports {
   readonly deviceInbox: DeviceInbox;
   /** The broker: the durable ingest spool's read side. */
   readonly ingestSpool: IngestSpool;
+  /** The broker: the spool's records decoded once, shared by its consumers (ingest, alerts). */
+  readonly telemetryRecords: TelemetryRecordsPort;
+  /** The broker: publishing into MQTT (the alerts part's `integrations/alerts`). */
+  readonly mqttPublisher: MqttPublisher;
 }
 
 export type PortName = keyof Ports;
@@ -40,4 +46,6 @@ export const PORT_PROVIDERS: Readonly<Record<PortName, string>> = {
   deviceChannel: 'broker',
   deviceInbox: 'broker',
   ingestSpool: 'broker',
+  telemetryRecords: 'broker',
+  mqttPublisher: 'broker',
 };

@@ -1,3 +1,4 @@
+import { createAlertsPart } from '@outpost/alerts';
 import { createBrokerPart } from '@outpost/broker';
 import { createDashboardPart } from '@outpost/dashboard';
 import { createRegistryPart } from '@outpost/device-registry';
@@ -8,15 +9,17 @@ import type { PartFactory } from '@outpost/kernel';
  * the ports of the parts before it, so a provider comes before its consumers.
  *
  * - registry: provides `tls`, `registry`, `mqttListener`
- * - broker: needs `registry`, `tls` (tells `mqttListener`); provides `deviceChannel`, `deviceInbox`, `ingestSpool`
+ * - broker: needs `registry`, `tls` (tells `mqttListener`); provides `deviceChannel`, `deviceInbox`,
+ *   `ingestSpool`, `telemetryRecords`, `mqttPublisher`
+ * - alerts: needs `registry`, `ingestSpool`, `telemetryRecords`, `deviceInbox`, `mqttPublisher`, `maintenance`
  * - dashboard: needs `registry`
  *
  * `maintenance` is the platform's own (false for every device) until OTA provides it. The
  * platform imports every part statically: nothing is looked up at run time.
  */
 export function serverParts(): PartFactory[] {
-  return [createRegistryPart(), createBrokerPart(), createDashboardPart()];
+  return [createRegistryPart(), createBrokerPart(), createAlertsPart(), createDashboardPart()];
 }
 
 /** The names of the composed parts, in start order (as `/readyz` lists them). */
-export const SERVER_PART_NAMES = ['registry', 'broker', 'dashboard'] as const;
+export const SERVER_PART_NAMES = ['registry', 'broker', 'alerts', 'dashboard'] as const;

@@ -1,10 +1,10 @@
 /**
- * The alerts module of the broker part (issue 6): stored, versioned rules; the engine on the
+ * The alerts module (issue 6), composed as the alerts part (alerts-part.ts): stored, versioned rules; the engine on the
  * ingest spool; the alert lifecycle (firing → acknowledged → resolved) with its events;
  * notifications (live hub, signed webhooks with a durable delivery log, MQTT
  * `integrations/alerts`); backtests on stored telemetry. See README.md in this folder.
  */
-import type { AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, Readiness, StateDatabase, LivePort, InboxMessage, IngestSpool } from '@outpost/kernel';
+import type { AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, MqttMessage, Readiness, StateDatabase, LivePort, InboxMessage, IngestSpool, TelemetryRecordsPort } from '@outpost/kernel';
 import type { AlertEvent, EdgeAlert, Rule } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
 import type { Registry } from 'prom-client';
@@ -26,7 +26,6 @@ import { AlertLifecycle } from './services/alert-lifecycle.js';
 import { AlertsService } from './services/alerts-service.js';
 import { DeliveryWorker } from './services/delivery-worker.js';
 import { ScopeResolver, type AlertsRegistry } from './services/scope-resolver.js';
-import type { TelemetryRecords } from '../services/telemetry-records.js';
 
 export type { AlertsOptions } from './alerts-options.js';
 export type { AlertsRegistry } from './services/scope-resolver.js';
@@ -50,11 +49,11 @@ export interface AlertsDeps {
   readonly registry: AlertsRegistry;
   readonly maintenance: MaintenancePort;
   readonly spool: IngestSpool;
-  /** The spool's records decoded once by the publish hook (shared with ingest); default: a private trusted reader. */
-  readonly records?: TelemetryRecords;
+  /** The spool's records decoded once by the publish hook (the broker's `telemetryRecords` port, shared with ingest). */
+  readonly records: TelemetryRecordsPort;
   readonly edgeAlerts: Observable<InboxMessage<EdgeAlert>>;
   readonly telemetry?: TelemetryStore | undefined;
-  publishMqtt(message: { topic: string; payload: Buffer; qos: 0 | 1; retain: boolean }): Promise<void>;
+  publishMqtt(message: MqttMessage): Promise<void>;
   readonly options?: AlertsOptions;
 }
 
@@ -126,7 +125,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
   });
   const engine = new AlertEngine({
     spool: deps.spool,
-    ...(deps.records === undefined ? {} : { records: deps.records }),
+    records: deps.records,
     edgeAlerts: deps.edgeAlerts,
     rules$,
     scope,

@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { topics } from '@outpost/protocol';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { WebhookLookup } from '../../src/alerts/adapters/webhook-target.js';
-import { connectDevice } from '../helpers/mqtt-client.js';
-import { waitFor } from '../helpers/poll.js';
+import type { WebhookLookup } from '../src/adapters/webhook-target.js';
+import { connectDevice } from './helpers/mqtt-client.js';
+import { waitFor } from './helpers/poll.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
 
 const SECRET = 'sealed-webhook-secret-7f3a9c01d2';

@@ -1,7 +1,7 @@
 /**
  * The alert engine (ARCHITECTURE step 4): reads accepted telemetry from the ingest spool
  * (consumer `alerts`), takes each batch typed as the publish hook validated it (decode once:
- * services/telemetry-records.ts, no second check that could judge differently), turns every metric of every
+ * the broker's `telemetryRecords` port, no second check that could judge differently), turns every metric of every
  * sample into a RuleSample (`arrivedAt` = the broker's `receivedAt`), evaluates the rule set
  * with the shared operators (scoped per rule), hands the transitions to the lifecycle and only
  * then commits the spool cursor — so a crash re-reads what was not fully handled (a repeated
@@ -15,7 +15,7 @@
  * from when the rule starts (engine start, or the rule's creation/change). A device that is no
  * longer active (suspended, revoked, deleted) never fires an absence alert.
  */
-import type { IngestSpool, InboxMessage } from '@outpost/kernel';
+import type { IngestSpool, InboxMessage, TelemetryRecord, TelemetryRecordsPort } from '@outpost/kernel';
 import type { SpoolEntry } from '@outpost/telemetry';
 import type { EdgeAlert, Rule } from '@outpost/protocol';
 import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
@@ -24,7 +24,6 @@ import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
 import type { KnownDeviceStore } from '../adapters/known-device-store.js';
 import type { AlertLifecycle, Transition } from './alert-lifecycle.js';
 import { needsRegistry, type ScopeResolver } from './scope-resolver.js';
-import { TelemetryRecords, type TelemetryRecord } from '../../services/telemetry-records.js';
 
 
 export const SPOOL_CONSUMER = 'alerts';
@@ -38,8 +37,8 @@ export interface EngineLog {
 
 export interface AlertEngineDeps {
   readonly spool: IngestSpool;
-  /** The spool's records, typed and trusted (decoded once, by the publish hook); default: a private reader. */
-  readonly records?: TelemetryRecords;
+  /** The spool's records, typed and trusted (decoded once, by the publish hook; the broker's `telemetryRecords` port). */
+  readonly records: TelemetryRecordsPort;
   readonly edgeAlerts: Observable<InboxMessage<EdgeAlert>>;
   readonly rules$: BehaviorSubject<readonly Rule[]>;
   readonly scope: ScopeResolver;
@@ -60,7 +59,7 @@ export interface AlertEngineDeps {
 
 export class AlertEngine {
   readonly #deps: AlertEngineDeps;
-  readonly #records: TelemetryRecords;
+  readonly #records: TelemetryRecordsPort;
   readonly #subscriptions: Subscription[] = [];
   /** Known devices → when their last-seen time was last written. */
   readonly #known = new Map<string, number>();
@@ -74,7 +73,7 @@ export class AlertEngine {
 
   constructor(deps: AlertEngineDeps) {
     this.#deps = deps;
-    this.#records = deps.records ?? new TelemetryRecords({ consumers: 1 });
+    this.#records = deps.records;
   }
 
   /** Newest arrival time evaluated, for the lag metric. */

@@ -2,9 +2,9 @@ import type { LiveEvent } from '@outpost/kernel';
 import { topics, type AlertEvent, type EdgeAlert, type TelemetryBatch } from '@outpost/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice } from '../helpers/mqtt-client.js';
-import { waitFor } from '../helpers/poll.js';
-import type { DeviceCredentials } from '../helpers/platform-client.js';
+import { connectDevice } from './helpers/mqtt-client.js';
+import { waitFor } from './helpers/poll.js';
+import type { DeviceCredentials } from './helpers/platform-client.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
 
 interface AlertAnswer {

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { topics, type AlertEvent } from '@outpost/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectDevice } from '../helpers/mqtt-client.js';
-import { waitFor } from '../helpers/poll.js';
+import { connectDevice } from './helpers/mqtt-client.js';
+import { waitFor } from './helpers/poll.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
 
 const SECRET = 'a-webhook-secret-of-some-length';

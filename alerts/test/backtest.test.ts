@@ -5,8 +5,8 @@ import { topics, type AlertEvent, type TelemetryBatch } from '@outpost/protocol'
 import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '@outpost/telemetry';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice } from '../helpers/mqtt-client.js';
-import { waitFor } from '../helpers/poll.js';
+import { connectDevice } from './helpers/mqtt-client.js';
+import { waitFor } from './helpers/poll.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
 
 interface TestAnswer {
