@@ -1,13 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load-config.js';
-import type { PartFactory } from '@outpost/kernel';
+/**
+ * The platform suites' client over the shared in-process harness (`startPlatform` of
+ * @outpost/e2e): the operator API by fetch, and a login.
+ */
+import { startPlatform, TEST_ADMIN_PASSWORD } from '@outpost/e2e';
+import type { Clock, PartFactory } from '@outpost/kernel';
 import { Platform, type PlatformOptions } from '../../src/server/platform.js';
 
-export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
+export const ADMIN_PASSWORD = TEST_ADMIN_PASSWORD;
 
 export interface TestPlatform {
   readonly platform: Platform;
@@ -24,37 +23,19 @@ export async function startTestPlatform(options: {
   parts?: readonly PartFactory[];
   env?: Record<string, string>;
   live?: PlatformOptions['live'];
-  clock?: PlatformOptions['clock'];
+  clock?: Clock;
   adminPassword?: string | null;
 } = {}): Promise<TestPlatform> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'outpost-platform-'));
-  const env: Record<string, string> = {
-    OUTPOST_DATA_DIR: join(dataDir, 'data'),
-    OUTPOST_SECRET_KEY_FILE: join(dataDir, 'secret.key'),
-    OUTPOST_HTTP_PORT: '0',
-    OUTPOST_DEVICE_PORT: '0',
-    OUTPOST_DEVICE_HOST: '127.0.0.1',
-    OUTPOST_MQTT_PORT: '0',
-    OUTPOST_LOG_LEVEL: 'silent',
-    ...(options.adminPassword === null ? {} : { OUTPOST_ADMIN_PASSWORD: options.adminPassword ?? ADMIN_PASSWORD }),
-    ...options.env,
-  };
-  const loaded = loadConfig({ env, cwd: dataDir });
-  if (!loaded.ok) throw new Error(`test config invalid: ${loaded.errors.join('; ')}`);
-  const stdout: string[] = [];
-  const out = new PassThrough();
-  out.on('data', (chunk: Buffer) => stdout.push(chunk.toString('utf8')));
-  const platform = await Platform.create({
-    config: loaded.config,
-    log: pino({ level: 'silent' }),
-    secretKey: Buffer.alloc(32, 7),
+  const started = await startPlatform({
+    // This package's source is what its suites test, not the build the harness imports.
+    composer: Platform,
     parts: options.parts ?? [],
-    version: '0.0.0-test',
-    stdout: out,
+    ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.live === undefined ? {} : { live: options.live }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.adminPassword === undefined ? {} : { adminPassword: options.adminPassword }),
   });
-  const { operatorUrl } = await platform.start();
+  const operatorUrl = started.operatorUrl;
 
   const request: TestPlatform['request'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = { ...opts.headers };
@@ -75,19 +56,16 @@ export async function startTestPlatform(options: {
   };
 
   return {
-    platform,
+    platform: started.platform,
     url: operatorUrl,
-    dataDir,
-    stdout,
+    dataDir: started.dataDir,
+    stdout: started.stdout,
     request,
     async login(username, password) {
       const res = await request('POST', '/api/v1/auth/login', { body: { username, password } });
       if (res.status !== 200) throw new Error(`login as ${username} failed: ${res.status} ${JSON.stringify(res.body)}`);
       return (res.body as { token: string }).token;
     },
-    async close() {
-      await platform.close(5_000);
-      await rm(dataDir, { recursive: true, force: true });
-    },
+    close: started.close,
   };
 }

@@ -35,6 +35,11 @@ export interface StartPlatformOptions {
   readonly logCopy?: Writable;
   readonly live?: PlatformOptions['live'];
   readonly version?: string;
+  /**
+   * The composition root to start (default: @outpost/platform's Platform). The platform's own
+   * suites pass the class from its source, so they test that code and share its module state.
+   */
+  readonly composer?: { create(options: PlatformOptions): Promise<Platform> };
   /** Run after the platform closed and before the data dir is removed (e.g. a store the suite opened). */
   readonly afterClose?: () => Promise<void>;
 }
@@ -91,7 +96,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   const stdout: string[] = [];
   const out = new PassThrough();
   out.on('data', (chunk: Buffer) => stdout.push(chunk.toString('utf8')));
-  const platform = await Platform.create({
+  const platform = await (options.composer ?? Platform).create({
     config: loaded.config,
     log: createLogger({ level: options.logLevel ?? 'silent', destination: logStream }),
     secretKey: options.secretKey ?? Buffer.alloc(32, 7),
