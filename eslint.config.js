@@ -66,4 +66,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-floating-promises': 'error' },
   },
   ...boundaries,
+  {
+    // The launcher runs the agent with --lite-mode --no-expose-wasm: no WebAssembly, so undici's
+    // fetch() would fail on the device. The agent speaks HTTPS through node:https.
+    files: ['edge-agent/src/**'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'The agent runs without WebAssembly (launcher flags), where fetch() fails: use node:https.' }],
+    },
+  },
 );
