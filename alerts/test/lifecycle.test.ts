@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice } from './helpers/mqtt-client.js';
 import { waitFor } from './helpers/poll.js';
-import type { DeviceCredentials } from './helpers/platform-client.js';
+import type { DeviceCredentials } from '@outpost/e2e';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
 
 interface AlertAnswer {

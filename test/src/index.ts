@@ -18,3 +18,8 @@ export type { PlatformOptions, StartedPlatform } from '@outpost/platform';
 // The one in-process platform harness (STYLE 20): suites name their parts, clock and environment.
 export { startPlatform, testPlatformEnv, TEST_ADMIN_PASSWORD } from './harness/start-platform.js';
 export type { StartPlatformOptions, TestPlatform, LogLine } from './harness/start-platform.js';
+// The operator API and device enrollment as part suites drive them, with test keys and CSRs.
+export { platformClient } from './harness/platform-client.js';
+export type { PlatformClient, DeviceCredentials } from './harness/platform-client.js';
+export { rsaKeyPair, csrFor, foreignClientCertificate } from './harness/test-pki.js';
+export type { KeyPair } from './harness/test-pki.js';

@@ -16,7 +16,7 @@ import { startPlatform, type Platform } from '@outpost/e2e';
 import { requirePort, type PartDeps, type PartFactory, type RegistryPort } from '@outpost/kernel';
 import type { AlertEvent } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
-import { platformClient, type PlatformClient } from './platform-client.js';
+import { platformClient, type PlatformClient } from '@outpost/e2e';
 
 export interface MqttPublish {
   readonly topic: string;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDevice, connectFailure, clientOptions } from '../helpers/mqtt-client.js';
 import { startBrokerPlatform, type BrokerPlatform, type DeviceCredentials } from '../helpers/broker-platform.js';
-import { foreignClientCertificate } from '../helpers/pki.js';
+import { foreignClientCertificate } from '@outpost/e2e';
 import { waitFor } from '../helpers/poll.js';
 import { rawConnect } from '../helpers/raw-mqtt.js';
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstValueFrom, filter, scan, takeWhile, last } from 'rxjs';
 import { connectDevice } from '../helpers/mqtt-client.js';
 import { startBrokerPlatform, type BrokerPlatform } from '../helpers/broker-platform.js';
-import { platformClient } from '../helpers/platform-client.js';
+import { platformClient } from '@outpost/e2e';
 import { telemetryBatch } from '../helpers/payloads.js';
 
 const seqOf = (entry: SpoolEntry): number => (JSON.parse(entry.payload.toString('utf8')) as { seq: number }).seq;

@@ -9,9 +9,9 @@ import type { MqttListenerPort, PartDeps, PartFactory, RegistryPort } from '@out
 import type { RegistryEvent } from '@outpost/protocol';
 import { merge, type Observable } from 'rxjs';
 import { createBrokerPart, type BrokerPart, type BrokerPartOptions } from '../../src/index.js';
-import { ADMIN_PASSWORD, platformClient, type PlatformClient } from './platform-client.js';
+import { platformClient, TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, type PlatformClient } from '@outpost/e2e';
 
-export { ADMIN_PASSWORD, type DeviceCredentials } from './platform-client.js';
+export { TEST_ADMIN_PASSWORD as ADMIN_PASSWORD, type DeviceCredentials } from '@outpost/e2e';
 
 export type { LogLine } from '@outpost/e2e';
 

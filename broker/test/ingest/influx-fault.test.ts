@@ -16,7 +16,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBrokerPlatform, type BrokerPlatform } from '../helpers/broker-platform.js';
 import { connectDevice } from '../helpers/mqtt-client.js';
-import { platformClient, type DeviceCredentials } from '../helpers/platform-client.js';
+import { platformClient, type DeviceCredentials } from '@outpost/e2e';
 import { waitFor } from '../helpers/poll.js';
 
 const DB = 'outpost_fault';

@@ -1,8 +1,8 @@
 /** The platform's HTTP APIs as the tests use them: operator API (admin) and device enrollment. */
 import { request as httpsRequest } from 'node:https';
-import { csrFor, rsaKeyPair, type KeyPair } from './pki.js';
+import { csrFor, rsaKeyPair, type KeyPair } from './test-pki.js';
+import { TEST_ADMIN_PASSWORD } from './start-platform.js';
 
-export const ADMIN_PASSWORD = 'correct-horse-battery-staple';
 
 export interface DeviceCredentials {
   readonly deviceId: string;
@@ -29,7 +29,7 @@ export async function platformClient(operatorUrl: string, deviceUrl: () => strin
     const text = await res.text();
     return { status: res.status, body: text.length > 0 && (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as unknown) : text };
   };
-  const login = await api('POST', '/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
+  const login = await api('POST', '/api/v1/auth/login', { username: 'admin', password: TEST_ADMIN_PASSWORD });
   session.token = (login.body as { token: string }).token;
   const chain = (await api('GET', '/api/v1/ca')).body as { chainPem: string };
   const enrollToken = (await api('POST', '/api/v1/enrollment-tokens', { group: 'test', maxUses: 1000, ttlSeconds: 3600 })).body as { token: string };
