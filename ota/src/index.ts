@@ -1,2 +1,1 @@
-// Placeholder: this part is built in a later issue (see the README's roadmap).
-export const partName = 'ota';
+export { createOtaPart, PART_NAME } from './ota-part.js';

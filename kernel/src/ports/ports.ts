@@ -21,7 +21,7 @@ export interface Ports {
   readonly registry: RegistryPort;
   /** The registry: told by the broker where the MQTT listener is bound (for enroll answers). */
   readonly mqttListener: MqttListenerPort;
-  /** The platform (false for every device) until OTA provides it. */
+  /** OTA (is a device applying an update?); the platform answers false when no part provides it. */
   readonly maintenance: MaintenancePort;
   /** The broker: platform → device publishing. */
   readonly deviceChannel: DeviceChannel;
@@ -42,7 +42,7 @@ export const PORT_PROVIDERS: Readonly<Record<PortName, string>> = {
   tls: 'registry',
   registry: 'registry',
   mqttListener: 'registry',
-  maintenance: 'platform',
+  maintenance: 'ota',
   deviceChannel: 'broker',
   deviceInbox: 'broker',
   ingestSpool: 'broker',

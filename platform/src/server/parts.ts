@@ -3,6 +3,7 @@ import { createBrokerPart } from '@outpost/broker';
 import { createDashboardPart } from '@outpost/dashboard';
 import { createRegistryPart } from '@outpost/device-registry';
 import type { PartFactory } from '@outpost/kernel';
+import { createOtaPart } from '@outpost/ota';
 
 /**
  * The parts `outpost server` composes, in start order (ADR 0007): each part's factory sees
@@ -11,15 +12,17 @@ import type { PartFactory } from '@outpost/kernel';
  * - registry: provides `tls`, `registry`, `mqttListener`
  * - broker: needs `registry`, `tls` (tells `mqttListener`); provides `deviceChannel`, `deviceInbox`,
  *   `ingestSpool`, `telemetryRecords`, `mqttPublisher`
+ * - ota: needs `registry`, `deviceChannel`, `deviceInbox`; provides `maintenance`
  * - alerts: needs `registry`, `ingestSpool`, `telemetryRecords`, `deviceInbox`, `mqttPublisher`, `maintenance`
  * - dashboard: needs `registry`
  *
- * `maintenance` is the platform's own (false for every device) until OTA provides it. The
- * platform imports every part statically: nothing is looked up at run time.
+ * `maintenance` is the platform's own (false for every device) unless a part provides it: OTA
+ * does, so it comes before alerts. The platform imports every part statically: nothing is
+ * looked up at run time.
  */
 export function serverParts(): PartFactory[] {
-  return [createRegistryPart(), createBrokerPart(), createAlertsPart(), createDashboardPart()];
+  return [createRegistryPart(), createBrokerPart(), createOtaPart(), createAlertsPart(), createDashboardPart()];
 }
 
 /** The names of the composed parts, in start order (as `/readyz` lists them). */
-export const SERVER_PART_NAMES = ['registry', 'broker', 'alerts', 'dashboard'] as const;
+export const SERVER_PART_NAMES = ['registry', 'broker', 'ota', 'alerts', 'dashboard'] as const;

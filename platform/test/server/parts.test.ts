@@ -3,7 +3,7 @@ import { SERVER_PART_NAMES, serverParts } from '../../src/server/parts.js';
 import { startTestPlatform } from '../helpers/test-platform.js';
 
 describe('the static composition of outpost server', () => {
-  it('composes registry, broker, alerts and dashboard in that order, each given the ports it needs', async () => {
+  it('composes registry, broker, ota, alerts and dashboard in that order, each given the ports it needs', async () => {
     const t = await startTestPlatform({ parts: serverParts() });
     try {
       const readiness = t.platform.readiness();
