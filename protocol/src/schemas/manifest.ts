@@ -32,6 +32,14 @@ export const Manifest = Type.Object(
       ),
     ),
     minAgentVersion: Type.Optional(Semver),
+    // Optional, additive (SPEC "Manifest"): per-chunk SHA-256 so a device verifies each chunk before
+    // writing it (every chunk is chunkSize bytes but the last), and a monotonic anti-rollback counter.
+    /** Bytes per chunk of `chunks` (e.g. 1 MiB); present together with `chunks`. */
+    chunkSize: Type.Optional(Type.Integer({ minimum: 1024, maximum: 268_435_456 })),
+    /** Lower-case hex SHA-256 of each chunk, in order. */
+    chunks: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$', maxLength: 64 }), { maxItems: 65_536 })),
+    /** Anti-rollback: a device never installs a lower securityVersion than the one it runs. */
+    securityVersion: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false },
 );
