@@ -4,7 +4,7 @@
  * command results into the registry; everything onto the typed inbox streams. A failure
  * rejects, so the hook withholds the acknowledgement and the agent retries.
  */
-import type { RegistryPort, LivePort, DeviceInbox, InboxMessage, PresenceChange } from '@outpost/kernel';
+import type { RegistryPort, LivePort, DeviceInbox, InboxMessage, OtaProgressHandler, PresenceChange } from '@outpost/kernel';
 import { Subject } from 'rxjs';
 import type { InboundMessage } from '../domain/inbound-message.js';
 import type { BrokerMetrics } from '../ports/broker-metrics.js';
@@ -33,6 +33,8 @@ export class InboxRouter {
   readonly #progress = new Subject<InboxMessage<InboundPayload<'otaProgress'>>>();
   readonly #presence = new Subject<PresenceChange>();
   readonly #seen = new Map<string, number>();
+  /** The OTA part's store for progress reports, awaited before the PUBACK (issue 13). */
+  #progressHandler: OtaProgressHandler | undefined;
   readonly inbox: DeviceInbox;
 
   constructor(deps: InboxRouterDeps) {
@@ -45,6 +47,12 @@ export class InboxRouter {
       alerts: this.#alerts.asObservable(),
       otaProgress: this.#progress.asObservable(),
       presence: this.#presence.asObservable(),
+      handleOtaProgress: (handler: OtaProgressHandler): (() => void) => {
+        this.#progressHandler = handler;
+        return () => {
+          if (this.#progressHandler === handler) this.#progressHandler = undefined;
+        };
+      },
     });
   }
 
@@ -98,9 +106,13 @@ export class InboxRouter {
       case 'alerts':
         this.#alerts.next({ deviceId, payload: message.payload, receivedAt });
         return;
-      case 'otaProgress':
-        this.#progress.next({ deviceId, payload: message.payload, receivedAt });
+      case 'otaProgress': {
+        const progress = { deviceId, payload: message.payload, receivedAt };
+        // Stored before the PUBACK, so a gate never misses a report; a rejection withholds it.
+        if (this.#progressHandler !== undefined) await this.#progressHandler(progress);
+        this.#progress.next(progress);
         return;
+      }
     }
   }
 

@@ -32,4 +32,15 @@ export interface DeviceInbox {
   readonly alerts: Observable<InboxMessage<EdgeAlert>>;
   readonly otaProgress: Observable<InboxMessage<OtaProgress>>;
   readonly presence: Observable<PresenceChange>;
+  /**
+   * Makes OtaProgress durable before its PUBACK (issue 13, item 3; like command results):
+   * the broker awaits `handler` before it acknowledges a progress report, and withholds the
+   * PUBACK when it rejects (the device sends it again). One handler (the OTA part); a second
+   * registration replaces the first. Without a handler progress is only put on `otaProgress`.
+   * Returns the function that removes the handler.
+   */
+  handleOtaProgress(handler: OtaProgressHandler): () => void;
 }
+
+/** Stores one accepted OtaProgress; resolves once it is durable. */
+export type OtaProgressHandler = (message: InboxMessage<OtaProgress>) => Promise<void>;
