@@ -105,4 +105,6 @@ export interface OutpostConfig {
   readonly loginSlowdownMs: number;
   /** When set, GET /metrics needs this bearer token (D8). */
   readonly metricsToken?: string;
+  /** How often the OTA rollouts advance: waves, gates, device timeouts, scheduled starts (issue 13). */
+  readonly otaTickMs: number;
 }

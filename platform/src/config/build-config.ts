@@ -103,6 +103,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     liveRecheckMs: get.number('OUTPOST_LIVE_RECHECK_INTERVAL'),
     loginAccountRateLimitPerMin: get.number('OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT'),
     loginSlowdownMs: get.number('OUTPOST_LOGIN_SLOWDOWN'),
+    otaTickMs: get.number('OUTPOST_OTA_TICK'),
     ...(metricsToken === undefined ? {} : { metricsToken }),
   };
 }

@@ -188,6 +188,8 @@ const KEYS = [
     doc: 'Lifetime of the short-lived token that opens a live event stream.' },
   { env: 'OUTPOST_LIVE_RECHECK_INTERVAL', path: 'liveRecheckMs', type: 'duration', default: '5s', min: 1, max: 3_600_000,
     doc: 'How often an open live stream re-checks that its user and session still exist (logout, deletion and role changes close it at once).' },
+  { env: 'OUTPOST_OTA_TICK', path: 'otaTickMs', type: 'duration', default: '1s', min: 1, max: 3_600_000,
+    doc: 'How often OTA rollouts advance: next waves, health gates, per-device timeouts and scheduled starts are evaluated on this beat.' },
   { env: 'OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT', path: 'loginAccountRateLimitPerMin', type: 'positive-int', default: '30', max: 1_000_000,
     doc: 'Login attempts per minute on one user from all addresses together; beyond it every attempt on that user is slowed by OUTPOST_LOGIN_SLOWDOWN, never refused.' },
   { env: 'OUTPOST_LOGIN_SLOWDOWN', path: 'loginSlowdownMs', type: 'duration', default: '1s', min: 1, max: 60_000,
