@@ -12,6 +12,13 @@
  * refused lines are found by bisection (influx-line-writer.ts). Refused points and lines go to
  * the dead-letter file. InfluxDB down → `write` rejects with TELEMETRY_STORE_UNAVAILABLE.
  *
+ * Rollup (1.x): a 1-minute measurement `telemetry_1m` kept by this adapter (influx-rollup.ts);
+ * charts whose `everyMs` is whole minutes and whose range spans at least `rollup.minRangeMs`
+ * read it for the rolled-up whole minutes and raw points for the edges, merged per bucket
+ * (influx-rollup-merge.ts). `last` reads it only for a device with one tag set (with several,
+ * the newest point of a minute is not known from the rollup). 2.x/3.x read raw points (their
+ * InfluxQL has no `SELECT … INTO`).
+ *
  * Queries: InfluxQL over `/query` (on 2.x the v1 compatibility endpoint, the token sent as the
  * Basic password; the bucket needs a DBRP mapping to `db`). Field keys are per measurement in
  * InfluxDB, not per device, so `metrics()` and `latest()` ask `SELECT last(*) … WHERE device = $d`
@@ -50,6 +57,9 @@ import { createInfluxConnection, type InfluxConnection } from './influx-connecti
 import { encodeBatch } from './influx-batch.js';
 import { writeLines } from './influx-line-writer.js';
 import { apiOfVersion, pingInflux } from './influx-ping.js';
+import { InfluxRollup, type InfluxRollupOptions, type RollupStatus } from './influx-rollup.js';
+import { mergeSegments } from './influx-rollup-merge.js';
+import { deviceSeriesStatement, segmentStatements, type Segment } from './influx-rollup-queries.js';
 import { bucketStatement, fieldKeysStatement, lastOfAllStatement, lastOfEachStatement, rawStatement, type Statement } from './influx-queries.js';
 import { escapeIdentifier, InfluxQLError, queryInfluxQL, type InfluxQLOptions, type InfluxQLResult } from './influxql.js';
 
@@ -79,10 +89,14 @@ export interface InfluxTelemetryStoreOptions {
   readonly retryMaxMs?: number;
   /** 1.x: create `db` when it is missing (default true). */
   readonly createDatabase?: boolean;
+  /** 1.x: the 1-minute rollup for long-range charts (default on, with its defaults); `false` = charts read raw points only. */
+  readonly rollup?: InfluxRollupOptions | false;
 }
 
 export interface InfluxTelemetryStore extends TelemetryStore {
   readonly kind: 'influxdb-v1' | 'influxdb-v2';
+  /** The 1-minute rollup's state; undefined when there is none (2.x/3.x, or turned off). */
+  rollupStatus(): RollupStatus | undefined;
 }
 
 
@@ -127,6 +141,7 @@ class InfluxStore implements InfluxTelemetryStore {
   readonly #now: () => number;
   readonly #kinds = new Map<string, MetricKind>();
   readonly #connection: InfluxConnection;
+  readonly #rollup: InfluxRollup | undefined;
   #prepared: Promise<void> | undefined;
   readonly #pending = new Set<Promise<unknown>>();
   #closed: Promise<void> | undefined;
@@ -140,6 +155,19 @@ class InfluxStore implements InfluxTelemetryStore {
     const clock = options.clock;
     this.#now = clock ? () => clock.now() : () => Date.now();
     this.#connection = createInfluxConnection(options, api);
+    this.#rollup =
+      api === 'v1' && options.rollup !== false
+        ? new InfluxRollup(
+            {
+              target: { db: options.db, ...(options.rp === undefined ? {} : { rp: options.rp }) },
+              query: (statement) => this.#query(statement),
+              post: (body) => this.#post(body),
+              now: this.#now,
+              ...(options.log === undefined ? {} : { log: options.log }),
+            },
+            options.rollup,
+          )
+        : undefined;
   }
 
   /** Creates the database (1.x) and loads the field types once; again after a failure. */
@@ -162,6 +190,10 @@ class InfluxStore implements InfluxTelemetryStore {
     };
     if (this.#api === 'v1' && o.createDatabase !== false) await this.#createDatabase().catch(tolerate('creating the database'));
     await this.#loadKinds().catch(tolerate('reading the field types (SHOW FIELD KEYS)'));
+    if (this.#rollup !== undefined) {
+      await this.#rollup.load();
+      this.#rollup.start();
+    }
   }
 
   async #createDatabase(): Promise<void> {
@@ -243,6 +275,14 @@ class InfluxStore implements InfluxTelemetryStore {
       if (refused.has(index)) return;
       for (const [metric, value] of Object.entries(point.metrics)) if (!this.#kinds.has(metric)) this.#kinds.set(metric, kindOf(value));
     });
+    if (this.#rollup !== undefined) {
+      try {
+        await this.#rollup.afterWrite(refused.size === 0 ? sent : sent.filter((_, index) => !refused.has(index)));
+      } catch (error) {
+        this.#stats.writeErrors += 1;
+        throw asUnavailable(error);
+      }
+    }
     const written = sent.length - refused.size;
     this.#stats.pointsWritten += written;
     this.#stats.batchesWritten += 1;
@@ -287,6 +327,8 @@ class InfluxStore implements InfluxTelemetryStore {
     const kind = await this.#kindOf(query.metric);
     if (kind === undefined) return [];
     checkFnForKind(query.fn, kind, query.metric);
+    const segments = await this.#rollupSegments(query, devices);
+    if (segments !== undefined) return mergeSegments(query.fn, await this.#query(segmentStatements(query, devices, segments)));
     const [result] = await this.#query(bucketStatement(query, devices));
     const points: SeriesPoint[] = [];
     for (const row of result?.series[0]?.values ?? []) {
@@ -294,6 +336,19 @@ class InfluxStore implements InfluxTelemetryStore {
       if (typeof ts === 'number' && value !== null && value !== undefined) points.push({ ts, value });
     }
     return points;
+  }
+
+  /** The rollup's segments for this query, or undefined to read raw points (see the header). */
+  async #rollupSegments(query: RangeQuery | FleetQuery, devices: Parameters<typeof bucketStatement>[1]): Promise<Segment[] | undefined> {
+    const segments = this.#rollup?.segments(query);
+    if (segments === undefined || query.fn !== 'last') return segments;
+    if (devices === 'all' || !('one' in devices)) return undefined;
+    const [series] = await this.#query(deviceSeriesStatement(devices.one));
+    return (series?.series[0]?.values.length ?? 0) === 1 ? segments : undefined;
+  }
+
+  rollupStatus(): RollupStatus | undefined {
+    return this.#rollup?.status();
   }
 
   async latest(deviceId: string): Promise<Record<string, LatestValue>> {
@@ -385,6 +440,7 @@ class InfluxStore implements InfluxTelemetryStore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       await Promise.allSettled([...this.#pending]);
+      await this.#rollup?.close();
       await this.#deadLetters.flush();
       this.#connection.close();
     })();

@@ -16,6 +16,7 @@ export interface InfluxdHandle {
 interface E2eServices {
   startInfluxd(options?: { startTimeoutMs?: number }): Promise<InfluxdHandle>;
   serviceTimeoutMs(defaultMs: number): number;
+  waitFor<T>(probe: () => Promise<T | false | undefined> | T | false | undefined, options: { description: string; timeoutMs: number; intervalMs?: number }): Promise<T>;
 }
 
 const E2E_PACKAGE = '@outpost/e2e';
@@ -27,4 +28,12 @@ async function services(): Promise<E2eServices> {
 export async function startInfluxd(startTimeoutMs?: number): Promise<InfluxdHandle> {
   const e2e = await services();
   return e2e.startInfluxd({ startTimeoutMs: startTimeoutMs ?? e2e.serviceTimeoutMs(15_000) });
+}
+
+/** `waitFor` from `@outpost/e2e`: polls `probe` until it returns a value (not undefined/false) or the deadline passes. */
+export async function waitFor<T>(
+  probe: () => Promise<T | false | undefined> | T | false | undefined,
+  options: { description: string; timeoutMs: number; intervalMs?: number },
+): Promise<T> {
+  return (await services()).waitFor(probe, options);
 }

@@ -1,0 +1,133 @@
+/**
+ * The InfluxQL of the 1-minute rollup (ADR 0008 or later, "InfluxDB rollup"): the `SELECT … INTO`
+ * that recomputes whole minutes from raw points, the watermark's line and query, and the
+ * statements of a chart query read in segments (raw edge, rollup middle, raw edge) whose
+ * partial aggregates influx-rollup-merge.ts combines per bucket.
+ *
+ * The rollup measurement `telemetry_1m` holds, per raw series (same tags) and minute, the
+ * fields `count_<m>`, `sum_<m>`, `min_<m>`, `max_<m>`, `last_<m>` of every metric `<m>` that
+ * has points in that minute (InfluxDB's wildcard aggregates name them so; sum/min/max exist
+ * only for numeric metrics). Recomputing a minute writes the same series and time again, so it
+ * replaces the old row: counts never add up twice.
+ */
+import type { AggregateFn } from '../store/telemetry-store.js';
+import { escapeIdentifier } from './influxql.js';
+import { deviceRegex, type Params, type Statement } from './influx-queries.js';
+import { DEVICE_TAG, MEASUREMENT } from './influx-line.js';
+
+export const ROLLUP_MEASUREMENT = 'telemetry_1m';
+/** One point per pass: field `done_to` = the end of the whole minutes rolled up (epoch ms), at that time. */
+export const WATERMARK_MEASUREMENT = 'telemetry_rollup';
+export const MINUTE_MS = 60_000;
+
+const DEVICE = escapeIdentifier(DEVICE_TAG);
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Where raw points live and where the rollup goes: `"db"."rp".m` when an RP is set, else the database's default RP. */
+export interface RollupTarget {
+  readonly db: string;
+  readonly rp?: string;
+}
+
+function qualified(target: RollupTarget, measurement: string): string {
+  if (target.rp === undefined || target.rp === '') return escapeIdentifier(measurement);
+  return `${escapeIdentifier(target.db)}.${escapeIdentifier(target.rp)}.${escapeIdentifier(measurement)}`;
+}
+
+/** Recomputes the minutes of `[from, to)` (minute-aligned) of `devices` (all when absent). */
+export function rollupIntoStatement(target: RollupTarget, from: number, to: number, devices?: readonly string[], index = 0): Statement {
+  if (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0) throw new Error('unaligned rollup range');
+  const where = `time >= $f${index} AND time < $t${index}${devices === undefined ? '' : ` AND ${deviceRegex(devices)}`}`;
+  return {
+    query:
+      `SELECT count(*), sum(*), min(*), max(*), last(*) INTO ${qualified(target, ROLLUP_MEASUREMENT)} ` +
+      `FROM ${qualified(target, MEASUREMENT)} WHERE ${where} GROUP BY time(1m), * fill(none)`,
+    params: { [`f${index}`]: iso(from), [`t${index}`]: iso(to) },
+  };
+}
+
+/** Several statements as one request (`;`-separated, parameters named apart by index). */
+export function joinStatements(statements: readonly Statement[]): Statement {
+  const params: Params = {};
+  for (const statement of statements) Object.assign(params, statement.params);
+  return { query: statements.map((statement) => statement.query).join('; '), params };
+}
+
+export function watermarkLine(doneTo: number): string {
+  if (!Number.isSafeInteger(doneTo)) throw new Error('unchecked watermark');
+  return `${WATERMARK_MEASUREMENT} done_to=${doneTo}i ${doneTo}`;
+}
+
+export function watermarkStatement(): Statement {
+  return { query: `SELECT last("done_to") FROM ${escapeIdentifier(WATERMARK_MEASUREMENT)}`, params: {} };
+}
+
+/** The oldest raw point (its time is where a first backfill starts). */
+export function oldestRawStatement(): Statement {
+  return { query: `SELECT * FROM ${escapeIdentifier(MEASUREMENT)} ORDER BY time ASC LIMIT 1`, params: {} };
+}
+
+/** The device's series (tag sets) of the raw measurement, at most two: enough to know whether it has one. */
+export function deviceSeriesStatement(deviceId: string): Statement {
+  return { query: `SHOW SERIES FROM ${escapeIdentifier(MEASUREMENT)} WHERE ${DEVICE} = $device LIMIT 2`, params: { device: deviceId } };
+}
+
+export type SegmentSource = 'raw' | 'rollup';
+
+export interface Segment {
+  readonly source: SegmentSource;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The partial aggregate columns of one segment, in the order influx-rollup-merge.ts reads them:
+ * mean → (sum, count), count → (count), min/max/last → (value).
+ */
+function columns(fn: AggregateFn, source: SegmentSource, metric: string): string {
+  const field = (prefix: string): string => escapeIdentifier(source === 'raw' ? metric : `${prefix}_${metric}`);
+  if (source === 'raw') {
+    const m = field('');
+    return fn === 'mean' ? `sum(${m}), count(${m})` : `${fn}(${m})`;
+  }
+  switch (fn) {
+    case 'mean':
+      return `sum(${field('sum')}), sum(${field('count')})`;
+    case 'count':
+      return `sum(${field('count')})`;
+    default:
+      return `${fn}(${field(fn)})`;
+  }
+}
+
+/** One statement per segment, in the segments' (time) order, over the devices given. */
+export function segmentStatements(
+  query: { metric: string; everyMs: number; fn: AggregateFn },
+  devices: { one: string } | { list: readonly string[] } | 'all',
+  segments: readonly Segment[],
+): Statement {
+  if (!Number.isSafeInteger(query.everyMs) || query.everyMs < 1) throw new Error('unchecked everyMs');
+  const params: Params = {};
+  let scope = '';
+  if (devices !== 'all') {
+    if ('one' in devices) {
+      scope = `${DEVICE} = $device AND `;
+      params['device'] = devices.one;
+    } else {
+      scope = `${deviceRegex(devices.list)} AND `;
+    }
+  }
+  const statements = segments.map((segment, index) => {
+    params[`f${index}`] = iso(segment.from);
+    params[`t${index}`] = iso(segment.to);
+    const from = escapeIdentifier(segment.source === 'raw' ? MEASUREMENT : ROLLUP_MEASUREMENT);
+    return (
+      `SELECT ${columns(query.fn, segment.source, query.metric)} FROM ${from} ` +
+      `WHERE ${scope}time >= $f${index} AND time < $t${index} GROUP BY time(${query.everyMs}ms) fill(none)`
+    );
+  });
+  return { query: statements.join('; '), params };
+}

@@ -1,0 +1,276 @@
+/**
+ * The InfluxDB 1.x store's 1-minute rollup on a real influxd: charts read from the rollup answer
+ * what the raw points answer (a second store on the same database with the rollup off is the
+ * reference), across the raw/rollup edges, for late points, replays and restarts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { queryInfluxQL } from '../../src/adapters/influxql.js';
+import { openInfluxTelemetryStore, type InfluxTelemetryStore, type InfluxTelemetryStoreOptions } from '../../src/adapters/influx-store.js';
+import type { AggregateFn, SeriesPoint, TelemetryPoint } from '../../src/store/telemetry-store.js';
+import { startInfluxd, waitFor, type InfluxdHandle } from './influxd-service.js';
+
+const HOOK_MS = 60_000;
+const TEST_MS = 120_000;
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+let influx: InfluxdHandle | undefined;
+let dir = '';
+let databases = 0;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'outpost-influx-rollup-'));
+  influx = await startInfluxd();
+}, HOOK_MS);
+
+afterAll(async () => {
+  await influx?.stop();
+  await rm(dir, { recursive: true, force: true });
+}, HOOK_MS);
+
+function url(): string {
+  if (influx === undefined) throw new Error('influxd did not start');
+  return influx.url;
+}
+
+function freshDb(): string {
+  databases += 1;
+  return `outpost_rollup_${databases}`;
+}
+
+const opened: InfluxTelemetryStore[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+});
+
+async function open(db: string, overrides: Partial<InfluxTelemetryStoreOptions> = {}): Promise<InfluxTelemetryStore> {
+  const store = await openInfluxTelemetryStore({
+    url: url(),
+    api: 'v1',
+    db,
+    retentionDays: 30,
+    deadLetterFile: path.join(dir, `dead-${db}.jsonl`),
+    timeoutMs: 10_000,
+    rollup: { intervalMs: 1_000, settleMs: 0, minRangeMs: 0 },
+    ...overrides,
+  });
+  opened.push(store);
+  return store;
+}
+
+const floorMinute = (ms: number): number => Math.floor(ms / MINUTE) * MINUTE;
+
+/** Waits until the rollup covers every whole minute before `ts`. */
+async function coveredTo(store: InfluxTelemetryStore, ts: number): Promise<number> {
+  return waitFor(
+    () => {
+      const covered = store.rollupStatus()?.coveredTo;
+      return covered !== undefined && covered >= floorMinute(ts) ? covered : undefined;
+    },
+    { description: `the rollup to cover ${new Date(ts).toISOString()}`, timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
+function expectSame(actual: SeriesPoint[], expected: SeriesPoint[], what: string): void {
+  expect(actual.map((p) => p.ts), what).toEqual(expected.map((p) => p.ts));
+  actual.forEach((point, index) => {
+    const want = expected[index]?.value;
+    if (typeof want === 'number') expect(point.value as number, `${what} at ${point.ts}`).toBeCloseTo(want, 6);
+    else expect(point.value, `${what} at ${point.ts}`).toBe(want);
+  });
+}
+
+interface Case {
+  readonly from: number;
+  readonly to: number;
+  readonly everyMs: number;
+}
+
+/** Every fn of `metric` over every case, the rollup store against the raw one; returns how many buckets were compared. */
+async function compare(rolled: InfluxTelemetryStore, raw: InfluxTelemetryStore, deviceId: string, metric: string, fns: readonly AggregateFn[], cases: readonly Case[]): Promise<number> {
+  let buckets = 0;
+  for (const c of cases) {
+    for (const fn of fns) {
+      const query = { deviceId, metric, fn, ...c };
+      const expected = await raw.range(query);
+      expectSame(await rolled.range(query), expected, `${deviceId} ${fn}(${metric}) every ${c.everyMs} from ${c.from} to ${c.to}`);
+      buckets += expected.length;
+    }
+  }
+  return buckets;
+}
+
+/** 1 Hz of `temp` for `hours`, leaving out seconds ≡ 3 (mod 7) and the minutes 50–52 after `start`; `on` every 10 s. */
+function series(deviceId: string, start: number, end: number, tags?: (k: number) => Record<string, string>): TelemetryPoint[] {
+  const points: TelemetryPoint[] = [];
+  for (let ts = start, k = 0; ts < end; ts += 1_000, k += 1) {
+    const minute = Math.floor((ts - start) / MINUTE);
+    if (k % 7 === 3 || (minute >= 50 && minute <= 52)) continue;
+    const metrics: Record<string, number | boolean> = { temp: 20 + Math.sin(k / 500) * 5 + (k % 13) * 0.1 };
+    if (k % 10 === 0) metrics['on'] = k % 20 === 0;
+    points.push({ deviceId, ts, metrics, ...(tags === undefined ? {} : { tags: tags(k) }) });
+  }
+  return points;
+}
+
+async function writeAll(store: InfluxTelemetryStore, points: readonly TelemetryPoint[]): Promise<void> {
+  for (let start = 0; start < points.length; start += 5_000) {
+    const result = await store.write(points.slice(start, start + 5_000));
+    expect(result.deadLettered).toBe(0);
+  }
+}
+
+const FNS: readonly AggregateFn[] = ['mean', 'min', 'max', 'count', 'last'];
+
+describe('InfluxDB rollup', () => {
+  it(
+    'backfills existing points, then answers charts across the raw/rollup edges as the raw points do',
+    async () => {
+      const db = freshDb();
+      const raw = await open(db, { rollup: false });
+      const now = Date.now();
+      const start = floorMinute(now) - 3 * HOUR + 13_000;
+      await writeAll(raw, series('roll-a', start, now));
+      // Two tag sets of one device: `last` cannot come from the rollup, the others can.
+      await writeAll(raw, series('roll-b', start, now, (k) => ({ site: k % 2 === 0 ? 'x' : 'y' })));
+
+      const rolled = await open(db);
+      expect(raw.rollupStatus()).toBeUndefined();
+      await coveredTo(rolled, now);
+      expect(rolled.rollupStatus()).toMatchObject({ startedFrom: 'oldest-point', disabled: undefined });
+      // 3 h in 1 h steps: the backfill took more than one statement.
+      expect(rolled.rollupStatus()?.passes).toBeGreaterThanOrEqual(3);
+      // Points of the current minute come after the watermark: the raw edge.
+      const edge = Date.now();
+      await writeAll(rolled, [{ deviceId: 'roll-a', ts: edge, metrics: { temp: 99, on: true } }]);
+
+      const cases: Case[] = [
+        { from: start - 30_000, to: edge + MINUTE, everyMs: MINUTE },
+        { from: start - 30_000, to: edge + MINUTE, everyMs: 5 * MINUTE },
+        { from: start + 7_000, to: edge + 1, everyMs: 7 * MINUTE },
+        { from: start + HOUR + 29_000, to: now - 90_500, everyMs: HOUR },
+      ];
+      const buckets = await compare(rolled, raw, 'roll-a', 'temp', FNS, cases);
+      expect(buckets).toBeGreaterThan(500);
+      await compare(rolled, raw, 'roll-a', 'on', ['count', 'last'], cases);
+      await compare(rolled, raw, 'roll-b', 'temp', FNS, cases);
+      for (const c of cases) {
+        for (const fn of ['mean', 'min', 'max', 'count'] as AggregateFn[]) {
+          for (const deviceIds of [undefined, ['roll-a', 'roll-b'], ['roll-b']]) {
+            const query = { metric: 'temp', fn, ...c, ...(deviceIds === undefined ? {} : { deviceIds }) };
+            expectSame(await rolled.fleet(query), await raw.fleet(query), `fleet ${fn} of ${deviceIds?.join(',') ?? 'all'}`);
+          }
+        }
+      }
+
+      // The long ranges did read the rollup: a point written past the store (not through
+      // `write`) into a rolled-up minute shows in the raw answer only. Short ranges and
+      // sub-minute buckets read raw points and see it.
+      const sneaked = start + HOUR + 30 * MINUTE + 500;
+      const response = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry,device=roll-a temp=1000 ${sneaked}` });
+      expect(response.status).toBe(204);
+      const long = { deviceId: 'roll-a', metric: 'temp', fn: 'max' as const, from: start, to: edge + 1, everyMs: 5 * MINUTE };
+      expect((await raw.range(long)).some((p) => p.value === 1000)).toBe(true);
+      expect((await rolled.range(long)).some((p) => p.value === 1000)).toBe(false);
+      const short = await open(db, { rollup: { intervalMs: 1_000, settleMs: 0, minRangeMs: 2 * HOUR } });
+      await coveredTo(short, now);
+      expect((await short.range({ ...long, from: sneaked - 30 * MINUTE, to: sneaked + 30 * MINUTE })).some((p) => p.value === 1000)).toBe(true);
+      expect((await short.range(long)).some((p) => p.value === 1000)).toBe(false);
+      expect((await rolled.range({ ...long, everyMs: 30_000 })).some((p) => p.value === 1000)).toBe(true);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'rolls up late points and replays in the write that brings them, counting nothing twice',
+    async () => {
+      const db = freshDb();
+      const rolled = await open(db);
+      const raw = await open(db, { rollup: false });
+      const now = Date.now();
+      const start = floorMinute(now) - 2 * HOUR + 41_000;
+      // An empty database: the watermark starts at the current minute, so all of these are late.
+      await coveredTo(rolled, now);
+      expect(rolled.rollupStatus()?.startedFrom).toBe('empty');
+      const points = series('late-a', start, now - 5 * MINUTE);
+      await writeAll(rolled, points);
+      expect(rolled.rollupStatus()?.lateWrites).toBeGreaterThan(0);
+      const cases: Case[] = [
+        { from: start, to: now + MINUTE, everyMs: MINUTE },
+        { from: start - HOUR, to: now, everyMs: 10 * MINUTE },
+      ];
+      await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
+
+      // Late points into a gap (minutes 50–52), into a full minute, and one value replaced.
+      const late: TelemetryPoint[] = [
+        { deviceId: 'late-a', ts: start + 51 * MINUTE + 1_234, metrics: { temp: 7 } },
+        { deviceId: 'late-a', ts: start + 52 * MINUTE + 59_999, metrics: { temp: 8 } },
+        { deviceId: 'late-a', ts: start + 70 * MINUTE + 500, metrics: { temp: -40 } },
+        { deviceId: 'late-a', ts: points[100]?.ts ?? start, metrics: { temp: 55.5 } },
+      ];
+      await writeAll(rolled, late);
+      // No waiting: the write resolved after the rollup held its points.
+      await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
+      const count = (store: InfluxTelemetryStore): Promise<SeriesPoint[]> => store.range({ deviceId: 'late-a', metric: 'temp', fn: 'count', from: start - HOUR, to: now, everyMs: 10 * MINUTE });
+      const before = await count(rolled);
+
+      // A replay (the spool after a crash) writes the same points again: the same answers.
+      await writeAll(rolled, late);
+      await writeAll(rolled, points.slice(0, 3_000));
+      expect(await count(rolled)).toEqual(before);
+      await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'resumes from its stored watermark after a restart instead of rolling everything up again',
+    async () => {
+      const db = freshDb();
+      const raw = await open(db, { rollup: false });
+      const now = Date.now();
+      const start = floorMinute(now) - 4 * HOUR;
+      await writeAll(raw, series('boot-a', start, now));
+      const first = await open(db);
+      const covered = await coveredTo(first, now);
+      expect(first.rollupStatus()?.passes).toBeGreaterThanOrEqual(4);
+      await first.close();
+
+      const again = await open(db);
+      expect(again.rollupStatus()).toMatchObject({ startedFrom: 'watermark' });
+      expect(again.rollupStatus()?.coveredTo).toBeGreaterThanOrEqual(covered);
+      await coveredTo(again, Date.now());
+      // At most the minutes since the first store's last pass: one statement, not four hours again.
+      expect(again.rollupStatus()?.passes).toBeLessThanOrEqual(1);
+      await compare(again, raw, 'boot-a', 'temp', FNS, [{ from: start, to: Date.now() + MINUTE, everyMs: 15 * MINUTE }]);
+      // Nothing InfluxDB runs on its own: no continuous queries were created.
+      const [cqs] = await queryInfluxQL({ url: url() }, 'SHOW CONTINUOUS QUERIES');
+      expect((cqs?.series ?? []).flatMap((s) => s.values)).toEqual([]);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'moves the watermark as the clock passes minutes and rolls up what was written above it',
+    async () => {
+      const db = freshDb();
+      let clock = floorMinute(Date.now()) - 30 * MINUTE;
+      const rolled = await open(db, { clock: { now: () => clock } });
+      const raw = await open(db, { rollup: false });
+      const covered = await coveredTo(rolled, clock);
+      // Above the watermark: stored raw, not rolled up by the write.
+      const points = series('tick-a', covered, covered + 20 * MINUTE);
+      await writeAll(rolled, points);
+      expect(rolled.rollupStatus()?.lateWrites).toBe(0);
+      clock += 25 * MINUTE;
+      await coveredTo(rolled, clock);
+      const cases: Case[] = [{ from: covered - MINUTE, to: covered + 30 * MINUTE, everyMs: 2 * MINUTE }];
+      await compare(rolled, raw, 'tick-a', 'temp', FNS, cases);
+      expect(rolled.rollupStatus()?.lateWrites).toBe(0);
+    },
+    TEST_MS,
+  );
+});
