@@ -2,6 +2,8 @@
 import pino from 'pino';
 import { OutpostError, parseByteSize } from '@outpost/protocol';
 import { OUTBOX_DEFAULTS } from '../outbox/open-outbox.js';
+import { defaultHardware } from '../ota/hardware.js';
+import { OTA_DEFAULTS } from '../ota/ota-engine.js';
 import { RESTART_EXIT_CODE } from '../runtime/command-executor.js';
 import { createAgentRuntime } from '../runtime/agent-runtime.js';
 import { COMMON_FLAGS, commonPaths } from './cli-context.js';
@@ -20,6 +22,11 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'flush-timeout', value: 'DURATION', help: 'on stop, how long to keep sending the outbox (default 5s)' },
   { name: 'outbox-max-bytes', value: 'SIZE', help: "bound of the outbox on disk, e.g. 64MiB (default: agent.json's outbox.maxBytes, else 64 MiB); when full the oldest samples go, counted" },
   { name: 'log-level', value: 'LEVEL', help: 'debug, info, warn or error (default info)' },
+  { name: 'agent-home', value: 'DIR', help: "OTA: the agent's install root with slots a, b and current (default /opt/outpost-agent)" },
+  { name: 'hardware', value: 'IDS', help: "OTA: this device's hardware ids, comma-separated (default: the CPU architecture, plus the Raspberry Pi board)" },
+  { name: 'ota-retry-min', value: 'DURATION', help: 'OTA: download retry backoff floor (default 1s)' },
+  { name: 'ota-retry-max', value: 'DURATION', help: 'OTA: download retry backoff ceiling (default 60s)' },
+  { name: 'ota-min-free', value: 'SIZE', help: 'OTA: free disk that must remain beyond an artifact and its unpacking (default 16MiB)' },
 ];
 
 export const RUN_HELP = helpText(
@@ -44,6 +51,15 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
   const renewCheckMs = durationFlag(parsed, 'renew-check');
   const flushTimeoutMs = durationFlag(parsed, 'flush-timeout');
   const outboxMaxBytes = byteSizeFlag(parsed.flags.get('outbox-max-bytes'), 'outbox-max-bytes', OUTBOX_DEFAULTS.minMaxBytes);
+  const hardwareFlag = parsed.flags.get('hardware');
+  const hardware = hardwareFlag === undefined ? await defaultHardware() : hardwareFlag.split(',').map((h) => h.trim()).filter((h) => h !== '');
+  if (hardware.length === 0 || hardware.some((h) => !/^[A-Za-z0-9_.-]{1,64}$/.test(h))) {
+    throw new OutpostError('CLI_USAGE_INVALID', `--hardware takes ids of letters, digits, '_', '.' and '-', comma-separated; got '${hardwareFlag ?? ''}'`);
+  }
+  const retryMinMs = durationFlag(parsed, 'ota-retry-min') ?? OTA_DEFAULTS.retry.minMs;
+  const retryMaxMs = durationFlag(parsed, 'ota-retry-max') ?? Math.max(OTA_DEFAULTS.retry.maxMs, retryMinMs);
+  if (retryMaxMs < retryMinMs) throw new OutpostError('CLI_USAGE_INVALID', `--ota-retry-max (${retryMaxMs} ms) must not be below --ota-retry-min (${retryMinMs} ms)`);
+  const minFreeBytes = byteSizeFlag(parsed.flags.get('ota-min-free'), 'ota-min-free', 0);
   const runtime = await createAgentRuntime({
     paths,
     configFile,
@@ -58,6 +74,9 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
     ...(outboxMaxBytes === undefined ? {} : { outboxMaxBytes }),
     ...(reconnect === undefined ? {} : { reconnect }),
     onRestartRequested: () => stop(RESTART_EXIT_CODE, 'restart-agent'),
+    agentHome: parsed.flags.get('agent-home') ?? '/opt/outpost-agent',
+    hardware,
+    ota: { retry: { ...OTA_DEFAULTS.retry, minMs: retryMinMs, maxMs: retryMaxMs }, ...(minFreeBytes === undefined ? {} : { minFreeBytes }) },
   });
   function stop(code: number, why: string): void {
     if (exitCode !== undefined) return;

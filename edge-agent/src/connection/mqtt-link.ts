@@ -134,6 +134,7 @@ export function createMqttLink(options: MqttLinkOptions): MqttLink {
         [topics.trust(deviceId)]: { qos: 1 },
         [topics.errors(deviceId)]: { qos: 0 },
         [topics.commands(deviceId)]: { qos: 1 },
+        [topics.otaJob(deviceId)]: { qos: 1 },
       });
     } catch (err) {
       options.log.warn({ err: (err as Error).message }, 'mqtt subscribe failed; reconnecting');

@@ -1,8 +1,9 @@
 /**
  * `outpost-agent run`: the enrolled device at work. Wires the data path (pipeline → outbox),
  * the MQTT link and telemetry publisher, the control queue, DesiredConfig, Commands, TrustSet,
- * DeviceStatus, certificate renewal and status.json. Stop flushes the outbox first, then closes
- * in reverse order.
+ * DeviceStatus, OTA (ota/ota-engine.ts: resumed at start, jobs from `ota/job`, progress through
+ * the control queue, `firmware` in DeviceStatus), certificate renewal and status.json. Stop
+ * flushes the outbox first, then closes in reverse order.
  */
 import type { DesiredConfig, EdgeAlert, TelemetrySample } from '@outpost/protocol';
 import { encodePayload, topics } from '@outpost/protocol';
@@ -16,6 +17,8 @@ import { DEFAULT_RENEW_GRACE_MS, renewAt } from '../identity/renewal.js';
 import { loadIdentity, loadTrustSet } from '../identity/state-dir.js';
 import type { DeviceIdentity, StatePaths } from '../identity/state-dir.js';
 import type { Outbox } from '../outbox/outbox-types.js';
+import { createOtaEngine } from '../ota/ota-engine.js';
+import type { OtaEngine, OtaOptions } from '../ota/ota-engine.js';
 import { createCommandAllowlist } from './command-allowlist.js';
 import { createCommandExecutor } from './command-executor.js';
 import { fromAgentConfig, fromDesiredConfig, readAgentConfig, readAppliedDesired } from './config-source.js';
@@ -61,6 +64,11 @@ export interface AgentRuntimeOptions {
   readonly flushTimeoutMs?: number;
   /** restart-agent was asked for: the caller stops the runtime and exits with RESTART_EXIT_CODE. */
   readonly onRestartRequested: () => void;
+  /** OTA: the agent's install root (slots a/b, `current`); undefined: agent self-updates are refused. */
+  readonly agentHome?: string;
+  /** OTA: this device's hardware identifiers (ota/hardware.ts). */
+  readonly hardware?: readonly string[];
+  readonly ota?: Partial<OtaOptions>;
 }
 
 export interface AgentRuntime {
@@ -115,6 +123,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
   let publisher: TelemetryPublisher | undefined;
   let control: ControlQueue | undefined;
   let host: PipelineHost | undefined;
+  let ota: OtaEngine | undefined;
   const timers: NodeJS.Timeout[] = [];
   const writes = new Set<Promise<void>>();
   let stopping = false;
@@ -174,10 +183,12 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
     }
     if (!connected || link === undefined) return;
     const lastError = state.lastError === undefined ? undefined : { code: state.lastError.code, message: state.lastError.message };
+    const firmware = ota?.firmware();
     const payload = encodePayload('DeviceStatus', {
       v: 1,
       state: 'online',
       agentVersion: options.agentVersion,
+      ...(firmware === undefined ? {} : { firmware }),
       uptimeS: Math.floor((now() - startedAt) / 1000),
       outbox: outboxStats(),
       ...(lastError === undefined ? {} : { lastError }),
@@ -310,6 +321,21 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
       const first = await host.apply(state.config.spec);
       if (!first.ok) throw Object.assign(new Error(`the configuration cannot run: ${first.reason}`), { code: first.code });
       const box = outbox;
+      const otaEngine = createOtaEngine({
+        stateDir: paths.dir,
+        agentVersion: options.agentVersion,
+        agentHome: options.agentHome,
+        hardware: options.hardware ?? [process.arch],
+        identity: () => state.identity,
+        trust: () => loadTrustSet(paths),
+        log,
+        now,
+        report: (progress, onSent) =>
+          control?.push({ kind: 'ota-progress', topic: topics.otaProgress(deviceId), payload: encodePayload('OtaProgress', progress), ...(onSent === undefined ? {} : { onSent }) }),
+        requestRestart: options.onRestartRequested,
+        ...(options.ota === undefined ? {} : { options: options.ota }),
+      });
+      ota = otaEngine;
       const inbound = createInboundHandler({
         deviceId,
         paths,
@@ -322,6 +348,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
         },
         applyDesired,
         report: (kind, topic, payload) => control?.push({ kind, topic, payload }),
+        onOtaJob: (job) => otaEngine.onJob(job),
         commands: createCommandExecutor({
           now,
           log,
@@ -345,6 +372,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
           control?.flush();
           void reportStatus();
           void markHealthy();
+          otaEngine.onConnected();
         },
         onDisconnected: (reason) => {
           noteError('AGENT_DISCONNECTED', reason);
@@ -365,6 +393,8 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
         log,
         onError: noteError,
       });
+      // Resumed before the link starts: the retained job that arrives on connect finds its record.
+      await otaEngine.start();
       every(options.statusIntervalMs ?? 60_000, reportStatus);
       every(options.renewCheckMs ?? 3_600_000, checkRenewal);
       activeLink.start();
@@ -375,6 +405,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
       if (stopping) return;
       stopping = true;
       for (const t of timers) clearInterval(t);
+      await ota?.close();
       await host?.stop();
       host = undefined;
       while (writes.size > 0) await Promise.all([...writes]);

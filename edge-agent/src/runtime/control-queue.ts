@@ -9,6 +9,8 @@ export interface ControlMessage {
   readonly topic: string;
   readonly payload: string;
   readonly kind: string;
+  /** Runs once the message's PUBACK came (OTA marks an outcome reported). */
+  readonly onSent?: () => void;
 }
 
 export interface ControlQueue {
@@ -42,6 +44,7 @@ export function createControlQueue(link: Pick<MqttLink, 'connected' | 'publish'>
         return; // offline: the next connection flushes again
       }
       if (queue[0] === head) queue.shift();
+      head.onSent?.();
       settle();
     }
   }

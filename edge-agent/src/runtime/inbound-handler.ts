@@ -1,10 +1,11 @@
 /**
  * What the platform sends the device, validated once here: DesiredConfig (apply or refuse,
- * then ReportedConfig), Command (CommandResult), TrustSet (keep or refuse) and PublishError
- * (the outbox refuses the batch for good).
+ * then ReportedConfig), Command (CommandResult), TrustSet (keep or refuse), OtaJob (to the OTA
+ * engine; a malformed one is answered `failed` OTA_JOB_INVALID when it has a usable jobId) and
+ * PublishError (the outbox refuses the batch for good).
  */
 import { canonicalJson, decodePayload, encodePayload, parseTopic, topics } from '@outpost/protocol';
-import type { DesiredConfig, TrustSet } from '@outpost/protocol';
+import type { DesiredConfig, OtaJob, TrustSet } from '@outpost/protocol';
 import { loadTrustSet, saveTrustSet } from '../identity/state-dir.js';
 import type { StatePaths } from '../identity/state-dir.js';
 import type { Outbox } from '../outbox/outbox-types.js';
@@ -26,6 +27,8 @@ export interface InboundDeps {
   applyDesired(desired: DesiredConfig): Promise<{ ok: true } | { ok: false; code: string; reason: string }>;
   report(kind: string, topic: string, payload: string): void;
   noteError(code: string, message: string): void;
+  /** A validated OtaJob (handled one at a time, in arrival order). */
+  onOtaJob?(job: OtaJob): Promise<void>;
 }
 
 export interface InboundHandler {
@@ -53,6 +56,7 @@ export function createInboundHandler(deps: InboundDeps): InboundHandler {
   const refusals = new Map<number, { code: string; message: string }>();
   let trustChain: Promise<void> = Promise.resolve();
   let configChain: Promise<void> = Promise.resolve();
+  let otaChain: Promise<void> = Promise.resolve();
 
   function reportConfig(version: number, error?: { code: string; message: string }): void {
     const body = error === undefined ? { v: 1 as const, version, applied: true, at: deps.now() } : { v: 1 as const, version, applied: false, error, at: deps.now() };
@@ -131,6 +135,25 @@ export function createInboundHandler(deps: InboundDeps): InboundHandler {
     }
   }
 
+  async function onOtaJob(payload: Buffer): Promise<void> {
+    const decoded = decodePayload('OtaJob', payload);
+    if (!decoded.ok) {
+      const jobId = field(payload, 'jobId');
+      log.warn({ reason: decoded.reason }, 'OTA job refused: malformed');
+      deps.noteError('OTA_JOB_INVALID', decoded.reason);
+      if (typeof jobId === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(jobId)) {
+        const error = { code: 'OTA_JOB_INVALID', message: `OTA job refused: ${decoded.reason}`.slice(0, 1024) };
+        deps.report('ota-progress', topics.otaProgress(deviceId), encodePayload('OtaProgress', { v: 1, jobId, state: 'failed', error, at: deps.now() }));
+      }
+      return;
+    }
+    if (deps.onOtaJob === undefined) {
+      log.warn({ jobId: decoded.value.jobId }, 'OTA job ignored: OTA is not running');
+      return;
+    }
+    await deps.onOtaJob(decoded.value);
+  }
+
   async function onPublishError(payload: Buffer): Promise<void> {
     const decoded = decodePayload('PublishError', payload);
     if (!decoded.ok) {
@@ -171,6 +194,10 @@ export function createInboundHandler(deps: InboundDeps): InboundHandler {
             return;
           case 'errors':
             await onPublishError(payload);
+            return;
+          case 'otaJob':
+            otaChain = serially(otaChain, () => onOtaJob(payload));
+            await otaChain;
             return;
           default:
             log.debug({ topic }, 'no handler for this topic');
