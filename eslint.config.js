@@ -67,6 +67,21 @@ export default tseslint.config(
   },
   ...boundaries,
   {
+    // The dashboard's web app (issue 14) runs in the browser: browser globals, type-aware, and it
+    // imports only its UI libraries, protocol types and its own files — never a server package.
+    files: ['dashboard/web/**/*.ts', 'dashboard/web/**/*.tsx'],
+    languageOptions: { globals: { ...globals.browser }, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      ...restrict([
+        {
+          regex: '^(?!\\.\\.?/|(preact|preact/hooks|@preact/signals|uplot|vite|node:url|@outpost/protocol)$)',
+          message: 'The web app imports preact, @preact/signals, uplot, protocol types and its own files only (issue 14): no server package.',
+        },
+      ]),
+    },
+  },
+  {
     // The launcher runs the agent with --lite-mode --no-expose-wasm: no WebAssembly, so undici's
     // fetch() would fail on the device. The agent speaks HTTPS through node:https.
     files: ['edge-agent/src/**'],

@@ -1,8 +1,10 @@
 import { requirePort, type Part, type PartDeps, type PartFactory, type Readiness } from '@outpost/kernel';
 import { OutpostError } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
+import { DEFAULT_APP_DIR, loadAppFiles, type AppFiles } from './adapters/app-files.js';
 import { promQueryMetrics } from './adapters/prom-query-metrics.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './domain/query-window.js';
+import { registerAppRoutes } from './http/app-routes.js';
 import { registerTelemetryRoutes } from './http/telemetry-routes.js';
 import { NO_QUERY_METRICS, type QueryMetrics } from './ports/query-metrics.js';
 import { TelemetryQueries } from './services/telemetry-queries.js';
@@ -14,6 +16,8 @@ export interface DashboardPartOptions {
   readonly limits?: Partial<QueryLimits>;
   /** How long a failed query waits for the store's ping before calling it unavailable (default 2 s). */
   readonly pingTimeoutMs?: number;
+  /** The built web app (`vite build` output; default `dist/web` of this package). */
+  readonly appDir?: string;
 }
 
 function resolveLimits(overrides: Partial<QueryLimits> = {}): QueryLimits {
@@ -26,9 +30,9 @@ function resolveLimits(overrides: Partial<QueryLimits> = {}): QueryLimits {
 }
 
 /**
- * The dashboard as a platform part: the telemetry query API on the operator listener (the
- * single-page app joins it later). It reads the platform's telemetry store and resolves
- * devices and groups through the registry port.
+ * The dashboard as a platform part: the web app at `/` and the telemetry query API on the
+ * operator listener. It reads the platform's telemetry store and resolves devices and groups
+ * through the registry port.
  */
 export function createDashboardPart(options: DashboardPartOptions = {}): PartFactory {
   const limits = resolveLimits(options.limits);
@@ -37,6 +41,7 @@ export function createDashboardPart(options: DashboardPartOptions = {}): PartFac
     const store: TelemetryStore | undefined = deps.telemetry;
     let metrics: QueryMetrics = NO_QUERY_METRICS;
     let state: Readiness = 'down';
+    let app: AppFiles | undefined;
     const queries = new TelemetryQueries({
       store,
       registry,
@@ -51,6 +56,7 @@ export function createDashboardPart(options: DashboardPartOptions = {}): PartFac
 
       routes({ operator }) {
         registerTelemetryRoutes(operator, { auth: deps.auth, queries, metrics: () => metrics });
+        registerAppRoutes(operator, () => app);
       },
 
       metrics(registry) {
@@ -58,6 +64,8 @@ export function createDashboardPart(options: DashboardPartOptions = {}): PartFac
       },
 
       async start() {
+        app = await loadAppFiles(options.appDir ?? DEFAULT_APP_DIR);
+        if (app === undefined) deps.log.warn({ appDir: options.appDir ?? DEFAULT_APP_DIR }, 'dashboard: the web app is not built (npm run build); / answers 503');
         if (store === undefined) deps.log.warn('dashboard: no telemetry store is composed; telemetry queries answer 503');
         state = store === undefined ? 'degraded' : 'ok';
       },
