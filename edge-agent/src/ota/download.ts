@@ -67,12 +67,13 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
     const before = offset;
     try {
       const answer = await get(options, offset, etag);
-      const result = await receive(answer, options, offset);
-      offset = result.offset;
-      if (result.etag !== undefined && result.etag !== etag) {
-        etag = result.etag;
+      // The ETag is kept as soon as the answer starts: a break mid-body still resumes with If-Range.
+      const given = answer.headers['etag'];
+      if ((answer.statusCode === 200 || answer.statusCode === 206) && typeof given === 'string' && given !== '' && given !== etag) {
+        etag = given;
         await writeFile(etagFile, `${etag}\n`, { mode: 0o600 });
       }
+      offset = await receive(answer, options, offset);
       if (manifest.size === 0) break;
     } catch (err) {
       if (signal.aborted) throw signal.reason;
@@ -174,11 +175,9 @@ async function drainText(res: IncomingMessage): Promise<string> {
   return text.slice(0, 300);
 }
 
-async function receive(res: IncomingMessage, options: DownloadOptions, start: number): Promise<{ offset: number; etag?: string }> {
+async function receive(res: IncomingMessage, options: DownloadOptions, start: number): Promise<number> {
   const { manifest, file } = options;
   const status = res.statusCode ?? 0;
-  const etagHeader = res.headers['etag'];
-  const etag = typeof etagHeader === 'string' && etagHeader !== '' ? etagHeader : undefined;
   if (status === 429 || status >= 500) throw new Retryable(`the server answered ${status}: ${await drainText(res)}`);
   if (status === 416 || (status === 200 && start > 0) || (status !== 200 && status !== 206)) {
     if (status === 416 || status === 200) {
@@ -256,5 +255,5 @@ async function receive(res: IncomingMessage, options: DownloadOptions, start: nu
     await handle.close();
     options.onProgress(offset);
   }
-  return etag === undefined ? { offset } : { offset, etag };
+  return offset;
 }
