@@ -40,6 +40,10 @@ export interface TestBroker {
   readonly deviceId: string;
   /** A client that plays the platform (its own certificate). */
   connectPlatform(): Promise<MqttClient>;
+  /** Freezes the broker (SIGSTOP): connections stay open, nothing is answered — an unreachable server. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -128,8 +132,11 @@ export async function startTestBroker(deviceId: string): Promise<TestBroker> {
     stateDir,
     deviceId,
     connectPlatform,
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
     async stop() {
       if (child.exitCode === null) {
+        child.kill('SIGCONT');
         child.kill('SIGTERM');
         await new Promise((resolve) => child.once('close', resolve));
       }
