@@ -58,6 +58,16 @@ export interface InfluxConfig {
   readonly password?: string;
 }
 
+/** Bounds of the OTA part (issue 13): uploads and device downloads. */
+export interface OtaConfig {
+  /** Largest firmware artifact an upload may carry (bytes). */
+  readonly firmwareMaxBytes: number;
+  /** Device downloads streaming at once; more answer 503 with Retry-After. */
+  readonly maxDownloads: number;
+  /** Per-device download pace in bytes/s; 0 = unpaced. */
+  readonly downloadBytesPerS: number;
+}
+
 export interface OutpostConfig {
   /** Absolute path: state database, CA, spool, blobs. */
   readonly dataDir: string;
@@ -107,4 +117,6 @@ export interface OutpostConfig {
   readonly metricsToken?: string;
   /** How often the OTA rollouts advance: waves, gates, device timeouts, scheduled starts (issue 13). */
   readonly otaTickMs: number;
+  /** The OTA part's bounds (loadConfig always sets them; absent in hand-made configs = the part's defaults). */
+  readonly ota?: OtaConfig;
 }

@@ -105,6 +105,11 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     loginSlowdownMs: get.number('OUTPOST_LOGIN_SLOWDOWN'),
     otaTickMs: get.number('OUTPOST_OTA_TICK'),
     ...(metricsToken === undefined ? {} : { metricsToken }),
+    ota: {
+      firmwareMaxBytes: get.number('OUTPOST_FIRMWARE_MAX_BYTES'),
+      maxDownloads: get.number('OUTPOST_OTA_MAX_DOWNLOADS'),
+      downloadBytesPerS: get.number('OUTPOST_OTA_DOWNLOAD_BYTES_PER_S'),
+    },
   };
 }
 

@@ -1,13 +1,15 @@
 /**
- * The InfluxQL of the 1-minute rollup (ADR 0008 or later, "InfluxDB rollup"): the `SELECT … INTO`
- * that recomputes whole minutes from raw points, the watermark's line and query, and the
- * statements of a chart query read in segments (raw edge, rollup middle, raw edge) whose
- * partial aggregates influx-rollup-merge.ts combines per bucket.
+ * The InfluxQL of the rollup (docs/adr, "InfluxDB rollup"): the `SELECT … INTO` statements that
+ * recompute whole minutes from raw points and whole hours from minutes, the watermark's line
+ * and query, and the statements of a chart query read in segments (raw edges, minute and hour
+ * rollups in between) whose partial aggregates influx-rollup-merge.ts combines per bucket.
  *
- * The rollup measurement `telemetry_1m` holds, per raw series (same tags) and minute, the
- * fields `count_<m>`, `sum_<m>`, `min_<m>`, `max_<m>`, `last_<m>` of every metric `<m>` that
- * has points in that minute (InfluxDB's wildcard aggregates name them so; sum/min/max exist
- * only for numeric metrics). Recomputing a minute writes the same series and time again, so it
+ * `telemetry_1m` holds, per raw series (same tags) and minute, the fields `count_<m>`,
+ * `sum_<m>`, `min_<m>`, `max_<m>`, `last_<m>` of every metric `<m>` with points in that minute
+ * (InfluxDB's wildcard aggregates name them so; sum exists only for numeric metrics).
+ * `telemetry_1h` holds the same per hour, computed from the minutes, named by InfluxDB's
+ * regex aggregates: `sum_count_<m>`, `sum_sum_<m>`, `min_min_<m>`, `max_max_<m>`,
+ * `last_last_<m>`. Recomputing a minute or hour writes the same series and time again, so it
  * replaces the old row: counts never add up twice.
  */
 import type { AggregateFn } from '../store/telemetry-store.js';
@@ -15,10 +17,12 @@ import { escapeIdentifier } from './influxql.js';
 import { deviceRegex, type Params, type Statement } from './influx-queries.js';
 import { DEVICE_TAG, MEASUREMENT } from './influx-line.js';
 
-export const ROLLUP_MEASUREMENT = 'telemetry_1m';
+export const MINUTE_MEASUREMENT = 'telemetry_1m';
+export const HOUR_MEASUREMENT = 'telemetry_1h';
 /** One point per pass: field `done_to` = the end of the whole minutes rolled up (epoch ms), at that time. */
 export const WATERMARK_MEASUREMENT = 'telemetry_rollup';
 export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
 
 const DEVICE = escapeIdentifier(DEVICE_TAG);
 
@@ -37,14 +41,22 @@ function qualified(target: RollupTarget, measurement: string): string {
   return `${escapeIdentifier(target.db)}.${escapeIdentifier(target.rp)}.${escapeIdentifier(measurement)}`;
 }
 
-/** Recomputes the minutes of `[from, to)` (minute-aligned) of `devices` (all when absent). */
-export function rollupIntoStatement(target: RollupTarget, from: number, to: number, devices?: readonly string[], index = 0): Statement {
-  if (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0) throw new Error('unaligned rollup range');
+export type Tier = 'minute' | 'hour';
+
+/**
+ * Recomputes the minutes (from raw points) or hours (from minutes) of `[from, to)`, aligned to
+ * the tier, of `devices` (all when absent). `index` names the parameters apart in one request.
+ */
+export function rollupIntoStatement(tier: Tier, target: RollupTarget, from: number, to: number, devices?: readonly string[], index = 0): Statement {
+  const size = tier === 'minute' ? MINUTE_MS : HOUR_MS;
+  if (from % size !== 0 || to % size !== 0) throw new Error('unaligned rollup range');
   const where = `time >= $f${index} AND time < $t${index}${devices === undefined ? '' : ` AND ${deviceRegex(devices)}`}`;
+  const select =
+    tier === 'minute'
+      ? `SELECT count(*), sum(*), min(*), max(*), last(*) INTO ${qualified(target, MINUTE_MEASUREMENT)} FROM ${qualified(target, MEASUREMENT)}`
+      : `SELECT sum(/^count_/), sum(/^sum_/), min(/^min_/), max(/^max_/), last(/^last_/) INTO ${qualified(target, HOUR_MEASUREMENT)} FROM ${qualified(target, MINUTE_MEASUREMENT)}`;
   return {
-    query:
-      `SELECT count(*), sum(*), min(*), max(*), last(*) INTO ${qualified(target, ROLLUP_MEASUREMENT)} ` +
-      `FROM ${qualified(target, MEASUREMENT)} WHERE ${where} GROUP BY time(1m), * fill(none)`,
+    query: `${select} WHERE ${where} GROUP BY time(${tier === 'minute' ? '1m' : '1h'}), * fill(none)`,
     params: { [`f${index}`]: iso(from), [`t${index}`]: iso(to) },
   };
 }
@@ -75,7 +87,7 @@ export function deviceSeriesStatement(deviceId: string): Statement {
   return { query: `SHOW SERIES FROM ${escapeIdentifier(MEASUREMENT)} WHERE ${DEVICE} = $device LIMIT 2`, params: { device: deviceId } };
 }
 
-export type SegmentSource = 'raw' | 'rollup';
+export type SegmentSource = 'raw' | Tier;
 
 export interface Segment {
   readonly source: SegmentSource;
@@ -83,16 +95,24 @@ export interface Segment {
   readonly to: number;
 }
 
+type Role = 'count' | 'sum' | 'min' | 'max' | 'last';
+
+/** The field holding `role` of `metric` in a rollup tier. */
+const ROLE_PREFIX: Readonly<Record<Tier, Readonly<Record<Role, string>>>> = {
+  minute: { count: 'count_', sum: 'sum_', min: 'min_', max: 'max_', last: 'last_' },
+  hour: { count: 'sum_count_', sum: 'sum_sum_', min: 'min_min_', max: 'max_max_', last: 'last_last_' },
+};
+
 /**
  * The partial aggregate columns of one segment, in the order influx-rollup-merge.ts reads them:
  * mean → (sum, count), count → (count), min/max/last → (value).
  */
 function columns(fn: AggregateFn, source: SegmentSource, metric: string): string {
-  const field = (prefix: string): string => escapeIdentifier(source === 'raw' ? metric : `${prefix}_${metric}`);
   if (source === 'raw') {
-    const m = field('');
+    const m = escapeIdentifier(metric);
     return fn === 'mean' ? `sum(${m}), count(${m})` : `${fn}(${m})`;
   }
+  const field = (role: Role): string => escapeIdentifier(`${ROLE_PREFIX[source][role]}${metric}`);
   switch (fn) {
     case 'mean':
       return `sum(${field('sum')}), sum(${field('count')})`;
@@ -102,6 +122,8 @@ function columns(fn: AggregateFn, source: SegmentSource, metric: string): string
       return `${fn}(${field(fn)})`;
   }
 }
+
+const SOURCE_MEASUREMENT: Readonly<Record<SegmentSource, string>> = { raw: MEASUREMENT, minute: MINUTE_MEASUREMENT, hour: HOUR_MEASUREMENT };
 
 /** One statement per segment, in the segments' (time) order, over the devices given. */
 export function segmentStatements(
@@ -123,7 +145,7 @@ export function segmentStatements(
   const statements = segments.map((segment, index) => {
     params[`f${index}`] = iso(segment.from);
     params[`t${index}`] = iso(segment.to);
-    const from = escapeIdentifier(segment.source === 'raw' ? MEASUREMENT : ROLLUP_MEASUREMENT);
+    const from = escapeIdentifier(SOURCE_MEASUREMENT[segment.source]);
     return (
       `SELECT ${columns(query.fn, segment.source, query.metric)} FROM ${from} ` +
       `WHERE ${scope}time >= $f${index} AND time < $t${index} GROUP BY time(${query.everyMs}ms) fill(none)`

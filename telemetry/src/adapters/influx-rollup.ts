@@ -1,8 +1,8 @@
 /**
- * Keeps the 1-minute rollup of the InfluxDB 1.x store (`telemetry_1m`, see
- * influx-rollup-queries.ts) complete below a watermark, so long-range charts read ~43,200 rows
- * per series for 30 days instead of 2.6 M points. Why the adapter keeps it and not a continuous
- * query: docs/adr (InfluxDB rollup).
+ * Keeps the rollup of the InfluxDB 1.x store (`telemetry_1m` from raw points, `telemetry_1h`
+ * from those minutes; see influx-rollup-queries.ts) complete below a watermark, so a 30-day
+ * chart of a 1 Hz series reads 720 hourly or 43,200 minute rows instead of 2.6 M points. Why
+ * the adapter keeps it and not a continuous query: docs/adr (InfluxDB rollup).
  *
  * - The watermark `coveredTo` (minute-aligned epoch ms): every whole minute before it is rolled
  *   up. It is stored in InfluxDB (`telemetry_rollup`) after each step and read at open, so a
@@ -10,10 +10,12 @@
  *   backfill from the oldest raw point, an hour of minutes per statement.
  * - A periodic pass (every `intervalMs`) moves the watermark up to the minute `settleMs` ago:
  *   `SELECT count(*), sum(*), min(*), max(*), last(*) INTO telemetry_1m … GROUP BY time(1m), *`
- *   recomputes those minutes from the raw points, server side.
+ *   recomputes those minutes from the raw points, server side, then the hours it completed
+ *   from their minutes. Hours before the watermark's hour are complete.
  * - Late points (a time below the watermark: a replayed spool, an agent's backlog) are rolled up
  *   by the write that brings them, before that write resolves: the touched minutes of the
- *   touched devices are recomputed from raw. A write the caller saw succeed is in the rollup;
+ *   touched devices are recomputed from raw, then their complete hours from the minutes. A
+ *   write the caller saw succeed is in the rollup;
  *   one that failed is replayed, and a replay recomputes the same minutes to the same rows.
  * - Every recompute runs in one queue, in order, and a write checks the watermark only after
  *   its raw points are stored. So the last recompute of a minute always reads every point whose
@@ -25,6 +27,7 @@ import type { AggregateFn, TelemetryPoint } from '../store/telemetry-store.js';
 import type { InfluxQLResult } from './influxql.js';
 import type { Statement } from './influx-queries.js';
 import {
+  HOUR_MS,
   joinStatements,
   MINUTE_MS,
   oldestRawStatement,
@@ -77,6 +80,10 @@ const DEVICES_PER_STATEMENT = 200;
 
 export function floorMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+}
+
+function floorHour(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
 }
 
 export class InfluxRollup {
@@ -171,7 +178,9 @@ export class InfluxRollup {
       const to = Math.min(horizon, from + this.#chunkMs);
       await this.#enqueue(async () => {
         this.#claimed = Math.max(this.#claimed, to);
-        await this.#deps.query(rollupIntoStatement(this.#deps.target, from, to));
+        await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
+        // The hours this step completed (the one holding `from` may have had minutes before).
+        if (floorHour(from) < floorHour(to)) await this.#deps.query(rollupIntoStatement('hour', this.#deps.target, floorHour(from), floorHour(to)));
         await this.#deps.post(watermarkLine(to));
         this.#passes += 1;
         this.#coveredTo = to;
@@ -199,7 +208,7 @@ export class InfluxRollup {
       set.add(minute);
     }
     if (minutes.size === 0) return;
-    const statements = lateStatements(this.#deps.target, minutes);
+    const statements = lateStatements(this.#deps.target, minutes, floorHour(claimed));
     this.#lateWrites += 1;
     await this.#enqueue(async () => {
       for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
@@ -209,21 +218,31 @@ export class InfluxRollup {
   }
 
   /**
-   * The segments a chart query reads: raw before the first whole minute, the rollup for the
-   * whole minutes below the watermark, raw after. Undefined when the rollup does not apply
-   * (off, `everyMs` not a whole number of minutes, or too few rolled-up minutes in range).
+   * The segments a chart query reads, in time order: raw points before the first whole minute,
+   * the rollup for the whole minutes below the watermark — the hour rollup for its whole hours
+   * when `everyMs` is whole hours — and raw points after. Undefined when the rollup does not
+   * apply (off, `everyMs` not whole minutes, or too few rolled-up minutes in range).
    */
   segments(query: { from: number; to: number; everyMs: number; fn: AggregateFn }): Segment[] | undefined {
     if (this.#closed || this.#disabled !== undefined || this.#coveredTo === undefined) return undefined;
     if (query.everyMs % MINUTE_MS !== 0) return undefined;
-    const wholeFrom = Math.ceil(query.from / MINUTE_MS) * MINUTE_MS;
-    const wholeTo = Math.min(floorMinute(query.to), this.#coveredTo);
-    if (wholeTo - wholeFrom < Math.max(MINUTE_MS, this.#minRangeMs)) return undefined;
-    const segments: Segment[] = [];
-    if (query.from < wholeFrom) segments.push({ source: 'raw', from: query.from, to: wholeFrom });
-    segments.push({ source: 'rollup', from: wholeFrom, to: wholeTo });
-    if (wholeTo < query.to) segments.push({ source: 'raw', from: wholeTo, to: query.to });
-    return segments;
+    const minutesFrom = Math.ceil(query.from / MINUTE_MS) * MINUTE_MS;
+    const minutesTo = Math.min(floorMinute(query.to), this.#coveredTo);
+    if (minutesTo - minutesFrom < Math.max(MINUTE_MS, this.#minRangeMs)) return undefined;
+    const hoursFrom = Math.ceil(minutesFrom / HOUR_MS) * HOUR_MS;
+    const hoursTo = floorHour(minutesTo);
+    const parts: Segment[] = [
+      { source: 'raw', from: query.from, to: minutesFrom },
+      ...(query.everyMs % HOUR_MS === 0 && hoursFrom < hoursTo
+        ? ([
+            { source: 'minute', from: minutesFrom, to: hoursFrom },
+            { source: 'hour', from: hoursFrom, to: hoursTo },
+            { source: 'minute', from: hoursTo, to: minutesTo },
+          ] as const)
+        : ([{ source: 'minute', from: minutesFrom, to: minutesTo }] as const)),
+      { source: 'raw', from: minutesTo, to: query.to },
+    ];
+    return parts.filter((segment) => segment.from < segment.to);
   }
 
   /** Stops the periodic pass and waits for the recomputes queued. */
@@ -245,8 +264,12 @@ export class InfluxRollup {
   }
 }
 
-/** Per device, runs of late minutes (gaps under MERGE_GAP_MS joined); devices with the same run share a statement. */
-function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>): Statement[] {
+/**
+ * Per device, runs of late minutes (gaps under MERGE_GAP_MS joined); devices with the same run
+ * share a statement. The minutes first, then the hours holding them that are complete (before
+ * `hoursBefore`; a later periodic step computes the others).
+ */
+function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, hoursBefore: number): Statement[] {
   const byRange = new Map<string, { from: number; to: number; devices: string[] }>();
   for (const [deviceId, set] of minutes) {
     const sorted = [...set].sort((a, b) => a - b);
@@ -270,10 +293,15 @@ function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, Reado
     flush();
   }
   const statements: Statement[] = [];
-  for (const range of byRange.values()) {
-    for (let start = 0; start < range.devices.length; start += DEVICES_PER_STATEMENT) {
-      statements.push(rollupIntoStatement(target, range.from, range.to, range.devices.slice(start, start + DEVICES_PER_STATEMENT), statements.length % STATEMENTS_PER_REQUEST));
+  const add = (tier: 'minute' | 'hour', from: number, to: number, devices: readonly string[]): void => {
+    for (let start = 0; start < devices.length; start += DEVICES_PER_STATEMENT) {
+      statements.push(rollupIntoStatement(tier, target, from, to, devices.slice(start, start + DEVICES_PER_STATEMENT), statements.length % STATEMENTS_PER_REQUEST));
     }
+  };
+  for (const range of byRange.values()) add('minute', range.from, range.to, range.devices);
+  for (const range of byRange.values()) {
+    const to = Math.min(Math.ceil(range.to / HOUR_MS) * HOUR_MS, hoursBefore);
+    if (floorHour(range.from) < to) add('hour', floorHour(range.from), to, range.devices);
   }
   return statements;
 }

@@ -152,6 +152,9 @@ describe('InfluxDB rollup', () => {
         { from: start - 30_000, to: edge + MINUTE, everyMs: 5 * MINUTE },
         { from: start + 7_000, to: edge + 1, everyMs: 7 * MINUTE },
         { from: start + HOUR + 29_000, to: now - 90_500, everyMs: HOUR },
+        // Whole hours: the hour rollup between minute rollups and raw edges.
+        { from: start - 30_000, to: edge + MINUTE, everyMs: HOUR },
+        { from: start - HOUR, to: edge + HOUR, everyMs: 2 * HOUR },
       ];
       const buckets = await compare(rolled, raw, 'roll-a', 'temp', FNS, cases);
       expect(buckets).toBeGreaterThan(500);
@@ -180,6 +183,13 @@ describe('InfluxDB rollup', () => {
       expect((await short.range({ ...long, from: sneaked - 30 * MINUTE, to: sneaked + 30 * MINUTE })).some((p) => p.value === 1000)).toBe(true);
       expect((await short.range(long)).some((p) => p.value === 1000)).toBe(false);
       expect((await rolled.range({ ...long, everyMs: 30_000 })).some((p) => p.value === 1000)).toBe(true);
+      // Whole-hour buckets read the hour rollup: a row put into the minute rollup past the store
+      // shows in 5-minute buckets, not in hourly ones.
+      const planted = floorMinute(start) + 2 * HOUR - 10 * MINUTE;
+      const planting = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry_1m,device=roll-a max_temp=2000 ${planted}` });
+      expect(planting.status).toBe(204);
+      expect((await rolled.range(long)).some((p) => p.value === 2000)).toBe(true);
+      expect((await rolled.range({ ...long, everyMs: HOUR })).some((p) => p.value === 2000)).toBe(false);
     },
     TEST_MS,
   );
@@ -201,6 +211,7 @@ describe('InfluxDB rollup', () => {
       const cases: Case[] = [
         { from: start, to: now + MINUTE, everyMs: MINUTE },
         { from: start - HOUR, to: now, everyMs: 10 * MINUTE },
+        { from: start - HOUR, to: now + HOUR, everyMs: HOUR },
       ];
       await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
 
@@ -245,7 +256,10 @@ describe('InfluxDB rollup', () => {
       await coveredTo(again, Date.now());
       // At most the minutes since the first store's last pass: one statement, not four hours again.
       expect(again.rollupStatus()?.passes).toBeLessThanOrEqual(1);
-      await compare(again, raw, 'boot-a', 'temp', FNS, [{ from: start, to: Date.now() + MINUTE, everyMs: 15 * MINUTE }]);
+      await compare(again, raw, 'boot-a', 'temp', FNS, [
+        { from: start, to: Date.now() + MINUTE, everyMs: 15 * MINUTE },
+        { from: start, to: Date.now() + MINUTE, everyMs: HOUR },
+      ]);
       // Nothing InfluxDB runs on its own: no continuous queries were created.
       const [cqs] = await queryInfluxQL({ url: url() }, 'SHOW CONTINUOUS QUERIES');
       expect((cqs?.series ?? []).flatMap((s) => s.values)).toEqual([]);
@@ -267,7 +281,10 @@ describe('InfluxDB rollup', () => {
       expect(rolled.rollupStatus()?.lateWrites).toBe(0);
       clock += 25 * MINUTE;
       await coveredTo(rolled, clock);
-      const cases: Case[] = [{ from: covered - MINUTE, to: covered + 30 * MINUTE, everyMs: 2 * MINUTE }];
+      const cases: Case[] = [
+        { from: covered - MINUTE, to: covered + 30 * MINUTE, everyMs: 2 * MINUTE },
+        { from: covered - HOUR, to: covered + HOUR, everyMs: HOUR },
+      ];
       await compare(rolled, raw, 'tick-a', 'temp', FNS, cases);
       expect(rolled.rollupStatus()?.lateWrites).toBe(0);
     },
