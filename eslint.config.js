@@ -75,7 +75,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       ...restrict([
         {
-          regex: '^(?!\\.\\.?/|(preact|preact/hooks|@preact/signals|uplot|vite|node:url|@outpost/protocol)$)',
+          regex: '^(?!\\.\\.?/|(preact|preact/hooks|@preact/signals|uplot|uplot/dist/uPlot\\.min\\.css|vite|node:url|@outpost/protocol)$)',
           message: 'The web app imports preact, @preact/signals, uplot, protocol types and its own files only (issue 14): no server package.',
         },
       ]),

@@ -16,7 +16,7 @@ export function dateTime(ts: number | null | undefined): string {
 }
 
 export function value(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(Math.abs(v) < 10 ? 3 : 2);
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
   if (v === null || v === undefined) return '—';
   return String(v);
 }

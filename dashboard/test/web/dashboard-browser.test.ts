@@ -1,0 +1,169 @@
+/**
+ * The dashboard in real Chromium against the real platform (issue 14): log in, the fleet shows
+ * the enrolled devices with their live state, a device page's live chart takes a new point
+ * within 2 s of the device publishing it, an alert is acknowledged with a comment, a rule is
+ * refused with the server's reasons then saved, and a viewer sees no mutating buttons while a
+ * forged admin call from the viewer's page gets 403. One browser for the file.
+ */
+import { waitFor } from '@outpost/e2e';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, startBrowserEnv, type BrowserEnv } from './browser-env.js';
+
+const DEVICES = [
+  { id: 'gh-sensor-01', group: 'greenhouse', historyMinutes: 45 },
+  { id: 'gh-sensor-02', group: 'greenhouse', historyMinutes: 45 },
+  { id: 'cold-room-01', group: 'cold-store', historyMinutes: 30 },
+];
+
+describe('the web dashboard in Chromium', () => {
+  let env: BrowserEnv;
+  let admin: Page;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    env = await startBrowserEnv(DEVICES);
+    admin = await env.signedIn('admin');
+    // Chromium logs every non-2xx answer (the refused rule's 400) as "Failed to load resource": not an app error.
+    admin.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && consoleErrors.push(m.text()));
+    admin.on('pageerror', (e) => consoleErrors.push(e.message));
+  }, 120_000);
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('shows the fleet: every device, online, by group and firmware, from the real API', async () => {
+    await waitFor(async () => (await admin.getByTestId('online').textContent())?.includes('3 online') === true, { description: '3 devices online on the fleet page', timeoutMs: 10_000 });
+    expect(await admin.getByTestId('total').textContent()).toContain('3 devices');
+    for (const d of DEVICES) await expect(admin.getByRole('link', { name: d.id }).isVisible()).resolves.toBe(true);
+    const text = (await admin.locator('.breakdowns').textContent()) ?? '';
+    expect(text).toContain('greenhouse');
+    expect(text).toContain('cold-store');
+    expect(text).toContain('greenhouse-app@2.1.0');
+    // Search narrows the table to the matching rows.
+    await admin.getByLabel('Search').fill('cold');
+    await waitFor(async () => (await admin.locator('.vlist [role=row]').count()) === 1, { description: 'one row after searching "cold"', timeoutMs: 10_000 });
+    await env.screenshot(admin, 'fleet-search');
+    await admin.getByLabel('Search').fill('');
+    await env.screenshot(admin, 'fleet');
+  });
+
+  it('opens a device whose live chart takes a new point within 2 s of the device sending it', async () => {
+    await admin.getByRole('link', { name: 'gh-sensor-01' }).click();
+    await admin.getByRole('heading', { name: 'gh-sensor-01' }).waitFor();
+    const chart = admin.locator('figure.chart[data-metric="temperature"]');
+    await waitFor(async () => Number(await chart.getAttribute('data-points')) >= 40, { description: 'the temperature history charted', timeoutMs: 10_000 });
+    await admin.getByText('live', { exact: true }).waitFor();
+    expect(await admin.getByTestId('cert-expiry').textContent()).toMatch(/in \d+ days/);
+    expect(await admin.getByTestId('outbox-depth').textContent()).toContain('3 batches');
+
+    const sentAt = Date.now();
+    await env.publish('gh-sensor-01', { temperature: 42.125, humidity: 51 }, sentAt);
+    await waitFor(async () => (await chart.getAttribute('data-last-value')) === '42.125', { description: 'the live point on the chart', timeoutMs: 2_000, intervalMs: 20 });
+    const elapsed = Date.now() - sentAt;
+    console.log(`live chart: the new point was drawn ${String(elapsed)} ms after the device published it`);
+    expect(elapsed).toBeLessThan(2_000);
+    expect(Number(await chart.getAttribute('data-last-ts'))).toBe(sentAt);
+    expect(await admin.locator('[data-testid=latest] tr[data-metric=temperature]').textContent()).toContain('42.125');
+    await env.screenshot(admin, 'device');
+  });
+
+  it('acknowledges a firing alert with a comment', async () => {
+    const created = await env.client.api('POST', '/api/v1/rules', { id: 'too-hot', name: 'too hot', kind: 'threshold', metric: 'temperature', condition: '>', threshold: 60, forMs: 0, severity: 'critical', cooldownMs: 0 });
+    expect(created.status).toBe(201);
+    await env.publish('cold-room-01', { temperature: 75 });
+    const firing = await waitFor(async () => {
+      const list = await env.client.api('GET', '/api/v1/alerts?state=firing');
+      return (list.body as { items: { id: string; deviceId: string }[] }).items.find((a) => a.deviceId === 'cold-room-01');
+    }, { description: 'the alert firing', timeoutMs: 10_000 });
+
+    await admin.getByRole('link', { name: 'Alerts' }).click();
+    const row = admin.locator(`tr[data-alert="${firing.id}"]`);
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await row.getByLabel('Comment').fill('door left open, closing it');
+    await row.getByRole('button', { name: 'Confirm acknowledge' }).click();
+    await waitFor(async () => (await row.getAttribute('data-state')) === 'acknowledged', { description: 'the row acknowledged', timeoutMs: 10_000 });
+    const stored = await env.client.api('GET', `/api/v1/alerts/${firing.id}`);
+    expect(stored.body).toMatchObject({ state: 'acknowledged', ack: { by: 'admin', comment: 'door left open, closing it' } });
+    await env.screenshot(admin, 'alerts');
+  });
+
+  it('creates a rule: the server refuses it with its reasons, then takes the fixed one', async () => {
+    await admin.getByRole('link', { name: 'Rules' }).click();
+    await admin.getByRole('button', { name: 'New rule' }).click();
+    const editor = admin.getByLabel(/^Rule \(JSON/);
+    const rule = { id: 'humid', name: 'too humid', kind: 'threshold', metric: 'humidity', condition: '>', forMs: 0, severity: 'warning' };
+    await editor.fill(JSON.stringify(rule, null, 2));
+    await admin.getByRole('button', { name: 'Save rule' }).click();
+    const problems = admin.getByTestId('problems');
+    await problems.waitFor();
+    const said = (await problems.textContent()) ?? '';
+    expect(said).toMatch(/threshold/);
+    await env.screenshot(admin, 'rule-refused');
+    expect((await env.client.api('GET', '/api/v1/rules/humid')).status).toBe(404);
+
+    await editor.fill(JSON.stringify({ ...rule, threshold: 80 }, null, 2));
+    await admin.getByRole('button', { name: 'Save rule' }).click();
+    await admin.locator('tr[data-rule="humid"]').waitFor();
+    expect((await env.client.api('GET', '/api/v1/rules/humid')).body).toMatchObject({ threshold: 80, severity: 'warning' });
+    // The backtest replays the stored humidity (never above 80 in the history).
+    await admin.locator('tr[data-rule="humid"]').getByRole('button', { name: 'Backtest' }).click();
+    await admin.getByRole('button', { name: 'Run backtest' }).click();
+    await admin.getByTestId('backtest').waitFor();
+    expect(await admin.getByTestId('backtest').textContent()).toMatch(/would have fired 0 times/);
+    await env.screenshot(admin, 'rules');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('shows a viewer no mutating buttons, and refuses a forged admin call from their page (403)', async () => {
+    const created = await env.client.api('POST', '/api/v1/users', { username: 'vera', password: ADMIN_PASSWORD, role: 'viewer' });
+    expect(created.status).toBe(201);
+    const viewer = await env.signedIn('vera');
+    await expect(viewer.getByRole('link', { name: 'Users & tokens' }).count()).resolves.toBe(0);
+    await viewer.getByRole('link', { name: 'gh-sensor-02' }).click();
+    await viewer.getByRole('heading', { name: 'gh-sensor-02' }).waitFor();
+    await viewer.locator('figure.chart').first().waitFor();
+    for (const name of ['Suspend', 'Revoke', 'Edit desired config', 'Send']) await expect(viewer.getByRole('button', { name }).count()).resolves.toBe(0);
+    await viewer.getByRole('link', { name: 'Alerts' }).click();
+    await viewer.getByRole('table', { name: 'Alerts' }).waitFor();
+    await expect(viewer.getByRole('button', { name: 'Acknowledge' }).count()).resolves.toBe(0);
+    await viewer.getByRole('link', { name: 'Rules' }).click();
+    await viewer.locator('tr[data-rule="too-hot"]').waitFor();
+    await expect(viewer.getByRole('button', { name: 'New rule' }).count()).resolves.toBe(0);
+    await expect(viewer.getByRole('button', { name: 'Edit' }).count()).resolves.toBe(0);
+    await env.screenshot(viewer, 'viewer-rules');
+
+    // The page's own token, used by hand the way a curious viewer would from the devtools console.
+    const forged = (await viewer.evaluate(`(async () => {
+      const { token } = JSON.parse(sessionStorage.getItem('outpost.session'));
+      const res = await fetch('/api/v1/users', {
+        method: 'POST',
+        headers: { authorization: 'Bearer ' + token, 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'mallory', password: 'a-long-enough-password', role: 'admin' }),
+      });
+      return { status: res.status, body: await res.json() };
+    })()`)) as { status: number; body: { code: string } };
+    expect(forged.status).toBe(403);
+    expect(forged.body.code).toBe('FORBIDDEN');
+    expect((await env.client.api('GET', '/api/v1/users/mallory')).status).toBe(404);
+  });
+
+  it('sends a user whose session ended back to the login page with a message', async () => {
+    const page = await env.signedIn('admin');
+    const token = (await page.evaluate(`JSON.parse(sessionStorage.getItem('outpost.session')).token`)) as string;
+    // Ended elsewhere (another tab, an admin): the page's live stream is closed by the server.
+    const ended = await fetch(`${env.platform.operatorUrl}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(ended.status).toBe(204);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('status').textContent()).toMatch(/session (ended|expired or was ended)/);
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await env.screenshot(page, 'session-ended');
+
+    // A token the server no longer knows (expired): the first call's 401 does the same.
+    await page.evaluate(`sessionStorage.setItem('outpost.session', JSON.stringify({ username: 'admin', role: 'admin', token: ${JSON.stringify(token)}, expiresAt: Date.now() + 3600000 }))`);
+    await page.goto(`${env.platform.operatorUrl}/alerts`);
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('status').textContent()).toMatch(/session expired or was ended/);
+  });
+});
