@@ -17,7 +17,7 @@ import { registerDownloadRoute } from './http/download-route.js';
 import { registerFirmwareRoutes } from './http/firmware-routes.js';
 import { registerKeyRoutes } from './http/key-routes.js';
 import { resolveOtaOptions, type OtaOptions } from './ota-options.js';
-import { createRolloutModule, type ArtifactLookup, type RolloutModule, type RolloutModuleInput } from './rollouts/rollout-module.js';
+import { createRolloutModule, type ArtifactLookup } from './rollouts/rollout-module.js';
 import { DownloadGate } from './services/download-gate.js';
 import { FirmwareService } from './services/firmware-service.js';
 import { TrustService } from './services/trust-service.js';
@@ -29,13 +29,8 @@ export interface OtaPart extends Part {
   idle(): Promise<void>;
 }
 
-/** What the part is built from besides its deps; tests wrap the rollouts (e.g. to grant a download job). */
-export interface OtaPartHooks {
-  readonly createRollouts?: (input: RolloutModuleInput) => Promise<RolloutModule>;
-}
-
 /** The OTA part's factory; `options` override the configuration's bounds (tests). */
-export function createOtaPart(options: OtaOptions = {}, hooks: OtaPartHooks = {}): (deps: PartDeps) => Promise<OtaPart> {
+export function createOtaPart(options: OtaOptions = {}): (deps: PartDeps) => Promise<OtaPart> {
   return async (deps) => {
     const registry = requirePort(deps.ports, 'registry', PART_NAME);
     const channel = requirePort(deps.ports, 'deviceChannel', PART_NAME);
@@ -51,7 +46,7 @@ export function createOtaPart(options: OtaOptions = {}, hooks: OtaPartHooks = {}
     const trust = new TrustService({ store: trustStore, channel, registry, log, now });
     const metrics = new OtaMetrics({ downloadsInFlight: () => gate.inFlight, trust: () => trust.figures });
     const lookup: ArtifactLookup = { get: (id) => artifacts.get(id) };
-    const rollouts = await (hooks.createRollouts ?? createRolloutModule)({ deps, artifacts: lookup });
+    const rollouts = await createRolloutModule({ deps, artifacts: lookup });
     const firmware = new FirmwareService({
       artifacts,
       blobs,

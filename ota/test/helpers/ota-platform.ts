@@ -1,14 +1,13 @@
 /**
  * The platform the OTA suites run: registry + broker + ota (the real parts, in-process, on
- * ephemeral ports) with an admin API client, device enrollment and the MQTT URL. The
- * rollouts module is the real one, wrapped so a suite can grant a device a download job
- * (`grantJob`) until the rollout API issues jobs itself.
+ * ephemeral ports) with an admin API client, device enrollment and the MQTT URL. Download
+ * jobs come from real rollouts (`POST /api/v1/rollouts`).
  */
 import { createBrokerPart, type BrokerPart } from '@outpost/broker';
 import { createRegistryPart } from '@outpost/device-registry';
 import { platformClient, startPlatform, type PlatformClient, type StartPlatformOptions, type TestPlatform } from '@outpost/e2e';
 import type { PartDeps, PartFactory } from '@outpost/kernel';
-import { createOtaPart, createRolloutModule, type OtaOptions, type OtaPart } from '@outpost/ota';
+import { createOtaPart, type OtaOptions, type OtaPart } from '@outpost/ota';
 
 export interface OtaPlatform extends PlatformClient {
   readonly t: TestPlatform;
@@ -18,7 +17,6 @@ export interface OtaPlatform extends PlatformClient {
   readonly dataDir: string;
   /** The device listener's base URL. */
   deviceUrl(): string;
-  grantJob(deviceId: string, artifactId: string): void;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
@@ -26,23 +24,9 @@ export interface OtaPlatform extends PlatformClient {
 export async function startOtaPlatform(options: { ota?: OtaOptions; env?: Record<string, string>; dataDir?: string } = {}): Promise<OtaPlatform> {
   let broker: BrokerPart | undefined;
   let ota: OtaPart | undefined;
-  const jobs = new Set<string>();
   const brokerFactory: PartFactory = (deps: PartDeps) => (broker = createBrokerPart()(deps));
   const otaFactory: PartFactory = async (deps: PartDeps) => {
-    ota = await createOtaPart(options.ota ?? {}, {
-      createRollouts: async (input) => {
-        const real = await createRolloutModule(input);
-        return {
-          routes: (listeners) => real.routes(listeners),
-          start: () => real.start(),
-          close: () => real.close(),
-          maintenance: real.maintenance,
-          hasJobFor: async (deviceId, artifactId) => jobs.has(`${deviceId}/${artifactId}`) || (await real.hasJobFor(deviceId, artifactId)),
-          artifactInUse: (artifactId) => real.artifactInUse(artifactId),
-          metrics: (registry) => real.metrics(registry),
-        };
-      },
-    })(deps);
+    ota = await createOtaPart(options.ota ?? {})(deps);
     return ota;
   };
   const start: StartPlatformOptions = {
@@ -70,7 +54,6 @@ export async function startOtaPlatform(options: { ota?: OtaOptions; env?: Record
       if (url === undefined) throw new Error('the device listener is not bound');
       return url;
     },
-    grantJob: (deviceId, artifactId) => jobs.add(`${deviceId}/${artifactId}`),
     async metric(name, labels = {}) {
       const found = await t.platform.registry.getSingleMetric(name)?.get();
       if (found === undefined) throw new Error(`no metric ${name}`);
