@@ -56,3 +56,18 @@ export function mergeSegments(fn: AggregateFn, results: readonly (InfluxQLResult
   }
   return points.sort((a, b) => a.ts - b.ts);
 }
+
+/** True when the answers (asked with a series per tag set) hold at most one tag set between them. */
+export function isOneSeries(results: readonly InfluxQLResult[]): boolean {
+  let seen: string | undefined;
+  for (const result of results) {
+    if (result.series.length > 1) return false;
+    const series = result.series[0];
+    if (series === undefined) continue;
+    // An empty value is an absent tag (one measurement may list a key the other lacks).
+    const key = JSON.stringify(Object.entries(series.tags).filter(([, value]) => value !== '').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (seen !== undefined && seen !== key) return false;
+    seen = key;
+  }
+  return true;
+}

@@ -82,11 +82,6 @@ export function oldestRawStatement(): Statement {
   return { query: `SELECT * FROM ${escapeIdentifier(MEASUREMENT)} ORDER BY time ASC LIMIT 1`, params: {} };
 }
 
-/** The device's series (tag sets) of the raw measurement, at most two: enough to know whether it has one. */
-export function deviceSeriesStatement(deviceId: string): Statement {
-  return { query: `SHOW SERIES FROM ${escapeIdentifier(MEASUREMENT)} WHERE ${DEVICE} = $device LIMIT 2`, params: { device: deviceId } };
-}
-
 export type SegmentSource = 'raw' | Tier;
 
 export interface Segment {
@@ -125,11 +120,12 @@ function columns(fn: AggregateFn, source: SegmentSource, metric: string): string
 
 const SOURCE_MEASUREMENT: Readonly<Record<SegmentSource, string>> = { raw: MEASUREMENT, minute: MINUTE_MEASUREMENT, hour: HOUR_MEASUREMENT };
 
-/** One statement per segment, in the segments' (time) order, over the devices given. */
+/** One statement per segment, in the segments' (time) order, over the devices given; `byTagSet`: a series per tag set. */
 export function segmentStatements(
   query: { metric: string; everyMs: number; fn: AggregateFn },
   devices: { one: string } | { list: readonly string[] } | 'all',
   segments: readonly Segment[],
+  byTagSet = false,
 ): Statement {
   if (!Number.isSafeInteger(query.everyMs) || query.everyMs < 1) throw new Error('unchecked everyMs');
   const params: Params = {};
@@ -148,7 +144,7 @@ export function segmentStatements(
     const from = escapeIdentifier(SOURCE_MEASUREMENT[segment.source]);
     return (
       `SELECT ${columns(query.fn, segment.source, query.metric)} FROM ${from} ` +
-      `WHERE ${scope}time >= $f${index} AND time < $t${index} GROUP BY time(${query.everyMs}ms) fill(none)`
+      `WHERE ${scope}time >= $f${index} AND time < $t${index} GROUP BY time(${query.everyMs}ms)${byTagSet ? ', *' : ''} fill(none)`
     );
   });
   return { query: statements.join('; '), params };

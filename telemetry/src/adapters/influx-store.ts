@@ -58,8 +58,8 @@ import { encodeBatch } from './influx-batch.js';
 import { writeLines } from './influx-line-writer.js';
 import { apiOfVersion, pingInflux } from './influx-ping.js';
 import { InfluxRollup, type InfluxRollupOptions, type RollupStatus } from './influx-rollup.js';
-import { mergeSegments } from './influx-rollup-merge.js';
-import { deviceSeriesStatement, segmentStatements, type Segment } from './influx-rollup-queries.js';
+import { isOneSeries, mergeSegments } from './influx-rollup-merge.js';
+import { segmentStatements } from './influx-rollup-queries.js';
 import { bucketStatement, fieldKeysStatement, lastOfAllStatement, lastOfEachStatement, rawStatement, type Statement } from './influx-queries.js';
 import { escapeIdentifier, InfluxQLError, queryInfluxQL, type InfluxQLOptions, type InfluxQLResult } from './influxql.js';
 
@@ -327,8 +327,16 @@ class InfluxStore implements InfluxTelemetryStore {
     const kind = await this.#kindOf(query.metric);
     if (kind === undefined) return [];
     checkFnForKind(query.fn, kind, query.metric);
-    const segments = await this.#rollupSegments(query, devices);
-    if (segments !== undefined) return mergeSegments(query.fn, await this.#query(segmentStatements(query, devices, segments)));
+    const segments = this.#rollup?.segments(query);
+    if (segments !== undefined) {
+      if (query.fn !== 'last') return mergeSegments(query.fn, await this.#query(segmentStatements(query, devices, segments)));
+      if (devices !== 'all' && 'one' in devices) {
+        // The rollup knows the newest point of a minute per tag set only: asked per tag set, its
+        // answer is used when the device has one in range, else raw points answer.
+        const results = await this.#query(segmentStatements(query, devices, segments, true));
+        if (isOneSeries(results)) return mergeSegments(query.fn, results);
+      }
+    }
     const [result] = await this.#query(bucketStatement(query, devices));
     const points: SeriesPoint[] = [];
     for (const row of result?.series[0]?.values ?? []) {
@@ -336,15 +344,6 @@ class InfluxStore implements InfluxTelemetryStore {
       if (typeof ts === 'number' && value !== null && value !== undefined) points.push({ ts, value });
     }
     return points;
-  }
-
-  /** The rollup's segments for this query, or undefined to read raw points (see the header). */
-  async #rollupSegments(query: RangeQuery | FleetQuery, devices: Parameters<typeof bucketStatement>[1]): Promise<Segment[] | undefined> {
-    const segments = this.#rollup?.segments(query);
-    if (segments === undefined || query.fn !== 'last') return segments;
-    if (devices === 'all' || !('one' in devices)) return undefined;
-    const [series] = await this.#query(deviceSeriesStatement(devices.one));
-    return (series?.series[0]?.values.length ?? 0) === 1 ? segments : undefined;
   }
 
   rollupStatus(): RollupStatus | undefined {

@@ -185,11 +185,15 @@ describe('InfluxDB rollup', () => {
       expect((await rolled.range({ ...long, everyMs: 30_000 })).some((p) => p.value === 1000)).toBe(true);
       // Whole-hour buckets read the hour rollup: a row put into the minute rollup past the store
       // shows in 5-minute buckets, not in hourly ones.
-      const planted = floorMinute(start) + 2 * HOUR - 10 * MINUTE;
-      const planting = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry_1m,device=roll-a max_temp=2000 ${planted}` });
+      // (The last minute of a 5-minute bucket, so `last` of that bucket is the planted row's too.)
+      const planted = Math.floor((start + 100 * MINUTE) / (5 * MINUTE)) * 5 * MINUTE + 4 * MINUTE;
+      const planting = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry_1m,device=roll-a max_temp=2000,last_temp=3000 ${planted}` });
       expect(planting.status).toBe(204);
       expect((await rolled.range(long)).some((p) => p.value === 2000)).toBe(true);
       expect((await rolled.range({ ...long, everyMs: HOUR })).some((p) => p.value === 2000)).toBe(false);
+      // `last` of a device with one tag set reads the rollup too.
+      expect((await rolled.range({ ...long, fn: 'last' })).some((p) => p.value === 3000)).toBe(true);
+      expect((await raw.range({ ...long, fn: 'last' })).some((p) => p.value === 3000)).toBe(false);
     },
     TEST_MS,
   );
