@@ -116,6 +116,36 @@ describe('the web dashboard in Chromium', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it('creates an enrollment token shown once with its enroll line, and an admin creates a user', async () => {
+    await admin.getByRole('link', { name: 'Enrollment' }).click();
+    await admin.getByRole('heading', { name: 'New enrollment token' }).waitFor();
+    const form = admin.getByRole('form', { name: 'New enrollment token' });
+    await form.getByLabel('Group').fill('orchard');
+    await form.getByLabel('Devices (uses)').fill('5');
+    await form.getByRole('button', { name: 'Create token' }).click();
+    const line = (await admin.getByTestId('enroll-command').textContent()) ?? '';
+    expect(line).toMatch(/^outpost-agent enroll --server https:\/\/\S+ --token \S+ --ca-fingerprint sha256:[0-9a-f]{64}$/);
+    const ca = (await env.client.api('GET', '/api/v1/ca')).body as { fingerprint: string };
+    expect(line.endsWith(ca.fingerprint)).toBe(true);
+    await admin.getByRole('table', { name: 'Enrollment tokens' }).getByText('orchard').waitFor();
+    await env.screenshot(admin, 'enrollment');
+    // Shown once: after Done, no page shows the secret again.
+    await admin.getByRole('button', { name: 'Done' }).click();
+    const secret = /--token (\S+)/.exec(line)?.[1] ?? '';
+    expect(secret.length).toBeGreaterThan(10);
+    expect(await admin.content()).not.toContain(secret);
+
+    await admin.getByRole('link', { name: 'Users & tokens' }).click();
+    const newUser = admin.getByRole('form', { name: 'New user' });
+    await newUser.getByLabel('Username').fill('otto');
+    await newUser.getByLabel(/^Password/).fill('otto-the-operator-1');
+    await newUser.getByLabel('Role').selectOption('operator');
+    await newUser.getByRole('button', { name: 'Create user' }).click();
+    await admin.getByRole('table', { name: 'Users' }).getByText('otto').waitFor();
+    expect((await env.client.api('GET', '/api/v1/users/otto')).body).toMatchObject({ username: 'otto', role: 'operator' });
+    await env.screenshot(admin, 'users');
+  });
+
   it('shows a viewer no mutating buttons, and refuses a forged admin call from their page (403)', async () => {
     const created = await env.client.api('POST', '/api/v1/users', { username: 'vera', password: ADMIN_PASSWORD, role: 'viewer' });
     expect(created.status).toBe(201);
