@@ -3,7 +3,7 @@
 # runs as the unprivileged user outpost-agent; the only things it may have done as root are
 # these fixed verbs, nothing else and no arguments of its choosing:
 #
-#   helper [--root DIR] [--state-dir DIR] request reboot|switch-slot-a|switch-slot-b
+#   helper [--root DIR] [--state-dir DIR] request reboot|switch-slot-a|switch-slot-b|install-slot-a|install-slot-b
 #       (as the agent) asks for it: writes STATE/helper-request atomically. systemd's
 #       outpost-agent-helper.path sees the file and starts outpost-agent-helper.service,
 #       which runs `helper run-request` as root.
@@ -14,6 +14,12 @@
 #       (root) points /opt/outpost-agent/current at that slot (only when it holds an agent),
 #       atomically, with a clean boot count and no pending rollback report — how OTA activates
 #       a version; the agent then exits and systemd starts the new one.
+#   helper [--root DIR] [--state-dir DIR] install-slot-a | install-slot-b
+#       (root) an agent self-update (OTA): the agent, which cannot write /opt/outpost-agent,
+#       verified the signed artifact and unpacked it into STATE/ota/next-slot; this copies that
+#       (symlinks as links, never followed) into the slot — never the running one — owned by
+#       root, removes STATE/ota/next-slot and switches to the slot as switch-slot does. The
+#       slot's code runs as the agent's user, as before: nothing gains root by it.
 #   helper reboot
 #       (root) reboots the device (OUTPOST_AGENT_REBOOT_COMMAND, default 'systemctl reboot';
 #       only the root unit's environment can set it).
@@ -49,8 +55,9 @@ STATE=${STATE:-$ROOT/var/lib/outpost-agent}
 REQUEST=$STATE/helper-request
 
 is_verb() {
-  case $1 in reboot | switch-slot-a | switch-slot-b) return 0 ;; *) return 1 ;; esac
+  case $1 in reboot | switch-slot-a | switch-slot-b | install-slot-a | install-slot-b) return 0 ;; *) return 1 ;; esac
 }
+VERBS='reboot, switch-slot-a, switch-slot-b, install-slot-a, install-slot-b'
 
 switch_slot() {
   slot=$1
@@ -65,10 +72,31 @@ switch_slot() {
   log "current -> slot $slot"
 }
 
+install_slot() {
+  slot=$1
+  next=$STATE/ota/next-slot
+  { [ -d "$next" ] && [ ! -L "$next" ]; } || die "$next is missing or not a directory: nothing to install"
+  [ -f "$next/$MAIN" ] || die "$next holds no $MAIN: not installing"
+  running=$(readlink "$HOME_DIR/current" 2>/dev/null || true)
+  [ "${running##*/}" != "$slot" ] || die "slot $slot is the running one: not installing over it"
+  staged=$HOME_DIR/.$slot.helper.$$
+  rm -rf "$staged"
+  cp -RP "$next" "$staged"
+  if [ "$(id -u)" = 0 ]; then chown -R 0:0 "$staged"; fi
+  chmod -R go-w "$staged"
+  rm -rf "$HOME_DIR/$slot"
+  mv "$staged" "$HOME_DIR/$slot"
+  rm -rf "$next"
+  log "installed the new agent into slot $slot"
+  switch_slot "$slot"
+}
+
 run_verb() {
   case $1 in
     switch-slot-a) switch_slot a ;;
     switch-slot-b) switch_slot b ;;
+    install-slot-a) install_slot a ;;
+    install-slot-b) install_slot b ;;
     reboot)
       log 'rebooting'
       exec /bin/sh -c "${OUTPOST_AGENT_REBOOT_COMMAND:-systemctl reboot}"
@@ -76,10 +104,10 @@ run_verb() {
   esac
 }
 
-[ $# -ge 1 ] || die 'usage: helper [--root DIR] [--state-dir DIR] request VERB | run-request | VERB (verbs: reboot, switch-slot-a, switch-slot-b)'
+[ $# -ge 1 ] || die "usage: helper [--root DIR] [--state-dir DIR] request VERB | run-request | VERB (verbs: $VERBS)"
 case $1 in
   request)
-    [ $# -eq 2 ] && is_verb "$2" || die "request takes one of reboot, switch-slot-a, switch-slot-b"
+    [ $# -eq 2 ] && is_verb "$2" || die "request takes one of $VERBS"
     tmp=$(mktemp "$STATE/.helper-request.XXXXXX")
     printf '%s\n' "$2" >"$tmp"
     mv -f "$tmp" "$REQUEST"
@@ -94,11 +122,11 @@ case $1 in
     fi
     verb=$(head -c 32 "$REQUEST" | head -n 1)
     rm -f "$REQUEST"
-    is_verb "$verb" || die "refused a request that is none of reboot, switch-slot-a, switch-slot-b"
+    is_verb "$verb" || die "refused a request that is none of $VERBS"
     run_verb "$verb"
     ;;
   *)
-    [ $# -eq 1 ] && is_verb "$1" || die "unknown verb '$1' (verbs: reboot, switch-slot-a, switch-slot-b; request VERB; run-request)"
+    [ $# -eq 1 ] && is_verb "$1" || die "unknown verb '$1' (verbs: $VERBS; request VERB; run-request)"
     run_verb "$1"
     ;;
 esac

@@ -542,7 +542,7 @@ describe('the root helper', () => {
     await writeFile(join(state, 'helper-request'), 'cat /etc/shadow\n');
     const forged = helperRun(['run-request'], { OUTPOST_AGENT_REBOOT_COMMAND: 'false' });
     expect(forged.code).toBe(1);
-    expect(forged.stderr).toBe('outpost-agent helper: error: refused a request that is none of reboot, switch-slot-a, switch-slot-b\n');
+    expect(forged.stderr).toBe('outpost-agent helper: error: refused a request that is none of reboot, switch-slot-a, switch-slot-b, install-slot-a, install-slot-b\n');
     await expect(lstat(join(state, 'helper-request'))).rejects.toThrow();
 
     const target = join(work, 'says-reboot');

@@ -26,6 +26,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'hardware', value: 'IDS', help: "OTA: this device's hardware ids, comma-separated (default: the CPU architecture, plus the Raspberry Pi board)" },
   { name: 'ota-retry-min', value: 'DURATION', help: 'OTA: download retry backoff floor (default 1s)' },
   { name: 'ota-retry-max', value: 'DURATION', help: 'OTA: download retry backoff ceiling (default 60s)' },
+  { name: 'agent-slots', value: 'MODE', help: "OTA: how the agent's own slots are written: auto (directly when the install root is writable, else through the root helper), direct or helper" },
   { name: 'ota-min-free', value: 'SIZE', help: 'OTA: free disk that must remain beyond an artifact and its unpacking (default 16MiB)' },
 ];
 
@@ -60,6 +61,10 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
   const retryMaxMs = durationFlag(parsed, 'ota-retry-max') ?? Math.max(OTA_DEFAULTS.retry.maxMs, retryMinMs);
   if (retryMaxMs < retryMinMs) throw new OutpostError('CLI_USAGE_INVALID', `--ota-retry-max (${retryMaxMs} ms) must not be below --ota-retry-min (${retryMinMs} ms)`);
   const minFreeBytes = byteSizeFlag(parsed.flags.get('ota-min-free'), 'ota-min-free', 0);
+  const agentSlots = parsed.flags.get('agent-slots') ?? 'auto';
+  if (agentSlots !== 'auto' && agentSlots !== 'direct' && agentSlots !== 'helper') {
+    throw new OutpostError('CLI_USAGE_INVALID', `--agent-slots takes auto, direct or helper, not '${agentSlots}'`);
+  }
   const runtime = await createAgentRuntime({
     paths,
     configFile,
@@ -76,7 +81,7 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
     onRestartRequested: () => stop(RESTART_EXIT_CODE, 'restart-agent'),
     agentHome: parsed.flags.get('agent-home') ?? '/opt/outpost-agent',
     hardware,
-    ota: { retry: { ...OTA_DEFAULTS.retry, minMs: retryMinMs, maxMs: retryMaxMs }, ...(minFreeBytes === undefined ? {} : { minFreeBytes }) },
+    ota: { retry: { ...OTA_DEFAULTS.retry, minMs: retryMinMs, maxMs: retryMaxMs }, agentSlots, ...(minFreeBytes === undefined ? {} : { minFreeBytes }) },
   });
   function stop(code: number, why: string): void {
     if (exitCode !== undefined) return;

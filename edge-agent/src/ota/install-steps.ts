@@ -1,7 +1,8 @@
 /**
  * The install steps by manifest type, each on a verified staged artifact:
  *   archive  extract into the inactive app slot `STATE/apps/{name}/{a|b}` (switching happens in the engine)
- *   agent    extract into the inactive slot of the agent's install root; the slot must hold
+ *   agent    extract into the inactive slot of the agent's install root (or, when the agent
+ *            cannot write it, into STATE/ota/next-slot for the root helper); it must hold
  *            `dist/src/main.js` and a package.json of the manifest's version (what the launcher
  *            runs and what the new agent will report), else nothing is switched
  *   script   run the signed script itself, with a timeout
@@ -12,13 +13,13 @@ import { join } from 'node:path';
 import { OutpostError } from '@outpost/protocol';
 import type { Manifest } from '@outpost/protocol';
 import { describeStep, runStep } from './run-step.js';
-import { extractIntoSlot } from './slots.js';
-import type { Slot } from './slots.js';
+import { extractInto } from './slots.js';
 
 export const AGENT_MAIN = 'dist/src/main.js';
 
-export async function installAgentSlot(home: string, slot: Slot, archive: string, manifest: Manifest, timeoutMs: number): Promise<string> {
-  const dir = await extractIntoSlot(home, slot, archive, timeoutMs);
+/** Unpacks an agent artifact into `dir` (a slot, or STATE/ota/next-slot for the root helper) and checks its layout. */
+export async function unpackAgent(dir: string, archive: string, manifest: Manifest, timeoutMs: number): Promise<string> {
+  await extractInto(dir, archive, timeoutMs);
   const main = await stat(join(dir, AGENT_MAIN)).catch(() => undefined);
   if (main === undefined || !main.isFile()) {
     throw new OutpostError('OTA_ARTIFACT_LAYOUT_INVALID', `the agent artifact holds no ${AGENT_MAIN}: the launcher could not start it, so it is not activated`);

@@ -17,11 +17,13 @@ import { rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError } from '@outpost/protocol';
 import type { FirmwareInfo, Manifest, OtaJob, OtaProgress, OtaState, TrustSet } from '@outpost/protocol';
-import { readTextIfExists, writeFileAtomic } from '../identity/atomic-file.js';
+import { readTextIfExists } from '../identity/atomic-file.js';
 import type { DeviceIdentity } from '../identity/state-dir.js';
 import { downloadArtifact } from './download.js';
 import type { DownloadRetry } from './download.js';
-import { installAgentSlot, runActivate, runHealthCheck, runScript } from './install-steps.js';
+import { installAgent, switchAgent } from './agent-slots.js';
+import type { AgentSlotMode, AgentSlotsOptions } from './agent-slots.js';
+import { runActivate, runHealthCheck, runScript } from './install-steps.js';
 import { checkJob } from './job-checks.js';
 import type { InstalledVersion } from './job-checks.js';
 import { currentSlot, extractIntoSlot, otherSlot, switchCurrent } from './slots.js';
@@ -45,6 +47,9 @@ export interface OtaOptions {
   readonly progressIntervalMs: number;
   /** Bound of an extraction, and of a script without activate.timeoutS. */
   readonly installTimeoutMs: number;
+  /** Agent self-updates: write the slots directly, through the root helper, or whichever works (agent-slots.ts). */
+  readonly agentSlots: AgentSlotMode;
+  readonly helperWaitMs: number;
 }
 
 export const OTA_DEFAULTS: OtaOptions = Object.freeze({
@@ -53,6 +58,8 @@ export const OTA_DEFAULTS: OtaOptions = Object.freeze({
   progressPercentStep: 5,
   progressIntervalMs: 2_000,
   installTimeoutMs: 600_000,
+  agentSlots: 'auto',
+  helperWaitMs: 120_000,
 });
 
 export interface OtaEngineDeps {
@@ -224,13 +231,14 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
     await finish(rec, 'rolled-back', error);
   }
 
+  function agentSlots(home: string, signal: AbortSignal): AgentSlotsOptions {
+    return { home, stateDir: deps.stateDir, mode: options.agentSlots, helperWaitMs: options.helperWaitMs, installTimeoutMs: options.installTimeoutMs, signal };
+  }
+
   /** The new agent version did not confirm: back to the previous slot, then exit so it starts. */
   async function rollbackAgent(rec: OtaRecord, error: { code: string; message: string }): Promise<void> {
     const home = deps.agentHome;
-    if (home !== undefined && rec.previousSlot !== undefined) {
-      await switchCurrent(home, rec.previousSlot);
-      await writeFileAtomic(join(deps.stateDir, 'boot-attempts'), '0\n', 0o644);
-    }
+    if (home !== undefined && rec.previousSlot !== undefined) await switchAgent(agentSlots(home, new AbortController().signal), rec.previousSlot);
     await finish(rec, 'rolled-back', error);
     deps.requestRestart();
   }
@@ -255,14 +263,11 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
       const previous = await currentSlot(home);
       if (previous === undefined) throw new OutpostError('OTA_AGENT_HOME_UNKNOWN', `${home}/current names no slot: the agent cannot update itself here`);
       const target = otherSlot(previous);
-      await installAgentSlot(home, target, staged, m, options.installTimeoutMs);
-      if (signal.aborted) throw signal.reason;
-      await save({ ...rec, phase: 'activating', previousSlot: previous, targetSlot: target, activatedAt: now() });
       // The launcher's way (launcher.sh): switch, a clean boot count, no pending rollback report; then exit.
-      await switchCurrent(home, target);
-      await writeFileAtomic(join(deps.stateDir, 'boot-attempts'), '0\n', 0o644);
-      await rm(rollbackFile, { force: true });
-      progress(job.jobId, 'activating');
+      await installAgent(agentSlots(home, signal), target, staged, m, async () => {
+        await save({ ...rec, phase: 'activating', previousSlot: previous, targetSlot: target, activatedAt: now() });
+        progress(job.jobId, 'activating');
+      });
       log.info({ jobId: job.jobId, version: m.version, slot: target }, 'agent update activated: restarting into the new version');
       deps.requestRestart();
       return;

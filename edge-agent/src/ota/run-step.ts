@@ -15,15 +15,16 @@ export interface StepResult {
 export interface StepOptions {
   readonly cwd: string;
   readonly timeoutMs: number;
-  /** Run this file instead of `sh -c`. */
+  /** Run this file (with `args`) instead of `sh -c`. */
   readonly file?: string;
+  readonly args?: readonly string[];
 }
 
 const MAX_OUTPUT = 4096;
 
 export function runStep(commandLine: string, options: StepOptions): Promise<StepResult> {
   return new Promise((resolve) => {
-    const [exe, args] = options.file === undefined ? ['/bin/sh', ['-c', commandLine]] : [options.file, []];
+    const [exe, args] = options.file === undefined ? ['/bin/sh', ['-c', commandLine]] : [options.file, [...(options.args ?? [])]];
     const child = spawn(exe, args, {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],

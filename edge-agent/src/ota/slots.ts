@@ -57,7 +57,11 @@ export async function switchCurrent(home: string, slot: Slot | undefined): Promi
 
 /** Empties `HOME/slot` and extracts the .tar.gz `archive` into it. */
 export async function extractIntoSlot(home: string, slot: Slot, archive: string, timeoutMs: number): Promise<string> {
-  const dir = join(home, slot);
+  return extractInto(join(home, slot), archive, timeoutMs);
+}
+
+/** Empties `dir` and extracts the .tar.gz `archive` into it. */
+export async function extractInto(dir: string, archive: string, timeoutMs: number): Promise<string> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const result = await new Promise<{ code: number | null; output: string }>((resolve) => {

@@ -5,9 +5,12 @@
  * mosquitto, and the test plays systemd (Restart=always) by running the launcher again whenever
  * the agent exits. A good version confirms after its first CONNACK and reports `succeeded`; a
  * version that crashes at start is rolled back by the launcher after 3 starts, and the old
- * version reports `rolled-back` from STATE/rollback.
+ * version reports `rolled-back` from STATE/rollback. As on a device, where the agent cannot write
+ * /opt/outpost-agent, a third update goes through the root helper (install/helper.sh), the test
+ * playing outpost-agent-helper.path.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -95,10 +98,10 @@ describe('an agent self-update through the launcher', () => {
   });
 
   /** One start by "systemd": the launcher counts it, maybe rolls back, and runs the agent. */
-  function launch(): { child: ChildProcess; exited: Promise<number | null> } {
+  function launch(extra: readonly string[] = []): { child: ChildProcess; exited: Promise<number | null> } {
     const child = spawn(
       'sh',
-      [LAUNCHER, '--root', root, '--state-dir', broker.stateDir, '--', '--agent-home', home, '--hardware', 'test-board', '--status-interval', '300ms', '--reconnect-min', '50ms', '--reconnect-max', '200ms', '--flush-timeout', '2s'],
+      [LAUNCHER, '--root', root, '--state-dir', broker.stateDir, '--', '--agent-home', home, '--hardware', 'test-board', '--status-interval', '300ms', '--reconnect-min', '50ms', '--reconnect-max', '200ms', '--flush-timeout', '2s', ...extra],
       { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OUTPOST_AGENT_NODE: process.execPath, OUTPOST_AGENT_MAX_BOOT_ATTEMPTS: '3' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     running.add(child);
@@ -151,4 +154,33 @@ describe('an agent self-update through the launcher', () => {
     await until('the rollback file consumed', async () => (await readFile(join(broker.stateDir, 'rollback'), 'utf8').catch(() => undefined)) === undefined);
     await until('DeviceStatus of the version rolled back to', () => statuses.slice(-3).find((s) => s['agentVersion'] === '9.1.0'));
   }, 120_000);
+
+  it('through the root helper: the agent unpacks into STATE/ota/next-slot, the helper installs and switches', async () => {
+    await writeFile(join(home, 'helper'), await readFile(join(AGENT_DIR, 'install', 'helper.sh')), { mode: 0o755 });
+    const request = join(broker.stateDir, 'helper-request');
+    const helperRuns: string[] = [];
+    // outpost-agent-helper.path: a request file starts `helper run-request` as root.
+    const pathUnit = setInterval(() => {
+      if (!existsSync(request)) return;
+      helperRuns.push(execFileSync('sh', [join(home, 'helper'), '--root', root, '--state-dir', broker.stateDir, 'run-request'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
+    }, 50);
+    try {
+      const old = [...running].find((c) => c.exitCode === null && c.signalCode === null);
+      old?.kill('SIGTERM');
+      await until('the old agent stopped', () => old === undefined || old.exitCode !== null);
+      const first = launch(['--agent-slots', 'helper']);
+      await until('9.1.0 online again', () => statuses.slice(-2).find((s) => s['agentVersion'] === '9.1.0'), 20_000, () => output.slice(-3000));
+      const job = await offer('9.3.0');
+      expect(await first.exited).toBe(75);
+      expect(await readlink(join(home, 'current'))).toBe('a');
+      expect(JSON.parse(await readFile(join(home, 'a', 'package.json'), 'utf8'))).toMatchObject({ version: '9.3.0' });
+      expect(existsSync(join(broker.stateDir, 'ota', 'next-slot'))).toBe(false);
+      expect(existsSync(request)).toBe(false);
+      launch(['--agent-slots', 'helper']);
+      expect(await outcome(job.jobId)).toMatchObject({ state: 'succeeded' });
+      await until('DeviceStatus of 9.3.0', () => statuses.find((s) => s['agentVersion'] === '9.3.0'));
+    } finally {
+      clearInterval(pathUnit);
+    }
+  }, 90_000);
 });
