@@ -5,7 +5,7 @@ import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import { parseRolloutBody } from '../domain/parse-rollout.js';
 import type { RolloutService } from '../services/rollout-service.js';
-import { CreateRolloutBody, IdParams, ResumeBody, RolloutDetail, RolloutDeviceView, RolloutDevicesQuery, RolloutsQuery, RolloutView } from './rollout-schemas.js';
+import { CreateRolloutBody, IdParams, ResumeQuery, RolloutDetail, RolloutDeviceView, RolloutDevicesQuery, RolloutsQuery, RolloutView } from './rollout-schemas.js';
 
 export interface RolloutRouteDeps {
   readonly service: RolloutService;
@@ -86,15 +86,16 @@ export function registerRolloutRoutes(app: Listeners['operator'], deps: RolloutR
   action('pause', 'Pause: no new wave and no new job; devices already updating go on');
   action('abort', 'Abort (final): devices not yet started get their job again with cancel: true');
 
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ResumeBody> | undefined }>(
+  app.post<{ Params: Static<typeof IdParams>; Querystring: Static<typeof ResumeQuery> }>(
     '/api/v1/rollouts/:id/resume',
     {
       onRequest: auth.guard('operator'),
-      schema: { tags, summary: 'Resume a paused (or draft, or scheduled) rollout; skipGate passes the current wave past a count breach', params: IdParams, body: Type.Optional(ResumeBody), response: { 200: RolloutView, ...errorResponses } },
+      schema: { tags, summary: 'Resume a paused (or draft, or scheduled) rollout; ?skipGate=true passes the current wave past a count breach', params: IdParams, querystring: ResumeQuery, response: { 200: RolloutView, ...errorResponses } },
     },
     async (request) => {
-      audit.annotate(request, { action: 'rollout.resume', target: `rollout:${request.params.id}` });
-      return service.resume(request.params.id, request.body?.skipGate === true);
+      const skipGate = request.query.skipGate === true;
+      audit.annotate(request, { action: skipGate ? 'rollout.resume-skip-gate' : 'rollout.resume', target: `rollout:${request.params.id}` });
+      return service.resume(request.params.id, skipGate);
     },
   );
 

@@ -75,7 +75,7 @@ export const CreateRolloutBody = Type.Object(
 );
 export type CreateRolloutBody = Static<typeof CreateRolloutBody>;
 
-export const ResumeBody = Type.Object(
+export const ResumeQuery = Type.Object(
   { skipGate: Type.Optional(Type.Boolean({ description: "pass the current wave's count gate (failure and success ratios) as it stands; health is still judged" })) },
   { additionalProperties: false },
 );
