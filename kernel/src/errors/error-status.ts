@@ -129,6 +129,38 @@ export const ERROR_STATUS = {
   DASHBOARD_OPTIONS_INVALID: 400,
   // dashboard web app (issue 14): its pages before `vite build` ran
   DASHBOARD_APP_MISSING: 503,
+
+  // edge agent OTA (edge-agent/src/ota, issue 13 item 4): what an agent reports in OtaProgress
+  // `error.code` (and DeviceStatus lastError). Never thrown by the server; listed so one table
+  // holds every code and grep finds each, with the status an API showing it would use. The agent
+  // also reports OTA_KEY_UNKNOWN, OTA_SIGNATURE_INVALID and OTA_MANIFEST_INVALID, listed above
+  // with the same meaning on the server.
+  OTA_JOB_INVALID: 400,
+  OTA_TRUST_EMPTY: 409,
+  OTA_HARDWARE_MISMATCH: 409,
+  OTA_AGENT_TOO_OLD: 409,
+  OTA_DOWNGRADE_REFUSED: 409,
+  OTA_SECURITY_VERSION_LOWER: 409,
+  OTA_DISK_FULL: 507,
+  OTA_DOWNLOAD_REFUSED: 502,
+  OTA_DOWNLOAD_FAILED: 504,
+  OTA_DOWNLOAD_UNTRUSTED: 502,
+  OTA_CHUNK_MISMATCH: 422,
+  OTA_SIZE_MISMATCH: 422,
+  OTA_SHA256_MISMATCH: 422,
+  OTA_INSTALL_FAILED: 500,
+  OTA_ARTIFACT_LAYOUT_INVALID: 422,
+  OTA_AGENT_HOME_UNKNOWN: 409,
+  OTA_HELPER_FAILED: 500,
+  OTA_SCRIPT_FAILED: 500,
+  OTA_ACTIVATE_FAILED: 500,
+  OTA_HEALTH_CHECK_FAILED: 500,
+  OTA_CONFIRM_FAILED: 500,
+  OTA_CONFIRM_TIMEOUT: 504,
+  OTA_INTERRUPTED: 500,
+  OTA_JOB_CANCELLED: 409,
+  OTA_JOB_SUPERSEDED: 409,
+  OTA_INTERNAL: 500,
 } as const satisfies Readonly<Record<string, number>>;
 
 export type ServerErrorCode = keyof typeof ERROR_STATUS;
