@@ -37,7 +37,8 @@ export function artifact(id: string, version = '2.0.0'): StoredArtifact {
   };
 }
 
-export async function startRolloutPlatform(options: { env?: Record<string, string>; dataDir?: string; clock?: Clock } = {}): Promise<RolloutPlatform> {
+/** `extraParts` are composed after the rollouts (e.g. the alerts part, whose AlertEvents the health gates read). */
+export async function startRolloutPlatform(options: { env?: Record<string, string>; dataDir?: string; clock?: Clock; extraParts?: readonly PartFactory[] } = {}): Promise<RolloutPlatform> {
   let broker: BrokerPart | undefined;
   let module: RolloutModule | undefined;
   let deps: PartDeps | undefined;
@@ -65,7 +66,7 @@ export async function startRolloutPlatform(options: { env?: Record<string, strin
     };
   };
   const t = await startPlatform({
-    parts: [createRegistryPart(), brokerFactory, rolloutsFactory],
+    parts: [createRegistryPart(), brokerFactory, rolloutsFactory, ...(options.extraParts ?? [])],
     dirPrefix: 'outpost-rollouts-',
     env: { OUTPOST_OTA_TICK: '100ms', ...options.env },
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
