@@ -7,7 +7,7 @@ import type { AppFile, AppFiles } from '../adapters/app-files.js';
  * the page (so a reload or a shared link of `/devices/pi-01` works). `/api/…` and the other
  * listener paths are never among them.
  */
-export const APP_PATHS = ['/', '/login', '/alerts', '/rules', '/enrollment', '/users', '/firmware', '/rollouts', '/devices/:id'] as const;
+export const APP_PATHS = ['/', '/login', '/alerts', '/rules', '/enrollment', '/users', '/firmware', '/rollouts', '/rollouts/:id', '/devices/:id'] as const;
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 

@@ -18,6 +18,8 @@ export interface SimDevice {
   readonly id: string;
   readonly credentials: DeviceCredentials;
   readonly mqtt: MqttClient;
+  /** The OtaJobs the platform published to the device, in order. */
+  readonly jobs: { readonly jobId: string; readonly rolloutId: string }[];
   seq: number;
 }
 
@@ -30,6 +32,8 @@ export interface BrowserEnv {
   publish(deviceId: string, metrics: Record<string, number>, ts?: number): Promise<void>;
   /** Publishes the device's retained online status. */
   online(deviceId: string): Promise<void>;
+  /** Reports OtaProgress on the device's latest job. */
+  progress(deviceId: string, state: string, extra?: { percent?: number; bytes?: number }): Promise<void>;
   /** A page signed in as `username` (in its own browser context). */
   signedIn(username: string, password?: string): Promise<Page>;
   screenshot(page: Page, name: string): Promise<string>;
@@ -74,7 +78,12 @@ export async function startBrowserEnv(specs: readonly DeviceSpec[]): Promise<Bro
         connectTimeout: 5_000,
         clientId: spec.id,
       });
-      devices.set(spec.id, { id: spec.id, credentials, mqtt: connection, seq: 0 });
+      const device: SimDevice = { id: spec.id, credentials, mqtt: connection, jobs: [], seq: 0 };
+      connection.on('message', (topic, payload) => {
+        if (topic.endsWith('/ota/job')) device.jobs.push(JSON.parse(payload.toString('utf8')) as { jobId: string; rolloutId: string });
+      });
+      await connection.subscribeAsync(`devices/${spec.id}/ota/job`, { qos: 1 });
+      devices.set(spec.id, device);
     }
     const publish = async (deviceId: string, metrics: Record<string, number>, ts = Date.now()): Promise<void> => {
       const d = devices.get(deviceId);
@@ -87,6 +96,12 @@ export async function startBrowserEnv(specs: readonly DeviceSpec[]): Promise<Bro
       if (d === undefined) throw new Error(`no device ${deviceId}`);
       const status = { v: 1, state: 'online', agentVersion: '1.4.0', firmware: { name: 'greenhouse-app', version: deviceId.endsWith('1') ? '2.1.0' : '2.0.3', slot: 'a' }, uptimeS: 120, outbox: { depth: 3, bytes: 2048, dropped: 1, refused: 0 }, at: Date.now() };
       await d.mqtt.publishAsync(`devices/${deviceId}/status`, JSON.stringify(status), { qos: 1, retain: true });
+    };
+    const progress = async (deviceId: string, state: string, extra: { percent?: number; bytes?: number } = {}): Promise<void> => {
+      const d = devices.get(deviceId);
+      const job = d?.jobs[d.jobs.length - 1];
+      if (d === undefined || job === undefined) throw new Error(`${deviceId} has no job to report on`);
+      await d.mqtt.publishAsync(`devices/${deviceId}/ota/progress`, JSON.stringify({ v: 1, jobId: job.jobId, state, at: Date.now(), ...extra }), { qos: 1 });
     };
     const now = Date.now();
     for (const spec of specs) {
@@ -104,6 +119,7 @@ export async function startBrowserEnv(specs: readonly DeviceSpec[]): Promise<Bro
       devices,
       publish,
       online,
+      progress,
       async signedIn(username, password = ADMIN_PASSWORD) {
         const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
         const page = await context.newPage();

@@ -5,7 +5,11 @@
  * refused with the server's reasons then saved, and a viewer sees no mutating buttons while a
  * forged admin call from the viewer's page gets 403. One browser for the file.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { waitFor } from '@outpost/e2e';
+import { buildManifest, buildTrustSet, createSigningKeyPem, readSigningKeyPem, signManifest, signTrustSet } from '@outpost/ota/signing';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startBrowserEnv, type BrowserEnv } from './browser-env.js';
@@ -144,6 +148,54 @@ describe('the web dashboard in Chromium', () => {
     await admin.getByRole('table', { name: 'Users' }).getByText('otto').waitFor();
     expect((await env.client.api('GET', '/api/v1/users/otto')).body).toMatchObject({ username: 'otto', role: 'operator' });
     await env.screenshot(admin, 'users');
+  });
+
+  it('starts a rollout of a signed artifact and shows per-device download progress live', async () => {
+    // The operator's side, offline: a signing key the platform trusts, an artifact signed with it.
+    const key = readSigningKeyPem(createSigningKeyPem(undefined).pem, undefined);
+    const trusted = await env.client.api('POST', '/api/v1/signing-keys', { trustSet: signTrustSet(buildTrustSet(1, [key]), [key]) });
+    expect(trusted.status).toBe(201);
+    const dir = await mkdtemp(join(tmpdir(), 'outpost-web-fw-'));
+    try {
+      const file = join(dir, 'app.tar');
+      await writeFile(file, Buffer.alloc(64 * 1024, 7));
+      const signed = signManifest(await buildManifest(file, { name: 'greenhouse-app', version: '2.2.0', type: 'archive', hardware: ['pi4'], createdAt: Date.now() }), key);
+      const form = new FormData();
+      form.append('manifest', JSON.stringify(signed.manifest));
+      form.append('signature', JSON.stringify(signed.signature));
+      form.append('artifact', new Blob([Buffer.alloc(64 * 1024, 7)]), 'app.tar');
+      const token = (await admin.evaluate(`JSON.parse(sessionStorage.getItem('outpost.session')).token`)) as string;
+      const uploaded = await fetch(`${env.platform.operatorUrl}/api/v1/firmware`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+      expect(uploaded.status).toBe(201);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+
+    await admin.getByRole('link', { name: 'Firmware', exact: true }).click();
+    const row = admin.getByRole('table', { name: 'Firmware' }).locator('tr', { hasText: 'greenhouse-app@2.2.0' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(key.keyId);
+    expect(await row.textContent()).toContain('pi4');
+    await env.screenshot(admin, 'firmware');
+    await row.getByRole('link', { name: 'Roll out…' }).click();
+    const form = admin.getByRole('form', { name: 'New rollout' });
+    await form.waitFor();
+    await form.getByLabel('Name').fill('greenhouse 2.2.0');
+    await form.getByLabel('Target devices').fill('gh-sensor-02');
+    await form.getByLabel('Waves (cumulative)').fill('100%');
+    await form.getByRole('button', { name: 'Create rollout' }).click();
+    await admin.getByRole('heading', { name: 'greenhouse 2.2.0' }).waitFor();
+    await waitFor(async () => (await admin.getByTestId('rollout-state').textContent()) === 'running', { description: 'the rollout running', timeoutMs: 10_000 });
+
+    const device = env.devices.get('gh-sensor-02');
+    await waitFor(() => (device?.jobs.length ?? 0) > 0, { description: 'the job reaching the device over MQTT', timeoutMs: 10_000 });
+    await env.progress('gh-sensor-02', 'downloading', { percent: 40, bytes: 26_214 });
+    await waitFor(async () => (await admin.getByTestId('ro-percent-gh-sensor-02').textContent())?.includes('40%') === true, { description: '40% shown for gh-sensor-02', timeoutMs: 5_000 });
+    expect(await admin.getByTestId('ro-state-gh-sensor-02').textContent()).toBe('downloading');
+    await env.screenshot(admin, 'rollout');
+
+    await admin.getByRole('button', { name: 'Pause' }).click();
+    await waitFor(async () => (await admin.getByTestId('rollout-state').textContent()) === 'paused', { description: 'the rollout paused', timeoutMs: 10_000 });
   });
 
   it('shows a viewer no mutating buttons, and refuses a forged admin call from their page (403)', async () => {

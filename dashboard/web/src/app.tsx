@@ -11,11 +11,16 @@ const AlertsPage = lazyPage<object>(() => import('./pages/alerts.js'));
 const RulesPage = lazyPage<object>(() => import('./pages/rules.js'));
 const EnrollmentPage = lazyPage<object>(() => import('./pages/enrollment.js'));
 const UsersPage = lazyPage<object>(() => import('./pages/users.js'));
+const FirmwarePage = lazyPage<object>(() => import('./pages/firmware.js'));
+const RolloutsPage = lazyPage<object>(() => import('./pages/rollouts.js'));
+const RolloutPage = lazyPage<{ id: string }>(() => import('./pages/rollouts.js').then((m) => ({ default: m.RolloutDetailPage })));
 
 const NAV: readonly { href: string; label: string; admin?: boolean }[] = [
   { href: '/', label: 'Fleet' },
   { href: '/alerts', label: 'Alerts' },
   { href: '/rules', label: 'Rules' },
+  { href: '/firmware', label: 'Firmware' },
+  { href: '/rollouts', label: 'Rollouts' },
   { href: '/enrollment', label: 'Enrollment' },
   { href: '/users', label: 'Users & tokens', admin: true },
 ];
@@ -23,6 +28,8 @@ const NAV: readonly { href: string; label: string; admin?: boolean }[] = [
 function Page({ at }: { at: string }) {
   const device = /^\/devices\/([^/]+)$/.exec(at);
   if (device?.[1] !== undefined) return <DevicePage id={decodeURIComponent(device[1])} />;
+  const rollout = /^\/rollouts\/([^/]+)$/.exec(at);
+  if (rollout?.[1] !== undefined) return <RolloutPage id={decodeURIComponent(rollout[1])} />;
   switch (at) {
     case '/':
       return <FleetPage />;
@@ -30,6 +37,10 @@ function Page({ at }: { at: string }) {
       return <AlertsPage />;
     case '/rules':
       return <RulesPage />;
+    case '/firmware':
+      return <FirmwarePage />;
+    case '/rollouts':
+      return <RolloutsPage />;
     case '/enrollment':
       return <EnrollmentPage />;
     case '/users':

@@ -174,3 +174,55 @@ export interface LiveMessage<P> {
   readonly deviceId?: string;
   readonly payload: P;
 }
+
+export interface Artifact {
+  readonly id: string;
+  readonly name: string;
+  readonly version: string;
+  readonly type: string;
+  readonly hardware: string[];
+  readonly size: number;
+  readonly sha256: string;
+  readonly keyId: string;
+  readonly securityVersion: number | null;
+  readonly uploadedBy: string;
+  readonly uploadedAt: number;
+}
+
+export type RolloutState = 'draft' | 'scheduled' | 'running' | 'paused' | 'aborted' | 'succeeded' | 'failed';
+
+export interface Rollout {
+  readonly id: string;
+  readonly name: string;
+  readonly artifactId: string;
+  readonly state: RolloutState;
+  readonly target: unknown;
+  readonly currentWave: number;
+  readonly waveCount: number;
+  readonly devices: number;
+  readonly counts: Record<string, number>;
+  readonly reason: { readonly code: string; readonly message: string; readonly at: number } | null;
+  readonly createdBy: string;
+  readonly createdAt: number;
+}
+
+export interface RolloutDetail extends Rollout {
+  readonly wavesProgress: {
+    readonly index: number;
+    readonly size: number;
+    readonly counts: Record<string, number>;
+    readonly startedAt: number | null;
+    readonly gate: { readonly status: 'pending' | 'waiting' | 'soaking' | 'passed' | 'breached' | 'skipped'; readonly reason: string };
+  }[];
+}
+
+export interface RolloutDevice {
+  readonly deviceId: string;
+  readonly wave: number;
+  readonly state: string;
+  readonly percent: number | null;
+  readonly bytes: number | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly attempts: number;
+  readonly updatedAt: number;
+}
