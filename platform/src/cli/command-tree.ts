@@ -5,9 +5,12 @@ import { auditCommand } from './commands/audit-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { enrollmentTokensCommand } from './commands/enrollment-tokens-command.js';
+import { firmwareCommand } from './commands/firmware-command.js';
 import { helpCommand } from './commands/help-command.js';
+import { keysCommand } from './commands/keys-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { logoutCommand } from './commands/logout-command.js';
+import { rolloutsCommand } from './commands/rollouts-command.js';
 import { rulesCommand } from './commands/rules-command.js';
 import { serverCommand } from './commands/server-command.js';
 import { telemetryCommand } from './commands/telemetry-command.js';
@@ -30,6 +33,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   devicesCommand,
   agentCommand,
   rulesCommand,
+  rolloutsCommand,
+  keysCommand,
+  firmwareCommand,
   telemetryCommand,
   auditCommand,
 ];
