@@ -35,7 +35,7 @@ export interface BrowserEnv {
   /** Reports OtaProgress on the device's latest job. */
   progress(deviceId: string, state: string, extra?: { percent?: number; bytes?: number }): Promise<void>;
   /** A page signed in as `username` (in its own browser context). */
-  signedIn(username: string, password?: string): Promise<Page>;
+  signedIn(username: string, password?: string, look?: { width: number; height: number; colorScheme: 'light' | 'dark' }): Promise<Page>;
   screenshot(page: Page, name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -120,8 +120,8 @@ export async function startBrowserEnv(specs: readonly DeviceSpec[]): Promise<Bro
       publish,
       online,
       progress,
-      async signedIn(username, password = ADMIN_PASSWORD) {
-        const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      async signedIn(username, password = ADMIN_PASSWORD, look = { width: 1280, height: 900, colorScheme: 'light' }) {
+        const context = await browser.newContext({ viewport: { width: look.width, height: look.height }, colorScheme: look.colorScheme });
         const page = await context.newPage();
         await page.goto(`${platform.operatorUrl}/`);
         await page.getByLabel('Username').fill(username);

@@ -231,6 +231,39 @@ describe('the web dashboard in Chromium', () => {
     expect((await env.client.api('GET', '/api/v1/users/mallory')).status).toBe(404);
   });
 
+  it('works by keyboard alone, and reads at phone width in dark mode', async () => {
+    const context = await env.chromium.browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    const phone = await context.newPage();
+    await phone.goto(`${env.platform.operatorUrl}/`);
+    // Keyboard only: the username field, Tab to the password, Enter signs in.
+    await phone.getByLabel('Username').focus();
+    await phone.keyboard.type('admin');
+    await phone.keyboard.press('Tab');
+    expect(await phone.evaluate('document.activeElement.name')).toBe('password');
+    await phone.keyboard.type(ADMIN_PASSWORD);
+    await phone.keyboard.press('Enter');
+    await phone.getByRole('heading', { name: 'Fleet' }).waitFor();
+    await waitFor(async () => (await phone.locator('.vlist [role=row]').count()) === 3, { description: 'the three rows', timeoutMs: 10_000 });
+    // A focused control shows a visible outline.
+    await phone.getByRole('link', { name: 'Alerts' }).focus();
+    await phone.keyboard.press('Shift+Tab');
+    await phone.keyboard.press('Tab');
+    const outline = (await phone.evaluate('getComputedStyle(document.activeElement).outlineStyle')) as string;
+    expect(outline).toBe('solid');
+    // Dark: the page background is dark; nothing overflows the phone's width.
+    const background = (await phone.evaluate('getComputedStyle(document.body).backgroundColor')) as string;
+    const [r = 255, g = 255, b = 255] = (background.match(/\d+/g) ?? []).map(Number);
+    expect(r + g + b).toBeLessThan(150);
+    expect((await phone.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(390);
+    await env.screenshot(phone, 'phone-dark-fleet');
+    await phone.getByRole('link', { name: 'gh-sensor-01' }).click();
+    await phone.locator('figure.chart').first().waitFor();
+    await waitFor(async () => Number(await phone.locator('figure.chart').first().getAttribute('data-points')) > 0, { description: 'a chart drawn', timeoutMs: 10_000 });
+    expect((await phone.evaluate('document.documentElement.scrollWidth')) as number).toBeLessThanOrEqual(390);
+    await env.screenshot(phone, 'phone-dark-device');
+    await context.close();
+  });
+
   it('sends a user whose session ended back to the login page with a message', async () => {
     const page = await env.signedIn('admin');
     const token = (await page.evaluate(`JSON.parse(sessionStorage.getItem('outpost.session')).token`)) as string;
