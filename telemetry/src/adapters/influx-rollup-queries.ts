@@ -19,7 +19,7 @@ import { DEVICE_TAG, MEASUREMENT } from './influx-line.js';
 
 export const MINUTE_MEASUREMENT = 'telemetry_1m';
 export const HOUR_MEASUREMENT = 'telemetry_1h';
-/** One point per pass: field `done_to` = the end of the whole minutes rolled up (epoch ms), at that time. */
+/** One point per step: field `done_to` = the end of the whole minutes rolled up (epoch ms), at the time it was stored (the newest wins). */
 export const WATERMARK_MEASUREMENT = 'telemetry_rollup';
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -68,9 +68,9 @@ export function joinStatements(statements: readonly Statement[]): Statement {
   return { query: statements.map((statement) => statement.query).join('; '), params };
 }
 
-export function watermarkLine(doneTo: number): string {
-  if (!Number.isSafeInteger(doneTo)) throw new Error('unchecked watermark');
-  return `${WATERMARK_MEASUREMENT} done_to=${doneTo}i ${doneTo}`;
+export function watermarkLine(doneTo: number, at: number): string {
+  if (!Number.isSafeInteger(doneTo) || !Number.isSafeInteger(at)) throw new Error('unchecked watermark');
+  return `${WATERMARK_MEASUREMENT} done_to=${doneTo}i ${at}`;
 }
 
 export function watermarkStatement(): Statement {

@@ -173,20 +173,23 @@ export class InfluxRollup {
   async refresh(): Promise<void> {
     await this.load();
     const horizon = this.#horizon();
-    while (!this.#closed && this.#disabled === undefined && this.#coveredTo !== undefined && this.#coveredTo < horizon) {
+    // Each step reads the watermark when it runs: a rewind queued before it moves it back.
+    const step = async (): Promise<boolean> => {
       const from = this.#coveredTo;
+      if (this.#closed || this.#disabled !== undefined || from === undefined || from >= horizon) return false;
       const to = Math.min(horizon, from + this.#chunkMs);
-      await this.#enqueue(async () => {
-        this.#claimed = Math.max(this.#claimed, to);
-        await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
-        // The hours this step completed (the one holding `from` may have had minutes before).
-        if (floorHour(from) < floorHour(to)) await this.#deps.query(rollupIntoStatement('hour', this.#deps.target, floorHour(from), floorHour(to)));
-        await this.#deps.post(watermarkLine(to));
-        this.#passes += 1;
-        this.#coveredTo = to;
-      });
-    }
+      this.#claimed = Math.max(this.#claimed, to);
+      await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
+      // The hours this step completed (the one holding `from` may have had minutes before).
+      if (floorHour(from) < floorHour(to)) await this.#deps.query(rollupIntoStatement('hour', this.#deps.target, floorHour(from), floorHour(to)));
+      await this.#deps.post(watermarkLine(to, Math.floor(this.#deps.now())));
+      this.#passes += 1;
+      this.#coveredTo = to;
+      return true;
+    };
+    while (await this.#enqueue(step));
   }
+
 
   /**
    * After `points` are stored: recomputes the minutes of those below the watermark (or the step
@@ -200,9 +203,11 @@ export class InfluxRollup {
     // From here to #enqueue nothing awaits: the check and the place in the queue go together.
     const claimed = Math.max(this.#claimed, this.#coveredTo);
     const minutes = new Map<string, Set<number>>();
+    let earliest = claimed;
     for (const point of points) {
       if (point.ts >= claimed) continue;
       const minute = floorMinute(point.ts);
+      earliest = Math.min(earliest, minute);
       let set = minutes.get(point.deviceId);
       if (set === undefined) minutes.set(point.deviceId, (set = new Set()));
       set.add(minute);
@@ -211,10 +216,31 @@ export class InfluxRollup {
     const statements = lateStatements(this.#deps.target, minutes, floorHour(claimed));
     this.#lateWrites += 1;
     await this.#enqueue(async () => {
-      for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
-        await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
+      try {
+        for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
+          await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
+        }
+      } catch (error) {
+        if (error instanceof OutpostError && error.code === TELEMETRY_STORE_UNAVAILABLE) throw error;
+        await this.#rewind(earliest, error);
       }
     });
+  }
+
+  /**
+   * InfluxDB refused a recompute (a statement error, not an outage): the raw points are stored,
+   * so the write stands, and the watermark moves back to before them — charts read those minutes
+   * from raw points, and the periodic pass redoes them. Rejects (the write is retried) only when
+   * the lower watermark cannot be stored.
+   */
+  async #rewind(to: number, error: unknown): Promise<void> {
+    const coveredTo = Math.min(this.#coveredTo ?? to, floorMinute(to));
+    this.#deps.log?.error(
+      { err: (error as Error).message, coveredTo: new Date(coveredTo).toISOString() },
+      'InfluxDB rollup: recomputing late minutes was refused; the watermark moves back before them',
+    );
+    await this.#deps.post(watermarkLine(coveredTo, Math.floor(this.#deps.now())));
+    this.#coveredTo = coveredTo;
   }
 
   /**

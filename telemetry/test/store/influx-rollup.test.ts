@@ -242,6 +242,30 @@ describe('InfluxDB rollup', () => {
   );
 
   it(
+    'never fails a write over a recompute InfluxDB refuses: the watermark moves back and charts read those minutes raw',
+    async () => {
+      const db = freshDb();
+      const rolled = await open(db);
+      const raw = await open(db, { rollup: false });
+      const now = Date.now();
+      await coveredTo(rolled, now);
+      const late = floorMinute(now) - 30 * MINUTE;
+      // Another writer gave a rollup field (of `hum`) another type in this shard: InfluxDB refuses the recompute.
+      const planting = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry_1m,device=other count_hum="text" ${late}` });
+      expect(planting.status).toBe(204);
+      const points = series('rw-a', late + 5_000, floorMinute(now) - MINUTE).map((point) => ({ ...point, metrics: { ...point.metrics, hum: 40 } }));
+      expect(await rolled.write(points)).toEqual({ written: points.length, deadLettered: 0 });
+      expect(rolled.rollupStatus()?.coveredTo).toBeLessThanOrEqual(late);
+      await compare(rolled, raw, 'rw-a', 'temp', FNS, [{ from: late - HOUR, to: now + MINUTE, everyMs: MINUTE }]);
+      // The lower watermark was stored: a restarted store does not trust those minutes either.
+      const again = await open(db);
+      expect(again.rollupStatus()).toMatchObject({ startedFrom: 'watermark' });
+      expect(again.rollupStatus()?.coveredTo).toBeLessThanOrEqual(late);
+    },
+    TEST_MS,
+  );
+
+  it(
     'resumes from its stored watermark after a restart instead of rolling everything up again',
     async () => {
       const db = freshDb();
