@@ -74,6 +74,7 @@ describe('loadConfig', () => {
       loginAccountRateLimitPerMin: 30,
       loginSlowdownMs: 1_000,
       otaTickMs: 1_000,
+      ota: { firmwareMaxBytes: 2 * 1024 * 1024 * 1024, maxDownloads: 100, downloadBytesPerS: 0 },
     });
   });
 
@@ -308,6 +309,7 @@ describe('loadConfig', () => {
       OUTPOST_METRICS_TOKEN: 'a-metrics-token-29', OUTPOST_LIVE_RECHECK_INTERVAL: '30s', OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT: '31', OUTPOST_LOGIN_SLOWDOWN: '32s', OUTPOST_OTA_TICK: '33s',
       OUTPOST_RENEW_FROM_PERCENT: '18', OUTPOST_RENEW_RATE_LIMIT: '19', OUTPOST_RENEW_RATE_WINDOW: '20s', OUTPOST_ALLOW_INSECURE_KEY_MODE: 'true',
       OUTPOST_STRICT_FILE_MODES: 'true', OUTPOST_WEBHOOK_ALLOW_PRIVATE: 'true', OUTPOST_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/8, hooks.lan',
+      OUTPOST_FIRMWARE_MAX_BYTES: '34', OUTPOST_OTA_MAX_DOWNLOADS: '35', OUTPOST_OTA_DOWNLOAD_BYTES_PER_S: '36',
     };
     const result = config({ env });
     const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000,
