@@ -11,7 +11,7 @@ export const NOT_RUNNING_EXIT_CODE = 3;
 
 export const STATUS_HELP = helpText(
   'outpost-agent status [--state-dir DIR]',
-  'Prints the agent\'s connection, outbox depth, last send, versions and certificate expiry. Exits 3 when the agent is not running.',
+  'Prints the agent\'s connection, outbox depth, last send, versions, certificate expiry, installed firmware and OTA job. Exits 3 when the agent is not running.',
   COMMON_FLAGS,
 );
 
@@ -44,6 +44,12 @@ export async function statusCommand(args: readonly string[], deps: CliDeps): Pro
     `config        ${status === undefined ? 'unknown' : `${status.config.origin}${status.config.version === undefined ? '' : ` version ${status.config.version}`}`}`,
     `certificate   ${identity.serial} expires ${iso(identity.notAfter)} (renewal from ${iso(renewAt(identity))})`,
   ];
+  if (status?.firmware !== undefined) lines.push(`firmware      ${status.firmware.name} ${status.firmware.version} (slot ${status.firmware.slot})`);
+  if (status?.ota !== undefined) {
+    const o = status.ota;
+    const end = o.outcome === undefined ? o.phase : `${o.outcome}${o.error === undefined ? '' : ` (${o.error.code}: ${o.error.message})`}`;
+    lines.push(`ota           job ${o.jobId}: ${o.name} ${o.version} — ${end}`);
+  }
   if (status?.lastError !== undefined) lines.push(`last error    ${status.lastError.code}: ${status.lastError.message} (${iso(status.lastError.at)})`);
   if (status !== undefined) lines.push(`updated       ${iso(status.updatedAt)}`);
   deps.io.out(`${lines.join('\n')}\n`);

@@ -79,6 +79,16 @@ export interface OtaEngineDeps {
   readonly options?: Partial<OtaOptions>;
 }
 
+/** The job in hand, for status.json and `outpost-agent status`. */
+export interface OtaSummary {
+  readonly jobId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly phase: OtaPhase;
+  readonly outcome?: OtaOutcome['state'];
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
 export interface OtaEngine {
   /** Resumes what the state dir holds; call before the MQTT link starts. */
   start(): Promise<void>;
@@ -89,7 +99,7 @@ export interface OtaEngine {
   /** What DeviceStatus reports as `firmware`. */
   firmware(): FirmwareInfo | undefined;
   /** For status.json / `outpost-agent status`. */
-  summary(): { jobId: string; phase: OtaPhase; outcome?: OtaOutcome['state'] } | undefined;
+  summary(): OtaSummary | undefined;
   close(): Promise<void>;
 }
 
@@ -515,7 +525,16 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
     summary() {
       const rec = record;
       if (rec === undefined) return undefined;
-      return { jobId: rec.job.jobId, phase: rec.phase, ...(rec.outcome === undefined ? {} : { outcome: rec.outcome.state }) };
+      const { jobId, manifest } = rec.job;
+      const outcome = rec.outcome;
+      return {
+        jobId,
+        name: manifest.name,
+        version: manifest.version,
+        phase: rec.phase,
+        ...(outcome === undefined ? {} : { outcome: outcome.state }),
+        ...(outcome?.error === undefined ? {} : { error: outcome.error }),
+      };
     },
     async close(): Promise<void> {
       closed = true;

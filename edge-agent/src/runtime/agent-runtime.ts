@@ -154,6 +154,8 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
   function statusFile(stateName: AgentStatusFile['state']): AgentStatusFile {
     const { identity: id, config } = state;
     const box = outboxStats();
+    const firmware = ota?.firmware();
+    const otaJob = ota?.summary();
     return {
       v: 1,
       pid: process.pid,
@@ -170,6 +172,8 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
       config: config.version === undefined ? { origin: config.origin } : { origin: config.origin, version: config.version },
       ...(state.trustVersion === undefined ? {} : { trustVersion: state.trustVersion }),
       ...(state.lastError === undefined ? {} : { lastError: state.lastError }),
+      ...(firmware === undefined ? {} : { firmware }),
+      ...(otaJob === undefined ? {} : { ota: otaJob }),
     };
   }
 

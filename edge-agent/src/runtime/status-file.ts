@@ -1,5 +1,7 @@
 /** status.json in the state dir: what `outpost-agent status` prints about the running agent. */
+import type { FirmwareInfo } from '@outpost/protocol';
 import { readJsonIfExists, writeJsonAtomic } from '../identity/atomic-file.js';
+import type { OtaSummary } from '../ota/ota-engine.js';
 
 export interface AgentStatusFile {
   readonly v: 1;
@@ -28,6 +30,10 @@ export interface AgentStatusFile {
   readonly config: { readonly origin: string; readonly version?: number };
   readonly trustVersion?: number;
   readonly lastError?: { readonly code: string; readonly message: string; readonly at: number };
+  /** What OTA installed last (DeviceStatus `firmware`). */
+  readonly firmware?: FirmwareInfo;
+  /** The OTA job in hand or last finished. */
+  readonly ota?: OtaSummary;
 }
 
 export async function writeStatusFile(file: string, status: AgentStatusFile): Promise<void> {

@@ -5,7 +5,7 @@
  * app slots it leaves. The agent is SIGKILLed during the download, during the install and after
  * activation; the broker is frozen at commit time.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
@@ -156,6 +156,12 @@ describe('OTA on a real agent process', () => {
     expect(statuses.find((s) => s['firmware'] !== undefined)?.['firmware']).toEqual({ name: 'sensor-app', version: '1.0.0', slot: 'a' });
     // The staging file is gone.
     await expect(stat(join(broker.stateDir, 'ota', 'staging', `${job.jobId}.part`))).rejects.toThrow();
+    // `outpost-agent status` shows it (from status.json, written every 300 ms).
+    const shown = await until('status with the firmware', () => {
+      const text = execFileSync(process.execPath, [AGENT_BIN, 'status', '--state-dir', broker.stateDir]).toString();
+      return text.includes('firmware      sensor-app 1.0.0 (slot a)') && text.includes(`ota           job ${job.jobId}: sensor-app 1.0.0 — succeeded`) ? text : undefined;
+    });
+    expect(shown).toContain('agent         running');
   });
 
   it('answers the same job again with its outcome, without running it twice', async () => {
