@@ -11,6 +11,7 @@ import { keysCommand } from './commands/keys-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { logoutCommand } from './commands/logout-command.js';
 import { rolloutsCommand } from './commands/rollouts-command.js';
+import { rolloutsCommand } from './commands/rollouts-command.js';
 import { rulesCommand } from './commands/rules-command.js';
 import { serverCommand } from './commands/server-command.js';
 import { telemetryCommand } from './commands/telemetry-command.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   devicesCommand,
   agentCommand,
   rulesCommand,
+  rolloutsCommand,
   rolloutsCommand,
   keysCommand,
   firmwareCommand,
