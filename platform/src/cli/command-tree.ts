@@ -11,7 +11,6 @@ import { keysCommand } from './commands/keys-command.js';
 import { loginCommand } from './commands/login-command.js';
 import { logoutCommand } from './commands/logout-command.js';
 import { rolloutsCommand } from './commands/rollouts-command.js';
-import { rolloutsCommand } from './commands/rollouts-command.js';
 import { rulesCommand } from './commands/rules-command.js';
 import { serverCommand } from './commands/server-command.js';
 import { telemetryCommand } from './commands/telemetry-command.js';
@@ -34,7 +33,6 @@ export const COMMANDS: readonly CommandSpec[] = [
   devicesCommand,
   agentCommand,
   rulesCommand,
-  rolloutsCommand,
   rolloutsCommand,
   keysCommand,
   firmwareCommand,
