@@ -104,6 +104,13 @@ describe('device firmware download', () => {
     expect(await p.metric('outpost_ota_download_bytes_total')).toBeGreaterThanOrEqual(bytes.length * 2);
   });
 
+  it('refuses to delete the artifact while its rollout is not finished', async () => {
+    const res = await p.api('DELETE', `/api/v1/firmware/${signed.manifest.id}`);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ code: 'OTA_ARTIFACT_IN_USE' });
+    expect((await p.api('GET', `/api/v1/firmware/${signed.manifest.id}`)).status).toBe(200);
+  });
+
   it('refuses a suspended device (403)', async () => {
     expect((await p.api('POST', `/api/v1/devices/${device.deviceId}/suspend`)).status).toBe(200);
     try {
