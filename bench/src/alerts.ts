@@ -3,7 +3,7 @@
  * PUBACK go) to the stored AlertEvent, p50/p99, under a steady telemetry load with many active
  * rules; and rule evaluations per second. In-process: a real ingest spool (group-commit fsync),
  * the real state database (SQLite, WAL), the alerts module as the alerts part runs it (the
- * broker's decode-once TelemetryRecords reading the spool, as from disk).
+ * decode-once TelemetryRecords (telemetry) reading the spool, as from disk).
  *
  * Load: `rate` TelemetryBatches/s from `devices` devices, each with `metricsPerMsg` of
  * `metricCount` metrics; `rules` rules spread over those metrics (a tenth rate rules, a
@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runMigrations, type StateDatabase } from '@outpost/platform';
 import type { AlertEvent, Rule, TelemetryBatch } from '@outpost/protocol';
-import { openSpool } from '@outpost/telemetry';
+import { openSpool, TelemetryRecords } from '@outpost/telemetry';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { pino } from 'pino';
@@ -34,7 +34,7 @@ const metricsPerMsg = Number(process.argv[7] ?? 2);
 const probeEvery = Number(process.argv[8] ?? 100);
 const tickMs = 10;
 
-// The alerts module, the broker's TelemetryRecords and the state database opener are loaded
+// The alerts module and the state database opener are loaded
 // from the built workspaces (bench does not depend on the parts' packages).
 interface AlertsModuleLike {
   start(): Promise<void>;
@@ -44,13 +44,11 @@ interface AlertsModuleLike {
   idle(): Promise<void>;
 }
 const alertsPath = new URL('../../../alerts/dist/src/alerts-module.js', import.meta.url).href;
-const recordsPath = new URL('../../../broker/dist/src/services/telemetry-records.js', import.meta.url).href;
 const dbPath = new URL('../../../platform/dist/src/db/database.js', import.meta.url).href;
 const { createAlertsModule, alertsMigrations } = (await import(alertsPath)) as {
   createAlertsModule(deps: unknown): AlertsModuleLike;
   alertsMigrations: Parameters<typeof runMigrations>[2];
 };
-const { TelemetryRecords } = (await import(recordsPath)) as { TelemetryRecords: new (options: { consumers: number }) => unknown };
 const { openStateDatabase } = (await import(dbPath)) as { openStateDatabase(dir: string): { db: StateDatabase; close(): Promise<void> } };
 
 function percentile(sorted: readonly number[], p: number): number {

@@ -3,7 +3,7 @@
  * duration is configurable, so tests never wait long). Checked once, all problems listed.
  */
 import { OutpostError } from '@outpost/protocol';
-import type { IngestOptions } from './ingest/ingest-pipeline.js';
+import type { IngestOptions } from '@outpost/telemetry';
 import type { IngestSink } from './ports/ingest-sink.js';
 
 export interface BrokerPartOptions {

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { requirePort, type Part, type PartDeps, type Readiness, type TlsCredentials, type DeviceChannel, type DeviceInbox, type IngestSpool, type MqttPublisher, type TelemetryRecordsPort } from '@outpost/kernel';
 import { OutpostError, resolveLimits } from '@outpost/protocol';
-import { openSpool, type Spool } from '@outpost/telemetry';
+import { IngestPipeline, openSpool, registerIngestMetrics, TelemetryRecords, type Spool } from '@outpost/telemetry';
 import { defer, firstValueFrom, type Subscription } from 'rxjs';
 import { createAedesBroker, type AedesBroker } from './adapters/aedes-broker.js';
 import { PromBrokerMetrics } from './adapters/prom-metrics.js';
@@ -31,10 +31,7 @@ import { InstructionDelivery } from './services/instruction-delivery.js';
 import { MetricTypeGuard } from './services/metric-type-guard.js';
 import { RefusalLog } from './services/refusal-log.js';
 import { SessionRegistry } from './services/session-registry.js';
-import { TelemetryRecords } from './services/telemetry-records.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
-import { IngestPipeline } from './ingest/ingest-pipeline.js';
-import { registerIngestMetrics } from './ingest/ingest-metrics.js';
 
 export const PART_NAME = 'broker';
 

@@ -20,6 +20,7 @@ export type {
   InfluxQLValue,
 } from './adapters/influxql.js';
 export * from './spool/index.js';
+export * from './ingest/index.js';
 export type {
   AggregateFn,
   FleetQuery,

@@ -8,9 +8,8 @@
  * remembered by its seq (`records`), so the consumers take it typed instead of parsing again.
  */
 import type { TelemetryBatch } from '@outpost/protocol';
-import type { Spool } from '@outpost/telemetry';
+import type { Spool, TelemetryRecords } from '@outpost/telemetry';
 import type { IngestSink } from '../ports/ingest-sink.js';
-import type { TelemetryRecords } from '../services/telemetry-records.js';
 
 export function spoolSink(spool: Spool, now: () => number, records?: TelemetryRecords): IngestSink {
   return {

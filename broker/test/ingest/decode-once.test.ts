@@ -2,13 +2,14 @@
  * Decode once (issue 12, item 2): the batch the publish hook validated is what ingest and the
  * alert engine see — typed, never validated again — so a limits change between the write and
  * the read cannot make them judge the same record differently. (Ingest and the alerts part
- * judging a record alike end to end: alerts/test/decode-once.test.ts.)
+ * judging a record alike end to end: alerts/test/decode-once.test.ts; TelemetryRecords' memory
+ * bound: telemetry/test/ingest/telemetry-records.test.ts.)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveLimits, topics, type TelemetryBatch } from '@outpost/protocol';
-import { openSpool, type SpoolEntry } from '@outpost/telemetry';
+import { openSpool, TelemetryRecords, type SpoolEntry } from '@outpost/telemetry';
 import { firstValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spoolSink } from '../../src/adapters/spool-sink.js';
@@ -16,10 +17,9 @@ import { PublishQuota } from '../../src/domain/publish-quota.js';
 import { authorizePublish, type PublishHookDeps } from '../../src/hooks/authorize-publish.js';
 import { InboxRouter } from '../../src/services/inbox-router.js';
 import { MetricTypeGuard } from '../../src/services/metric-type-guard.js';
-import { TelemetryRecords } from '../../src/services/telemetry-records.js';
 import { CountingMetrics, FakeRegistry, FakeSession, RecordingOutbound, recordingLog } from '../services/fakes.js';
 
-describe('TelemetryRecords', () => {
+describe("decode once: the publish hook to the spool's consumers", () => {
   const NOW = 1_700_000_000_000;
   let dir: string;
 
@@ -80,16 +80,5 @@ describe('TelemetryRecords', () => {
     expect(second?.batch).toBe(first?.batch);
     expect(fresh.stats()).toEqual({ shared: 1, parsed: 1, rememberedBytes: 0 });
     await reopened.close();
-  });
-
-  it('forgets the oldest remembered batches beyond its memory bound (a consumer far behind parses them instead)', () => {
-    const records = new TelemetryRecords({ consumers: 2, maxBytes: 100 });
-    const batch = (seq: number): TelemetryBatch => ({ v: 1, seq, samples: [{ ts: NOW, metrics: { t: seq } }] });
-    for (let seq = 1; seq <= 5; seq += 1) records.remember(seq, batch(seq), 40);
-    expect(records.stats().rememberedBytes).toBe(80);
-    const entry = (seq: number): SpoolEntry => ({ seq, deviceId: 'dev-1', receivedAt: NOW, payload: Buffer.from(JSON.stringify(batch(seq))) });
-    const read = records.recordsOf([entry(3), entry(4), entry(5)]);
-    expect(read.records.map((r) => r.batch.seq)).toEqual([3, 4, 5]);
-    expect(records.stats()).toMatchObject({ shared: 2, parsed: 1 });
   });
 });

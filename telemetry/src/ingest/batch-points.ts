@@ -1,10 +1,10 @@
 /**
  * Turns spooled telemetry records into store points (ARCHITECTURE step 3). The records are the
- * batches the broker's publish hook validated, typed (services/telemetry-records.ts): nothing
- * is parsed or checked again here.
+ * batches the broker's publish hook validated, typed (telemetry-records.ts): nothing is parsed
+ * or checked again here.
  */
-import type { TelemetryPoint } from '@outpost/telemetry';
-import type { TelemetryRecord } from '../services/telemetry-records.js';
+import type { TelemetryPoint } from '../store/telemetry-store.js';
+import type { TelemetryRecord } from './telemetry-records.js';
 
 export function pointsOf(records: readonly TelemetryRecord[]): TelemetryPoint[] {
   const points: TelemetryPoint[] = [];

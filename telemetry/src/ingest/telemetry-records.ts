@@ -10,11 +10,31 @@
  * `JSON.parse`d once, without schema checks, and shared with the other consumers. Memory is
  * bounded by `maxBytes` of raw payload; the oldest entries go first.
  */
-import type { TelemetryRecord, TelemetryRecordsPort, UnreadableRecord } from '@outpost/kernel';
 import type { TelemetryBatch } from '@outpost/protocol';
-import type { SpoolEntry } from '@outpost/telemetry';
+import type { SpoolEntry } from '../spool/spool-types.js';
 
-export type { TelemetryRecord, UnreadableRecord } from '@outpost/kernel';
+/** One accepted telemetry batch as the spool's consumers see it: typed and trusted. */
+export interface TelemetryRecord {
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly receivedAt: number;
+  readonly batch: TelemetryBatch;
+}
+
+/** A spooled entry that is not a telemetry batch (a damaged or foreign file): reported, never thrown. */
+export interface UnreadableRecord {
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly reason: string;
+}
+
+/**
+ * The spool's entries as the typed batches the publish hook validated (kernel re-exports it as
+ * the broker's `telemetryRecords` port): consumers never judge a record again.
+ */
+export interface TelemetryRecordsPort {
+  recordsOf(entries: readonly SpoolEntry[]): { readonly records: TelemetryRecord[]; readonly unreadable: UnreadableRecord[] };
+}
 
 export interface TelemetryRecordsOptions {
   /** How many consumers read each record (a remembered batch is released after that many takes; 0: remember nothing); default 2. */
@@ -37,7 +57,7 @@ interface Remembered {
   takes: number;
 }
 
-/** The broker's `telemetryRecords` port (kernel's TelemetryRecordsPort). */
+/** The spool's decode-once records; the broker provides one as its `telemetryRecords` port. */
 export class TelemetryRecords implements TelemetryRecordsPort {
   readonly #consumers: number;
   readonly #maxBytes: number;

@@ -6,15 +6,18 @@
  * Points the store refuses for good go to its dead-letter file (the store's job); records that
  * do not decode are logged and counted, and skipped.
  */
-import type { Readiness, IngestSpool } from '@outpost/kernel';
-import type { SpoolEntry, TelemetryStore } from '@outpost/telemetry';
 import { from, mergeMap, type Subscription } from 'rxjs';
-import type { Log } from '../ports/log.js';
+import type { Spool, SpoolEntry } from '../spool/spool-types.js';
+import type { TelemetryStoreLog } from '../store/open-store.js';
+import type { TelemetryStore } from '../store/telemetry-store.js';
 import { backoffMs } from './backoff.js';
 import { pointsOf } from './batch-points.js';
-import { TelemetryRecords } from '../services/telemetry-records.js';
+import { TelemetryRecords, type TelemetryRecordsPort } from './telemetry-records.js';
 
 export const INGEST_CONSUMER = 'ingest';
+
+/** What ingest reads of the spool (the broker hands it its `ingestSpool` port). */
+export type IngestSpoolReader = Pick<Spool, 'readBatches' | 'commit' | 'stats'>;
 
 export interface IngestOptions {
   /** Most spool records (batches) per store write; default 500. */
@@ -34,11 +37,11 @@ export interface IngestOptions {
 }
 
 export interface IngestDeps {
-  readonly spool: IngestSpool;
+  readonly spool: IngestSpoolReader;
   /** The spool's records, typed and trusted (decoded once, by the publish hook); default: a private reader. */
-  readonly records?: TelemetryRecords;
+  readonly records?: TelemetryRecordsPort;
   readonly store: TelemetryStore;
-  readonly log: Log;
+  readonly log: TelemetryStoreLog;
   readonly now: () => number;
   /** Resolves true after `ms`, false when cancelled by shutdown. */
   readonly wait: (ms: number) => Promise<boolean>;
@@ -64,7 +67,7 @@ export interface WriteObservation {
 
 export class IngestPipeline {
   readonly #deps: IngestDeps;
-  readonly #records: TelemetryRecords;
+  readonly #records: TelemetryRecordsPort;
   readonly #options: Required<IngestOptions>;
   readonly #observers: ((observation: WriteObservation) => void)[] = [];
   #subscription: Subscription | undefined;
@@ -122,7 +125,7 @@ export class IngestPipeline {
       )
       .subscribe({
         error: (error: unknown) => {
-          // The spool stream only errors when the spool itself failed; the broker's readiness says so.
+          // The spool stream only errors when the spool itself failed; the spool owner's readiness says so.
           this.#lastError = (error as Error).message;
           this.#deps.log.error({ err: this.#lastError }, 'ingest: reading the spool failed; ingest stopped until restart');
         },
@@ -130,7 +133,7 @@ export class IngestPipeline {
   }
 
   /** `degraded` while store writes fail (the spool holds the data). */
-  ready(): Readiness {
+  ready(): 'ok' | 'degraded' {
     return this.#failingSince === undefined ? 'ok' : 'degraded';
   }
 

@@ -1,13 +1,12 @@
 /** Prometheus metrics of the ingest pipeline and the telemetry store (`outpost_ingest_*`, `outpost_telemetry_*`). */
-import type { TelemetryStore } from '@outpost/telemetry';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { IngestSpool } from '@outpost/kernel';
-import { INGEST_CONSUMER, type IngestPipeline } from './ingest-pipeline.js';
+import type { TelemetryStore } from '../store/telemetry-store.js';
+import { INGEST_CONSUMER, type IngestPipeline, type IngestSpoolReader } from './ingest-pipeline.js';
 
 export interface IngestMetricSources {
   readonly pipeline: () => IngestPipeline | undefined;
   readonly store: () => TelemetryStore | undefined;
-  readonly spool: () => IngestSpool | undefined;
+  readonly spool: () => IngestSpoolReader | undefined;
   readonly now: () => number;
 }
 

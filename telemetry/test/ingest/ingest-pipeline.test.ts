@@ -1,0 +1,87 @@
+/**
+ * The ingest pipeline (ARCHITECTURE step 3) on a real spool and the embedded store: every
+ * spooled sample is stored before the `ingest` cursor moves past it; a store that fails keeps
+ * the records in the spool (retried with backoff) until it writes again. The end-to-end path
+ * MQTT → spool → store is in broker/test/ingest/.
+ */
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '../../src/adapters/sqlite-store.js';
+import { IngestPipeline, INGEST_CONSUMER, TelemetryRecords } from '../../src/ingest/index.js';
+import type { TelemetryStore } from '../../src/store/telemetry-store.js';
+import { eventually, memoryLogger, SpoolKit } from '../spool/spool-test-kit.js';
+
+const T0 = 1_700_000_000_000;
+const kit = new SpoolKit();
+const stores: SqliteTelemetryStore[] = [];
+const pipelines: IngestPipeline[] = [];
+
+afterEach(async () => {
+  await Promise.allSettled(pipelines.splice(0).map((pipeline) => pipeline.close()));
+  await Promise.allSettled(stores.splice(0).map((store) => store.close()));
+  await kit.cleanup();
+});
+
+async function openStore(dir: string): Promise<SqliteTelemetryStore> {
+  const store = await openSqliteTelemetryStore({ file: path.join(dir, 'telemetry.sqlite'), retentionDays: 3650, deadLetterFile: path.join(dir, 'dead-letters.jsonl'), retentionIntervalMs: 0 });
+  stores.push(store);
+  return store;
+}
+
+function batch(seq: number): Buffer {
+  return Buffer.from(JSON.stringify({ v: 1, seq, samples: [0, 1].map((i) => ({ ts: T0 + (seq * 2 + i) * 1000, metrics: { temp: seq * 2 + i } })) }));
+}
+
+/** A store that refuses writes while `failing` is set (a database that is down), else the real one. */
+function switchable(store: TelemetryStore): { store: TelemetryStore; failing: boolean } {
+  const handle = { failing: true, store };
+  handle.store = Object.create(store, {
+    write: { value: (...args: Parameters<TelemetryStore['write']>) => (handle.failing ? Promise.reject(Object.assign(new Error('store down'), { code: 'TELEMETRY_STORE_UNAVAILABLE' })) : store.write(...args)) },
+  }) as TelemetryStore;
+  return handle;
+}
+
+describe('IngestPipeline', () => {
+  it('stores every spooled sample, then commits the cursor; a record that does not decode is skipped and counted', async () => {
+    const dir = await kit.tempDir();
+    const spool = await kit.open({ dir, consumers: [INGEST_CONSUMER] });
+    const store = await openStore(dir);
+    const log = memoryLogger();
+    for (let seq = 1; seq <= 10; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
+    await spool.append({ deviceId: 'dev-2', payload: Buffer.from('{not json'), receivedAt: T0 });
+    const pipeline = new IngestPipeline({ spool, store, log, now: () => T0, wait: async () => true }, { maxRecords: 4, maxWaitMs: 1 });
+    pipelines.push(pipeline);
+    pipeline.start();
+
+    await eventually(() => spool.committed(INGEST_CONSUMER) === spool.stats().lastSeq);
+    const stored = await store.raw({ deviceIds: ['dev-1'], metric: 'temp', from: T0, to: T0 + 60_000 });
+    expect(stored.map((point) => point.value)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(pipeline.stats()).toMatchObject({ records: 11, points: 20, undecodable: 1, retries: 0 });
+    expect(log.lines.filter((line) => line.level === 'error').map((line) => line.message)).toEqual(['ingest: a spooled batch does not decode; skipped']);
+    expect(pipeline.ready()).toBe('ok');
+  });
+
+  it('keeps the records in the spool while the store fails, retries, and drains them once it writes again', async () => {
+    const dir = await kit.tempDir();
+    const spool = await kit.open({ dir, consumers: [INGEST_CONSUMER] });
+    const real = await openStore(dir);
+    const flaky = switchable(real);
+    const records = new TelemetryRecords({ consumers: 1 });
+    const pipeline = new IngestPipeline({ spool, records, store: flaky.store, log: memoryLogger(), now: () => Date.now(), wait: (ms) => delay(ms, true) }, { maxWaitMs: 1, retryMinMs: 1, retryMaxMs: 5 });
+    pipelines.push(pipeline);
+    for (let seq = 1; seq <= 3; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
+    pipeline.start();
+
+    await eventually(() => pipeline.stats().retries >= 3);
+    expect(pipeline.ready()).toBe('degraded');
+    expect(pipeline.stats().failingSince).toBeTypeOf('number');
+    expect(spool.committed(INGEST_CONSUMER)).toBe(0);
+    expect(await real.raw({ deviceIds: ['dev-1'], metric: 'temp', from: T0, to: T0 + 60_000 })).toEqual([]);
+
+    flaky.failing = false;
+    await eventually(() => spool.committed(INGEST_CONSUMER) === 3);
+    expect(await real.raw({ deviceIds: ['dev-1'], metric: 'temp', from: T0, to: T0 + 60_000 })).toHaveLength(6);
+    expect(pipeline.ready()).toBe('ok');
+  });
+});
