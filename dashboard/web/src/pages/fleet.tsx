@@ -98,7 +98,6 @@ export function FleetPage() {
   const [loaded, setLoaded] = useState<'loading' | 'done' | string>('loading');
   const [filters, setFilters] = useState<Filters>({ q: '', online: '', group: '', firmware: '' });
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'id', desc: false });
-  const [visible, setVisible] = useState<readonly string[]>([]);
   const [live, setLive] = useState(false);
   const [, setTick] = useState(0);
   const height = useViewportHeight();
@@ -165,32 +164,43 @@ export function FleetPage() {
     [],
   );
 
-  // Rows on screen: their telemetry moves "last seen" (resubscribed when the rows change).
-  const visibleKey = visible.join(',');
-  useEffect(() => {
-    if (visible.length === 0) return;
-    let close: (() => void) | undefined;
-    const wait = setTimeout(() => {
-      close = openLive({
-        topics: ['telemetry'],
-        devices: visible,
-        onEvent: (_topic, data) => {
-          const { deviceId, payload } = data as LiveMessage<TelemetryBatch>;
-          const d = deviceId === undefined ? undefined : devices.get(deviceId);
-          if (d === undefined || deviceId === undefined) return;
-          const newest = Math.max(...payload.samples.map((s) => s.ts));
-          if (newest > (d.lastSeen ?? 0)) {
-            devices.set(deviceId, { ...d, lastSeen: newest, online: true });
-            paint.request();
-          }
-        },
-      });
+  // Rows on screen: their telemetry moves "last seen". The set is kept outside the component's
+  // state (scrolling must not re-render the page); the stream is reopened once scrolling settles.
+  const rowStream = useRef<{ key: string; timer?: ReturnType<typeof setTimeout>; close?: () => void }>({ key: '' }).current;
+  const onVisible = (items: readonly Device[]): void => {
+    const ids = items.map((d) => d.id);
+    const key = ids.join(',');
+    if (key === rowStream.key) return;
+    rowStream.key = key;
+    if (rowStream.timer !== undefined) clearTimeout(rowStream.timer);
+    rowStream.timer = setTimeout(() => {
+      rowStream.close?.();
+      rowStream.close =
+        ids.length === 0
+          ? undefined
+          : openLive({
+              topics: ['telemetry'],
+              devices: ids,
+              onEvent: (_topic, data) => {
+                const { deviceId, payload } = data as LiveMessage<TelemetryBatch>;
+                const d = deviceId === undefined ? undefined : devices.get(deviceId);
+                if (d === undefined || deviceId === undefined) return;
+                const newest = Math.max(...payload.samples.map((s) => s.ts));
+                if (newest > (d.lastSeen ?? 0)) {
+                  devices.set(deviceId, { ...d, lastSeen: newest, online: true });
+                  paint.request();
+                }
+              },
+            });
     }, 300);
-    return () => {
-      clearTimeout(wait);
-      close?.();
-    };
-  }, [visibleKey]);
+  };
+  useEffect(
+    () => () => {
+      if (rowStream.timer !== undefined) clearTimeout(rowStream.timer);
+      rowStream.close?.();
+    },
+    [],
+  );
 
   const all = useMemo(() => [...devices.values()], [version]);
   const rows = useMemo(() => {
@@ -291,7 +301,7 @@ export function FleetPage() {
           height={height}
           label="Device rows"
           keyOf={(d) => d.id}
-          onVisible={(items) => setVisible(items.map((d) => d.id))}
+          onVisible={onVisible}
           row={(d) => (
             <>
               <span role="cell" class="c-id">
