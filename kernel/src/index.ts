@@ -1,6 +1,6 @@
 import './http/openapi-schema.js';
 export type { Part, PartDeps, PartFactory, Listeners, Readiness, Clock, Log } from './part.js';
-export type { OutpostConfig, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig, OtaConfig } from './config/outpost-config.js';
+export type { OutpostConfig, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig, InfluxRollupConfig, OtaConfig } from './config/outpost-config.js';
 export { PORT_PROVIDERS, type Ports, type PortName } from './ports/ports.js';
 export { requirePort } from './ports/require-port.js';
 export type { AuthPort } from './ports/auth-port.js';

@@ -56,6 +56,18 @@ export interface InfluxConfig {
   readonly rp?: string;
   readonly username?: string;
   readonly password?: string;
+  /** 1.x: the rollup for long-range charts (ADR 0008, issue 12); absent = on with the store's defaults. */
+  readonly rollup?: InfluxRollupConfig;
+}
+
+/** The InfluxDB rollup (ADR 0008); each absent field keeps the store's default. */
+export interface InfluxRollupConfig {
+  /** false = off: charts scan raw points (default on). */
+  readonly enabled?: boolean;
+  /** How often the periodic pass runs (default 1 min). */
+  readonly intervalMs?: number;
+  /** How long after a minute ends the pass rolls it up (default 2 min). */
+  readonly settleMs?: number;
 }
 
 /** Bounds of the OTA part (issue 13): uploads and device downloads. */

@@ -1,7 +1,7 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import type { ConfigEnvName } from './config-schema.js';
 import type { ConfigValue } from './parse-value.js';
-import type { InfluxApi, InfluxConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
+import type { InfluxApi, InfluxConfig, InfluxRollupConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
 
 /** Parsed values by key; keys with a default are always present. */
 export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;
@@ -126,12 +126,25 @@ function buildInflux(get: Reader): InfluxConfig | undefined {
     password: get.optionalString('OUTPOST_INFLUX_PASSWORD'),
   };
   const present = Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined));
+  const rollup = buildInfluxRollup(get);
   return {
     url,
     api: INFLUX_APIS.find((known) => known === api) ?? 'auto',
     db: get.string('OUTPOST_INFLUX_DB'),
     ...present,
+    ...(rollup === undefined ? {} : { rollup }),
   };
+}
+
+/** Only the rollup keys that are set; absent when none is (the store's defaults). */
+function buildInfluxRollup(get: Reader): InfluxRollupConfig | undefined {
+  const set = {
+    enabled: get.optionalBool('OUTPOST_INFLUX_ROLLUP'),
+    intervalMs: get.optionalNumber('OUTPOST_INFLUX_ROLLUP_INTERVAL'),
+    settleMs: get.optionalNumber('OUTPOST_INFLUX_ROLLUP_SETTLE'),
+  };
+  const present = Object.fromEntries(Object.entries(set).filter(([, value]) => value !== undefined)) as InfluxRollupConfig;
+  return Object.keys(present).length === 0 ? undefined : present;
 }
 
 interface Reader {
@@ -140,6 +153,7 @@ interface Reader {
   number(key: ConfigEnvName): number;
   optionalNumber(key: ConfigEnvName): number | undefined;
   bool(key: ConfigEnvName): boolean;
+  optionalBool(key: ConfigEnvName): boolean | undefined;
   list(key: ConfigEnvName): readonly string[];
 }
 
@@ -169,6 +183,10 @@ function reader(values: ConfigValues): Reader {
     optionalNumber(key) {
       const value = values.get(key);
       return typeof value === 'number' ? value : undefined;
+    },
+    optionalBool(key) {
+      const value = values.get(key);
+      return typeof value === 'boolean' ? value : undefined;
     },
     list(key) {
       const value = values.get(key);

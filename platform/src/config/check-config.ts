@@ -23,6 +23,9 @@ const INFLUX_DETAILS: readonly ConfigEnvName[] = [
   'OUTPOST_INFLUX_RP',
   'OUTPOST_INFLUX_USERNAME',
   'OUTPOST_INFLUX_PASSWORD',
+  'OUTPOST_INFLUX_ROLLUP',
+  'OUTPOST_INFLUX_ROLLUP_INTERVAL',
+  'OUTPOST_INFLUX_ROLLUP_SETTLE',
 ];
 
 /** node:fs check: exists, is a file, and this process may read it. */

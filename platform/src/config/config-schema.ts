@@ -163,6 +163,13 @@ const KEYS = [
   { env: 'OUTPOST_INFLUX_BUCKET', path: 'influx.bucket', type: 'string', doc: 'InfluxDB bucket (v2).' },
   { env: 'OUTPOST_INFLUX_DB', path: 'influx.db', type: 'string', default: 'outpost', doc: 'InfluxDB database (v1).' },
   { env: 'OUTPOST_INFLUX_RP', path: 'influx.rp', type: 'string', doc: 'InfluxDB retention policy (v1).' },
+  // InfluxDB rollup (issue 12, ADR 0008): unset keys keep the store's defaults.
+  { env: 'OUTPOST_INFLUX_ROLLUP', path: 'influx.rollup.enabled', type: 'bool', defaultText: 'true',
+    doc: 'InfluxDB 1.x: keep the minute/hour rollup that long-range charts read (false = charts scan raw points).' },
+  { env: 'OUTPOST_INFLUX_ROLLUP_INTERVAL', path: 'influx.rollup.intervalMs', type: 'duration', defaultText: '1m', min: 1_000, max: 3_600_000,
+    doc: 'How often the InfluxDB rollup rolls up the minutes that ended.' },
+  { env: 'OUTPOST_INFLUX_ROLLUP_SETTLE', path: 'influx.rollup.settleMs', type: 'duration', defaultText: '2m', min: 0, max: 86_400_000,
+    doc: 'How long after a minute ends the InfluxDB rollup takes it (later points are rolled up by their write).' },
   { env: 'OUTPOST_INFLUX_USERNAME', path: 'influx.username', type: 'string',
     doc: 'InfluxDB user (v1); set together with OUTPOST_INFLUX_PASSWORD.' },
   { env: 'OUTPOST_INFLUX_PASSWORD', path: 'influx.password', type: 'string', secret: true,

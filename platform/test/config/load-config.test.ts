@@ -170,6 +170,15 @@ describe('loadConfig', () => {
     });
   });
 
+  it('passes only the InfluxDB rollup settings that are set (issue 12)', () => {
+    const url = { OUTPOST_INFLUX_URL: 'http://influx:8086' };
+    expect(config({ env: url }).influx?.rollup).toBeUndefined();
+    expect(config({ env: { ...url, OUTPOST_INFLUX_ROLLUP: 'false' } }).influx?.rollup).toEqual({ enabled: false });
+    expect(config({ env: { ...url, OUTPOST_INFLUX_ROLLUP_INTERVAL: '1s', OUTPOST_INFLUX_ROLLUP_SETTLE: '0s' } }).influx?.rollup).toEqual({ intervalMs: 1_000, settleMs: 0 });
+    const tooShort = load({ env: { ...url, OUTPOST_INFLUX_ROLLUP_INTERVAL: '500ms' } });
+    expect(tooShort.ok).toBe(false);
+  });
+
   it('warns that InfluxDB credentials are ignored without a URL', () => {
     const result = load({ env: { OUTPOST_INFLUX_TOKEN: 'secret-token-value' } });
     expect(result.ok && result.warnings).toEqual([
@@ -310,13 +319,15 @@ describe('loadConfig', () => {
       OUTPOST_RENEW_FROM_PERCENT: '18', OUTPOST_RENEW_RATE_LIMIT: '19', OUTPOST_RENEW_RATE_WINDOW: '20s', OUTPOST_ALLOW_INSECURE_KEY_MODE: 'true',
       OUTPOST_STRICT_FILE_MODES: 'true', OUTPOST_WEBHOOK_ALLOW_PRIVATE: 'true', OUTPOST_WEBHOOK_ALLOW_HOSTS: '10.0.0.0/8, hooks.lan',
       OUTPOST_FIRMWARE_MAX_BYTES: '34', OUTPOST_OTA_MAX_DOWNLOADS: '35', OUTPOST_OTA_DOWNLOAD_BYTES_PER_S: '36',
+      OUTPOST_INFLUX_ROLLUP: 'true', OUTPOST_INFLUX_ROLLUP_INTERVAL: '37s', OUTPOST_INFLUX_ROLLUP_SETTLE: '38s',
     };
     const result = config({ env });
     const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000,
       OUTPOST_MQTT_HANDSHAKE_TIMEOUT: 21_000, OUTPOST_MQTT_CONNECT_TIMEOUT: 22_000, OUTPOST_HTTP_IDLE_TIMEOUT: 26_000, OUTPOST_HTTP_KEEP_ALIVE_TIMEOUT: 27_000,
       OUTPOST_HTTP_REQUEST_TIMEOUT: 28_000, OUTPOST_LIVE_RECHECK_INTERVAL: 30_000, OUTPOST_LOGIN_SLOWDOWN: 32_000, OUTPOST_OTA_TICK: 33_000,
       OUTPOST_RENEW_RATE_WINDOW: 20_000, OUTPOST_ALLOW_INSECURE_KEY_MODE: true, OUTPOST_STRICT_FILE_MODES: true, OUTPOST_WEBHOOK_ALLOW_PRIVATE: true,
-      OUTPOST_WEBHOOK_ALLOW_HOSTS: ['10.0.0.0/8', 'hooks.lan'] };
+      OUTPOST_WEBHOOK_ALLOW_HOSTS: ['10.0.0.0/8', 'hooks.lan'],
+      OUTPOST_INFLUX_ROLLUP: true, OUTPOST_INFLUX_ROLLUP_INTERVAL: 37_000, OUTPOST_INFLUX_ROLLUP_SETTLE: 38_000 };
     for (const spec of CONFIG_KEYS) {
       if (spec.refused !== undefined) continue;
       const actual = spec.path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], result);

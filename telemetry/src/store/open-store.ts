@@ -2,6 +2,7 @@
  * Opens the TelemetryStore the configuration asks for: InfluxDB when `influx` is given (its
  * API detected from `/ping`, or forced by `api`), else the embedded SQLite store.
  */
+import type { InfluxRollupOptions } from '../adapters/influx-rollup.js';
 import { openInfluxTelemetryStore } from '../adapters/influx-store.js';
 import { openSqliteTelemetryStore } from '../adapters/sqlite-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
@@ -24,6 +25,8 @@ export interface InfluxConnectionOptions {
   readonly rp?: string;
   readonly username?: string;
   readonly password?: string;
+  /** 1.x: the rollup for long-range charts (ADR 0008); `enabled: false` = off; absent fields keep their defaults. */
+  readonly rollup?: InfluxRollupOptions & { readonly enabled?: boolean };
 }
 
 export interface OpenTelemetryStoreOptions {
@@ -56,8 +59,10 @@ export async function openTelemetryStore(options: OpenTelemetryStoreOptions): Pr
     options.log?.info({ kind: store.kind, file: options.embeddedFile, retentionDays: options.retentionDays }, 'telemetry store open');
     return store;
   }
+  const { rollup, ...influx } = options.influx;
   const store = await openInfluxTelemetryStore({
-    ...options.influx,
+    ...influx,
+    ...(rollup === undefined ? {} : { rollup: rollup.enabled === false ? false : rollupOptions(rollup) }),
     retentionDays: options.retentionDays,
     deadLetterFile: options.deadLetterFile,
     ...(options.log === undefined ? {} : { log: options.log }),
@@ -67,4 +72,13 @@ export async function openTelemetryStore(options: OpenTelemetryStoreOptions): Pr
   });
   options.log?.info({ kind: store.kind, url: options.influx.url, db: options.influx.db }, 'telemetry store open');
   return store;
+}
+
+function rollupOptions(rollup: InfluxRollupOptions): InfluxRollupOptions {
+  return {
+    ...(rollup.intervalMs === undefined ? {} : { intervalMs: rollup.intervalMs }),
+    ...(rollup.settleMs === undefined ? {} : { settleMs: rollup.settleMs }),
+    ...(rollup.minRangeMs === undefined ? {} : { minRangeMs: rollup.minRangeMs }),
+    ...(rollup.chunkMs === undefined ? {} : { chunkMs: rollup.chunkMs }),
+  };
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { queryInfluxQL } from '../../src/adapters/influxql.js';
 import { openInfluxTelemetryStore, type InfluxTelemetryStore, type InfluxTelemetryStoreOptions } from '../../src/adapters/influx-store.js';
+import { openTelemetryStore } from '../../src/store/open-store.js';
 import type { AggregateFn, SeriesPoint, TelemetryPoint } from '../../src/store/telemetry-store.js';
 import { startInfluxd, waitFor, type InfluxdHandle } from './influxd-service.js';
 
@@ -315,6 +316,29 @@ describe('InfluxDB rollup', () => {
       ];
       await compare(rolled, raw, 'tick-a', 'temp', FNS, cases);
       expect(rolled.rollupStatus()?.lateWrites).toBe(0);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'takes its settings through openTelemetryStore, as the platform opens it',
+    async () => {
+      const db = freshDb();
+      const through = async (rollup: { enabled?: boolean; intervalMs?: number; settleMs?: number }): Promise<InfluxTelemetryStore> => {
+        const store = (await openTelemetryStore({
+          influx: { url: url(), api: 'v1', db, rollup },
+          embeddedFile: path.join(dir, 'unused.sqlite'),
+          retentionDays: 30,
+          deadLetterFile: path.join(dir, `dead-${db}.jsonl`),
+        })) as InfluxTelemetryStore;
+        opened.push(store);
+        return store;
+      };
+      expect((await through({ enabled: false })).rollupStatus()).toBeUndefined();
+      // Settle 0: the current minute's start is covered at once (the default waits 2 minutes).
+      const now = Date.now();
+      const store = await through({ intervalMs: 1_000, settleMs: 0 });
+      expect(await coveredTo(store, now)).toBeGreaterThanOrEqual(floorMinute(now));
     },
     TEST_MS,
   );
