@@ -32,8 +32,9 @@ export function asAlertEvent(payload: unknown): { alertId: string; deviceId: str
 
 export class HealthTracker {
   readonly #lastSeen = new Map<string, number>();
-  readonly #uptime = new Map<string, number>();
-  readonly #restarts = new Map<string, number[]>();
+  readonly #uptime = new Map<string, { readonly uptimeS: number; readonly at: number }>();
+  /** Restarts as `[when seen, when the uptime before it was seen]`. */
+  readonly #restarts = new Map<string, [number, number][]>();
   readonly #alerts = new Map<string, Map<string, AlertMark>>();
 
   seen(deviceId: string, at: number): void {
@@ -44,10 +45,10 @@ export class HealthTracker {
   /** An online DeviceStatus: a lower uptime than the last one is a restart. */
   uptime(deviceId: string, uptimeS: number, at: number): void {
     const last = this.#uptime.get(deviceId);
-    this.#uptime.set(deviceId, uptimeS);
-    if (last !== undefined && uptimeS < last) {
+    this.#uptime.set(deviceId, { uptimeS, at });
+    if (last !== undefined && uptimeS < last.uptimeS) {
       const list = this.#restarts.get(deviceId) ?? [];
-      list.push(at);
+      list.push([at, last.at]);
       if (list.length > 100) list.splice(0, list.length - 100);
       this.#restarts.set(deviceId, list);
     }
@@ -84,7 +85,9 @@ export class HealthTracker {
       const from = Math.max(since, now - rules.windowMs);
       const seen = Math.max(this.#lastSeen.get(deviceId) ?? 0, since);
       if (now - seen > rules.silenceAfterMs) silent += 1;
-      if ((this.#restarts.get(deviceId) ?? []).some((at) => at >= from)) restarting += 1;
+      // A restart counts when the uptime before it was also seen after `since`: the restart an
+      // update itself causes (activation) is not held against the new version.
+      if ((this.#restarts.get(deviceId) ?? []).some(([at, before]) => at >= from && before >= since)) restarting += 1;
       const marks = this.#alerts.get(deviceId);
       if (marks !== undefined && [...marks.values()].some((m) => severities.has(m.severity) && (m.firing || m.firedAt >= from))) alerting += 1;
     }
