@@ -39,6 +39,14 @@ const boundaries = [
       },
     ]),
   },
+  {
+    // The agent's bundle builder (@outpost/edge-agent/bundle) runs on the server, beside the
+    // install files it ships: Node built-ins and protocol only, never the agent's runtime.
+    files: ['edge-agent/bundle/**'],
+    rules: restrict([
+      { regex: '^(?!node:|\\.\\.?/|@outpost/protocol$)', message: 'The bundle builder imports only node:* and @outpost/protocol (ADR 0007).' },
+    ]),
+  },
 ];
 
 export default tseslint.config(
@@ -61,7 +69,7 @@ export default tseslint.config(
   {
     // No floating promises (STYLE 12), type-aware: every TypeScript file under src/ and test/
     // belongs to a project (the parts' tests to <part>/test/tsconfig.json).
-    files: ['**/src/**/*.ts', '**/test/**/*.ts'],
+    files: ['**/src/**/*.ts', '**/test/**/*.ts', 'edge-agent/bundle/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: { '@typescript-eslint/no-floating-promises': 'error' },
   },

@@ -4,8 +4,7 @@ import { Type, type Static } from 'typebox';
 import type { OperatorRouteDeps } from '../http/operator-deps.js';
 import { ErrorBody, errorResponses } from '@outpost/kernel';
 import { GroupNameSchema, TagMap } from '../http/schemas.js';
-import { createAgentPayloads, type AgentPayload } from './agent-payload.js';
-import { BUNDLE_PREFIX, createBundleService } from './bundle-service.js';
+import { BUNDLE_PREFIX, createAgentPayloads, createBundleService, type AgentPayload } from '@outpost/edge-agent/bundle';
 import { locateAgentPackage } from './locate-agent.js';
 
 const CreateBody = Type.Object(

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validatePayload } from '@outpost/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_MAIN } from '../../src/bundle/agent-payload.js';
+import { AGENT_MAIN, standaloneAgent } from '@outpost/edge-agent/bundle';
 import { locateAgentPackage } from '../../src/bundle/locate-agent.js';
-import { standaloneAgent } from '../../src/bundle/standalone-agent.js';
 import { csrFor, rsaKey } from '../helpers/keys.js';
 import { startRegistryPlatform, type RegistryPlatform } from '../helpers/registry-platform.js';
 

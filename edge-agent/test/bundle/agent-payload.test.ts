@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT_MAIN, createAgentPayloads } from '../../src/bundle/agent-payload.js';
+import { AGENT_MAIN, createAgentPayloads } from '../../bundle/agent-payload.js';
 
 interface Warning {
   readonly o: object;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BLOCK, TAR_END, splitUstarPath, tarArchive, tarEntry } from '../../src/bundle/tar-writer.js';
+import { BLOCK, TAR_END, splitUstarPath, tarArchive, tarEntry } from '../../bundle/tar-writer.js';
 
 /** Extracts with the system tar, as a device would. */
 function extract(dir: string, file: string): string {

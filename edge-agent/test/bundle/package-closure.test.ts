@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLoopbackHost } from '../../src/bundle/loopback-host.js';
-import { packageClosure } from '../../src/bundle/package-closure.js';
-import { isShipped, packageFiles } from '../../src/bundle/package-files.js';
+import { isLoopbackHost } from '../../bundle/loopback-host.js';
+import { packageClosure } from '../../bundle/package-closure.js';
+import { isShipped, packageFiles } from '../../bundle/package-files.js';
 
 async function pkg(dir: string, manifest: Record<string, unknown>, files: Record<string, string> = {}): Promise<void> {
   await mkdir(dir, { recursive: true });
