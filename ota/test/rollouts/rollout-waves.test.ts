@@ -144,4 +144,32 @@ describe('a rollout through the platform: waves, gates, progress', () => {
     await started?.progress('succeeded');
     await waitRollout(p, created.id, (d) => d.counts['succeeded'] === 1, 'a late success is recorded');
   });
+
+  it('starts a scheduled rollout at startAt, not before', async () => {
+    const devices = await fleet(p, 'later', 1);
+    sims.push(...devices);
+    const startAt = Date.now() + 1_500;
+    const created = await createRollout(p, { artifactId: 'art-2', target: { devices: devices.map((d) => d.id) }, waves: [{ percent: 100 }], startAt });
+    expect(created).toMatchObject({ state: 'scheduled', startAt, currentWave: -1 });
+    expect(withJob(devices)).toHaveLength(0);
+    await waitFor(() => withJob(devices).length === 1, { description: 'the job at startAt', timeoutMs: 10_000 });
+    expect(Date.now()).toBeGreaterThanOrEqual(startAt);
+    expect((await detail(p, created.id)).state).toBe('running');
+  });
+
+  it('lets a viewer read rollouts but not act on them', async () => {
+    const made = await p.api('POST', '/api/v1/api-tokens', { name: 'rollout-viewer', role: 'viewer' });
+    const token = (made.body as { token: string }).token;
+    const as = (method: string, path: string, body?: unknown): Promise<Response> =>
+      fetch(`${p.t.operatorUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    expect((await as('GET', '/api/v1/rollouts')).status).toBe(200);
+    const refused = await as('POST', '/api/v1/rollouts', { artifactId: 'art-2', target: { group: 'test' }, waves: [{ percent: 100 }] });
+    expect(refused.status).toBe(403);
+    const listed = (await (await as('GET', '/api/v1/rollouts?limit=2')).json()) as { items: unknown[]; nextCursor?: string };
+    expect(listed.items).toHaveLength(2);
+    expect(listed.nextCursor).toBeDefined();
+    const next = (await (await as('GET', `/api/v1/rollouts?limit=2&cursor=${listed.nextCursor ?? ''}`)).json()) as { items: { id: string }[] };
+    expect(next.items.length).toBeGreaterThan(0);
+    expect(next.items.map((r) => r.id)).not.toContain((listed.items[0] as { id: string }).id);
+  });
 });
