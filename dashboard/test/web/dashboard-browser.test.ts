@@ -280,5 +280,13 @@ describe('the web dashboard in Chromium', () => {
     await page.goto(`${env.platform.operatorUrl}/alerts`);
     await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 10_000 });
     expect(await page.getByRole('status').textContent()).toMatch(/session expired or was ended/);
+
+    // A session reaching its expiresAt while the page is open: back to login on time, without a call.
+    const fresh = (await env.client.api('POST', '/api/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD })).body as { token: string };
+    await page.evaluate(`sessionStorage.setItem('outpost.session', JSON.stringify({ username: 'admin', role: 'admin', token: ${JSON.stringify(fresh.token)}, expiresAt: Date.now() + 2500 }))`);
+    await page.goto(`${env.platform.operatorUrl}/rules`);
+    await page.getByRole('heading', { name: 'Rules' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('status').textContent()).toBe('Your session expired. Sign in again.');
   });
 });

@@ -43,9 +43,16 @@ export function signOut(notice?: string): void {
 }
 
 // A session ends on time even when the page makes no call: back to login with a message.
+// (setTimeout holds at most 2^31 - 1 ms: a longer session re-arms its timer until it is due.)
 effect(() => {
   const current = session.value;
   if (current === undefined) return;
-  const timer = setTimeout(() => signOut('Your session expired. Sign in again.'), Math.max(0, current.expiresAt - Date.now()));
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (): void => {
+    const left = current.expiresAt - Date.now();
+    if (left <= 0) signOut('Your session expired. Sign in again.');
+    else timer = setTimeout(arm, Math.min(left, 2_000_000_000));
+  };
+  arm();
   return () => clearTimeout(timer);
 });
