@@ -196,7 +196,12 @@ export function createInboundHandler(deps: InboundDeps): InboundHandler {
             await onPublishError(payload);
             return;
           case 'otaJob':
-            otaChain = serially(otaChain, () => onOtaJob(payload));
+            // After the TrustSet that arrived before it (both retained, delivered together on connect):
+            // the job's signature is checked against the keys that set brings.
+            otaChain = serially(otaChain, async () => {
+              await trustChain.catch(() => undefined);
+              await onOtaJob(payload);
+            });
             await otaChain;
             return;
           default:
