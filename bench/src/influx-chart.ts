@@ -8,7 +8,9 @@
  * round size for ~400 points: 2 h for 30 d, read from the hour rollup), quiet and then
  * while `writers` connections keep writing 5,000-line bodies of 100 other devices' live points
  * as fast as influxd takes them. Prints medians, maxima and the raw/rollup ratio, and checks the
- * two answers agree.
+ * two answers agree. Also the rollup's cost to writes: a day of old points (a backlog or a spool
+ * drain, below the watermark: each write recomputes its minutes) and of live points, through
+ * `write()` with the rollup off and on.
  *
  *   npx tsc -b bench && node bench/dist/src/influx-chart.js [days=30] [writers=3] [repeats=5]
  */
@@ -17,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInfluxd, waitFor } from '@outpost/e2e';
-import { openInfluxTelemetryStore, queryInfluxQL, type AggregateFn, type InfluxTelemetryStore, type SeriesPoint } from '@outpost/telemetry';
+import { openInfluxTelemetryStore, queryInfluxQL, type AggregateFn, type InfluxTelemetryStore, type SeriesPoint, type TelemetryPoint } from '@outpost/telemetry';
 import { writeLinesRaw } from './line-protocol-ceiling.js';
 
 const days = Number(process.argv[2] ?? 30);
@@ -117,6 +119,29 @@ async function charts(condition: string, raw: InfluxTelemetryStore, rolled: Infl
   return { worstRolled, worstRaw };
 }
 
+/** 1 Hz points of `devices` devices (`prefix`-N) for `seconds` from `from`, in calls of 50,000 as ingest sends them. */
+function* batches(prefix: string, devices: number, from: number, seconds: number): Generator<TelemetryPoint[]> {
+  let batch: TelemetryPoint[] = [];
+  for (let d = 0; d < devices; d += 1) {
+    for (let ts = from; ts < from + seconds * SECOND; ts += SECOND) {
+      batch.push({ deviceId: `${prefix}-${String(d).padStart(4, '0')}`, ts, metrics: { [METRIC]: valueAt(ts) } });
+      if (batch.length === 50_000) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** points/s of `write()` for the batches given. */
+async function writeRate(store: InfluxTelemetryStore, calls: Iterable<TelemetryPoint[]>): Promise<number> {
+  const t0 = performance.now();
+  let written = 0;
+  for (const batch of calls) written += (await store.write(batch)).written;
+  return written / ((performance.now() - t0) / 1000);
+}
+
 /** Writes live points of 100 other devices as fast as influxd takes them until stopped; returns points/s. */
 function startLoad(influxUrl: string, db: string, connections: number): { stop(): Promise<number> } {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
@@ -176,6 +201,28 @@ try {
     await waitFor(() => (rolled.rollupStatus()?.coveredTo ?? 0) >= horizon, { description: 'the rollup backfill', timeoutMs: 30 * MINUTE, intervalMs: 50 });
     const status = rolled.rollupStatus();
     console.log(`rollup backfill: ${((performance.now() - t0) / 1000).toFixed(1)} s for ${days} days (${status?.passes ?? 0} statements of 1 h), from ${status?.startedFrom ?? '?'}`);
+
+    // Off and on alternate, twice each, the better run of each counts (the machine's noise is large).
+    const best = async (run: (store: InfluxTelemetryStore, round: number) => Iterable<TelemetryPoint[]>): Promise<{ off: number; on: number; late: number }> => {
+      let off = 0;
+      let on = 0;
+      const lateBefore = rolled.rollupStatus()?.lateWrites ?? 0;
+      for (let round = 0; round < 2; round += 1) {
+        off = Math.max(off, await writeRate(raw, run(raw, round)));
+        on = Math.max(on, await writeRate(rolled, run(rolled, round)));
+      }
+      return { off, on, late: (rolled.rollupStatus()?.lateWrites ?? 0) - lateBefore };
+    };
+    const name = (store: InfluxTelemetryStore, round: number, what: string): string => `${what}-${store === raw ? 'off' : 'on'}-${round}`;
+    // A backlog: one device's day of old points (below the watermark: each call recomputes its minutes).
+    const old = await best((store, round) => batches(name(store, round, 'old'), 1, start + DAY, 86_400));
+    // Live: 1,000 devices' current minute, above the watermark (the periodic pass rolls it up later).
+    const live = await best((store, round) => batches(name(store, round, 'live'), 1_000, Math.floor(Date.now() / MINUTE) * MINUTE, 60));
+    const rate = (value: number): string => Math.round(value).toLocaleString('en');
+    console.log(
+      `write(), 50,000 points a call, best of 2: a day of one device's old points ${rate(old.off)} points/s with the rollup off vs ${rate(old.on)} on (${(old.on / old.off).toFixed(2)}×, ${old.late} calls recomputed minutes); ` +
+        `a minute of 1,000 devices' live points ${rate(live.off)} vs ${rate(live.on)} (${(live.on / live.off).toFixed(2)}×, ${live.late} calls recomputed minutes)`,
+    );
 
     const quiet = await charts('quiet', raw, rolled);
     const load = startLoad(influx.url, db, writers);

@@ -5,16 +5,20 @@
  * which also loads InfluxDB's copy of the data. The embedded store is loaded through its own
  * `write` (10,000 points a call), and the InfluxDB store's `write` is timed on a tenth as much
  * (50,000 points a call, as the ingest pipeline sends 500 batches of 100 samples). `latest` and
- * `metrics` of the device are timed too.
+ * `metrics` of the device are timed too. The InfluxDB store keeps a minute/hour rollup (ADR 0008):
+ * its backfill of the loaded days is timed, and its charts run once it is done (raw scans vs the
+ * rollup side by side: influx-chart.js).
  *
  *   npx tsc -b bench && node bench/dist/src/telemetry-store.js [days=30] [connections=3] [repeats=5]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startInfluxd } from '@outpost/e2e';
+import { startInfluxd, waitFor } from '@outpost/e2e';
 import { writeLinesRaw } from './line-protocol-ceiling.js';
-import { openTelemetryStore, queryInfluxQL, type AggregateFn, type TelemetryPoint, type TelemetryStore } from '@outpost/telemetry';
+import { openTelemetryStore, queryInfluxQL, type AggregateFn, type InfluxTelemetryStore, type TelemetryPoint, type TelemetryStore } from '@outpost/telemetry';
+
+type RollupStatus = ReturnType<InfluxTelemetryStore['rollupStatus']>;
 
 const days = Number(process.argv[2] ?? 30);
 const connections = Number(process.argv[3] ?? 3);
@@ -134,6 +138,7 @@ try {
   await queryInfluxQL({ url: influx.url }, `CREATE DATABASE "${db}" WITH DURATION ${(days + 5) * 24}h`);
   const ceiling = await rawCeiling(influx.url, db);
   console.log(`influxdb  raw line-protocol ceiling: ${Math.round(ceiling).toLocaleString('en')} points/s (${connections} connections, 5,000-line batches)`);
+  const opened = performance.now();
   const store = await openTelemetryStore({
     influx: { url: influx.url, api: 'auto', db },
     embeddedFile: join(dir, 'unused.sqlite'),
@@ -144,7 +149,16 @@ try {
   try {
     const tenth = Math.floor(total / 10) * SECOND;
     const rate = await load(store, 'bench-0002', start, start + tenth, 50_000);
-    console.log(`influxdb  store write(): ${Math.round(rate).toLocaleString('en')} points/s (${(tenth / SECOND).toLocaleString('en')} points, 50,000 a call as ingest sends them, one call at a time)`);
+    console.log(
+      `influxdb  store write(): ${Math.round(rate).toLocaleString('en')} points/s (${(tenth / SECOND).toLocaleString('en')} points, 50,000 a call as ingest sends them, one call at a time; ` +
+        'old points, so each call also recomputes its minutes of the rollup)',
+    );
+    if (store.kind === 'influxdb-v1') {
+      const status = (): RollupStatus => (store as InfluxTelemetryStore).rollupStatus();
+      const horizon = Math.floor((Date.now() - 3 * 60_000) / 60_000) * 60_000;
+      await waitFor(() => (status()?.coveredTo ?? 0) >= horizon, { description: 'the rollup backfill', timeoutMs: 30 * 60_000, intervalMs: 50 });
+      console.log(`influxdb  rollup backfill of ${days} days: done ${((performance.now() - opened) / 1000).toFixed(1)} s after open (${status()?.passes ?? 0} steps of 1 h)`);
+    }
     await charts('influxdb', store);
   } finally {
     await store.close();
