@@ -142,3 +142,25 @@ describe('outpost keys and outpost firmware against a running platform', () => {
     expect(firmware.stdout).toContain('--security-version');
   });
 });
+
+describe('outpost firmware upload refused while it streams', () => {
+  it('prints the server\'s coded refusal of an oversized artifact, not a broken connection', async () => {
+    const t = await startTestPlatform({ parts: serverParts(), env: { OUTPOST_FIRMWARE_MAX_BYTES: '1 MiB' } });
+    const home = await makeHome();
+    try {
+      const env = { OUTPOST_SERVER: t.url, OUTPOST_TOKEN: await t.login('admin', ADMIN_PASSWORD) };
+      const run = (argv: string[]): Promise<CliResult> => outpost(argv, { home: home.dir, env });
+      const file = (name: string): string => join(home.dir, name);
+      expect((await run(['keys', 'create', '--no-passphrase', '--out', file('k.pem')])).code).toBe(0);
+      expect((await run(['keys', 'register', '--key', file('k.pem')])).code).toBe(0);
+      await writeFile(file('big.bin'), randomBytes(8 * 1024 * 1024));
+      expect((await run(['firmware', 'sign', '--key', file('k.pem'), '--name', 'big', '--version', '1.0.0', '--type', 'archive', '--hardware', 'any', file('big.bin'), '--out', file('big.json')])).code).toBe(0);
+      const res = await run(['firmware', 'upload', file('big.bin'), '--manifest', file('big.json')]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/OTA_ARTIFACT_TOO_LARGE/);
+    } finally {
+      await t.close();
+      await home.cleanup();
+    }
+  });
+});
