@@ -1,8 +1,12 @@
 /**
  * The answers of the operator API (SPEC "HTTP API") as the app reads them. Payloads that travel
- * on the live stream are protocol types; the API views are written here from the route schemas
- * (the server packages are not imported into the browser bundle).
+ * on the live stream are protocol's own types (type-only imports: nothing of protocol is bundled);
+ * the API views are written here from the route schemas, since the server packages that own
+ * them are never imported into the browser bundle.
  */
+import type { AlertEvent, DeviceStatus, TelemetryBatch } from '@outpost/protocol';
+
+export type { AlertEvent, DeviceStatus, TelemetryBatch };
 export type Role = 'viewer' | 'operator' | 'admin';
 
 export interface Page<T> {
@@ -161,13 +165,6 @@ export interface ApiToken {
   readonly name: string;
   readonly role: Role;
   readonly [key: string]: unknown;
-}
-
-/** A TelemetryBatch as the live stream carries it (protocol payload). */
-export interface TelemetryBatch {
-  readonly v: 1;
-  readonly seq: number;
-  readonly samples: { readonly ts: number; readonly metrics: Record<string, number | boolean | string> }[];
 }
 
 export interface LiveMessage<P> {

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { allPages, api, describeFailure } from '../api/client.js';
 import { frameCoalescer, openLive } from '../api/live.js';
-import type { Alert, Device, LiveMessage, Page, TelemetryBatch } from '../api/types.js';
+import type { Alert, AlertEvent, Device, DeviceStatus, LiveMessage, Page, TelemetryBatch } from '../api/types.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { ago, firmwareLabel } from '../format.js';
 
@@ -13,13 +13,6 @@ interface Filters {
   readonly online: OnlineFilter;
   readonly group: string;
   readonly firmware: string;
-}
-
-interface StatusPayload {
-  readonly state: 'online' | 'offline';
-  readonly agentVersion?: string;
-  readonly firmware?: { name: string; version: string; slot: 'a' | 'b' };
-  readonly at?: number;
 }
 
 const ROW_HEIGHT = 36;
@@ -145,16 +138,15 @@ export function FleetPage() {
           if (deviceId === undefined) return;
           const d = devices.get(deviceId);
           if (topic === 'status' && d !== undefined) {
-            const s = payload as StatusPayload;
-            devices.set(deviceId, {
-              ...d,
-              online: s.state === 'online',
-              lastSeen: Math.max(d.lastSeen ?? 0, s.at ?? Date.now()),
-              ...(s.firmware === undefined ? {} : { firmware: s.firmware }),
-              ...(s.agentVersion === undefined ? {} : { agentVersion: s.agentVersion }),
-            });
+            const s = payload as DeviceStatus;
+            devices.set(
+              deviceId,
+              s.state === 'online'
+                ? { ...d, online: true, lastSeen: Math.max(d.lastSeen ?? 0, s.at), agentVersion: s.agentVersion, ...(s.firmware === undefined ? {} : { firmware: s.firmware }) }
+                : { ...d, online: false },
+            );
           } else if (topic === 'alerts') {
-            const a = payload as { state: 'firing' | 'resolved' };
+            const a = payload as AlertEvent;
             if (a.state === 'firing') alerting.add(deviceId);
             else alerting.delete(deviceId);
           }
