@@ -45,7 +45,7 @@ export interface InfluxRollupOptions {
   readonly settleMs?: number;
   /** Chart queries whose rolled-up whole minutes span at least this read the rollup (default 1 h); shorter ones read raw points. */
   readonly minRangeMs?: number;
-  /** Most minutes one periodic or backfill statement recomputes (default 1 h). */
+  /** Most minutes one periodic or backfill statement recomputes (default 1 h; halved after a failed step, down to a minute). */
   readonly chunkMs?: number;
 }
 
@@ -92,6 +92,8 @@ export class InfluxRollup {
   readonly #settleMs: number;
   readonly #minRangeMs: number;
   readonly #chunkMs: number;
+  /** The current step: halved after a failed one (a statement too large for the deadline), doubled back after a success. */
+  #stepMs: number;
   #coveredTo: number | undefined;
   /** The end of the step running or last run: a write with points below it recomputes them itself. */
   #claimed = Number.NEGATIVE_INFINITY;
@@ -111,6 +113,7 @@ export class InfluxRollup {
     this.#settleMs = nonNegative(options.settleMs ?? 120_000, 'settleMs');
     this.#minRangeMs = nonNegative(options.minRangeMs ?? 3_600_000, 'minRangeMs');
     this.#chunkMs = Math.max(MINUTE_MS, floorMinute(positive(options.chunkMs ?? 3_600_000, 'chunkMs')));
+    this.#stepMs = this.#chunkMs;
   }
 
   status(): RollupStatus {
@@ -177,12 +180,18 @@ export class InfluxRollup {
     const step = async (): Promise<boolean> => {
       const from = this.#coveredTo;
       if (this.#closed || this.#disabled !== undefined || from === undefined || from >= horizon) return false;
-      const to = Math.min(horizon, from + this.#chunkMs);
+      const to = Math.min(horizon, from + this.#stepMs);
       this.#claimed = Math.max(this.#claimed, to);
-      await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
-      // The hours this step completed (the one holding `from` may have had minutes before).
-      if (floorHour(from) < floorHour(to)) await this.#deps.query(rollupIntoStatement('hour', this.#deps.target, floorHour(from), floorHour(to)));
-      await this.#deps.post(watermarkLine(to, Math.floor(this.#deps.now())));
+      try {
+        await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
+        // The hours this step completed (the one holding `from` may have had minutes before).
+        if (floorHour(from) < floorHour(to)) await this.#deps.query(rollupIntoStatement('hour', this.#deps.target, floorHour(from), floorHour(to)));
+        await this.#deps.post(watermarkLine(to, Math.floor(this.#deps.now())));
+      } catch (error) {
+        this.#stepMs = Math.max(MINUTE_MS, floorMinute(this.#stepMs / 2));
+        throw error;
+      }
+      this.#stepMs = Math.min(this.#chunkMs, this.#stepMs * 2);
       this.#passes += 1;
       this.#coveredTo = to;
       return true;
