@@ -50,6 +50,14 @@ describe('the web dashboard in Chromium', () => {
     await env.screenshot(admin, 'fleet-search');
     await admin.getByLabel('Search').fill('');
     await env.screenshot(admin, 'fleet');
+
+    // Live totals: a device going offline and back moves the counts without a reload.
+    const device = env.devices.get('gh-sensor-02');
+    await device?.mqtt.publishAsync('devices/gh-sensor-02/status', JSON.stringify({ v: 1, state: 'offline' }), { qos: 1, retain: true });
+    await waitFor(async () => (await admin.getByTestId('online').textContent())?.includes('2 online') === true, { description: '2 online after gh-sensor-02 went offline', timeoutMs: 5_000 });
+    expect(await admin.getByTestId('offline').textContent()).toContain('1 offline');
+    await env.online('gh-sensor-02');
+    await waitFor(async () => (await admin.getByTestId('online').textContent())?.includes('3 online') === true, { description: '3 online again', timeoutMs: 5_000 });
   });
 
   it('opens a device whose live chart takes a new point within 2 s of the device sending it', async () => {
