@@ -70,6 +70,22 @@ describe('device firmware download', () => {
     expect(res.body.equals(bytes)).toBe(true);
   });
 
+  it('answers HEAD with the size and the ETag, and no body', async () => {
+    const res = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; length: number }>((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'HEAD', ca: device.caPem, key: device.keyPem, cert: device.certPem, agent: false }, (r) => {
+        let length = 0;
+        r.on('data', (c: Buffer) => (length += c.length));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, length }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers['etag']).toBe(etag);
+    expect(res.headers['content-length']).toBe(String(bytes.length));
+    expect(res.length).toBe(0);
+  });
+
   it.each([
     ['bytes=100-199', 100, 199],
     ['bytes=1048576-', 1_048_576, 3 * 1024 * 1024 + 776],

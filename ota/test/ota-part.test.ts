@@ -20,4 +20,11 @@ describe('the ota part in outpost server', () => {
     expect(names.indexOf('ota')).toBeLessThan(names.indexOf('alerts'));
     expect(t.platform.readiness()['ota']).toBe('ok');
   });
+
+  it('documents its routes in the OpenAPI document', async () => {
+    const res = await fetch(`${t.operatorUrl}/api/openapi.json`);
+    expect(res.status).toBe(200);
+    const paths = Object.keys(((await res.json()) as { paths: Record<string, unknown> }).paths);
+    expect(paths).toEqual(expect.arrayContaining(['/api/v1/signing-keys', '/api/v1/signing-keys/{keyId}', '/api/v1/firmware', '/api/v1/firmware/{id}']));
+  });
 });

@@ -6,6 +6,7 @@
  * 416 when unsatisfiable, ETag = the SHA-256 with If-Range; streamed from the blob file,
  * never buffered; bounded concurrency (503 + Retry-After) and optional per-device pacing.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -92,7 +93,15 @@ export function registerDownloadRoute(app: Listeners['device'], deps: DownloadRo
       const length = size === 0 ? 0 : end - start + 1;
       void reply.header('content-type', 'application/octet-stream').header('content-length', String(length));
       if (range.kind === 'partial') void reply.status(206).header('content-range', `bytes ${start}-${end}/${size}`);
-      if (request.method === 'HEAD' || length === 0) return reply.send('');
+      if (request.method === 'HEAD') {
+        // fastify would answer an empty body with Content-Length 0: write the head ourselves.
+        release();
+        void reply.hijack();
+        reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+        reply.raw.end();
+        return reply;
+      }
+      if (length === 0) return reply.send('');
       const file = blobs.read(artifact.sha256, { start, end });
       file.on('data', (chunk: Buffer | string) => metrics.served(chunk.length));
       if (deps.bytesPerS <= 0) return reply.send(file);
