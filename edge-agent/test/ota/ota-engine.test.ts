@@ -4,7 +4,7 @@
  * never reaches the broker, and the staging files of jobs that no longer exist.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +145,29 @@ describe('the OTA engine', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(await readlink(join(home, 'current'))).toBe('a');
     expect(restarts()).toBe(1);
+  });
+
+  it('runs a signed script with its timeout: exit 0 succeeds, anything else fails with its output', async () => {
+    const state = join(dir, 'script');
+    const { engine: e, reports } = engine(state);
+    await e.start();
+    const marker = join(dir, 'script-ran');
+    const good = Buffer.from(`#!/bin/sh\necho ran > ${marker}\n`);
+    const goodManifest = manifestFor(good, { name: 'fix-perms', version: '1.0.0', type: 'script' }, CHUNK);
+    server.put(goodManifest.id, good);
+    const goodJob = jobFor(goodManifest, ops, `/fw/${goodManifest.id}`);
+    await e.onJob(goodJob);
+    expect(await until('the script outcome', () => reports.find((r) => r.jobId === goodJob.jobId && ['succeeded', 'failed'].includes(r.state)))).toMatchObject({ state: 'succeeded' });
+    expect(await readFile(marker, 'utf8')).toBe('ran\n');
+    const bad = Buffer.from('#!/bin/sh\necho disk is read-only >&2\nexit 4\n');
+    const badManifest = manifestFor(bad, { name: 'fix-perms', version: '1.1.0', type: 'script' }, CHUNK);
+    server.put(badManifest.id, bad);
+    const badJob = jobFor(badManifest, ops, `/fw/${badManifest.id}`);
+    await e.onJob(badJob);
+    expect(await until('the failing script outcome', () => reports.find((r) => r.jobId === badJob.jobId && ['succeeded', 'failed'].includes(r.state)))).toMatchObject({
+      state: 'failed',
+      error: { code: 'OTA_SCRIPT_FAILED', message: expect.stringContaining('exited with 4: disk is read-only') },
+    });
   });
 
   it('at start, removes staging files of jobs that no longer exist', async () => {
