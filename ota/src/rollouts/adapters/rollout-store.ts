@@ -85,6 +85,13 @@ export class RolloutStore {
     await this.#db.updateTable('ota_rollout_devices').set(patch).where('rollout_id', '=', rolloutId).where('device_id', '=', deviceId).execute();
   }
 
+  /** Many device updates of one rollout in one transaction (a wave's jobs). */
+  async updateDevices(rolloutId: string, updates: readonly { deviceId: string; patch: DevicePatch }[]): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      for (const { deviceId, patch } of updates) await trx.updateTable('ota_rollout_devices').set(patch).where('rollout_id', '=', rolloutId).where('device_id', '=', deviceId).execute();
+    });
+  }
+
   async addDevice(row: RolloutDeviceRow, waveSizes: string, now: number): Promise<void> {
     await this.#db.transaction().execute(async (trx) => {
       await trx.insertInto('ota_rollout_devices').values(row).execute();

@@ -208,14 +208,48 @@ export class RolloutEngine {
   async #startWave(row: RolloutRow, wave: number, artifact: StoredArtifact, spec: RolloutSpec, now: number): Promise<void> {
     await this.#deps.store.update(row.id, { current_wave: wave, wave_started_at: now, soak_since: null, updated_at: now });
     this.#deps.log.info({ rolloutId: row.id, wave }, `rollout ${row.id}: wave ${wave + 1} starts`);
-    for (const device of await this.#deps.store.devicesOfWave(row.id, wave)) {
-      if (device.state === 'pending') await this.queueJob(row, device, artifact, spec);
-    }
+    const pending = (await this.#deps.store.devicesOfWave(row.id, wave)).filter((d) => d.state === 'pending');
+    await this.queueJobs(row, pending, artifact, spec);
   }
 
   /** Gives a device a new job: stored first, then published retained. */
   async queueJob(row: Pick<RolloutRow, 'id' | 'artifact_id'>, device: RolloutDeviceRow, artifact: StoredArtifact, spec: RolloutSpec): Promise<void> {
+    await this.queueJobs(row, [device], artifact, spec);
+  }
+
+  /** Gives devices new jobs: all stored in one transaction, then each published retained. */
+  async queueJobs(row: Pick<RolloutRow, 'id' | 'artifact_id'>, devices: readonly RolloutDeviceRow[], artifact: StoredArtifact, spec: RolloutSpec): Promise<void> {
+    if (devices.length === 0) return;
     const now = this.#deps.clock.now();
+    const made = devices.map((device) => ({ device, job: this.#jobFor(row, artifact, spec) }));
+    await this.#deps.store.updateDevices(
+      row.id,
+      made.map(({ device, job }) => ({
+        deviceId: device.device_id,
+        patch: {
+          state: 'queued',
+          job_id: job.jobId,
+          job: JSON.stringify(job),
+          percent: null,
+          bytes: null,
+          error_code: null,
+          error_message: null,
+          attempts: device.attempts + 1,
+          queued_at: now,
+          progress_at: null,
+          finished_at: null,
+          updated_at: now,
+        },
+      })),
+    );
+    for (const { device, job } of made) {
+      this.updating.add(device.device_id);
+      this.#publishDevice(row.id, device.device_id, device.wave, 'queued');
+      await this.#deliver(device.device_id, job);
+    }
+  }
+
+  #jobFor(row: Pick<RolloutRow, 'id' | 'artifact_id'>, artifact: StoredArtifact, spec: RolloutSpec): OtaJob {
     const jobId = this.#deps.newId('job');
     const job: OtaJob = {
       v: 1,
@@ -227,23 +261,7 @@ export class RolloutEngine {
       allowDowngrade: spec.allowDowngrade,
       confirmDeadlineS: spec.confirmDeadlineS,
     };
-    await this.#deps.store.updateDevice(row.id, device.device_id, {
-      state: 'queued',
-      job_id: jobId,
-      job: JSON.stringify(job),
-      percent: null,
-      bytes: null,
-      error_code: null,
-      error_message: null,
-      attempts: device.attempts + 1,
-      queued_at: now,
-      progress_at: null,
-      finished_at: null,
-      updated_at: now,
-    });
-    this.updating.add(device.device_id);
-    this.#publishDevice(row.id, device.device_id, device.wave, 'queued');
-    await this.#deliver(device.device_id, job);
+    return job;
   }
 
   async #deliver(deviceId: string, job: OtaJob): Promise<void> {

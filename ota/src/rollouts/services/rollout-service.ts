@@ -219,12 +219,9 @@ export class RolloutService {
       if (row.state !== 'running' && row.state !== 'paused' && row.state !== 'succeeded') throw stateConflict(row, 'retry', ['running', 'paused', 'succeeded']);
       const artifact = await this.#deps.engine.artifact(row.artifact_id);
       if (artifact === undefined) throw new OutpostError('ROLLOUT_ARTIFACT_UNKNOWN', `artifact ${row.artifact_id} is no longer stored`);
-      const spec = specOf(row);
-      for (const device of await this.#deps.store.allDevices(id)) {
-        if (!FAILED_DEVICE_STATES.has(device.state as DeviceState)) continue;
-        await this.#deps.engine.queueJob(row, device, artifact, spec);
-        retried += 1;
-      }
+      const failed = (await this.#deps.store.allDevices(id)).filter((device) => FAILED_DEVICE_STATES.has(device.state as DeviceState));
+      await this.#deps.engine.queueJobs(row, failed, artifact, specOf(row));
+      retried = failed.length;
       if (row.state === 'succeeded' && retried > 0) await this.#deps.store.update(id, { state: 'running', soak_since: null, updated_at: now });
     });
     return { ...view, retried };
