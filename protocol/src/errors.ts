@@ -1,8 +1,8 @@
 /**
  * Coded errors shared by every part. A code is a stable, SCREAMING_SNAKE_CASE string; the
- * table below gives each common code its HTTP status, so the platform translates errors at
- * the edge with one lookup. Parts may use their own codes (`OTA_ERR_SIGNATURE_INVALID`):
- * their status then comes from the error itself, or from the code's suffix (see httpStatusOf).
+ * table below gives each common code its HTTP status (the agent reads them; the server's one
+ * table, kernel's ERROR_STATUS, starts from these). Nothing is guessed from a code's suffix:
+ * a part's own code gets its status from kernel's table on the server.
  */
 
 /** The payload-violation codes of SPEC "PublishError": permanent, explained on `devices/{id}/errors`. */
@@ -63,27 +63,12 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Status by suffix for part-specific codes that are not in the table. */
-const SUFFIX_STATUSES: readonly (readonly [string, number])[] = [
-  ['_INVALID', 400],
-  ['_UNAUTHENTICATED', 401],
-  ['_FORBIDDEN', 403],
-  ['_NOT_FOUND', 404],
-  ['_CONFLICT', 409],
-  ['_EXISTS', 409],
-  ['_EXPIRED', 410],
-  ['_TOO_LARGE', 413],
-  ['_RATE_LIMITED', 429],
-  ['_NOT_SUPPORTED', 501],
-  ['_UNAVAILABLE', 503],
-];
-
 export interface OutpostErrorOptions {
   /** The error this one explains. */
   readonly cause?: unknown;
   /** Structured, loggable context (never secrets): e.g. the list of problems of a validation. */
   readonly details?: unknown;
-  /** An explicit HTTP status, for part-specific codes the table and the suffixes do not cover. */
+  /** An explicit HTTP status; it wins over the tables (rarely needed: write the code in kernel's ERROR_STATUS). */
   readonly status?: number;
 }
 
@@ -115,13 +100,11 @@ export function isPublishErrorCode(code: string): code is PublishErrorCode {
 }
 
 /**
- * The HTTP status for an error or a code: the error's explicit status, else the table's,
- * else by suffix (`*_NOT_FOUND` → 404, `*_INVALID` → 400, …), else 500.
+ * The HTTP status for an error or a common code: the error's explicit status, else the common
+ * table's, else 500 — never guessed from a suffix. (The server answers from kernel's ERROR_STATUS.)
  */
 export function httpStatusOf(errorOrCode: OutpostError | string): number {
   if (typeof errorOrCode !== 'string' && errorOrCode.status !== undefined) return errorOrCode.status;
   const code = typeof errorOrCode === 'string' ? errorOrCode : errorOrCode.code;
-  if (isErrorCode(code)) return ERROR_CODES[code].status;
-  for (const [suffix, status] of SUFFIX_STATUSES) if (code.endsWith(suffix)) return status;
-  return 500;
+  return isErrorCode(code) ? ERROR_CODES[code].status : 500;
 }

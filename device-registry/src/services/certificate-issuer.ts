@@ -19,12 +19,13 @@ export function publicKeyFingerprint(publicKeyPem: string): string {
 }
 
 /**
- * Parses a CSR (PEM, self-signature, RSA-2048 or larger) or throws a 400 with the PKI's
- * reason: CSR_PEM_INVALID, CSR_SIGNATURE_INVALID, CSR_KEY_UNSUPPORTED, CSR_KEY_TOO_SMALL.
+ * Parses a CSR (PEM, self-signature, RSA-2048 or larger) or throws the PKI's reason:
+ * CSR_PEM_INVALID, CSR_SIGNATURE_INVALID, CSR_KEY_UNSUPPORTED, CSR_KEY_TOO_SMALL (400 each in
+ * kernel's ERROR_STATUS).
  */
 export function readCsr(pem: string): ParsedCsr {
   const parsed = parseCsr(pem);
-  if (!parsed.ok) throw new OutpostError(parsed.code, parsed.reason, { status: 400 });
+  if (!parsed.ok) throw new OutpostError(parsed.code, parsed.reason);
   return { publicKeyPem: parsed.value.publicKeyPem, commonName: parsed.value.commonName, keyFingerprint: publicKeyFingerprint(parsed.value.publicKeyPem) };
 }
 

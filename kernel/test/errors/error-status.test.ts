@@ -7,7 +7,7 @@ import { ERROR_STATUS, statusOfError } from '../../src/errors/error-status.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The sources whose errors reach an HTTP answer (the CLI and the demo print theirs). */
-const SERVER_SOURCES = ['kernel/src', 'broker/src', 'alerts/src', 'device-registry/src', 'dashboard/src', 'telemetry/src', 'ota/src', 'platform/src'];
+const SERVER_SOURCES = ['kernel/src', 'broker/src', 'alerts/src', 'device-registry/src', 'dashboard/src', 'telemetry/src', 'ota/src', 'platform/src', 'edge-agent/bundle'];
 const NOT_HTTP = [/\/platform\/src\/cli\//, /\/platform\/src\/demo\//];
 
 function sourceFiles(dir: string): string[] {

@@ -1,28 +1,20 @@
-import { ERROR_STATUS, type ServerErrorCode } from '@outpost/kernel';
+import type { ServerErrorCode } from '@outpost/kernel';
+import { OutpostError } from '@outpost/protocol';
 
 /**
- * The platform's HTTP error: a code from kernel's one error table (ERROR_STATUS), a message
- * for people, optional details and headers (e.g. retry-after). Route handlers throw it; the
- * error handler renders `{code, message, details?}` with the table's status.
+ * The platform's name for protocol's one error class at the HTTP edge: an OutpostError whose
+ * code the compiler checks against kernel's one error table (ERROR_STATUS), which gives its
+ * status like every other coded error's, plus optional response headers (e.g. retry-after).
+ * The error handler renders `{code, message, details?}`.
  */
 export type ApiErrorCode = ServerErrorCode;
 
-export class ApiError extends Error {
-  readonly code: ApiErrorCode;
-  readonly status: number;
-  readonly details: unknown;
+export class ApiError extends OutpostError {
+  declare readonly code: ApiErrorCode;
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(
-    code: ApiErrorCode,
-    message: string,
-    options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = 'ApiError';
-    this.code = code;
-    this.status = ERROR_STATUS[code];
-    this.details = options.details;
+  constructor(code: ApiErrorCode, message: string, options: { details?: unknown; cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(code, message, { details: options.details, cause: options.cause });
     this.headers = options.headers ?? {};
   }
 }

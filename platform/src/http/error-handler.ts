@@ -22,16 +22,12 @@ function isFastifyError(err: unknown): err is FastifyError {
 
 /** Maps anything thrown to `{code, message, details?}` and a fitting status. */
 export function renderError(err: unknown): Rendered {
-  if (err instanceof ApiError) {
-    const body: ApiErrorBody = { code: err.code, message: err.message };
-    if (err.details !== undefined) body.details = err.details;
-    return { status: err.status, body, headers: err.headers };
-  }
-  // Parts throw protocol's coded errors; their status comes from kernel's one error table.
+  // Every coded error (protocol's OutpostError, ApiError included) takes its status from
+  // kernel's one error table; an explicit status on the error wins.
   if (isOutpostError(err)) {
     const body: ApiErrorBody = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
-    return { status: statusOfError(err), body };
+    return { status: statusOfError(err), body, ...(err instanceof ApiError ? { headers: err.headers } : {}) };
   }
   if (isFastifyError(err)) {
     if (err.validation !== undefined) {
