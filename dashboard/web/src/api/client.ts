@@ -66,12 +66,17 @@ export async function download(path: string, body: unknown, fallbackName: string
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Every page of a list route (`limit`, `cursor`), calling `onPage` as each arrives. */
-export async function allPages<T>(path: string, onPage: (items: readonly T[]) => void, signal?: { aborted: boolean }): Promise<void> {
+/**
+ * Every page of a list route (`limit`, `cursor`), calling `onPage` as each arrives. The first
+ * page is small (`firstLimit`) so something draws at once; the rest come 1,000 at a time.
+ */
+export async function allPages<T>(path: string, onPage: (items: readonly T[]) => void, signal?: { aborted: boolean }, firstLimit = 1000): Promise<void> {
   let cursor: string | undefined;
+  let limit = firstLimit;
   do {
     const sep = path.includes('?') ? '&' : '?';
-    const page = await api<{ items: T[]; nextCursor?: string }>('GET', `${path}${sep}limit=1000${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+    const page = await api<{ items: T[]; nextCursor?: string }>('GET', `${path}${sep}limit=${String(limit)}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+    limit = 1000;
     if (signal?.aborted === true) return;
     onPage(page.items);
     cursor = page.nextCursor;

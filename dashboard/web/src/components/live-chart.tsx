@@ -78,19 +78,16 @@ export function LiveChart(props: LiveChartProps) {
     const every = everyFor(props.rangeMs, width);
     const query = (fn: string): Promise<Series> =>
       api<Series>('GET', `/devices/${encodeURIComponent(props.deviceId)}/telemetry?metric=${encodeURIComponent(props.metric)}&from=${String(from)}&to=${String(to)}&every=${every}&fn=${fn}`);
-    Promise.all([query('mean'), query('min'), query('max')]).then(
-      ([m, lo, hi]) => {
+    // The mean draws first; the min/max band follows (on a big range each query is a scan).
+    query('mean').then(
+      (m) => {
         if (cancelled) return;
-        const low = new Map(lo.points.map((p) => [p.ts, p.value]));
-        const high = new Map(hi.points.map((p) => [p.ts, p.value]));
         for (const p of m.points) {
           if (typeof p.value !== 'number') continue;
           xs.push(p.ts / 1000);
           mean.push(p.value);
-          const l = low.get(p.ts);
-          const h = high.get(p.ts);
-          min.push(typeof l === 'number' ? l : p.value);
-          max.push(typeof h === 'number' ? h : p.value);
+          min.push(null);
+          max.push(null);
         }
         const line = cssVar('--accent', '#0b5cad');
         const faint = cssVar('--muted', '#888');
@@ -117,6 +114,19 @@ export function LiveChart(props: LiveChartProps) {
         );
         setInfo({ every: m.every, points: xs.length, lastTs: xs.length === 0 ? undefined : (xs[xs.length - 1] ?? 0) * 1000, lastValue: mean[mean.length - 1] ?? undefined });
         for (const [ts, v] of pending.splice(0)) sink(ts, v);
+        return Promise.all([query('min'), query('max')]).then(([lo, hi]) => {
+          if (cancelled) return;
+          const low = new Map(lo.points.map((p) => [p.ts / 1000, p.value]));
+          const high = new Map(hi.points.map((p) => [p.ts / 1000, p.value]));
+          xs.forEach((x, i) => {
+            const l = low.get(x);
+            const h = high.get(x);
+            // Live points (not in the answers) are their own band.
+            min[i] = typeof l === 'number' ? l : (mean[i] ?? null);
+            max[i] = typeof h === 'number' ? h : (mean[i] ?? null);
+          });
+          paint.request();
+        }, (err: unknown) => !cancelled && setError(`min/max band: ${describeFailure(err)}`));
       },
       (err: unknown) => !cancelled && setError(describeFailure(err)),
     );

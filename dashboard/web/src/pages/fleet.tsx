@@ -108,6 +108,7 @@ export function FleetPage() {
         paint.request();
       },
       aborted,
+      100,
     ).then(
       () => !aborted.aborted && setLoaded('done'),
       (err: unknown) => !aborted.aborted && setLoaded(describeFailure(err)),
