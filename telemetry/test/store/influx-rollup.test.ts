@@ -321,6 +321,30 @@ describe('InfluxDB rollup', () => {
   );
 
   it(
+    'halves its step after a failed one, so it rolls up every minute before one InfluxDB refuses',
+    async () => {
+      const db = freshDb();
+      let clock = floorMinute(Date.now()) - 60 * MINUTE;
+      const rolled = await open(db, { clock: { now: () => clock } });
+      const raw = await open(db, { rollup: false });
+      const covered = await coveredTo(rolled, clock);
+      const refused = covered + 20 * MINUTE;
+      // Points above the watermark, and a rollup field given another type where one of them lands.
+      await writeAll(raw, [
+        { deviceId: 'half-a', ts: covered + 5 * MINUTE, metrics: { temp: 1 } },
+        { deviceId: 'half-a', ts: refused + 5_000, metrics: { hum: 1 } },
+      ]);
+      const planting = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry_1m,device=other count_hum="text" ${refused}` });
+      expect(planting.status).toBe(204);
+      clock += 40 * MINUTE;
+      // One 40-minute step would fail for good; halved steps reach the refused minute and stop there.
+      expect(await coveredTo(rolled, refused)).toBe(refused);
+      expect(rolled.rollupStatus()?.passes).toBeGreaterThanOrEqual(3);
+    },
+    TEST_MS,
+  );
+
+  it(
     'takes its settings through openTelemetryStore, as the platform opens it',
     async () => {
       const db = freshDb();
