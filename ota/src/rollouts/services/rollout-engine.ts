@@ -4,15 +4,16 @@
  * on a breach. Jobs are stored per device and published retained; progress reports are stored
  * before their PUBACK. Every rollout action runs under a per-rollout lock.
  */
-import { createHash } from 'node:crypto';
 import type { AuditPort, Clock, DeviceChannel, InboxMessage, LivePort, Log, RegistryPort } from '@outpost/kernel';
 import type { OtaJob, OtaProgress } from '@outpost/protocol';
 import { evaluateGate, type GateStatus, type HealthFigures, type WaveCounts } from '../domain/gate.js';
-import { ACTIVE_DEVICE_STATES, FAILED_DEVICE_STATES, FINAL_DEVICE_STATES, type DeviceState, type RolloutSpec, type RolloutState, type RolloutTarget } from '../domain/rollout-spec.js';
+import { ACTIVE_DEVICE_STATES, FINAL_DEVICE_STATES, type DeviceState, type RolloutSpec, type RolloutState } from '../domain/rollout-spec.js';
 import type { RolloutMetrics } from '../adapters/rollout-metrics.js';
 import type { RolloutDeviceRow, RolloutRow, RolloutStore } from '../adapters/rollout-store.js';
+import { countsByWave, matchesTarget, newDeviceRow, sizesOf, specOf } from '../adapters/rollout-rows.js';
 import type { ArtifactLookup, StoredArtifact } from '../rollout-module.js';
 import { HealthTracker } from './health-tracker.js';
+import { RolloutLive } from './rollout-live.js';
 
 export interface EngineDeps {
   readonly store: RolloutStore;
@@ -29,43 +30,21 @@ export interface EngineDeps {
   newId(prefix: string): string;
 }
 
-export function specOf(row: RolloutRow): RolloutSpec {
-  return JSON.parse(row.spec) as RolloutSpec;
-}
-
-export function sizesOf(row: RolloutRow): number[] {
-  return JSON.parse(row.wave_sizes) as number[];
-}
-
-export function positionOf(rolloutId: string, deviceId: string): string {
-  return createHash('sha256').update(`${rolloutId}\u0000${deviceId}`).digest('hex').slice(0, 16);
-}
-
-/** Device counts per wave from device rows. */
-export function countsByWave(rows: readonly Pick<RolloutDeviceRow, 'wave' | 'state'>[]): Map<number, Partial<Record<DeviceState, number>>> {
-  const waves = new Map<number, Partial<Record<DeviceState, number>>>();
-  for (const row of rows) {
-    const counts = waves.get(row.wave) ?? {};
-    const state = row.state as DeviceState;
-    counts[state] = (counts[state] ?? 0) + 1;
-    waves.set(row.wave, counts);
-  }
-  return waves;
-}
-
 export class RolloutEngine {
   readonly #deps: EngineDeps;
   readonly health = new HealthTracker();
   /** Devices with an active job (the maintenance port's answer). */
   readonly updating = new Set<string>();
   readonly #locks = new Map<string, Promise<unknown>>();
-  readonly #published = new Map<string, string>();
   readonly #artifacts = new Map<string, StoredArtifact>();
   /** When the engine started: the silence clock of devices it has not heard from yet. */
   #startedAt = 0;
 
+  readonly #live: RolloutLive;
+
   constructor(deps: EngineDeps) {
     this.#deps = deps;
+    this.#live = new RolloutLive(deps.store, deps.live);
   }
 
   async start(): Promise<void> {
@@ -244,7 +223,7 @@ export class RolloutEngine {
     );
     for (const { device, job } of made) {
       this.updating.add(device.device_id);
-      this.#publishDevice(row.id, device.device_id, device.wave, 'queued');
+      this.#live.device(row.id, device.device_id, device.wave, 'queued');
       await this.#deliver(device.device_id, job);
     }
   }
@@ -277,7 +256,7 @@ export class RolloutEngine {
     const message = `no final report within ${Math.round(spec.gate.deviceTimeoutMs / 1000)}s of the job (last state ${device.state})`;
     await this.#deps.store.updateDevice(row.id, device.device_id, { state: 'timed-out', error_code: 'OTA_DEVICE_TIMEOUT', error_message: message, finished_at: now, updated_at: now });
     this.#settled(device.device_id);
-    this.#publishDevice(row.id, device.device_id, device.wave, 'timed-out');
+    this.#live.device(row.id, device.device_id, device.wave, 'timed-out');
     // A device that comes back must not go on with a job the rollout already counted as failed.
     if (device.job !== null) await this.#cancelJob(row.id, device, now, 'timed-out');
   }
@@ -347,7 +326,7 @@ export class RolloutEngine {
     if (final) this.#settled(deviceId);
     else this.updating.add(deviceId);
     this.health.seen(deviceId, message.receivedAt);
-    this.#publishDevice(device.rollout_id, deviceId, device.wave, to, payload);
+    this.#live.device(device.rollout_id, deviceId, device.wave, to, payload);
   }
 
   /** A device came online: its job (active or cancelled) is published again from the database. */
@@ -389,40 +368,9 @@ export class RolloutEngine {
 
   // ---- live and audit ---------------------------------------------------------------------
 
-  #publishDevice(rolloutId: string, deviceId: string, wave: number, state: DeviceState, progress?: OtaProgress): void {
-    this.#deps.live.publish({
-      topic: 'rollouts',
-      deviceId,
-      payload: {
-        rolloutId,
-        deviceId,
-        wave,
-        state,
-        ...(progress?.percent === undefined ? {} : { percent: progress.percent }),
-        ...(progress?.bytes === undefined ? {} : { bytes: progress.bytes }),
-        ...(progress?.error === undefined ? {} : { error: progress.error }),
-      },
-    });
-  }
-
   /** Publishes the rollout's summary on the `rollouts` live topic when it changed. */
   async publishSummary(id: string): Promise<void> {
-    const row = await this.#deps.store.get(id);
-    if (row === undefined) return;
-    const counts: Record<string, number> = {};
-    for (const c of await this.#deps.store.counts(id)) counts[c.state] = (counts[c.state] ?? 0) + c.n;
-    const payload = {
-      rolloutId: row.id,
-      state: row.state,
-      currentWave: row.current_wave,
-      waveCount: sizesOf(row).length,
-      counts,
-      reason: row.reason_code === null ? null : { code: row.reason_code, message: row.reason_message ?? '', at: row.reason_at ?? row.updated_at },
-    };
-    const text = JSON.stringify(payload);
-    if (this.#published.get(id) === text) return;
-    this.#published.set(id, text);
-    this.#deps.live.publish({ topic: 'rollouts', payload });
+    await this.#live.summary(id);
   }
 
   async #record(row: Pick<RolloutRow, 'id'>, action: string, detail: string, actor = 'system'): Promise<void> {
@@ -434,33 +382,3 @@ export class RolloutEngine {
     }
   }
 }
-
-export function matchesTarget(target: RolloutTarget, device: { readonly id: string; readonly group: string; readonly tags: Readonly<Record<string, string>> }): boolean {
-  if (target.devices !== undefined && !target.devices.includes(device.id)) return false;
-  if (target.group !== undefined && device.group !== target.group) return false;
-  for (const [k, v] of Object.entries(target.tags ?? {})) if (device.tags[k] !== v) return false;
-  return true;
-}
-
-export function newDeviceRow(rolloutId: string, deviceId: string, wave: number, now: number): RolloutDeviceRow {
-  return {
-    rollout_id: rolloutId,
-    device_id: deviceId,
-    wave,
-    position: positionOf(rolloutId, deviceId),
-    state: 'pending',
-    job_id: null,
-    job: null,
-    percent: null,
-    bytes: null,
-    error_code: null,
-    error_message: null,
-    attempts: 0,
-    queued_at: null,
-    progress_at: null,
-    finished_at: null,
-    updated_at: now,
-  };
-}
-
-export { FAILED_DEVICE_STATES };

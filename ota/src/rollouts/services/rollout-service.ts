@@ -9,7 +9,8 @@ import { FAILED_DEVICE_STATES, FINAL_ROLLOUT_STATES, type DeviceState, type Roll
 import { waveSizes } from '../domain/wave-sizing.js';
 import type { RolloutDeviceRow, RolloutRow, RolloutStore } from '../adapters/rollout-store.js';
 import type { RolloutDeviceView, RolloutView } from '../http/rollout-schemas.js';
-import { countsByWave, newDeviceRow, positionOf, sizesOf, specOf, type RolloutEngine } from './rollout-engine.js';
+import { countsByWave, newDeviceRow, positionOf, sizesOf, specOf } from '../adapters/rollout-rows.js';
+import type { RolloutEngine } from './rollout-engine.js';
 
 export interface ServiceDeps {
   readonly store: RolloutStore;
