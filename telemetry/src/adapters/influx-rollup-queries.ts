@@ -1,13 +1,13 @@
 /**
  * The InfluxQL of the rollup (docs/adr, "InfluxDB rollup"): the `SELECT … INTO` statements that
- * recompute whole minutes from raw points and whole hours from minutes, the watermark's line
+ * recompute whole minutes from raw points and whole 10 minutes and hours from minutes, the watermark's line
  * and query, and the statements of a chart query read in segments (raw edges, minute and hour
  * rollups in between) whose partial aggregates influx-rollup-merge.ts combines per bucket.
  *
  * `telemetry_1m` holds, per raw series (same tags) and minute, the fields `count_<m>`,
  * `sum_<m>`, `min_<m>`, `max_<m>`, `last_<m>` of every metric `<m>` with points in that minute
  * (InfluxDB's wildcard aggregates name them so; sum exists only for numeric metrics).
- * `telemetry_1h` holds the same per hour, computed from the minutes, named by InfluxDB's
+ * `telemetry_10m` and `telemetry_1h` hold the same per 10 minutes and per hour, computed from the minutes, named by InfluxDB's
  * regex aggregates: `sum_count_<m>`, `sum_sum_<m>`, `min_min_<m>`, `max_max_<m>`,
  * `last_last_<m>`. Recomputing a minute or hour writes the same series and time again, so it
  * replaces the old row: counts never add up twice.
@@ -18,10 +18,12 @@ import { deviceRegex, type Params, type Statement } from './influx-queries.js';
 import { DEVICE_TAG, MEASUREMENT } from './influx-line.js';
 
 export const MINUTE_MEASUREMENT = 'telemetry_1m';
+export const TEN_MINUTE_MEASUREMENT = 'telemetry_10m';
 export const HOUR_MEASUREMENT = 'telemetry_1h';
 /** One point per step: field `done_to` = the end of the whole minutes rolled up (epoch ms), at the time it was stored (the newest wins). */
 export const WATERMARK_MEASUREMENT = 'telemetry_rollup';
 export const MINUTE_MS = 60_000;
+export const TEN_MINUTES_MS = 600_000;
 export const HOUR_MS = 3_600_000;
 
 const DEVICE = escapeIdentifier(DEVICE_TAG);
@@ -41,22 +43,29 @@ function qualified(target: RollupTarget, measurement: string): string {
   return `${escapeIdentifier(target.db)}.${escapeIdentifier(target.rp)}.${escapeIdentifier(measurement)}`;
 }
 
-export type Tier = 'minute' | 'hour';
+export type Tier = 'minute' | 'tenMinutes' | 'hour';
+/** The tiers computed from the minutes, coarsest first. */
+export const COARSE_TIERS = ['hour', 'tenMinutes'] as const;
+
+export const TIER_MS: Readonly<Record<Tier, number>> = { minute: MINUTE_MS, tenMinutes: TEN_MINUTES_MS, hour: HOUR_MS };
+const TIER_GROUP: Readonly<Record<Tier, string>> = { minute: '1m', tenMinutes: '10m', hour: '1h' };
+const TIER_MEASUREMENT: Readonly<Record<Tier, string>> = { minute: MINUTE_MEASUREMENT, tenMinutes: TEN_MINUTE_MEASUREMENT, hour: HOUR_MEASUREMENT };
 
 /**
- * Recomputes the minutes (from raw points) or hours (from minutes) of `[from, to)`, aligned to
- * the tier, of `devices` (all when absent). `index` names the parameters apart in one request.
+ * Recomputes the minutes (from raw points), or the 10 minutes or hours (from minutes), of
+ * `[from, to)`, aligned to the tier, of `devices` (all when absent). `index` names the
+ * parameters apart in one request.
  */
 export function rollupIntoStatement(tier: Tier, target: RollupTarget, from: number, to: number, devices?: readonly string[], index = 0): Statement {
-  const size = tier === 'minute' ? MINUTE_MS : HOUR_MS;
+  const size = TIER_MS[tier];
   if (from % size !== 0 || to % size !== 0) throw new Error('unaligned rollup range');
   const where = `time >= $f${index} AND time < $t${index}${devices === undefined ? '' : ` AND ${deviceRegex(devices)}`}`;
   const select =
     tier === 'minute'
       ? `SELECT count(*), sum(*), min(*), max(*), last(*) INTO ${qualified(target, MINUTE_MEASUREMENT)} FROM ${qualified(target, MEASUREMENT)}`
-      : `SELECT sum(/^count_/), sum(/^sum_/), min(/^min_/), max(/^max_/), last(/^last_/) INTO ${qualified(target, HOUR_MEASUREMENT)} FROM ${qualified(target, MINUTE_MEASUREMENT)}`;
+      : `SELECT sum(/^count_/), sum(/^sum_/), min(/^min_/), max(/^max_/), last(/^last_/) INTO ${qualified(target, TIER_MEASUREMENT[tier])} FROM ${qualified(target, MINUTE_MEASUREMENT)}`;
   return {
-    query: `${select} WHERE ${where} GROUP BY time(${tier === 'minute' ? '1m' : '1h'}), * fill(none)`,
+    query: `${select} WHERE ${where} GROUP BY time(${TIER_GROUP[tier]}), * fill(none)`,
     params: { [`f${index}`]: iso(from), [`t${index}`]: iso(to) },
   };
 }
@@ -95,6 +104,7 @@ type Role = 'count' | 'sum' | 'min' | 'max' | 'last';
 /** The field holding `role` of `metric` in a rollup tier. */
 const ROLE_PREFIX: Readonly<Record<Tier, Readonly<Record<Role, string>>>> = {
   minute: { count: 'count_', sum: 'sum_', min: 'min_', max: 'max_', last: 'last_' },
+  tenMinutes: { count: 'sum_count_', sum: 'sum_sum_', min: 'min_min_', max: 'max_max_', last: 'last_last_' },
   hour: { count: 'sum_count_', sum: 'sum_sum_', min: 'min_min_', max: 'max_max_', last: 'last_last_' },
 };
 
@@ -118,7 +128,7 @@ function columns(fn: AggregateFn, source: SegmentSource, metric: string): string
   }
 }
 
-const SOURCE_MEASUREMENT: Readonly<Record<SegmentSource, string>> = { raw: MEASUREMENT, minute: MINUTE_MEASUREMENT, hour: HOUR_MEASUREMENT };
+const SOURCE_MEASUREMENT: Readonly<Record<SegmentSource, string>> = { raw: MEASUREMENT, ...TIER_MEASUREMENT };
 
 /** One statement per segment, in the segments' (time) order, over the devices given; `byTagSet`: a series per tag set. */
 export function segmentStatements(

@@ -1,7 +1,7 @@
 /**
- * Keeps the rollup of the InfluxDB 1.x store (`telemetry_1m` from raw points, `telemetry_1h`
- * from those minutes; see influx-rollup-queries.ts) complete below a watermark, so a 30-day
- * chart of a 1 Hz series reads 720 hourly or 43,200 minute rows instead of 2.6 M points. Why
+ * Keeps the rollup of the InfluxDB 1.x store (`telemetry_1m` from raw points, `telemetry_10m`
+ * and `telemetry_1h` from those minutes; see influx-rollup-queries.ts) complete below a watermark, so a 30-day
+ * chart of a 1 Hz series reads 720 hourly, 4,320 10-minute or 43,200 minute rows instead of 2.6 M points. Why
  * the adapter keeps it and not a continuous query: docs/adr (InfluxDB rollup).
  *
  * - The watermark `coveredTo` (minute-aligned epoch ms): every whole minute before it is rolled
@@ -10,11 +10,11 @@
  *   backfill from the oldest raw point, an hour of minutes per statement.
  * - A periodic pass (every `intervalMs`) moves the watermark up to the minute `settleMs` ago:
  *   `SELECT count(*), sum(*), min(*), max(*), last(*) INTO telemetry_1m … GROUP BY time(1m), *`
- *   recomputes those minutes from the raw points, server side, then the hours it completed
- *   from their minutes. Hours before the watermark's hour are complete.
+ *   recomputes those minutes from the raw points, server side, then the 10 minutes and hours it
+ *   completed from their minutes. Those before the watermark's are complete.
  * - Late points (a time below the watermark: a replayed spool, an agent's backlog) are rolled up
  *   by the write that brings them, before that write resolves: the touched minutes of the
- *   touched devices are recomputed from raw, then their complete hours from the minutes. A
+ *   touched devices are recomputed from raw, then their complete 10 minutes and hours. A
  *   write the caller saw succeed is in the rollup;
  *   one that failed is replayed, and a replay recomputes the same minutes to the same rows.
  * - Every recompute runs in one queue, in order, and a write checks the watermark only after
@@ -27,11 +27,12 @@ import type { AggregateFn, TelemetryPoint } from '../store/telemetry-store.js';
 import type { InfluxQLResult } from './influxql.js';
 import type { Statement } from './influx-queries.js';
 import {
-  HOUR_MS,
+  COARSE_TIERS,
   joinStatements,
   MINUTE_MS,
   oldestRawStatement,
   rollupIntoStatement,
+  TIER_MS,
   watermarkLine,
   watermarkStatement,
   type RollupTarget,
@@ -82,8 +83,8 @@ export function floorMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 }
 
-function floorHour(ms: number): number {
-  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+function floorTo(ms: number, size: number): number {
+  return Math.floor(ms / size) * size;
 }
 
 export class InfluxRollup {
@@ -184,8 +185,11 @@ export class InfluxRollup {
       this.#claimed = Math.max(this.#claimed, to);
       try {
         await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
-        // The hours this step completed (the one holding `from` may have had minutes before).
-        if (floorHour(from) < floorHour(to)) await this.#deps.query(rollupIntoStatement('hour', this.#deps.target, floorHour(from), floorHour(to)));
+        // The 10 minutes and hours this step completed (the one holding `from` may have had minutes before).
+        for (const tier of COARSE_TIERS) {
+          const size = TIER_MS[tier];
+          if (floorTo(from, size) < floorTo(to, size)) await this.#deps.query(rollupIntoStatement(tier, this.#deps.target, floorTo(from, size), floorTo(to, size)));
+        }
         await this.#deps.post(watermarkLine(to, Math.floor(this.#deps.now())));
       } catch (error) {
         this.#stepMs = Math.max(MINUTE_MS, floorMinute(this.#stepMs / 2));
@@ -222,7 +226,7 @@ export class InfluxRollup {
       set.add(minute);
     }
     if (minutes.size === 0) return;
-    const statements = lateStatements(this.#deps.target, minutes, floorHour(claimed));
+    const statements = lateStatements(this.#deps.target, minutes, claimed);
     this.#lateWrites += 1;
     await this.#enqueue(async () => {
       try {
@@ -254,9 +258,10 @@ export class InfluxRollup {
 
   /**
    * The segments a chart query reads, in time order: raw points before the first whole minute,
-   * the rollup for the whole minutes below the watermark — the hour rollup for its whole hours
-   * when `everyMs` is whole hours — and raw points after. Undefined when the rollup does not
-   * apply (off, `everyMs` not whole minutes, or too few rolled-up minutes in range).
+   * the rollup for the whole minutes below the watermark — the hour (or 10-minute) rollup for its
+   * whole hours (10 minutes) when `everyMs` is whole hours (10 minutes) — and raw points after.
+   * Undefined when the rollup does not apply (off, `everyMs` not whole minutes, or too few
+   * rolled-up minutes in range).
    */
   segments(query: { from: number; to: number; everyMs: number; fn: AggregateFn }): Segment[] | undefined {
     if (this.#closed || this.#disabled !== undefined || this.#coveredTo === undefined) return undefined;
@@ -264,17 +269,19 @@ export class InfluxRollup {
     const minutesFrom = Math.ceil(query.from / MINUTE_MS) * MINUTE_MS;
     const minutesTo = Math.min(floorMinute(query.to), this.#coveredTo);
     if (minutesTo - minutesFrom < Math.max(MINUTE_MS, this.#minRangeMs)) return undefined;
-    const hoursFrom = Math.ceil(minutesFrom / HOUR_MS) * HOUR_MS;
-    const hoursTo = floorHour(minutesTo);
+    const coarse = COARSE_TIERS.find((tier) => query.everyMs % TIER_MS[tier] === 0);
+    const size = coarse === undefined ? 0 : TIER_MS[coarse];
+    const coarseFrom = coarse === undefined ? 0 : Math.ceil(minutesFrom / size) * size;
+    const coarseTo = coarse === undefined ? 0 : floorTo(minutesTo, size);
     const parts: Segment[] = [
       { source: 'raw', from: query.from, to: minutesFrom },
-      ...(query.everyMs % HOUR_MS === 0 && hoursFrom < hoursTo
-        ? ([
-            { source: 'minute', from: minutesFrom, to: hoursFrom },
-            { source: 'hour', from: hoursFrom, to: hoursTo },
-            { source: 'minute', from: hoursTo, to: minutesTo },
-          ] as const)
-        : ([{ source: 'minute', from: minutesFrom, to: minutesTo }] as const)),
+      ...(coarse !== undefined && coarseFrom < coarseTo
+        ? [
+            { source: 'minute' as const, from: minutesFrom, to: coarseFrom },
+            { source: coarse, from: coarseFrom, to: coarseTo },
+            { source: 'minute' as const, from: coarseTo, to: minutesTo },
+          ]
+        : [{ source: 'minute' as const, from: minutesFrom, to: minutesTo }]),
       { source: 'raw', from: minutesTo, to: query.to },
     ];
     return parts.filter((segment) => segment.from < segment.to);
@@ -301,10 +308,10 @@ export class InfluxRollup {
 
 /**
  * Per device, runs of late minutes (gaps under MERGE_GAP_MS joined); devices with the same run
- * share a statement. The minutes first, then the hours holding them that are complete (before
- * `hoursBefore`; a later periodic step computes the others).
+ * share a statement. The minutes first, then the 10 minutes and hours holding them that are
+ * complete (before `claimed`'s; a later periodic step computes the others).
  */
-function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, hoursBefore: number): Statement[] {
+function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, claimed: number): Statement[] {
   const byRange = new Map<string, { from: number; to: number; devices: string[] }>();
   for (const [deviceId, set] of minutes) {
     const sorted = [...set].sort((a, b) => a - b);
@@ -328,15 +335,18 @@ function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, Reado
     flush();
   }
   const statements: Statement[] = [];
-  const add = (tier: 'minute' | 'hour', from: number, to: number, devices: readonly string[]): void => {
+  const add = (tier: 'minute' | (typeof COARSE_TIERS)[number], from: number, to: number, devices: readonly string[]): void => {
     for (let start = 0; start < devices.length; start += DEVICES_PER_STATEMENT) {
       statements.push(rollupIntoStatement(tier, target, from, to, devices.slice(start, start + DEVICES_PER_STATEMENT), statements.length % STATEMENTS_PER_REQUEST));
     }
   };
   for (const range of byRange.values()) add('minute', range.from, range.to, range.devices);
-  for (const range of byRange.values()) {
-    const to = Math.min(Math.ceil(range.to / HOUR_MS) * HOUR_MS, hoursBefore);
-    if (floorHour(range.from) < to) add('hour', floorHour(range.from), to, range.devices);
+  for (const tier of COARSE_TIERS) {
+    const size = TIER_MS[tier];
+    for (const range of byRange.values()) {
+      const to = Math.min(Math.ceil(range.to / size) * size, floorTo(claimed, size));
+      if (floorTo(range.from, size) < to) add(tier, floorTo(range.from, size), to, range.devices);
+    }
   }
   return statements;
 }

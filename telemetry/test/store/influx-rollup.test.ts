@@ -156,6 +156,9 @@ describe('InfluxDB rollup', () => {
         // Whole hours: the hour rollup between minute rollups and raw edges.
         { from: start - 30_000, to: edge + MINUTE, everyMs: HOUR },
         { from: start - HOUR, to: edge + HOUR, everyMs: 2 * HOUR },
+        // Whole 10 minutes: the 10-minute rollup.
+        { from: start + 3 * MINUTE, to: edge + 1, everyMs: 10 * MINUTE },
+        { from: start - 30_000, to: now - 7 * MINUTE, everyMs: 30 * MINUTE },
       ];
       const buckets = await compare(rolled, raw, 'roll-a', 'temp', FNS, cases);
       expect(buckets).toBeGreaterThan(500);
@@ -192,6 +195,7 @@ describe('InfluxDB rollup', () => {
       expect(planting.status).toBe(204);
       expect((await rolled.range(long)).some((p) => p.value === 2000)).toBe(true);
       expect((await rolled.range({ ...long, everyMs: HOUR })).some((p) => p.value === 2000)).toBe(false);
+      expect((await rolled.range({ ...long, everyMs: 10 * MINUTE })).some((p) => p.value === 2000)).toBe(false);
       // `last` of a device with one tag set reads the rollup too.
       expect((await rolled.range({ ...long, fn: 'last' })).some((p) => p.value === 3000)).toBe(true);
       expect((await raw.range({ ...long, fn: 'last' })).some((p) => p.value === 3000)).toBe(false);
@@ -217,6 +221,7 @@ describe('InfluxDB rollup', () => {
         { from: start, to: now + MINUTE, everyMs: MINUTE },
         { from: start - HOUR, to: now, everyMs: 10 * MINUTE },
         { from: start - HOUR, to: now + HOUR, everyMs: HOUR },
+        { from: start - HOUR, to: now + HOUR, everyMs: 20 * MINUTE },
       ];
       await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
 
