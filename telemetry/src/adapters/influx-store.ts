@@ -12,10 +12,10 @@
  * refused lines are found by bisection (influx-line-writer.ts). Refused points and lines go to
  * the dead-letter file. InfluxDB down → `write` rejects with TELEMETRY_STORE_UNAVAILABLE.
  *
- * Rollup (1.x): a 1-minute measurement `telemetry_1m` kept by this adapter (influx-rollup.ts);
- * charts whose `everyMs` is whole minutes and whose range spans at least `rollup.minRangeMs`
- * read it for the rolled-up whole minutes and raw points for the edges, merged per bucket
- * (influx-rollup-merge.ts). `last` reads it only for a device with one tag set (with several,
+ * Rollup (1.x, ADR 0008): measurements per minute, 10 minutes and hour (`telemetry_1m`,
+ * `telemetry_10m`, `telemetry_1h`) kept by this adapter (influx-rollup.ts); charts whose
+ * `everyMs` is whole minutes and whose range spans at least `rollup.minRangeMs` read them for
+ * the rolled-up part and raw points for the edges, merged per bucket (influx-rollup-merge.ts). `last` reads it only for a device with one tag set (with several,
  * the newest point of a minute is not known from the rollup). 2.x/3.x read raw points (their
  * InfluxQL has no `SELECT … INTO`).
  *
