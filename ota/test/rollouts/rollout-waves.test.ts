@@ -145,6 +145,19 @@ describe('a rollout through the platform: waves, gates, progress', () => {
     await waitRollout(p, created.id, (d) => d.counts['succeeded'] === 1, 'a late success is recorded');
   });
 
+  it('times out a device still updating in an aborted rollout, so it leaves maintenance', async () => {
+    const devices = await fleet(p, 'stuck', 1);
+    sims.push(...devices);
+    const created = await createRollout(p, { artifactId: 'art-2', target: { devices: devices.map((d) => d.id) }, waves: [{ percent: 100 }], gate: { deviceTimeout: '1s' } });
+    const device = await waitFor(() => withJob(devices)[0], { description: 'the job', timeoutMs: 10_000 });
+    await device.progress('installing');
+    await waitRollout(p, created.id, (d) => d.counts['installing'] === 1, 'installing stored');
+    expect((await p.api('POST', `/api/v1/rollouts/${created.id}/abort`)).status).toBe(200);
+    expect(p.module.maintenance.isUpdating(device.id)).toBe(true);
+    await waitRollout(p, created.id, (d) => d.counts['timed-out'] === 1, 'the device times out after the abort');
+    expect(p.module.maintenance.isUpdating(device.id)).toBe(false);
+  });
+
   it('starts a scheduled rollout at startAt, not before', async () => {
     const devices = await fleet(p, 'later', 1);
     sims.push(...devices);

@@ -43,6 +43,16 @@ export class RolloutStore {
     return this.#db.selectFrom('ota_rollouts').selectAll().where('state', 'in', UNFINISHED_ROLLOUTS).orderBy('created_at').orderBy('id').execute();
   }
 
+  /** Finished rollouts (e.g. aborted) that still have devices updating. */
+  async finishedWithActiveDevices(): Promise<RolloutRow[]> {
+    return this.#db
+      .selectFrom('ota_rollouts as r')
+      .selectAll('r')
+      .where('r.state', 'in', [...FINAL_ROLLOUT_STATES])
+      .where((eb) => eb.exists(eb.selectFrom('ota_rollout_devices as d').select('d.device_id').whereRef('d.rollout_id', '=', 'r.id').where('d.state', 'in', ACTIVE)))
+      .execute();
+  }
+
   async update(id: string, patch: RolloutPatch): Promise<void> {
     await this.#db.updateTable('ota_rollouts').set(patch).where('id', '=', id).execute();
   }

@@ -78,6 +78,20 @@ export class RolloutEngine {
   // ---- the tick -------------------------------------------------------------------------
 
   async tick(): Promise<void> {
+    // Devices still updating in a finished (aborted) rollout time out too, so none stays in maintenance forever.
+    for (const row of await this.#deps.store.finishedWithActiveDevices()) {
+      try {
+        await this.locked(row.id, async () => {
+          const now = this.#deps.clock.now();
+          const spec = specOf(row);
+          for (const d of await this.#deps.store.allDevices(row.id)) {
+            if (ACTIVE_DEVICE_STATES.has(d.state as DeviceState) && d.queued_at !== null && now - d.queued_at > spec.gate.deviceTimeoutMs) await this.#timeOut(row, d, spec, now);
+          }
+        });
+      } catch (err) {
+        this.#deps.log.error({ err, rolloutId: row.id }, 'rollouts: could not time out the devices of a finished rollout');
+      }
+    }
     for (const row of await this.#deps.store.unfinished()) {
       try {
         await this.locked(row.id, () => this.#advance(row.id));
