@@ -296,5 +296,11 @@ describe('the web dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Rules' }).waitFor();
     await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 10_000 });
     expect(await page.getByRole('status').textContent()).toBe('Your session expired. Sign in again.');
+    // Signing in again goes back to the page the user was on.
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Rules' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/rules');
   });
 });

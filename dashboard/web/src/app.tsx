@@ -15,6 +15,8 @@ const FirmwarePage = lazyPage<object>(() => import('./pages/firmware.js'));
 const RolloutsPage = lazyPage<object>(() => import('./pages/rollouts.js'));
 const RolloutPage = lazyPage<{ id: string }>(() => import('./pages/rollouts.js').then((m) => ({ default: m.RolloutDetailPage })));
 
+let returnTo: string | undefined;
+
 const NAV: readonly { href: string; label: string; admin?: boolean }[] = [
   { href: '/', label: 'Fleet' },
   { href: '/alerts', label: 'Alerts' },
@@ -59,8 +61,15 @@ export function App() {
   const at = path.value;
 
   useEffect(() => {
-    if (current === undefined && at !== '/login') navigate(`/login`, true);
-    if (current !== undefined && at === '/login') navigate('/', true);
+    // Signed out on a page: back to it after signing in (a shared link, a reload after expiry).
+    if (current === undefined && at !== '/login') {
+      returnTo = location.pathname + location.search;
+      navigate('/login', true);
+    }
+    if (current !== undefined && at === '/login') {
+      navigate(returnTo ?? '/', true);
+      returnTo = undefined;
+    }
   }, [current, at]);
 
   if (current === undefined) return <LoginPage />;
