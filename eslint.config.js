@@ -40,6 +40,17 @@ const boundaries = [
     ]),
   },
   {
+    // Domain folders import no ports (issue 12): plain values from @outpost/kernel/domain,
+    // never kernel's port types nor a part's own ports/ folder. (Repeats the rules above: a
+    // later no-restricted-imports replaces an earlier one for the same files.)
+    files: ['broker/src/domain/**', 'alerts/src/domain/**', 'device-registry/src/domain/**', 'dashboard/src/domain/**', 'ota/src/domain/**', 'rules/src/domain/**', 'kernel/src/domain/**'],
+    rules: restrict([
+      ...partsAndRoot('Domain folders'),
+      { regex: '^@outpost/kernel$', message: 'Domain folders import no ports: take value types from @outpost/kernel/domain (issue 12).' },
+      { regex: '(^|/)ports(/|$)', message: 'Domain folders import no ports: keep the port use in a service, pass values in (issue 12).' },
+    ]),
+  },
+  {
     // The agent's bundle builder (@outpost/edge-agent/bundle) runs on the server, beside the
     // install files it ships: Node built-ins and protocol only, never the agent's runtime.
     files: ['edge-agent/bundle/**'],

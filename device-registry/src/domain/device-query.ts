@@ -1,5 +1,5 @@
 import { OutpostError } from '@outpost/protocol';
-import type { DeviceLifecycle } from '@outpost/kernel';
+import type { DeviceLifecycle } from '@outpost/kernel/domain';
 
 /** `GET /devices` filters, after parsing. Every filter narrows; none = every live device. */
 export interface DeviceQuery {

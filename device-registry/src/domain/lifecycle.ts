@@ -1,5 +1,5 @@
 import { OutpostError } from '@outpost/protocol';
-import type { DeviceLifecycle } from '@outpost/kernel';
+import type { DeviceLifecycle } from '@outpost/kernel/domain';
 
 export type LifecycleAction = 'suspend' | 'resume' | 'revoke' | 'delete';
 

@@ -1,5 +1,5 @@
 import type { CommandArgs, DesiredConfig, FirmwareInfo } from '@outpost/protocol';
-import type { CommandOutcome, CommandState, DeviceLifecycle } from '@outpost/kernel';
+import type { CommandOutcome, CommandState, DeviceLifecycle } from '@outpost/kernel/domain';
 
 /** The registry's records as the services use them (stores map rows to these). */
 

@@ -1,8 +1,9 @@
 import type { Observable } from 'rxjs';
 import type { Command, DesiredConfig, FirmwareInfo, OutboxStats, RegistryEvent, ReportedConfig } from '@outpost/protocol';
+import type { CommandOutcome, CommandState, DeviceLifecycle } from '../domain/index.js';
 
-/** A device's lifecycle state (SPEC "HTTP API": `status`). */
-export type DeviceLifecycle = 'active' | 'suspended' | 'revoked' | 'decommissioned';
+// The value types live in the domain vocabulary (domain folders import no ports).
+export type { CommandOutcome, CommandState, DeviceLifecycle } from '../domain/index.js';
 
 /** What the broker needs to know about a device to let it in and route its data. */
 export interface DeviceSummary {
@@ -70,15 +71,6 @@ export interface DeviceConfigPort {
   desiredConfig(deviceId: string): Promise<DesiredConfig | undefined>;
   /** What the device reported applying (`devices/{id}/config/reported`). */
   recordReported(deviceId: string, reported: ReportedConfig): Promise<void>;
-}
-
-export type CommandState = 'queued' | 'delivered' | 'succeeded' | 'failed' | 'expired';
-
-export interface CommandOutcome {
-  readonly ok: boolean;
-  readonly output?: string;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly at: number;
 }
 
 export interface CommandPort {
