@@ -5,9 +5,8 @@ import { topics, type AlertEvent, type TelemetryBatch } from '@outpost/protocol'
 import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '@outpost/telemetry';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice } from './helpers/mqtt-client.js';
-import { waitFor } from './helpers/poll.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
+import { connectDevice, waitFor } from '@outpost/e2e';
 
 interface TestAnswer {
   ruleId: string;
@@ -53,7 +52,7 @@ describe('rule backtest on stored telemetry', () => {
     await store.write(series.map(([second, temperature]) => ({ deviceId: 'bt-freezer', ts: T0 + second * 1000, metrics: { temperature } })));
     // Another device's data: out of the rule's scope (not in group "test"), never replayed.
     await store.write(series.map(([second]) => ({ deviceId: 'elsewhere', ts: T0 + second * 1000, metrics: { temperature: 50 } })));
-    await waitFor(() => p.events.filter((e) => e.ruleId === 'parity').length >= 4 || undefined, { what: 'the live transitions' });
+    await waitFor(() => p.events.filter((e) => e.ruleId === 'parity').length >= 4 || undefined, { description: 'the live transitions' });
     await p.alerts.idle();
     const liveRun = p.events.filter((e: AlertEvent) => e.ruleId === 'parity').map((e) => ({ deviceId: e.deviceId, state: e.state, value: e.value, ts: e.ts }));
     expect(liveRun.map((t) => t.state)).toEqual(['firing', 'resolved', 'firing', 'resolved']);

@@ -8,8 +8,7 @@ import { resolveLimits, topics, type TelemetryBatch } from '@outpost/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
-import { connectDevice } from './helpers/mqtt-client.js';
-import { waitFor } from './helpers/poll.js';
+import { connectDevice, waitFor } from '@outpost/e2e';
 
 describe('a telemetry batch decoded once, at the publish hook', () => {
   let p: AlertsPlatform;
@@ -37,12 +36,12 @@ describe('a telemetry batch decoded once, at the publish hook', () => {
     const batch: TelemetryBatch = { v: 1, seq: 1, samples: [{ ts, metrics: { temperature: -3, humidity: 40, door: true } }] };
     await client.publishAsync(topics.telemetry('freezer-77'), JSON.stringify(batch), { qos: 1 });
 
-    const fired = await waitFor(() => p.events.find((e) => e.ruleId === 'decode-once-warm'), { what: 'the alert on the accepted batch' });
+    const fired = await waitFor(() => p.events.find((e) => e.ruleId === 'decode-once-warm'), { description: 'the alert on the accepted batch' });
     expect(fired).toMatchObject({ state: 'firing', deviceId: 'freezer-77', value: -3 });
     const stored = await waitFor(async () => {
       const latest = await p.platform.telemetry.latest('freezer-77');
       return Object.keys(latest).length === 3 ? latest : undefined;
-    }, { what: 'the ingested samples' });
+    }, { description: 'the ingested samples' });
     expect(Object.keys(stored).sort()).toEqual(['door', 'humidity', 'temperature']);
     expect(await p.metric('outpost_alert_spool_records_refused_total')).toBe(0);
   });

@@ -2,10 +2,8 @@ import type { LiveEvent } from '@outpost/kernel';
 import { topics, type AlertEvent, type EdgeAlert, type TelemetryBatch } from '@outpost/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDevice } from './helpers/mqtt-client.js';
-import { waitFor } from './helpers/poll.js';
-import type { DeviceCredentials } from '@outpost/e2e';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
+import { connectDevice, waitFor, type DeviceCredentials } from '@outpost/e2e';
 
 interface AlertAnswer {
   id: string;
@@ -64,7 +62,7 @@ describe('alert lifecycle on live telemetry', () => {
       { ts: t0 + 20_000, metrics: { temperature: -13 } },
     ]);
     await send(client, 'freezer-01', [{ ts: t0 + 30_000, metrics: { temperature: -12 } }]);
-    const fired = await waitFor(() => eventsOf('freezer-warm')[0], { what: 'the firing event' });
+    const fired = await waitFor(() => eventsOf('freezer-warm')[0], { description: 'the firing event' });
     expect(fired).toMatchObject({ state: 'firing', deviceId: 'freezer-01', value: -12, ts: t0 + 30_000, severity: 'critical', maintenance: false, late: false });
     // One sample past forMs from the first breach (t0+10 s) fires: forMs counts from the first breaching sample.
     await send(client, 'freezer-01', [{ ts: t0 + 35_000, metrics: { temperature: -11 } }]);
@@ -86,7 +84,7 @@ describe('alert lifecycle on live telemetry', () => {
     // −16 is in the hysteresis band: still firing; −19 is below the clear threshold: resolved.
     await send(client, 'freezer-01', [{ ts: t0 + 40_000, metrics: { temperature: -16 } }]);
     await send(client, 'freezer-01', [{ ts: t0 + 45_000, metrics: { temperature: -19 } }]);
-    const resolved = await waitFor(() => eventsOf('freezer-warm')[1], { what: 'the resolved event' });
+    const resolved = await waitFor(() => eventsOf('freezer-warm')[1], { description: 'the resolved event' });
     expect(resolved).toMatchObject({ state: 'resolved', alertId: alert.id, value: -19, ts: t0 + 45_000 });
     const shown = (await p.api('GET', `/api/v1/alerts/${alert.id}`)).body as AlertAnswer;
     expect(shown).toMatchObject({ state: 'resolved', resolvedAt: t0 + 45_000, ack: { by: 'admin' } });
@@ -105,13 +103,13 @@ describe('alert lifecycle on live telemetry', () => {
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'barn-only', scope: { groups: ['barn'] } }));
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'test-group', scope: { groups: ['test'] } }));
     await send(client, 'freezer-02', [{ ts: Date.now(), metrics: { temperature: 5 } }]);
-    await waitFor(() => eventsOf('test-group').find((e) => e.deviceId === 'freezer-02'), { what: 'the in-scope firing' });
+    await waitFor(() => eventsOf('test-group').find((e) => e.deviceId === 'freezer-02'), { description: 'the in-scope firing' });
     await p.alerts.idle();
     expect(eventsOf('barn-only')).toEqual([]);
     // Moving the device into the group brings it into scope (the registry event clears the cache).
     expect((await p.api('PATCH', '/api/v1/devices/freezer-02', { group: 'barn' })).status).toBe(200);
     await send(client, 'freezer-02', [{ ts: Date.now(), metrics: { temperature: 6 } }]);
-    await waitFor(() => eventsOf('barn-only').find((e) => e.deviceId === 'freezer-02'), { what: 'the firing after the group change' });
+    await waitFor(() => eventsOf('barn-only').find((e) => e.deviceId === 'freezer-02'), { description: 'the firing after the group change' });
     await p.api('DELETE', '/api/v1/rules/barn-only');
     await p.api('DELETE', '/api/v1/rules/test-group');
   });
@@ -123,7 +121,7 @@ describe('alert lifecycle on live telemetry', () => {
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'maint', channels: ['mqtt-out'], scope: { devices: ['freezer-03'] } }));
     p.updating.add('freezer-03');
     await send(client, 'freezer-03', [{ ts: Date.now(), metrics: { temperature: 0 } }]);
-    const event = await waitFor(() => eventsOf('maint')[0], { what: 'the maintenance event' });
+    const event = await waitFor(() => eventsOf('maint')[0], { description: 'the maintenance event' });
     expect(event).toMatchObject({ state: 'firing', maintenance: true, late: false });
     expect(live.some((e) => (e.payload as AlertEvent).id === event.id)).toBe(true);
     const deliveries = (await p.api('GET', '/api/v1/channels/mqtt-out/deliveries')).body as { items: unknown[] };
@@ -135,7 +133,7 @@ describe('alert lifecycle on live telemetry', () => {
     // Out of maintenance, the resolve is notified on the MQTT channel (integrations/alerts, QoS 1).
     p.updating.delete('freezer-03');
     await send(client, 'freezer-03', [{ ts: Date.now(), metrics: { temperature: -30 } }]);
-    const published = await waitFor(() => p.mqttPublished.find((m) => JSON.parse(m.payload.toString('utf8')).ruleId === 'maint'), { what: 'the MQTT notification' });
+    const published = await waitFor(() => p.mqttPublished.find((m) => JSON.parse(m.payload.toString('utf8')).ruleId === 'maint'), { description: 'the MQTT notification' });
     expect(published).toMatchObject({ topic: 'integrations/alerts', qos: 1, retain: false });
     expect(JSON.parse(published.payload.toString('utf8'))).toMatchObject({ v: 1, state: 'resolved', deviceId: 'freezer-03', maintenance: false });
   });
@@ -144,7 +142,7 @@ describe('alert lifecycle on live telemetry', () => {
     const { client } = await device('freezer-04');
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'late-rule', channels: ['mqtt-out'], scope: { devices: ['freezer-04'] } }));
     await send(client, 'freezer-04', [{ ts: Date.now() - 10 * 60_000, metrics: { temperature: 3 } }]);
-    const event = await waitFor(() => eventsOf('late-rule')[0], { what: 'the late event' });
+    const event = await waitFor(() => eventsOf('late-rule')[0], { description: 'the late event' });
     expect(event).toMatchObject({ state: 'firing', late: true, maintenance: false });
     await p.alerts.idle();
     expect(p.mqttPublished.filter((m) => JSON.parse(m.payload.toString('utf8')).ruleId === 'late-rule')).toEqual([]);
@@ -156,10 +154,10 @@ describe('alert lifecycle on live telemetry', () => {
     const ts = Date.now();
     const edge: EdgeAlert = { v: 1, ruleId: 'local-freezer', state: 'firing', metric: 'temperature', value: -9, ts, severity: 'warning' };
     await client.publishAsync(topics.alerts('freezer-05'), JSON.stringify(edge), { qos: 1 });
-    const fired = await waitFor(() => eventsOf('local-freezer')[0], { what: 'the edge firing' });
+    const fired = await waitFor(() => eventsOf('local-freezer')[0], { description: 'the edge firing' });
     expect(fired).toMatchObject({ deviceId: 'freezer-05', state: 'firing', value: -9, ts, severity: 'warning', late: false });
     await client.publishAsync(topics.alerts('freezer-05'), JSON.stringify({ ...edge, state: 'resolved', value: -20, ts: ts + 1000 }), { qos: 1 });
-    await waitFor(() => eventsOf('local-freezer')[1], { what: 'the edge resolve' });
+    await waitFor(() => eventsOf('local-freezer')[1], { description: 'the edge resolve' });
     const alert = ((await p.api('GET', '/api/v1/alerts?rule=local-freezer')).body as { items: AlertAnswer[] }).items[0];
     expect(alert).toMatchObject({ source: 'edge', state: 'resolved', deviceId: 'freezer-05' });
   });
@@ -168,13 +166,14 @@ describe('alert lifecycle on live telemetry', () => {
     const { client } = await device('freezer-06');
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'silent', kind: 'absence', condition: undefined, threshold: undefined, absenceMs: 300, scope: { devices: ['freezer-06'] } }));
     await send(client, 'freezer-06', [{ ts: Date.now(), metrics: { temperature: -20 } }]);
-    const fired = await waitFor(() => eventsOf('silent').find((e) => e.deviceId === 'freezer-06'), { what: 'the absence firing' });
+    const fired = await waitFor(() => eventsOf('silent').find((e) => e.deviceId === 'freezer-06'), { description: 'the absence firing' });
     expect(fired).toMatchObject({ state: 'firing', value: null });
-    // Silence goes on: still one alert (no NoData flood).
+    // Silence goes on: still one alert (no NoData flood). A short fixed wait on purpose: it proves
+    // that nothing happens for longer than the 300 ms absence period, which no poll can show.
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(eventsOf('silent').filter((e) => e.deviceId === 'freezer-06')).toHaveLength(1);
     await send(client, 'freezer-06', [{ ts: Date.now(), metrics: { temperature: -20 } }]);
-    const resolved = await waitFor(() => eventsOf('silent').filter((e) => e.deviceId === 'freezer-06')[1], { what: 'the absence resolve' });
+    const resolved = await waitFor(() => eventsOf('silent').filter((e) => e.deviceId === 'freezer-06')[1], { description: 'the absence resolve' });
     expect(resolved).toMatchObject({ state: 'resolved', alertId: fired.alertId });
     await p.api('DELETE', '/api/v1/rules/silent');
   });

@@ -13,9 +13,8 @@ import { topics } from '@outpost/protocol';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebhookLookup } from '../src/adapters/webhook-target.js';
-import { connectDevice } from './helpers/mqtt-client.js';
-import { waitFor } from './helpers/poll.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
+import { connectDevice, waitFor } from '@outpost/e2e';
 
 const SECRET = 'sealed-webhook-secret-7f3a9c01d2';
 
@@ -118,7 +117,7 @@ describe('webhook targets and secrets at rest', () => {
     expect((await p.api('POST', '/api/v1/channels', { type: 'webhook', url: `http://127.0.0.9:${hook.port}/c`, secret: SECRET })).status).toBe(400);
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'allowed', channels: ['by-cidr', 'by-name'] }));
     await breach(p, 'target-dev-01');
-    await waitFor(() => (hook.received.length >= 2 ? true : undefined), { what: 'both webhook calls' });
+    await waitFor(() => (hook.received.length >= 2 ? true : undefined), { description: 'both webhook calls' });
     expect(hook.received.every((r) => signedWith(SECRET, r))).toBe(true);
   });
 
@@ -135,7 +134,7 @@ describe('webhook targets and secrets at rest', () => {
     const failed = await waitFor(async () => {
       const items = ((await p.api('GET', '/api/v1/channels/rebind/deliveries')).body as { items: { state: string; error?: string }[] }).items;
       return items[0]?.state === 'failed' ? items[0] : undefined;
-    }, { what: 'the refused delivery' });
+    }, { description: 'the refused delivery' });
     expect(failed.error).toContain('refused: rebind.test resolves to 127.0.0.1, which is a loopback address');
     expect(hook.received).toEqual([]);
   });
@@ -166,7 +165,7 @@ describe('webhook targets and secrets at rest', () => {
     expect(await stateDbBytes(dataDir)).not.toContain(legacySecret);
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'both', channels: ['sealed', 'legacy'] }));
     await breach(p, 'target-dev-03');
-    await waitFor(() => (hook.received.length >= 2 ? true : undefined), { what: 'both webhook calls' });
+    await waitFor(() => (hook.received.length >= 2 ? true : undefined), { description: 'both webhook calls' });
     expect(hook.received.filter((r) => signedWith(SECRET, r))).toHaveLength(1);
     expect(hook.received.filter((r) => signedWith(legacySecret, r))).toHaveLength(1);
   });

@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { topics, type AlertEvent } from '@outpost/protocol';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectDevice } from './helpers/mqtt-client.js';
-import { waitFor } from './helpers/poll.js';
 import { ruleBody, startAlertsPlatform, type AlertsPlatform } from './helpers/alerts-platform.js';
+import { connectDevice, waitFor } from '@outpost/e2e';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 
@@ -74,7 +73,7 @@ describe('webhook notifications', () => {
     expect(JSON.stringify((await p.api('GET', '/api/v1/channels/ops-hook')).body)).not.toContain(SECRET);
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'hooked', channels: ['ops-hook'] }));
     await breach(p, 'hook-dev-01');
-    const got = await waitFor(() => hook.received[0], { what: 'the webhook call' });
+    const got = await waitFor(() => hook.received[0], { description: 'the webhook call' });
     expect(validSignature(got)).toBe(true);
     const event = JSON.parse(got.body) as AlertEvent;
     expect(event).toMatchObject({ v: 1, ruleId: 'hooked', deviceId: 'hook-dev-01', state: 'firing', maintenance: false, late: false });
@@ -95,10 +94,10 @@ describe('webhook notifications', () => {
     await p.api('POST', '/api/v1/channels', { id: 'flaky', type: 'webhook', url: hook.url, secret: SECRET });
     await p.api('POST', '/api/v1/rules', ruleBody({ id: 'flaky-rule', channels: ['flaky'] }));
     await breach(p, 'hook-dev-02');
-    await waitFor(() => hook.received.length >= 2 || undefined, { what: 'the failed attempts' });
+    await waitFor(() => hook.received.length >= 2 || undefined, { description: 'the failed attempts' });
     const failing = ((await p.api('GET', '/api/v1/channels/flaky/deliveries')).body as { items: Delivery[] }).items[0];
     expect(failing?.attempts).toBeGreaterThanOrEqual(1);
-    await waitFor(() => hook.received[2], { what: 'the third attempt' });
+    await waitFor(() => hook.received[2], { description: 'the third attempt' });
     const done = await waitFor(async () => {
       const d = ((await p.api('GET', '/api/v1/channels/flaky/deliveries')).body as { items: Delivery[] }).items[0];
       return d?.state === 'delivered' ? d : undefined;
@@ -166,7 +165,7 @@ describe('webhook notifications', () => {
       const { rm } = await import('node:fs/promises');
       await rm(dataDir, { recursive: true, force: true });
     });
-    const got = await waitFor(() => received[0], { what: 'the delivery after the restart' });
+    const got = await waitFor(() => received[0], { description: 'the delivery after the restart' });
     expect(validSignature(got)).toBe(true);
     expect(JSON.parse(got.body)).toMatchObject({ ruleId: 'later-rule', deviceId: 'hook-dev-04' });
     const done = await waitFor(async () => {

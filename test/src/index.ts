@@ -21,5 +21,6 @@ export type { StartPlatformOptions, TestPlatform, LogLine } from './harness/star
 // The operator API and device enrollment as part suites drive them, with test keys and CSRs.
 export { platformClient } from './harness/platform-client.js';
 export type { PlatformClient, DeviceCredentials } from './harness/platform-client.js';
+export { connectDevice } from './harness/mqtt-device.js';
 export { rsaKeyPair, csrFor, foreignClientCertificate } from './harness/test-pki.js';
 export type { KeyPair } from './harness/test-pki.js';

@@ -1,15 +1,15 @@
 /**
- * Real processes for the agent's end-to-end tests: an `outpost server` on ephemeral loopback
- * ports with its own data dir (restartable on the same ports and data), `outpost-agent`
+ * Real processes for the agent's end-to-end tests: an `outpost server` (startServerProcess) on
+ * free loopback ports with its own data dir (restartable on the same ports and data), `outpost-agent`
  * commands as child processes, the operator REST API and the live SSE stream.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serviceTimeoutMs, spawnService, waitFor } from '@outpost/e2e';
-import type { ServiceHandle } from '@outpost/e2e';
+import { findFreePorts, serviceTimeoutMs, startServerProcess, waitFor, type ServerProcess } from '@outpost/e2e';
 
 export const SERVER_BIN = fileURLToPath(new URL('../../platform/dist/src/cli/main.js', import.meta.url));
 export const AGENT_BIN = fileURLToPath(new URL('../../edge-agent/dist/src/main.js', import.meta.url));
@@ -21,48 +21,65 @@ export interface ServerInfo {
   readonly mqttPort: number;
 }
 
-export type OutpostServer = ServiceHandle<ServerInfo>;
+/** `outpost server` for the agent suites: fixed loopback ports and a temp dir that survive kill() and restart(). */
+export interface OutpostServer {
+  readonly dir: string;
+  readonly info: ServerInfo;
+  /** The last lines the process wrote. */
+  tail(): string;
+  /** SIGTERM, wait for the exit, then remove the temp dir. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for the exit; the dir stays, so restart() finds the data. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and dir (stopping it gracefully first if it runs). */
+  restart(): Promise<ServerInfo>;
+}
 
+/** The one server-process helper (startServerProcess) on fixed ports, so an agent reconnects to the same URLs after a restart. */
 export async function startOutpostServer(extra: Record<string, string> = {}): Promise<OutpostServer> {
-  return spawnService<ServerInfo>({
-    name: 'outpost server',
-    executable: process.execPath,
-    installHint: 'build the platform first (npx tsc -b)',
-    tempDirPrefix: 'outpost-agent-e2e-',
-    portCount: 3,
-    async configure(ctx) {
-      const [http, device, mqtt] = ctx.ports;
-      const file = join(ctx.dir, 'server.json');
-      await writeFile(
-        file,
-        JSON.stringify({
-          OUTPOST_DATA_DIR: join(ctx.dir, 'data'),
-          OUTPOST_SECRET_KEY_FILE: join(ctx.dir, 'secret.key'),
-          OUTPOST_HTTP_HOST: '127.0.0.1',
-          OUTPOST_HTTP_PORT: http,
-          OUTPOST_DEVICE_HOST: '127.0.0.1',
-          OUTPOST_DEVICE_PORT: device,
-          OUTPOST_MQTT_HOST: '127.0.0.1',
-          OUTPOST_MQTT_PORT: mqtt,
-          OUTPOST_PUBLIC_HOST: '127.0.0.1',
-          OUTPOST_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          OUTPOST_LOG_LEVEL: 'warn',
-          ...extra,
-        }),
-      );
-      return [SERVER_BIN, 'server', '--config', file];
-    },
-    async probe(ctx) {
-      const [http, device, mqtt] = ctx.ports;
-      const res = await fetch(`http://127.0.0.1:${http}/readyz`);
-      if (res.status !== 200) return undefined;
-      return { url: `http://127.0.0.1:${http}`, deviceUrl: `https://127.0.0.1:${device}`, mqttPort: mqtt ?? 0 };
-    },
-    startTimeoutMs: serviceTimeoutMs(30_000),
-    stopTimeoutMs: 10_000,
-    dropEnvPrefixes: ['OUTPOST_'],
-    portConflict: /EADDRINUSE/,
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-agent-e2e-'));
+  const [http, device, mqtt] = await findFreePorts(3);
+  const info: ServerInfo = { url: `http://127.0.0.1:${String(http)}`, deviceUrl: `https://127.0.0.1:${String(device)}`, mqttPort: mqtt ?? 0 };
+  const env = {
+    OUTPOST_DATA_DIR: join(dir, 'data'),
+    OUTPOST_SECRET_KEY_FILE: join(dir, 'secret.key'),
+    OUTPOST_HTTP_PORT: String(http),
+    OUTPOST_DEVICE_PORT: String(device),
+    OUTPOST_MQTT_PORT: String(mqtt),
+    OUTPOST_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    OUTPOST_LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  const urls = { operatorUrl: info.url, deviceUrl: info.deviceUrl, mqttUrl: `mqtts://127.0.0.1:${String(mqtt)}` };
+  const start = (): Promise<ServerProcess> => startServerProcess(dir, env, { urls, timeoutMs: serviceTimeoutMs(30_000) });
+  let server: ServerProcess | undefined = await start().catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   });
+  let stopped = false;
+  return {
+    dir,
+    info,
+    tail: () => server?.output().slice(-4000) ?? '',
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server?.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+    async kill() {
+      const running = server;
+      if (running === undefined) return;
+      if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
+      await running.exited;
+    },
+    async restart() {
+      await server?.stop();
+      server = undefined;
+      server = await start();
+      return info;
+    },
+  };
 }
 
 export class Api {

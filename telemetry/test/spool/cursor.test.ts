@@ -88,7 +88,8 @@ describe('spool cursors', () => {
       .readBatches('ingest', { maxRecords: 5, maxUncommitted: 10 })
       .subscribe((batch) => batches.push(batch));
     await eventually(() => batches.length === 2);
-    // Nothing more arrives until the consumer confirms what it has.
+    // Nothing more arrives until the consumer confirms what it has (a short fixed wait on purpose:
+    // it proves that nothing happens, which no poll can show).
     await spool.append({ deviceId: 'pi-01', payload: 'nudge' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(batches).toHaveLength(2);

@@ -27,6 +27,8 @@ export interface ServerProcess {
   cpuSeconds(): Promise<number>;
   /** Everything the process wrote to stdout and stderr so far (the first MB). */
   output(): string;
+  /** What the process wrote to stdout alone (the first MB): the terminal's lines. */
+  stdout(): string;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,8 @@ export interface ServerProcessOptions {
    * composes a platform of its own and logs or prints the same `{"operatorUrl",…}` line.
    */
   readonly entry?: readonly string[];
+  /** Arguments after `outpost server`, e.g. `['--log-format', 'pretty']` or `['--config', file]`. */
+  readonly args?: readonly string[];
   /**
    * For a server on fixed ports (set in `env`) whose log level hides the info line with its URLs:
    * those URLs, and readiness is GET /readyz answering 200 instead of that line.
@@ -66,27 +70,31 @@ function serverEnv(env: Record<string, string>): Record<string, string> {
 }
 
 /** `outpost server` in `dir`, its output kept (the first MB); resolves once it has exited. */
-function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readonly string[] = [], entry: readonly string[] = [BIN, 'server']): { child: ChildProcess; output: () => string; stderr: () => string; exited: Promise<number | null> } {
+function spawnServer(dir: string, env: Record<string, string>, nodeFlags: readonly string[] = [], entry: readonly string[] = [BIN, 'server']): { child: ChildProcess; output: () => string; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [...nodeFlags, ...entry], { cwd: dir, env: serverEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const collect = (b: Buffer): void => {
     if (output.length < 1_000_000) output += b.toString();
   };
+  let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', collect);
+  child.stdout?.on('data', (b: Buffer) => {
+    collect(b);
+    if (stdout.length < 1_000_000) stdout += b.toString();
+  });
   child.stderr?.on('data', (b: Buffer) => {
     collect(b);
     if (stderr.length < 1_000_000) stderr += b.toString();
   });
   // 'close' comes after the output streams ended: nothing written before the exit is lost.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { child, output: () => output, stderr: () => stderr, exited };
+  return { child, output: () => output, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
 /** The one way tests and benches run `outpost server`: ready once it logged its three URLs. */
 export async function startServerProcess(dir: string, env: Record<string, string>, options: number | ServerProcessOptions = {}): Promise<ServerProcess> {
-  const { timeoutMs = 60_000, nodeFlags = [], urls: fixed, entry } = typeof options === 'number' ? { timeoutMs: options, urls: undefined, entry: undefined } : options;
-  const { child, output, exited } = spawnServer(dir, env, nodeFlags, entry);
+  const { timeoutMs = 60_000, nodeFlags = [], urls: fixed, entry, args = [] } = typeof options === 'number' ? { timeoutMs: options, urls: undefined, entry: undefined } : options;
+  const { child, output, stdout, exited } = spawnServer(dir, env, nodeFlags, entry ?? [BIN, 'server', ...args]);
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
@@ -117,6 +125,7 @@ export async function startServerProcess(dir: string, env: Record<string, string
     ...urls,
     exited,
     output,
+    stdout,
     async cpuSeconds() {
       const fields = (await readFile(`/proc/${String(pid)}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
       return (Number(fields[11]) + Number(fields[12])) / 100;

@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface WaitForOptions {
-  /** What is awaited, for the error message: "influxd to answer GET /ping with 204". */
-  readonly description: string;
-  /** Overall deadline in milliseconds, measured from the call. */
-  readonly timeoutMs: number;
+  /** What is awaited, for the error message: "influxd to answer GET /ping with 204" (default "a condition"). */
+  readonly description?: string;
+  /** Overall deadline in milliseconds, measured from the call (default 5 s). */
+  readonly timeoutMs?: number;
   /** Pause between attempts (default 50 ms); never waits past the deadline. */
   readonly intervalMs?: number;
   /**
@@ -37,11 +37,11 @@ type Outcome<T> =
  */
 export async function waitFor<T>(
   probe: () => Promise<T | false | undefined> | T | false | undefined,
-  options: WaitForOptions,
+  options: WaitForOptions = {},
 ): Promise<T> {
   const intervalMs = options.intervalMs ?? 50;
   const started = Date.now();
-  const deadline = started + options.timeoutMs;
+  const deadline = started + (options.timeoutMs ?? 5_000);
   let attempts = 0;
   let lastError: unknown;
 
@@ -62,7 +62,7 @@ export async function waitFor<T>(
     if (remaining <= 0) {
       const detail = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
       throw new WaitForTimeoutError(
-        `timed out after ${Date.now() - started} ms (${attempts} attempts) waiting for ${options.description}${detail}`,
+        `timed out after ${Date.now() - started} ms (${attempts} attempts) waiting for ${options.description ?? 'a condition'}${detail}`,
         { cause: lastError },
       );
     }

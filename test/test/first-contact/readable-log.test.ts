@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findFreePorts, serviceTimeoutMs, waitFor } from '@outpost/e2e';
+import { findFreePorts, serviceTimeoutMs, startServerProcess, waitFor } from '@outpost/e2e';
 
 const CLI = fileURLToPath(new URL('../../../platform/dist/src/cli/main.js', import.meta.url));
 const PASSWORD = 'readable-log-password';
@@ -64,18 +64,23 @@ async function jsonLog(dir: string): Promise<Record<string, unknown>[]> {
 }
 
 describe('the readable log', () => {
-  it('outpost server --log-format pretty: readable lines on stdout, no request lines, the JSON log in the data dir', async () => {
+  it('outpost server --log-format pretty: readable lines on stdout, no request lines, the JSON log in the data dir', { timeout: serviceTimeoutMs(60_000) }, async () => {
     const dir = await tempDir();
-    const server = start(dir, ['server', '--log-format', 'pretty'], { OUTPOST_HTTP_PORT: '0', OUTPOST_DEVICE_PORT: '0', OUTPOST_MQTT_PORT: '0', OUTPOST_LOG_LEVEL: 'info' });
+    const [http, device, mqtt] = await findFreePorts(3);
+    const urls = { operatorUrl: `http://127.0.0.1:${String(http)}`, deviceUrl: `https://127.0.0.1:${String(device)}`, mqttUrl: `mqtts://127.0.0.1:${String(mqtt)}` };
+    const env = { OUTPOST_HTTP_PORT: String(http), OUTPOST_DEVICE_PORT: String(device), OUTPOST_MQTT_PORT: String(mqtt), OUTPOST_ADMIN_PASSWORD: PASSWORD };
+    // The readable log has no JSON line with the URLs: ready is GET /readyz on the fixed ports.
+    const server = await startServerProcess(dir, env, { args: ['--log-format', 'pretty'], urls, timeoutMs: serviceTimeoutMs(30_000) });
+    cleanups.push(() => server.stop());
     const url = await waitFor(() => /INFO {2}outpost ready: operator (http:\/\/127\.0\.0\.1:\d+)/.exec(server.stdout())?.[1], {
       description: 'the readable "outpost ready" line',
       timeoutMs: serviceTimeoutMs(30_000),
-      abortIf: server.exitedEarly,
     });
+    expect(url).toBe(urls.operatorUrl);
     for (let i = 0; i < 5; i += 1) expect((await fetch(`${url}/readyz`)).status).toBe(200);
     const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) });
     expect(login.status).toBe(200);
-    server.child.kill('SIGTERM');
+    await server.stop();
     expect(await server.exited).toBe(0);
 
     const lines = server.stdout().trim().split('\n');

@@ -1,6 +1,6 @@
-/** mqtt.js clients over mTLS for the alerts suites: no automatic reconnect, every wait bounded. */
+/** A device's mqtt.js client over mTLS for the part suites: no automatic reconnect, every wait bounded. */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { DeviceCredentials } from '@outpost/e2e';
+import type { DeviceCredentials } from './platform-client.js';
 
 /** Connects a device with its own id as client id (override with `extra.clientId`). */
 export function connectDevice(url: string, device: DeviceCredentials, extra: IClientOptions = {}): Promise<MqttClient> {
