@@ -98,6 +98,8 @@ describe('the web dashboard in Chromium', () => {
     await waitFor(async () => (await row.getAttribute('data-state')) === 'acknowledged', { description: 'the row acknowledged', timeoutMs: 10_000 });
     const stored = await env.client.api('GET', `/api/v1/alerts/${firing.id}`);
     expect(stored.body).toMatchObject({ state: 'acknowledged', ack: { by: 'admin', comment: 'door left open, closing it' } });
+    await row.getByRole('button', { name: 'History' }).click();
+    await row.getByRole('list', { name: `History of ${firing.id}` }).getByText(/firing at 75/).waitFor();
     await env.screenshot(admin, 'alerts');
   });
 

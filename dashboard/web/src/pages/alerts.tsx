@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.js';
 import { openLive } from '../api/live.js';
-import type { Alert, Page } from '../api/types.js';
+import type { Alert, AlertEvent, Page } from '../api/types.js';
 import { Problems } from '../components/problems.js';
 import { ago, dateTime, value } from '../format.js';
 import { canOperate } from '../state/session.js';
@@ -15,6 +15,15 @@ export default function AlertsPage() {
   const [alerts, setAlerts] = useState<Alert[] | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [acking, setAcking] = useState<string | undefined>(undefined);
+  const [history, setHistory] = useState<{ id: string; events?: AlertEvent[] } | undefined>(undefined);
+  const showHistory = (id: string): void => {
+    if (history?.id === id) {
+      setHistory(undefined);
+      return;
+    }
+    setHistory({ id });
+    api<Alert & { events: AlertEvent[] }>('GET', `/alerts/${encodeURIComponent(id)}`).then((a) => setHistory({ id, events: a.events }), setError);
+  };
 
   const query = `/alerts?limit=200${state === '' ? '' : `&state=${state}`}${severity === '' ? '' : `&severity=${severity}`}`;
   const load = (): void => {
@@ -79,7 +88,7 @@ export default function AlertsPage() {
                 <th scope="col">Value</th>
                 <th scope="col">Fired</th>
                 <th scope="col">Acknowledged</th>
-                {canOperate.value && <th scope="col">Action</th>}
+                <th scope="col">Action</th>
               </tr>
             </thead>
             <tbody>
@@ -100,25 +109,41 @@ export default function AlertsPage() {
                   <td>{value(a.value)}</td>
                   <td title={dateTime(a.firedAt)}>{ago(a.firedAt)}</td>
                   <td>{a.ack === undefined ? '—' : `${a.ack.by}, ${ago(a.ack.at)}${a.ack.comment === '' ? '' : `: “${a.ack.comment}”`}`}</td>
-                  {canOperate.value && (
-                    <td>
-                      {a.state === 'firing' &&
-                        (acking === a.id ? (
-                          <AckForm
-                            alert={a}
-                            onDone={(updated) => {
-                              setAcking(undefined);
-                              setAlerts((list) => list?.map((x) => (x.id === updated.id ? updated : x)));
-                            }}
-                            onCancel={() => setAcking(undefined)}
-                          />
+                  <td>
+                    <button type="button" class="secondary" aria-expanded={history?.id === a.id} onClick={() => showHistory(a.id)}>
+                      History
+                    </button>{' '}
+                    {canOperate.value &&
+                      a.state === 'firing' &&
+                      (acking === a.id ? (
+                        <AckForm
+                          alert={a}
+                          onDone={(updated) => {
+                            setAcking(undefined);
+                            setAlerts((list) => list?.map((x) => (x.id === updated.id ? updated : x)));
+                          }}
+                          onCancel={() => setAcking(undefined)}
+                        />
+                      ) : (
+                        <button type="button" class="secondary" onClick={() => setAcking(a.id)}>
+                          Acknowledge
+                        </button>
+                      ))}
+                    {history?.id === a.id && (
+                      <ol class="history" aria-label={`History of ${a.id}`}>
+                        {history.events === undefined ? (
+                          <li aria-busy="true">Loading…</li>
                         ) : (
-                          <button type="button" class="secondary" onClick={() => setAcking(a.id)}>
-                            Acknowledge
-                          </button>
-                        ))}
-                    </td>
-                  )}
+                          history.events.map((e) => (
+                            <li>
+                              {dateTime(e.ts)}: {e.state} at {value(e.value)}
+                              {e.late ? ' (late)' : ''}
+                            </li>
+                          ))
+                        )}
+                      </ol>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
