@@ -111,8 +111,13 @@ describe('outpost demo', () => {
     expect(banner).toContain('the password from OUTPOST_ADMIN_PASSWORD');
     expect(banner).toMatch(/Devices \(group demo\)\s+demo-01 \(runs warm\), demo-02\n/);
     expect(banner).toContain('cold-room-warm');
-    expect(banner).toContain('OTA (no signing key, no firmware release): later issues');
+    expect(banner).toContain(`Dashboard             ${url}/`);
+    expect(banner).toContain('OTA                   no signing key or release in the demo yet');
     expect(banner).toContain('npx outpost telemetry query demo-01 --metric temperature');
+
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Outpost</title>');
 
     const api = await login(url);
     const online = await waitFor(
