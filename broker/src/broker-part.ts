@@ -19,6 +19,7 @@ import { spoolSink } from './adapters/spool-sink.js';
 import { brokerMigrations, sqlMetricTypeStore } from './adapters/sql-metric-type-store.js';
 import { PacketSizeGuard, type PacketRefusal } from './adapters/packet-size-guard.js';
 import { listenTls, peerCertificateOf, type TlsListener } from './adapters/tls-listener.js';
+import { tlsRefusalReason } from './adapters/tls-refusal-reason.js';
 import { resolveBrokerOptions, type BrokerPartOptions } from './broker-options.js';
 import { PublishQuota } from './domain/publish-quota.js';
 import { identityFields } from './domain/identity.js';
@@ -176,7 +177,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp,
           onConnection: (socket) => aedes.handle(new PacketSizeGuard(socket, options.maxPacketBytes, (refusal) => refusePacket(socket, refusal))),
           onHandshakeError: (error, remoteAddress) => {
-            const reason = `TLS_${(error.code ?? 'HANDSHAKE_FAILED').replace(/^ERR_(SSL_|TLS_)?/, '')}`;
+            const reason = tlsRefusalReason(error.code);
             metrics.authFailure(reason);
             refusals.note({ remoteAddress, reason, err: error.message }, 'mqtt TLS handshake refused');
           },
