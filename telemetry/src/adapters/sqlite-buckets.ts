@@ -1,7 +1,9 @@
 /**
  * Time-bucket aggregation of the embedded store in SQL: `(ts / every) * every` buckets (floor,
  * aligned to the epoch), from the minute rollup for the whole minutes of the window when
- * `everyMs` is a multiple of a minute, from `samples` for the rest, merged per bucket here.
+ * `everyMs` is a multiple of a minute, from `samples` for the rest, merged per bucket here. A
+ * longer `everyMs` that is not whole minutes (a chart sized to its pixels asks for 36m 30s) reads
+ * the rollup too, except the minutes a bucket boundary cuts in two, which come from `samples`.
  */
 import type Database from 'better-sqlite3';
 import type { AggregateFn, MetricKind, MetricValue, SeriesPoint } from '../store/telemetry-store.js';
@@ -47,6 +49,22 @@ interface Partial {
 }
 
 
+/**
+ * From this `every` on, a bucket size that is not whole minutes still reads the rollup: each
+ * bucket boundary cuts at most one minute, read raw (at 2 minutes, at most every other minute).
+ */
+const MIXED_MIN_EVERY_MS = 2 * ROLLUP_MS;
+
+/** The minutes of `[wholeFrom, wholeTo)` (both on a minute) that a bucket boundary cuts in two. */
+export function cutMinutes(wholeFrom: number, wholeTo: number, everyMs: number): number[] {
+  const out: number[] = [];
+  for (let boundary = Math.ceil(wholeFrom / everyMs) * everyMs; boundary < wholeTo; boundary += everyMs) {
+    const minute = Math.floor(boundary / ROLLUP_MS) * ROLLUP_MS;
+    if (minute !== boundary) out.push(minute);
+  }
+  return out;
+}
+
 export interface BucketQuery {
   readonly metric: string;
   readonly from: number;
@@ -66,12 +84,14 @@ export function queryBuckets(
   const { fn, everyMs, from, to } = query;
   const params = { ...scopeParams, metric: query.metric, every: everyMs };
   const partials = new Map<number, Partial>();
-  const source = (table: 'samples' | 'rollup_1m', lo: number, hi: number): void => {
+  const source = (table: 'samples' | 'rollup_1m', lo: number, hi: number, inOneBucket = false): void => {
     if (lo >= hi) return;
     const column = table === 'samples' ? 'ts' : 'bucket';
     const columns = table === 'samples' ? RAW_COLUMNS[fn] : ROLLUP_COLUMNS[fn];
+    // Only the minutes that lie wholly inside one bucket (when `every` is not whole minutes).
+    const whole = inOneBucket ? ` AND ${bucketSql(column)} = ${bucketSql(`(${column} + ${String(ROLLUP_MS - 1)})`)}` : '';
     const sql = `SELECT ${bucketSql(column)} AS b, ${columns} FROM ${table}
-                 WHERE series IN (${SERIES_SQL[scope]}) AND ${column} >= @lo AND ${column} < @hi GROUP BY b`;
+                 WHERE series IN (${SERIES_SQL[scope]}) AND ${column} >= @lo AND ${column} < @hi${whole} GROUP BY b`;
     for (const row of prepare(sql).all({ ...params, lo, hi }) as Row[]) merge(partials, fn, row);
   };
   const wholeFrom = Math.ceil(from / ROLLUP_MS) * ROLLUP_MS;
@@ -79,6 +99,13 @@ export function queryBuckets(
   if (everyMs % ROLLUP_MS === 0 && wholeFrom < wholeTo) {
     source('samples', from, wholeFrom);
     source('rollup_1m', wholeFrom, wholeTo);
+    source('samples', wholeTo, to);
+  } else if (everyMs >= MIXED_MIN_EVERY_MS && wholeFrom < wholeTo) {
+    // Buckets of, say, 36m 30s: a boundary not on a minute cuts one minute in two. Those minutes
+    // are read from `samples`, every other whole minute from the rollup.
+    source('samples', from, wholeFrom);
+    source('rollup_1m', wholeFrom, wholeTo, true);
+    for (const minute of cutMinutes(wholeFrom, wholeTo, everyMs)) source('samples', minute, minute + ROLLUP_MS);
     source('samples', wholeTo, to);
   } else {
     source('samples', from, to);

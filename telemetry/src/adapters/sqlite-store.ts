@@ -9,8 +9,8 @@
  * full, I/O error, closed) makes `write` reject with TELEMETRY_STORE_UNAVAILABLE.
  *
  * Queries aggregate in SQL over `(ts / every) * every` buckets: from the minute rollup for the
- * whole minutes of the window when `everyMs` is a multiple of a minute, from `samples` for the
- * rest, merged per bucket. Retention deletes whole minutes older than `retentionDays` on a timer.
+ * whole minutes of the window when `everyMs` is a multiple of a minute (or at least 2 minutes:
+ * then minutes a bucket boundary cuts are read raw), from `samples` for the rest, merged per bucket. Retention deletes whole minutes older than `retentionDays` on a timer.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';

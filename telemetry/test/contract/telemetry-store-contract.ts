@@ -119,6 +119,11 @@ export function telemetryStoreContract(name: string, harness: StoreHarness): voi
           // A window starting and ending inside buckets, with minute buckets (the embedded rollup path).
           [T0 + 25 * SECOND, T0 + 4 * MINUTE + 5 * SECOND, MINUTE],
           [T0 - HOUR, T0 + HOUR, 2 * MINUTE],
+          // Buckets that are not whole minutes: their boundaries cut minutes in two (T0 + 90 s, T0 + 150 s).
+          [T0 + 25 * SECOND, T0 + 4 * MINUTE + 5 * SECOND, 90 * SECOND],
+          [T0 + 25 * SECOND, T0 + 4 * MINUTE + 5 * SECOND, 150 * SECOND],
+          [T0 - HOUR, T0 + HOUR, 150 * SECOND],
+          [T0 - HOUR, T0 + HOUR, 7 * MINUTE + 30 * SECOND],
         ] as const) {
           const points = await store.range({ deviceId: 'dev-a', metric: 'temp', from, to, everyMs: every, fn });
           expectClose(points, expectedBuckets(samples, from, to, every, fn));
