@@ -22,9 +22,14 @@ function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
-/** `every` for about one point per pixel of the chart: the range over its width, whole seconds. */
+/**
+ * `every` for about one point per pixel of the chart: the range over its width, whole seconds,
+ * and whole minutes from a minute on — those the embedded store answers from its minute rollup
+ * alone (30 days over 1,228 px: 36m, not 2111s).
+ */
 export function everyFor(rangeMs: number, widthPx: number): string {
-  return `${String(Math.max(1, Math.ceil(rangeMs / Math.max(1, widthPx) / 1000)))}s`;
+  const seconds = Math.max(1, Math.ceil(rangeMs / Math.max(1, widthPx) / 1000));
+  return seconds <= 60 ? `${String(seconds)}s` : `${String(Math.ceil(seconds / 60))}m`;
 }
 
 /**
