@@ -32,7 +32,20 @@ export interface MqttLinkOptions {
   /** Called after every CONNACK, once the subscriptions are in place. */
   readonly onConnected: () => void;
   readonly onDisconnected: (reason: string) => void;
+  /** Called when an attempt ends without a session (connectFailure() says how far it got). */
+  readonly onConnectFailed?: (failure: ConnectFailure) => void;
   readonly onMessage: (topic: string, payload: Buffer) => void;
+}
+
+/**
+ * A connection attempt that ended before the session was up. `reachedBroker`: TCP and the TLS
+ * handshake completed, so the broker answered and the MQTT session itself was refused or failed;
+ * false: the broker was never reached (refused, timed out, DNS, host or network unreachable).
+ */
+export interface ConnectFailure {
+  readonly reachedBroker: boolean;
+  readonly reason: string;
+  readonly code?: string;
 }
 
 export interface PublishOptions {
@@ -104,8 +117,15 @@ export function createMqttLink(options: MqttLinkOptions): MqttLink {
     });
     client = c;
     let lastError = 'connection closed';
+    let lastCode: string | undefined;
+    let tlsDone = false;
+    (c.stream as unknown as NodeJS.EventEmitter | undefined)?.once('secureConnect', () => {
+      tlsDone = true;
+    });
     c.on('error', (err) => {
       lastError = err.message;
+      const code = (err as { code?: unknown }).code;
+      lastCode = code === undefined ? undefined : String(code);
       options.log.debug({ err: err.message }, 'mqtt error');
     });
     c.on('message', (topic, payload) => options.onMessage(topic, payload));
@@ -120,6 +140,7 @@ export function createMqttLink(options: MqttLinkOptions): MqttLink {
       failPending(lastError);
       c.end(true);
       if (was) options.onDisconnected(lastError);
+      else options.onConnectFailed?.({ reachedBroker: tlsDone, reason: lastError, ...(lastCode === undefined ? {} : { code: lastCode }) });
       if (stopped) return;
       const wait = backoff.next();
       options.log.info({ waitMs: wait, attempt: backoff.attempts, reason: lastError }, 'mqtt disconnected; reconnecting');

@@ -8,8 +8,19 @@
  *     it failed with OTA_INTERRUPTED);
  *   - archive after activation, before its health check passed: rolled back (OTA_INTERRUPTED);
  *   - agent after activation: the new version confirms on its first CONNACK plus the health
- *     check, within confirmDeadlineS of the switch, else it switches back and exits; a version
- *     that crashes is rolled back by the launcher (STATE/rollback), which the old version reports.
+ *     check. With no CONNACK by confirmDeadlineS after the switch, the MQTT link's attempts
+ *     (mqtt-link.ts ConnectFailure) decide why:
+ *       · one reached the broker (TCP + TLS handshake done) and got no session (refused, closed,
+ *         no CONNACK): this version cannot talk to the platform → it switches back and exits;
+ *       · none reached it (refused, timed out, DNS, unreachable): the server is down, not this
+ *         version → its health check runs and, when it passes, the update is committed locally
+ *         (the launcher's boot count reset as a CONNACK would) and `succeeded` is reported once
+ *         the broker is back;
+ *       · no attempt ended yet: the decision waits for one, at most confirmGraceMs more, then a
+ *         version that never tried is switched back.
+ *     A version that crashes is rolled back by the launcher (STATE/rollback), which the old
+ *     version reports.
+ *   - a job that arrives while the device trusts no key yet stays queued until a TrustSet comes.
  * The outcome is committed locally first and reported when the broker takes it (the PUBACK
  * marks it reported); an unreachable server never rolls anything back.
  */
@@ -17,8 +28,9 @@ import { rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutpostError } from '@outpost/protocol';
 import type { FirmwareInfo, Manifest, OtaJob, OtaProgress, OtaState, TrustSet } from '@outpost/protocol';
-import { readTextIfExists } from '../identity/atomic-file.js';
+import { readTextIfExists, writeFileAtomic } from '../identity/atomic-file.js';
 import type { DeviceIdentity } from '../identity/state-dir.js';
+import type { ConnectFailure } from '../connection/mqtt-link.js';
 import { downloadArtifact } from './download.js';
 import type { DownloadRetry } from './download.js';
 import { installAgent, switchAgent } from './agent-slots.js';
@@ -50,6 +62,13 @@ export interface OtaOptions {
   /** Agent self-updates: write the slots directly, through the root helper, or whichever works (agent-slots.ts). */
   readonly agentSlots: AgentSlotMode;
   readonly helperWaitMs: number;
+  /** How often a job that arrived before any TrustSet looks again for one. */
+  readonly trustPollMs: number;
+  /**
+   * Past confirmDeadlineS, how long a new agent version may still take to end one connection
+   * attempt (either way) before it counts as never trying: then it is rolled back.
+   */
+  readonly confirmGraceMs: number;
 }
 
 export const OTA_DEFAULTS: OtaOptions = Object.freeze({
@@ -60,6 +79,8 @@ export const OTA_DEFAULTS: OtaOptions = Object.freeze({
   installTimeoutMs: 600_000,
   agentSlots: 'auto',
   helperWaitMs: 120_000,
+  trustPollMs: 1_000,
+  confirmGraceMs: 120_000,
 });
 
 export interface OtaEngineDeps {
@@ -96,6 +117,8 @@ export interface OtaEngine {
   onJob(job: OtaJob): Promise<void>;
   /** The broker accepted the connection (CONNACK). */
   onConnected(): void;
+  /** A connection attempt ended without a session (mqtt-link.ts says whether it reached the broker). */
+  onConnectFailed(failure: ConnectFailure): void;
   /** What DeviceStatus reports as `firmware`. */
   firmware(): FirmwareInfo | undefined;
   /** For status.json / `outpost-agent status`. */
@@ -121,7 +144,10 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
   let next: OtaJob | undefined;
   let chain: Promise<void> = Promise.resolve();
   let connected = false;
-  let onConnect: (() => void) | undefined;
+  /** The first attempt of this run that reached the broker and got no session; the last one that never reached it. */
+  let sessionFailure: ConnectFailure | undefined;
+  let networkFailure: ConnectFailure | undefined;
+  let wake: (() => void) | undefined;
   let closed = false;
   let firmware: FirmwareInfo | undefined;
   const timers = new Set<NodeJS.Timeout>();
@@ -303,6 +329,77 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
     await commit(active);
   }
 
+  /**
+   * The TrustSet to verify a job with. A device that trusts no key yet (the job came before its
+   * first TrustSet, or with it: both are retained) keeps the job queued — its record is on disk,
+   * so a restart waits again — and goes on as soon as a TrustSet with a key is stored.
+   */
+  async function trustToVerify(job: OtaJob, signal: AbortSignal): Promise<TrustSet | undefined> {
+    let trust = await deps.trust();
+    if ((trust?.keys.length ?? 0) > 0) return trust;
+    log.warn({ jobId: job.jobId }, 'no TrustSet yet: the job waits, queued, until one arrives');
+    while ((trust?.keys.length ?? 0) === 0) {
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason as Error);
+        const stop = (): void => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          reject(signal.reason as Error);
+        };
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          signal.removeEventListener('abort', stop);
+          resolve();
+        }, options.trustPollMs);
+        timers.add(timer);
+        signal.addEventListener('abort', stop, { once: true });
+      });
+      trust = await deps.trust();
+    }
+    log.info({ jobId: job.jobId, trustVersion: trust?.version }, 'a TrustSet arrived: the job goes on');
+    return trust;
+  }
+
+  /**
+   * What the MQTT link says about the new agent version by its confirm deadline: connected (a
+   * CONNACK); `session-failed` when an attempt reached the broker (TCP + TLS) and got no session
+   * — this version cannot talk to the platform; `unreachable` when the attempts never reached it
+   * — nothing to do with this version; `silent` when no attempt ended even confirmGraceMs later.
+   */
+  async function linkVerdict(deadline: number, signal: AbortSignal): Promise<{ kind: 'connected' | 'silent' } | { kind: 'session-failed' | 'unreachable'; failure: ConnectFailure }> {
+    const giveUp = deadline + options.confirmGraceMs;
+    for (;;) {
+      if (connected) return { kind: 'connected' };
+      const t = now();
+      if (t >= deadline) {
+        if (sessionFailure !== undefined) return { kind: 'session-failed', failure: sessionFailure };
+        if (networkFailure !== undefined) return { kind: 'unreachable', failure: networkFailure };
+        if (t >= giveUp) return { kind: 'silent' };
+      }
+      const waitMs = Math.max(0, (t < deadline ? deadline : giveUp) - t);
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) return reject(signal.reason as Error);
+        const done = (): void => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          signal.removeEventListener('abort', stop);
+          wake = undefined;
+          resolve();
+        };
+        const stop = (): void => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          wake = undefined;
+          reject(signal.reason as Error);
+        };
+        const timer = setTimeout(done, waitMs);
+        timers.add(timer);
+        wake = done;
+        signal.addEventListener('abort', stop, { once: true });
+      });
+    }
+  }
+
   /** Runs a job from the phase its record holds (fresh: queued). */
   async function drive(start: OtaRecord, signal: AbortSignal): Promise<void> {
     let rec = start;
@@ -310,8 +407,9 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
     const m = job.manifest;
     const staged = store.stagingFile(job.jobId);
     if (rec.phase === 'queued' || rec.phase === 'downloading') {
+      const trust = await trustToVerify(job, signal);
       const installed = await store.readInstalled();
-      const verdict = checkJob(job, { trust: await deps.trust(), hardware: deps.hardware, installed: installedFor(m, installed.entries), agentVersion: deps.agentVersion });
+      const verdict = checkJob(job, { trust, hardware: deps.hardware, installed: installedFor(m, installed.entries), agentVersion: deps.agentVersion });
       if (!verdict.ok) {
         await finish(rec, 'failed', verdict);
         return;
@@ -370,23 +468,19 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
     }
     const deadline = (rec.activatedAt ?? rec.receivedAt) + rec.job.confirmDeadlineS * 1000;
     const confirming = rec.phase === 'confirming' ? rec : await save({ ...rec, phase: 'confirming' });
-    const reachedBroker = await new Promise<boolean>((resolve, reject) => {
-      if (connected) return resolve(true);
-      const timer = setTimeout(() => resolve(false), Math.max(0, deadline - now()));
-      timers.add(timer);
-      onConnect = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(signal.reason as Error);
-      }, { once: true });
-    });
-    onConnect = undefined;
-    if (!reachedBroker) {
-      await rollbackAgent(confirming, { code: 'OTA_CONFIRM_TIMEOUT', message: `version ${m.version} did not reach the broker within confirmDeadlineS (${rec.job.confirmDeadlineS} s) of its activation` });
+    const verdict = await linkVerdict(deadline, signal);
+    const within = `within confirmDeadlineS (${rec.job.confirmDeadlineS} s) of its activation`;
+    if (verdict.kind === 'silent') {
+      await rollbackAgent(confirming, { code: 'OTA_CONFIRM_TIMEOUT', message: `version ${m.version} ended no connection attempt ${within} nor in the ${Math.round(options.confirmGraceMs / 1000)} s after` });
       return;
+    }
+    if (verdict.kind === 'session-failed') {
+      await rollbackAgent(confirming, { code: 'OTA_CONFIRM_TIMEOUT', message: `version ${m.version} reached the broker but got no MQTT session ${within}: ${verdict.failure.reason}` });
+      return;
+    }
+    const offline = verdict.kind === 'unreachable';
+    if (offline) {
+      log.warn({ jobId: rec.job.jobId, version: m.version, reason: verdict.failure.reason, code: verdict.failure.code }, 'the broker is unreachable at the confirm deadline: not this version\'s fault, so it is confirmed by its health check and reported later');
     }
     const checking = await save({ ...confirming, phase: 'health-checking' });
     progress(rec.job.jobId, 'health-checking');
@@ -397,6 +491,8 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
       await rollbackAgent(checking, { code: (err as OutpostError).code ?? 'OTA_HEALTH_CHECK_FAILED', message: (err as Error).message });
       return;
     }
+    // Offline, the engine keeps the launcher's contract in the runtime's place: this start is healthy.
+    if (offline) await writeFileAtomic(join(deps.stateDir, 'boot-attempts'), '0\n', 0o644);
     await commit(checking);
   }
 
@@ -519,7 +615,13 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
     },
     onConnected() {
       connected = true;
-      onConnect?.();
+      wake?.();
+    },
+    onConnectFailed(failure) {
+      if (failure.reachedBroker) sessionFailure ??= failure;
+      else networkFailure = failure;
+      log.debug({ reachedBroker: failure.reachedBroker, reason: failure.reason, code: failure.code }, 'mqtt connection attempt failed');
+      wake?.();
     },
     firmware: () => firmware,
     summary() {

@@ -382,6 +382,7 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
           noteError('AGENT_DISCONNECTED', reason);
           void reportStatus();
         },
+        onConnectFailed: (failure) => otaEngine.onConnectFailed(failure),
         onMessage: (topic, payload) => void inbound.handle(topic, payload),
       });
       const activeLink = link;

@@ -1,14 +1,15 @@
 /*
  * The OTA engine in-process, on real files and a real HTTPS artifact server: cancel and
- * supersede while a download is held open, the confirm deadline of an agent self-update that
- * never reaches the broker, and the staging files of jobs that no longer exist.
+ * supersede while a download is held open, the confirm deadline of an agent self-update (the
+ * link's verdict: session refused, server unreachable, no attempt ended), a job that waits for
+ * its TrustSet, and the staging files of jobs that no longer exist.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { OtaProgress } from '@outpost/protocol';
+import type { OtaProgress, TrustSet } from '@outpost/protocol';
 import { createOtaEngine } from '../../src/ota/ota-engine.js';
 import type { OtaEngine } from '../../src/ota/ota-engine.js';
 import { createOtaStore } from '../../src/ota/ota-store.js';
@@ -43,7 +44,7 @@ describe('the OTA engine', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function engine(stateDir: string, extra: { agentHome?: string; agentVersion?: string } = {}) {
+  function engine(stateDir: string, extra: { agentHome?: string; agentVersion?: string; trust?: () => TrustSet | undefined; confirmGraceMs?: number } = {}) {
     const reports: OtaProgress[] = [];
     let restarts = 0;
     const identity: DeviceIdentity = {
@@ -64,7 +65,7 @@ describe('the OTA engine', () => {
       agentHome: extra.agentHome,
       hardware: ['test-board'],
       identity: () => identity,
-      trust: async () => trustSetOf(ops),
+      trust: async () => (extra.trust === undefined ? trustSetOf(ops) : extra.trust()),
       log: quiet,
       now: Date.now,
       report: (p, onSent) => {
@@ -74,7 +75,7 @@ describe('the OTA engine', () => {
       requestRestart: () => {
         restarts += 1;
       },
-      options: { retry: { minMs: 50, maxMs: 100, attempts: 5 }, minFreeBytes: 0 },
+      options: { retry: { minMs: 50, maxMs: 100, attempts: 5 }, minFreeBytes: 0, trustPollMs: 50, ...(extra.confirmGraceMs === undefined ? {} : { confirmGraceMs: extra.confirmGraceMs }) },
     });
     engines.push(e);
     return { engine: e, reports, restarts: () => restarts };
@@ -127,24 +128,87 @@ describe('the OTA engine', () => {
     expect(reports).toEqual([]);
   });
 
-  it('an agent version that does not reach the broker within confirmDeadlineS switches back and restarts', async () => {
-    const state = join(dir, 'deadline');
-    const home = join(dir, 'deadline-home');
+  /** What the old version left when it activated 5.0.0 in slot b and exited (confirmDeadlineS 1). */
+  async function activatedAgent(name: string) {
+    const state = join(dir, name);
+    const home = join(dir, `${name}-home`);
     await mkdir(join(home, 'a'), { recursive: true });
     await mkdir(join(home, 'b'), { recursive: true });
     await symlink('b', join(home, 'current'));
     const bytes = randomBytes(100);
     const job = jobFor(manifestFor(bytes, { name: 'outpost-agent', version: '5.0.0', type: 'agent' }, CHUNK), ops, '/fw/none', { confirmDeadlineS: 1 });
-    // What the old version left when it activated 5.0.0 in slot b and exited.
     await createOtaStore(state).writeRecord({ v: 1, job, phase: 'activating', receivedAt: Date.now(), previousSlot: 'a', targetSlot: 'b', activatedAt: Date.now() });
+    await writeFile(join(state, 'boot-attempts'), '1\n');
+    return { state, home, job };
+  }
+
+  it('an agent version that reaches the broker but gets no MQTT session within confirmDeadlineS switches back and restarts', async () => {
+    const { state, home, job } = await activatedAgent('refused');
     const { engine: e, reports, restarts } = engine(state, { agentHome: home, agentVersion: '5.0.0' });
     const started = Date.now();
     await e.start();
+    // What mqtt-link.ts reports for a CONNACK refusal after the TLS handshake.
+    e.onConnectFailed({ reachedBroker: true, reason: 'Connection refused: Not authorized', code: '5' });
+    e.onConnectFailed({ reachedBroker: false, reason: 'connect ECONNREFUSED 127.0.0.1:9', code: 'ECONNREFUSED' });
     const last = await until('the rollback', () => reports.find((r) => r.state === 'rolled-back'), 5_000);
-    expect(last).toMatchObject({ jobId: job.jobId, error: { code: 'OTA_CONFIRM_TIMEOUT' } });
+    expect(last).toMatchObject({ jobId: job.jobId, error: { code: 'OTA_CONFIRM_TIMEOUT', message: expect.stringContaining('reached the broker but got no MQTT session') } });
+    expect(last.error?.message).toContain('Not authorized');
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(await readlink(join(home, 'current'))).toBe('a');
     expect(restarts()).toBe(1);
+  });
+
+  it('an agent version whose server is unreachable past confirmDeadlineS is committed locally, never rolled back', async () => {
+    const { state, home, job } = await activatedAgent('unreachable');
+    const { engine: e, reports, restarts } = engine(state, { agentHome: home, agentVersion: '5.0.0' });
+    const started = Date.now();
+    await e.start();
+    e.onConnectFailed({ reachedBroker: false, reason: 'connack timeout' });
+    const last = await until('the outcome', () => reports.find((r) => ['succeeded', 'rolled-back'].includes(r.state)), 5_000);
+    expect(last).toMatchObject({ jobId: job.jobId, state: 'succeeded' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await readlink(join(home, 'current'))).toBe('b');
+    expect(restarts()).toBe(0);
+    expect((await readFile(join(state, 'boot-attempts'), 'utf8')).trim()).toBe('0');
+    expect(e.firmware()).toEqual({ name: 'outpost-agent', version: '5.0.0', slot: 'b' });
+  });
+
+  it('past confirmDeadlineS the decision waits for an attempt to end; a version that never ends one is switched back', async () => {
+    const { state, home, job } = await activatedAgent('silent');
+    const { engine: e, reports, restarts } = engine(state, { agentHome: home, agentVersion: '5.0.0', confirmGraceMs: 1_000 });
+    const started = Date.now();
+    await e.start();
+    const last = await until('the rollback', () => reports.find((r) => ['succeeded', 'rolled-back'].includes(r.state)), 5_000);
+    expect(last).toMatchObject({ jobId: job.jobId, state: 'rolled-back', error: { code: 'OTA_CONFIRM_TIMEOUT', message: expect.stringContaining('ended no connection attempt') } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    expect(await readlink(join(home, 'current'))).toBe('a');
+    expect(restarts()).toBe(1);
+  });
+
+  it('a job that comes before any TrustSet waits queued, across a restart, and goes on when one is stored', async () => {
+    const state = join(dir, 'no-trust');
+    const stored: { trust?: TrustSet } = {};
+    let looks = 0;
+    const lookup = (): TrustSet | undefined => {
+      looks += 1;
+      return stored.trust;
+    };
+    const first = engine(state, { trust: lookup });
+    await first.engine.start();
+    const job = await app('4.0.0');
+    await first.engine.onJob(job);
+    // Still waiting after several looks for a TrustSet: nothing downloaded, nothing failed.
+    await until('several looks for a TrustSet', () => looks >= 5);
+    expect(first.reports.map((r) => r.state)).toEqual(['queued']);
+    expect(await readFile(join(state, 'ota', 'job.json'), 'utf8')).toContain('"queued"');
+    await first.engine.close();
+    looks = 0;
+    const second = engine(state, { trust: lookup });
+    await second.engine.start();
+    await until('the resumed job looking for a TrustSet', () => looks >= 2);
+    stored.trust = trustSetOf(ops);
+    expect(await until('the outcome', () => second.reports.find((r) => r.jobId === job.jobId && ['succeeded', 'failed'].includes(r.state)))).toMatchObject({ state: 'succeeded' });
+    expect(await readlink(join(state, 'apps', 'app', 'current'))).toBe('a');
   });
 
   it('runs a signed script with its timeout: exit 0 succeeds, anything else fails with its output', async () => {
