@@ -1,7 +1,6 @@
 /** A device's view of its retained TrustSet over real MQTT (mTLS with its own certificate). */
-import mqtt, { type MqttClient } from 'mqtt';
 import type { DeviceCredentials } from '@outpost/e2e';
-import { waitFor } from '@outpost/e2e';
+import { connectDevice, waitFor } from '@outpost/e2e';
 import { topics, type TrustSet } from '@outpost/protocol';
 
 export interface TrustListener {
@@ -12,16 +11,7 @@ export interface TrustListener {
 }
 
 export async function listenTrust(url: string, device: DeviceCredentials): Promise<TrustListener> {
-  const client: MqttClient = await mqtt.connectAsync(url, {
-    key: device.keyPem,
-    cert: device.certPem,
-    ca: device.caPem,
-    rejectUnauthorized: true,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 5_000,
-    clientId: device.deviceId,
-  });
+  const client = await connectDevice(url, device);
   const received: TrustSet[] = [];
   client.on('message', (topic, payload) => {
     if (topic === topics.trust(device.deviceId)) received.push(JSON.parse(payload.toString('utf8')) as TrustSet);
