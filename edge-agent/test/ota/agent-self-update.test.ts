@@ -7,7 +7,9 @@
  * version that crashes at start is rolled back by the launcher after 3 starts, and the old
  * version reports `rolled-back` from STATE/rollback. As on a device, where the agent cannot write
  * /opt/outpost-agent, a third update goes through the root helper (install/helper.sh), the test
- * playing outpost-agent-helper.path.
+ * playing outpost-agent-helper.path. A fourth update starts while the broker is frozen (SIGSTOP)
+ * past its confirmDeadlineS: the server is unreachable, not the version at fault, so it keeps its
+ * slot, commits locally and reports `succeeded` once the broker answers again.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -183,4 +185,46 @@ describe('an agent self-update through the launcher', () => {
       clearInterval(pathUnit);
     }
   }, 90_000);
+
+  it('the broker unreachable past confirmDeadlineS: the new version keeps its slot, commits locally, and reports succeeded once the broker is back', async () => {
+    const old = [...running].find((c) => c.exitCode === null && c.signalCode === null);
+    old?.kill('SIGTERM');
+    await until('the old agent stopped', () => old === undefined || old.exitCode !== null || old.signalCode !== null);
+    const first = launch();
+    await until('9.3.0 online again', () => statuses.slice(-2).find((s) => s['agentVersion'] === '9.3.0'), 20_000, () => output.slice(-3000));
+    const job = await offer('9.4.0', undefined, { confirmDeadlineS: 2 });
+    expect(await first.exited).toBe(75);
+    expect(await readlink(join(home, 'current'))).toBe('b');
+    // The server goes away before the new version starts, and stays away past its confirm deadline.
+    broker.pause();
+    let paused = true;
+    try {
+      const next = launch();
+      const jobFile = join(broker.stateDir, 'ota', 'job.json');
+      const committed = await until(
+        'the update committed locally while the broker is unreachable',
+        async () => {
+          const record = JSON.parse((await readFile(jobFile, 'utf8').catch(() => undefined)) ?? '{}') as { job?: { jobId?: string }; phase?: string; outcome?: { state?: string }; reported?: boolean };
+          return record.job?.jobId === job.jobId && record.phase === 'done' ? record : undefined;
+        },
+        60_000,
+        () => output.slice(-3000),
+      );
+      expect(committed).toMatchObject({ outcome: { state: 'succeeded' }, reported: false });
+      expect(output).toContain('the broker is unreachable at the confirm deadline');
+      expect(next.child.exitCode).toBeNull();
+      expect(await readlink(join(home, 'current'))).toBe('b');
+      expect((await readFile(join(broker.stateDir, 'boot-attempts'), 'utf8')).trim()).toBe('0');
+      broker.resume();
+      paused = false;
+      expect(await outcome(job.jobId, 60_000)).toMatchObject({ state: 'succeeded' });
+      expect(progress.filter((p) => p.jobId === job.jobId).map((p) => p.state)).not.toContain('rolled-back');
+      await until('DeviceStatus of 9.4.0 in slot b', () => statuses.find((s) => s['agentVersion'] === '9.4.0' && (s['firmware'] as { slot?: string } | undefined)?.slot === 'b'), 30_000);
+      expect(await readlink(join(home, 'current'))).toBe('b');
+      expect(next.child.exitCode).toBeNull();
+      await until('the outcome marked reported', async () => (JSON.parse(await readFile(jobFile, 'utf8')) as { reported?: boolean }).reported === true);
+    } finally {
+      if (paused) broker.resume();
+    }
+  }, 150_000);
 });
