@@ -10,7 +10,9 @@
  * - `rollup_1m`: per series and minute the count, sum, min, max and newest sample, kept exact
  *   on every write (the touched minutes are recomputed from `samples`, so replaced points
  *   never count twice). Queries whose `everyMs` is a multiple of a minute read it for the
- *   whole minutes of their window: 30 days are 43,200 rows per series instead of 2.6 M.
+ *   whole minutes of their window: 30 days are 43,200 rows per series instead of 2.6 M. An
+ *   `everyMs` of 2 minutes or more that is not whole minutes reads it too, all but the minutes
+ *   its bucket boundaries cut in two (those come from `samples`).
  * - `latest`: per (device, metric) the newest sample, for `latest()` and `metrics()`.
  */
 export const ROLLUP_MS = 60_000;
