@@ -34,7 +34,11 @@
 # The contract with the agent (for OTA):
 #   - the agent writes `0` to STATE/boot-attempts (temp file + rename) once it is running
 #     and connected to the broker (its first CONNACK) — that is what "healthy" means; a
-#     version that never gets there is rolled back after N starts;
+#     version that never gets there is rolled back after N starts. One exception, so that an
+#     unreachable server never rolls back a good update: a new version whose connection
+#     attempts all failed to reach the broker (no TCP + TLS) by the job's confirmDeadlineS
+#     passes its health check, commits the update locally and writes `0` too
+#     (src/ota/ota-engine.ts);
 #   - the agent reads STATE/rollback at start, reports the rollback (OtaProgress
 #     `rolled-back`) and then deletes the file;
 #   - OTA activates a version by installing it into the slot `current` does not point to,
