@@ -12,7 +12,8 @@
  *     (mqtt-link.ts ConnectFailure) decide why:
  *       · one reached the broker (TCP + TLS handshake done) and got no session (refused, closed,
  *         no CONNACK): this version cannot talk to the platform → it switches back and exits;
- *       · none reached it (refused, timed out, DNS, unreachable): the server is down, not this
+ *       · none reached it (refused, timed out, DNS, unreachable) or the broker answered CONNACK 3
+ *         "server unavailable" (the platform's registry is down): the server is down, not this
  *         version → its health check runs and, when it passes, the update is committed locally
  *         (the launcher's boot count reset as a CONNACK would) and `succeeded` is reported once
  *         the broker is back;
@@ -130,6 +131,9 @@ export interface OtaEngine {
 function stopReason(code: 'OTA_JOB_CANCELLED' | 'OTA_JOB_SUPERSEDED' | 'AGENT_STOPPING', message: string): OutpostError {
   return new OutpostError(code, message);
 }
+
+/** MQTT 3.1.1 CONNACK return code "server unavailable". */
+const CONNACK_SERVER_UNAVAILABLE = 3;
 
 const BEFORE_ACTIVATION: readonly OtaPhase[] = ['queued', 'downloading', 'installing'];
 
@@ -618,7 +622,8 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
       wake?.();
     },
     onConnectFailed(failure) {
-      if (failure.reachedBroker) sessionFailure ??= failure;
+      // CONNACK 3 (server unavailable: the platform's registry is down) is the server's trouble, not this version's.
+      if (failure.reachedBroker && failure.code !== String(CONNACK_SERVER_UNAVAILABLE)) sessionFailure ??= failure;
       else networkFailure = failure;
       log.debug({ reachedBroker: failure.reachedBroker, reason: failure.reason, code: failure.code }, 'mqtt connection attempt failed');
       wake?.();
