@@ -78,6 +78,11 @@ describe('the web dashboard in Chromium', () => {
     expect(Number(await chart.getAttribute('data-last-ts'))).toBe(sentAt);
     expect(await admin.locator('[data-testid=latest] tr[data-metric=temperature]').textContent()).toContain('42.125');
     await env.screenshot(admin, 'device');
+
+    // A long range asks for whole-minute buckets, which the embedded store answers from its minute rollup.
+    await admin.getByLabel('Time range').selectOption({ label: '30 days' });
+    const caption = chart.locator('figcaption');
+    await waitFor(async () => /\d+ points, per \d+m$/.test((await caption.textContent()) ?? ''), { description: 'the 30-day chart in whole-minute buckets', timeoutMs: 10_000 });
   });
 
   it('acknowledges a firing alert with a comment', async () => {
