@@ -38,7 +38,10 @@
 #     unreachable server never rolls back a good update: a new version whose connection
 #     attempts all failed to reach the broker (no TCP + TLS) by the job's confirmDeadlineS
 #     passes its health check, commits the update locally and writes `0` too
-#     (src/ota/ota-engine.ts);
+#     (src/ota/ota-engine.ts); and, when no agent update is on trial, a version that has
+#     run `--stable-after` (default 10 min) without a crash writes `0` even offline, so a
+#     device without its server for days may restart any number of times and keep its
+#     agent (src/runtime/agent-runtime.ts);
 #   - the agent reads STATE/rollback at start, reports the rollback (OtaProgress
 #     `rolled-back`) and then deletes the file;
 #   - OTA activates a version by installing it into the slot `current` does not point to,

@@ -20,6 +20,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'ack-timeout', value: 'DURATION', help: 'reconnect when a PUBACK does not come within this (default 30s)' },
   { name: 'renew-check', value: 'DURATION', help: 'how often certificate renewal is considered (default 1h)' },
   { name: 'flush-timeout', value: 'DURATION', help: 'on stop, how long to keep sending the outbox (default 5s)' },
+  { name: 'stable-after', value: 'DURATION', help: 'running this long without a crash counts as healthy for the launcher even without the broker (default 10m; not while an agent update is on trial)' },
   { name: 'outbox-max-bytes', value: 'SIZE', help: "bound of the outbox on disk, e.g. 64MiB (default: agent.json's outbox.maxBytes, else 64 MiB); when full the oldest samples go, counted" },
   { name: 'log-level', value: 'LEVEL', help: 'debug, info, warn or error (default info)' },
   { name: 'agent-home', value: 'DIR', help: "OTA: the agent's install root with slots a, b and current (default /opt/outpost-agent)" },
@@ -51,6 +52,7 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
   const ackTimeoutMs = durationFlag(parsed, 'ack-timeout');
   const renewCheckMs = durationFlag(parsed, 'renew-check');
   const flushTimeoutMs = durationFlag(parsed, 'flush-timeout');
+  const stableAfterMs = durationFlag(parsed, 'stable-after');
   const outboxMaxBytes = byteSizeFlag(parsed.flags.get('outbox-max-bytes'), 'outbox-max-bytes', OUTBOX_DEFAULTS.minMaxBytes);
   const hardwareFlag = parsed.flags.get('hardware');
   const hardware = hardwareFlag === undefined ? await defaultHardware() : hardwareFlag.split(',').map((h) => h.trim()).filter((h) => h !== '');
@@ -76,6 +78,7 @@ export async function runCommand(args: readonly string[], deps: CliDeps): Promis
     ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
     ...(renewCheckMs === undefined ? {} : { renewCheckMs }),
     ...(flushTimeoutMs === undefined ? {} : { flushTimeoutMs }),
+    ...(stableAfterMs === undefined ? {} : { stableAfterMs }),
     ...(outboxMaxBytes === undefined ? {} : { outboxMaxBytes }),
     ...(reconnect === undefined ? {} : { reconnect }),
     onRestartRequested: () => stop(RESTART_EXIT_CODE, 'restart-agent'),

@@ -120,6 +120,11 @@ export interface OtaEngine {
   onConnected(): void;
   /** A connection attempt ended without a session (mqtt-link.ts says whether it reached the broker). */
   onConnectFailed(failure: ConnectFailure): void;
+  /**
+   * True while an agent self-update runs on trial (activated, not yet confirmed or rolled back):
+   * then only the engine's confirm decision may tell the launcher this version is healthy.
+   */
+  agentTrialPending(): boolean;
   /** What DeviceStatus reports as `firmware`. */
   firmware(): FirmwareInfo | undefined;
   /** For status.json / `outpost-agent status`. */
@@ -627,6 +632,10 @@ export function createOtaEngine(deps: OtaEngineDeps): OtaEngine {
       else networkFailure = failure;
       log.debug({ reachedBroker: failure.reachedBroker, reason: failure.reason, code: failure.code }, 'mqtt connection attempt failed');
       wake?.();
+    },
+    agentTrialPending() {
+      const rec = record;
+      return rec !== undefined && rec.job.manifest.type === 'agent' && (rec.phase === 'activating' || rec.phase === 'confirming' || rec.phase === 'health-checking');
     },
     firmware: () => firmware,
     summary() {

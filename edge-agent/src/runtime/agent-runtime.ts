@@ -58,6 +58,13 @@ export interface AgentRuntimeOptions {
   readonly maxInFlight?: number;
   readonly connectTimeoutMs?: number;
   readonly keepaliveS?: number;
+  /**
+   * A version that has run this long without crashing is healthy for the launcher even when it never
+   * reached the broker (a device offline for days may be restarted any number of times without being
+   * rolled back to an older agent) — except while an agent self-update is on trial, whose confirmation
+   * the OTA engine decides. Default 10 min.
+   */
+  readonly stableAfterMs?: number;
   readonly rebootCommand: string;
   readonly outboxMaxBytes?: number;
   /** How long stop() keeps sending what the outbox holds; default 5 s. */
@@ -244,12 +251,12 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
    * the count of unhealthy starts goes back to 0 (atomically) and this slot is not rolled back.
    */
   let markedHealthy = false;
-  async function markHealthy(): Promise<void> {
+  async function markHealthy(why = 'connected and running'): Promise<void> {
     if (markedHealthy || stopping) return;
     markedHealthy = true;
     try {
       await writeFileAtomic(paths.bootAttempts, '0\n', 0o644);
-      log.info({ file: paths.bootAttempts }, 'connected and running: marked healthy (boot attempts reset)');
+      log.info({ file: paths.bootAttempts }, `${why}: marked healthy (boot attempts reset)`);
     } catch (err) {
       markedHealthy = false;
       noteError('AGENT_HEALTH_MARK_FAILED', (err as Error).message);
@@ -400,6 +407,13 @@ export async function createAgentRuntime(options: AgentRuntimeOptions): Promise<
       });
       // Resumed before the link starts: the retained job that arrives on connect finds its record.
       await otaEngine.start();
+      const stableAfterMs = options.stableAfterMs ?? 600_000;
+      const stable = setTimeout(() => {
+        if (otaEngine.agentTrialPending()) return;
+        void markHealthy(`running for ${Math.round(stableAfterMs / 1000)} s without a crash (the broker not reached yet)`);
+      }, stableAfterMs);
+      stable.unref();
+      timers.push(stable);
       every(options.statusIntervalMs ?? 60_000, reportStatus);
       every(options.renewCheckMs ?? 3_600_000, checkRenewal);
       activeLink.start();

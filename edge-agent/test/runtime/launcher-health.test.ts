@@ -2,7 +2,8 @@
  * The launcher's health contract with real processes: install/launcher.sh (as systemd runs it)
  * starts the built agent from slot b against a real MQTT broker (mosquitto, mTLS). A healthy
  * agent resets boot-attempts once connected, so restarting it any number of times never rolls it
- * back; an agent that never connects is still rolled back to slot a after 3 starts.
+ * back; nor does an offline one that runs --stable-after without a crash; an agent that never
+ * connects and keeps dying before that is still rolled back to slot a after 3 starts.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -54,9 +55,9 @@ describe('the launcher with the real agent', () => {
     await broker?.stop();
   });
 
-  function launch(stateDir: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  function launch(stateDir: string, extra: readonly string[] = []): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
     let text = '';
-    const child = spawn('sh', [LAUNCHER, '--root', root, '--state-dir', stateDir, '--', '--reconnect-min', '100ms', '--reconnect-max', '200ms', '--flush-timeout', '1s'], {
+    const child = spawn('sh', [LAUNCHER, '--root', root, '--state-dir', stateDir, '--', '--reconnect-min', '100ms', '--reconnect-max', '200ms', '--flush-timeout', '1s', ...extra], {
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', OUTPOST_AGENT_NODE: AGENT_NODE, OUTPOST_AGENT_MAX_BOOT_ATTEMPTS: '3' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -79,6 +80,23 @@ describe('the launcher with the real agent', () => {
     }
     expect(await readlink(join(root, 'opt/outpost-agent/current'))).toBe('b');
   }, TIMEOUT_MS * 8);
+
+  it('an agent offline for long is restarted any number of times without a rollback: running --stable-after without a crash marks it healthy', async () => {
+    const offline = join(broker.dir, 'state-offline');
+    await cp(state, offline, { recursive: true });
+    const identity = JSON.parse(await readFile(join(offline, 'identity.json'), 'utf8')) as Record<string, unknown>;
+    await writeFile(join(offline, 'identity.json'), JSON.stringify({ ...identity, mqttUrl: 'mqtts://127.0.0.1:9' }));
+    await writeFile(join(offline, 'boot-attempts'), '0\n');
+    for (let start = 1; start <= 5; start += 1) {
+      const run = launch(offline, ['--stable-after', '1s']);
+      await until(`start ${start}: the launcher to count it`, async () => (await attempts(offline)) === '1', run.output);
+      await until(`start ${start}: marked healthy without the broker`, async () => (await attempts(offline)) === '0' && run.output().includes('without a crash (the broker not reached yet): marked healthy'), run.output);
+      expect(run.output()).not.toContain('slot a ran');
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+    expect(await readlink(join(root, 'opt/outpost-agent/current'))).toBe('b');
+  }, TIMEOUT_MS * 6);
 
   it('an agent that never connects is rolled back to slot a after 3 starts', async () => {
     // The same device, but its broker address is a port nobody listens on.
