@@ -17,6 +17,7 @@ import type { Manifest } from '@outpost/protocol';
 import { createBackoff } from '../connection/backoff.js';
 import { readTextIfExists } from '../identity/atomic-file.js';
 import { chunkLength, verifiedPrefix } from './staged-file.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 export interface DownloadRetry {
   readonly minMs: number;
@@ -98,7 +99,7 @@ export async function downloadArtifact(options: DownloadOptions): Promise<Downlo
       }
       const waitMs = backoff.next();
       options.log.warn({ err: err.message, offset, waitMs }, 'download interrupted; resuming from the last verified byte');
-      await sleep(waitMs, signal);
+      await abortableSleep(waitMs, signal);
       continue;
     }
     backoff.reset();
@@ -132,19 +133,6 @@ async function wholeFileMatches(file: string, manifest: Manifest): Promise<boole
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function get(options: DownloadOptions, offset: number, etag: string | undefined): Promise<IncomingMessage> {
   const { url, tls, signal } = options;

@@ -14,6 +14,7 @@ import { OutpostError } from '@outpost/protocol';
 import type { Manifest } from '@outpost/protocol';
 import { describeStep, runStep } from './run-step.js';
 import { extractInto } from './slots.js';
+import { abortableSleep } from './abortable-sleep.js';
 
 export const AGENT_MAIN = 'dist/src/main.js';
 
@@ -49,19 +50,6 @@ export async function runActivate(manifest: Manifest, cwd: string): Promise<void
   if (!result.ok) throw new OutpostError('OTA_ACTIVATE_FAILED', describeStep(`activate (${manifest.activate.cmd})`, result, timeoutMs));
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /** Passes at the first successful run; throws OTA_HEALTH_CHECK_FAILED after the last failed one. */
 export async function runHealthCheck(manifest: Manifest, cwd: string, signal: AbortSignal): Promise<void> {
@@ -74,7 +62,7 @@ export async function runHealthCheck(manifest: Manifest, cwd: string, signal: Ab
     const result = await runStep(check.cmd, { cwd, timeoutMs });
     if (result.ok) return;
     last = describeStep(`health check (${check.cmd})`, result, timeoutMs);
-    if (attempt < check.attempts) await pause(check.intervalS * 1000, signal);
+    if (attempt < check.attempts) await abortableSleep(check.intervalS * 1000, signal);
   }
   throw new OutpostError('OTA_HEALTH_CHECK_FAILED', `${last} — failed ${check.attempts} of ${check.attempts} attempts`.slice(0, 1024));
 }
