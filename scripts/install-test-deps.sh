@@ -6,6 +6,11 @@
 #   mosquitto(-clients) a second, independent MQTT implementation to test the broker against
 #   openssl            verifies certificates and CRLs built by device-registry
 #   python3 make g++   node-gyp, for native addons (better-sqlite3) without a prebuilt binary
+#   postgresql         real PostgreSQL for the state-database contract suite and cluster tests
+#   redis-server       real Redis shared by broker nodes in the cluster tests
+#   haproxy            the TCP load balancer in front of the cluster tests' broker nodes
+#   qemu-user-static   runs the arm64/armv7l agent bundles under emulation
+#   python3-paho-mqtt  the independent Python example device (docs/device-protocol.md)
 #
 # Idempotent: prints one line and exits 0 when everything is present. Needs root or
 # password-less sudo to install; otherwise prints what to install and exits 1.
@@ -24,7 +29,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(influxdb chromium mosquitto mosquitto-clients openssl python3 make g++)
+packages=(influxdb chromium mosquitto mosquitto-clients openssl python3 make g++ postgresql redis-server haproxy qemu-user-static python3-paho-mqtt)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 
