@@ -19,6 +19,16 @@ export interface HealthFigures {
 export const BREACH_KINDS = ['failure-ratio', 'success-ratio', 'silent', 'restarts', 'alerts', 'rollbacks'] as const;
 export type BreachKind = (typeof BREACH_KINDS)[number];
 
+/** The reason code a breach of each kind leaves on the rollout (spelled out so grep finds them). */
+export const BREACH_CODES: Readonly<Record<BreachKind, string>> = {
+  'failure-ratio': 'GATE_FAILURE_RATIO',
+  'success-ratio': 'GATE_SUCCESS_RATIO',
+  silent: 'GATE_SILENT',
+  restarts: 'GATE_RESTARTS',
+  alerts: 'GATE_ALERTS',
+  rollbacks: 'GATE_ROLLBACKS',
+};
+
 export type GateStatus =
   | { readonly status: 'waiting'; readonly reason: string }
   | { readonly status: 'soaking'; readonly reason: string; readonly soakSince: number }

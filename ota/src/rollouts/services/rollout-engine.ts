@@ -6,7 +6,7 @@
  */
 import type { AuditPort, Clock, DeviceChannel, InboxMessage, LivePort, Log, RegistryPort } from '@outpost/kernel';
 import type { OtaJob, OtaProgress } from '@outpost/protocol';
-import { evaluateGate, type GateStatus, type HealthFigures, type WaveCounts } from '../domain/gate.js';
+import { BREACH_CODES, evaluateGate, type GateStatus, type HealthFigures, type WaveCounts } from '../domain/gate.js';
 import { ACTIVE_DEVICE_STATES, FINAL_DEVICE_STATES, type DeviceState, type RolloutSpec, type RolloutState } from '../domain/rollout-spec.js';
 import type { RolloutMetrics } from '../adapters/rollout-metrics.js';
 import type { RolloutDeviceRow, RolloutRow, RolloutStore } from '../adapters/rollout-store.js';
@@ -177,7 +177,7 @@ export class RolloutEngine {
 
   async #breach(row: RolloutRow, gate: Extract<GateStatus, { status: 'breached' }>): Promise<void> {
     const now = this.#deps.clock.now();
-    const reason = { code: `GATE_${gate.kind.toUpperCase().replace(/-/g, '_')}`, message: `wave ${row.current_wave + 1}: ${gate.reason}` };
+    const reason = { code: BREACH_CODES[gate.kind], message: `wave ${row.current_wave + 1}: ${gate.reason}` };
     this.#deps.metrics.breach(gate.kind, gate.action);
     this.#deps.log.warn({ rolloutId: row.id, wave: row.current_wave, kind: gate.kind, action: gate.action, reason: gate.reason }, `rollout ${row.id}: gate breached, ${gate.action}`);
     if (gate.action === 'abort') {
