@@ -1,13 +1,11 @@
-/** Polls `check` until it answers a value (not undefined/false) or the deadline passes. Never a fixed sleep. */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5_000);
-  const interval = options.intervalMs ?? 10;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'a condition'}`);
-    await new Promise((resolve) => setTimeout(resolve, interval));
-  }
+import { waitFor as pollUntil } from '@outpost/e2e';
+
+/**
+ * The one polling helper of the test harness (`waitFor` of @outpost/e2e), with the broker
+ * suites' option names and their 10 ms interval. Never a fixed sleep.
+ */
+export function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  return pollUntil(check, { timeoutMs: options.timeoutMs ?? 5_000, intervalMs: options.intervalMs ?? 10, description: options.what ?? 'a condition' });
 }
 
 /** Resolves with the first emission of `event`, or rejects after the deadline. */
