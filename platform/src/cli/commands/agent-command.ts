@@ -13,6 +13,7 @@ import type { CommandContext, CommandSpec } from '../command.js';
 import { apiFlags } from '../common-flags.js';
 import { resolveConnection } from '../connection.js';
 import { formatTime, printable } from '../terminal-text.js';
+import { sdcardCommand } from './agent-sdcard-command.js';
 
 /** Building a bundle packs the agent (seconds on a small server) before the download starts. */
 const BUNDLE_TIMEOUT_MS = 120_000;
@@ -145,5 +146,5 @@ const bundle: CommandSpec = {
 export const agentCommand: CommandSpec = {
   name: 'agent',
   summary: 'Put the edge agent on devices (install bundles)',
-  subcommands: [bundle],
+  subcommands: [bundle, sdcardCommand],
 };
