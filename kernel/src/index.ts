@@ -11,6 +11,7 @@ export type { TlsPort, TlsCredentials } from './ports/tls-port.js';
 export type { MaintenancePort } from './ports/maintenance-port.js';
 export type { MqttListenerPort } from './ports/mqtt-listener-port.js';
 export type { DeviceChannel } from './ports/device-channel.js';
+export type { ClusterBus, DeviceClaim } from './ports/cluster-bus.js';
 export type { DeviceInbox, InboxMessage, OtaProgressHandler, PresenceChange } from './ports/device-inbox.js';
 export type { IngestSpool } from './ports/ingest-spool.js';
 export type { TelemetryRecord, TelemetryRecordsPort, UnreadableRecord } from './ports/telemetry-records.js';

@@ -3,6 +3,8 @@ export type { ChromiumHandle, StartChromiumOptions } from './services/chromium.j
 export { findFreePort, findFreePorts } from './services/free-port.js';
 export { startInfluxd, INFLUXD_EXECUTABLE } from './services/influxd.js';
 export type { InfluxdHandle, StartInfluxdOptions } from './services/influxd.js';
+export { startRedis, REDIS_EXECUTABLE } from './services/redis.js';
+export type { RedisHandle, StartRedisOptions } from './services/redis.js';
 export { OutputTail } from './services/output-tail.js';
 export { serviceTimeoutMs, SERVICE_TIMEOUT_ENV } from './services/service-timeout.js';
 export { spawnService, ServiceError } from './services/spawn-service.js';

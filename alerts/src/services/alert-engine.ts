@@ -67,9 +67,13 @@ export class AlertEngine {
   readonly #registered = new Map<string, readonly string[]>();
   #collecting: RuleTransition[] | undefined;
   #serial: Promise<unknown> = Promise.resolve();
+  /** The spool cursor commits in flight (each after its batch's transitions are stored). */
+  #commits: Promise<unknown> = Promise.resolve();
   #closed = false;
   #newestArrival: number | undefined;
   #processedBatches = 0;
+  /** Evaluations not yet added to the counter (one inc per batch, not per evaluation). */
+  #evaluations = 0;
 
   constructor(deps: AlertEngineDeps) {
     this.#deps = deps;
@@ -120,7 +124,9 @@ export class AlertEngine {
             now: deps.now,
             inScope: (rule, deviceId) => deps.scope.inScope(rule, deviceId),
             expectedDevices: (rule) => this.expectedDevices(rule),
-            onEvaluate: () => deps.metrics.evaluations.inc(),
+            onEvaluate: () => {
+              this.#evaluations++;
+            },
           }),
         )
         .subscribe({
@@ -172,11 +178,14 @@ export class AlertEngine {
 
   /** Resolves when every transition handed over so far is handled. */
   async idle(): Promise<void> {
-    let current: Promise<unknown>;
+    let serial: Promise<unknown>;
+    let commits: Promise<unknown>;
     do {
-      current = this.#serial;
-      await current;
-    } while (current !== this.#serial);
+      serial = this.#serial;
+      commits = this.#commits;
+      await serial;
+      await commits;
+    } while (serial !== this.#serial || commits !== this.#commits);
   }
 
   #enqueue(work: () => Promise<void>): Promise<void> {
@@ -208,7 +217,8 @@ export class AlertEngine {
     if (deps.rules$.value.some((rule) => rule.enabled && needsRegistry(rule.scope))) {
       await this.#withRetry(() => deps.scope.prefetch(devices), 'looking devices up in the registry');
     }
-    await this.#remember(decoded.map((d) => [d.entry.deviceId, d.entry.receivedAt] as const));
+    // Stored in order with the transitions; the evaluation only needs the in-memory set.
+    void this.#enqueue(() => this.#remember(decoded.map((d) => [d.entry.deviceId, d.entry.receivedAt] as const)));
     const collected: RuleTransition[] = [];
     this.#collecting = collected;
     try {
@@ -218,12 +228,22 @@ export class AlertEngine {
       }
     } finally {
       this.#collecting = undefined;
+      if (this.#evaluations > 0) deps.metrics.evaluations.inc(this.#evaluations);
+      this.#evaluations = 0;
     }
-    await this.#enqueue(() => this.#applyAll(collected));
+    // The next batch is evaluated while these transitions are stored and the cursor is fsynced
+    // (issue 12: a probe's alert no longer queues behind the previous batch's cursor file). The
+    // cursor still moves only past batches whose transitions are stored (the serial chain runs
+    // in spool order), and the spool's maxUncommitted bounds what waits here.
+    const applied = this.#enqueue(() => this.#applyAll(collected));
     const last = batch[batch.length - 1];
     if (last !== undefined) {
       this.#newestArrival = Math.max(this.#newestArrival ?? 0, last.receivedAt);
-      await this.#withRetry(() => deps.spool.commit(SPOOL_CONSUMER, last.seq), 'committing the spool cursor');
+      const previous = this.#commits;
+      this.#commits = applied
+        .then(() => previous)
+        .then(() => this.#withRetry(() => deps.spool.commit(SPOOL_CONSUMER, last.seq), 'committing the spool cursor'))
+        .catch((err: unknown) => deps.log.error({ err }, 'alerts: committing the spool cursor failed; the spool will replay it'));
     }
     this.#processedBatches++;
   }

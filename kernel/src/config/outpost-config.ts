@@ -111,6 +111,8 @@ export interface OutpostConfig {
   readonly limits: LimitsConfig;
   /** Absent = the embedded telemetry store. */
   readonly influx?: InfluxConfig;
+  /** OUTPOST_REDIS_URL (issue 15): Redis shared by the broker nodes; unset = one process, no Redis. */
+  readonly redisUrl?: string;
   readonly spoolMaxBytes: number;
   readonly retentionDays: number;
   readonly logLevel: LogLevel;

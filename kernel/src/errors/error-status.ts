@@ -161,6 +161,12 @@ export const ERROR_STATUS = {
   OTA_JOB_CANCELLED: 409,
   OTA_JOB_SUPERSEDED: 409,
   OTA_INTERNAL: 500,
+
+  // broker nodes through Redis (issue 15, brief C, broker/src/cluster, docs/adr/0010-broker-cluster.md):
+  // Redis cannot be reached or did not answer in time (a connect is refused with CONNACK 3 and a
+  // publish is not acknowledged meanwhile); a session fenced because the device connected to another node.
+  REDIS_UNAVAILABLE: 503,
+  SESSION_TAKEN_OVER: 409,
 } as const satisfies Readonly<Record<string, number>>;
 
 export type ServerErrorCode = keyof typeof ERROR_STATUS;

@@ -91,6 +91,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
       bytesPerS: get.number('OUTPOST_LIMIT_BYTES_PER_S'),
     },
     ...(influx === undefined ? {} : { influx }),
+    ...redisOf(get.optionalString('OUTPOST_REDIS_URL')), // issue 15 (ADR 0010)
     spoolMaxBytes: get.number('OUTPOST_SPOOL_MAX_BYTES'),
     retentionDays: get.number('OUTPOST_RETENTION_DAYS'),
     logLevel: LOG_LEVELS.find((level) => level === logLevel) ?? 'info',
@@ -111,6 +112,11 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
       downloadBytesPerS: get.number('OUTPOST_OTA_DOWNLOAD_BYTES_PER_S'),
     },
   };
+}
+
+/** OUTPOST_REDIS_URL (issue 15): present only when set. */
+function redisOf(redisUrl: string | undefined): { redisUrl?: string } {
+  return redisUrl === undefined ? {} : { redisUrl };
 }
 
 function buildInflux(get: Reader): InfluxConfig | undefined {

@@ -56,6 +56,17 @@ export interface ConfigKeySpec {
 const DAY_MS = 86_400_000;
 const MAX_DAYS = 3650;
 
+/** OUTPOST_REDIS_URL (issue 15): a redis:// or rediss:// URL with a host. */
+const redisUrlFormat = (value: string): string | undefined => {
+  const expected = 'a redis:// or rediss:// URL with a host (e.g. redis://127.0.0.1:6379)';
+  if (!URL.canParse(value)) return expected;
+  const url = new URL(value);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return expected;
+  if (url.hostname === '') return expected;
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) return `${expected}; the path, if any, is a database number such as /0`;
+  return undefined;
+};
+
 const secretKeyFormat = (value: string): string | undefined =>
   decodeSecretKey(value) === undefined
     ? '32 bytes as 64 hex characters or 44 base64 characters (e.g. from `openssl rand -hex 32`)'
@@ -213,8 +224,9 @@ const KEYS = [
     doc: 'Per-device firmware download pace in bytes per second (e.g. 1 MiB); 0 = unpaced.' },
   { env: 'OUTPOST_DATABASE_URL', path: '', type: 'string', refused: `PostgreSQL ${SCALE_OUT}`,
     defaultText: 'embedded SQLite', doc: 'External state database (not supported yet).' },
-  { env: 'OUTPOST_REDIS_URL', path: '', type: 'string', refused: `Redis-backed broker nodes: ${SCALE_OUT}`,
-    defaultText: 'unset', doc: 'Redis for broker scale-out (not supported yet).' },
+  // Issue 15 (broker nodes through Redis, docs/adr/0010-broker-cluster.md).
+  { env: 'OUTPOST_REDIS_URL', path: 'redisUrl', type: 'string', secret: true, check: redisUrlFormat, defaultText: 'unset (one process, no Redis)',
+    doc: 'Redis shared by the broker nodes of a cluster (redis://[:password@]host:port[/db] or rediss://): sessions, retained messages, the MQTT emitter, session takeover fencing, registry, live and presence events, alert partitions. Unset = one process, nothing of Redis loaded.' },
 ] as const satisfies readonly ConfigKeySpec[];
 
 export type ConfigEnvName = (typeof KEYS)[number]['env'];
