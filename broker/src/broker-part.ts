@@ -12,7 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import { requirePort, type Part, type PartDeps, type Readiness, type TlsCredentials, type DeviceChannel, type DeviceInbox, type IngestSpool, type MqttPublisher, type TelemetryRecordsPort } from '@outpost/kernel';
 import { OutpostError, resolveLimits } from '@outpost/protocol';
 import { IngestPipeline, openSpool, registerIngestMetrics, TelemetryRecords, type Spool } from '@outpost/telemetry';
-import { defer, firstValueFrom, type Subscription } from 'rxjs';
+import { defer, firstValueFrom, merge, type Subscription } from 'rxjs';
 import { createAedesBroker, type AedesBroker } from './adapters/aedes-broker.js';
 import { PromBrokerMetrics } from './adapters/prom-metrics.js';
 import { spoolSink } from './adapters/spool-sink.js';
@@ -33,6 +33,8 @@ import { MetricTypeGuard } from './services/metric-type-guard.js';
 import { RefusalLog } from './services/refusal-log.js';
 import { SessionRegistry } from './services/session-registry.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
+import { clusterSessions, type ClusterSessions } from './cluster/cluster-session-hooks.js';
+import type { RedisAedesBackends } from './cluster/redis-aedes.js';
 
 export const PART_NAME = 'broker';
 
@@ -68,6 +70,10 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     const log = rootLog.child({ part: PART_NAME });
     const registry = requirePort(deps.ports, 'registry', PART_NAME);
     const tls = requirePort(deps.ports, 'tls', PART_NAME);
+    // Cluster mode (issue 15, ADR 0010): composed after the cluster part; absent in one process.
+    const cluster = deps.ports.cluster;
+    let clustered: ClusterSessions | undefined;
+    let redisBackends: RedisAedesBackends | undefined;
     const now = (): number => deps.clock.now();
     const limits = resolveLimits(config.limits);
     const sessions = new SessionRegistry();
@@ -151,14 +157,20 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         const knownMetrics = await metricTypes.load();
         sink = await openSink();
         subscriptions.push(
-          registry.events.subscribe((event) => {
+          (cluster === undefined ? registry.events : merge(registry.events, cluster.remoteRegistryEvents)).subscribe((event) => {
             identities.observe(event);
             for (const dropped of sessions.apply(event)) log.info({ ...identityFields(dropped.session.identity), event: event.type, serial: event.serial, code: dropped.code }, `mqtt session closed: ${dropped.reason}`);
             delivery.onRegistryEvent(event);
           }),
         );
         hooks = createSessionHooks({ registry, identities, sessions, delivery, inbox, quota, limits, outbound, live: deps.live, metrics, log, now, metricTypes, wait: (ms) => waits.wait(ms) });
+        if (cluster !== undefined) {
+          clustered = clusterSessions({ bus: cluster, sessions, delivery, log });
+          hooks = clustered.wrap(hooks);
+        }
+        if (config.redisUrl !== undefined) redisBackends = (await import('./cluster/redis-aedes.js')).redisAedesBackends(config.redisUrl);
         broker = await createAedesBroker(hooks, {
+          ...(redisBackends === undefined ? {} : { mq: redisBackends.mq, persistence: redisBackends.persistence }),
           connectTimeoutMs: options.connectTimeoutMs,
           peerOf: (connection) => peerCertificateOf(socketOf(connection)),
           remoteAddressOf: (connection) => socketOf(connection).remoteAddress,
@@ -219,7 +231,9 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         sessions.closeAll('broker shutting down');
         await ingest?.close();
         ingest = undefined;
+        clustered?.close();
         await broker?.close();
+        await redisBackends?.close();
         await listener?.close();
         refusals.close();
         await delivery.idle();

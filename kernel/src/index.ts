@@ -1,12 +1,13 @@
 import './http/openapi-schema.js';
 export type { Part, PartDeps, PartFactory, Listeners, Readiness, Clock, Log } from './part.js';
-export type { OutpostConfig, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig, InfluxRollupConfig, OtaConfig } from './config/outpost-config.js';
+export type { OutpostConfig, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig, InfluxRollupConfig, OtaConfig, DatabaseConfig } from './config/outpost-config.js';
 export { PORT_PROVIDERS, type Ports, type PortName } from './ports/ports.js';
 export { requirePort } from './ports/require-port.js';
 export type { AuthPort } from './ports/auth-port.js';
 export type { AuditPort, AuditRecord, AuditEntry, AuditOutcome } from './ports/audit-port.js';
 export { LIVE_TOPICS, type LivePort, type LiveEvent, type LiveTopic } from './ports/live-port.js';
 export type { StateDatabase, Migrations } from './ports/state-database.js';
+export { stateDialectOf, type StateDialect } from './ports/state-dialect.js';
 export type { TlsPort, TlsCredentials } from './ports/tls-port.js';
 export type { MaintenancePort } from './ports/maintenance-port.js';
 export type { MqttListenerPort } from './ports/mqtt-listener-port.js';

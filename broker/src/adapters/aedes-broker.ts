@@ -19,6 +19,9 @@ export interface AedesBrokerOptions {
   readonly now: () => number;
   /** Most of a client's QoS 1 publishes read ahead while earlier ones await their fsync (PUBACKs stay in order); default 64. */
   readonly maxPipelinedPublishes?: number;
+  /** Cluster mode (issue 15): aedes' emitter and persistence on Redis; default in memory. */
+  readonly mq?: unknown;
+  readonly persistence?: unknown;
 }
 
 export interface AedesBroker extends MqttOutbound {
@@ -81,6 +84,8 @@ export async function createAedesBroker(hooks: MqttHooks, options: AedesBrokerOp
 
   const aedes = await Aedes.createBroker({
     connectTimeout: options.connectTimeoutMs,
+    ...(options.mq === undefined ? {} : { mq: options.mq }),
+    ...(options.persistence === undefined ? {} : { persistence: options.persistence }),
     preConnect(client, packet, callback) {
       connects.set(client, { clientId: packet.clientId, clean: packet.clean !== false });
       callback(null, true);

@@ -29,7 +29,9 @@ export type ConnectRefusalReason =
   | 'CERT_REVOKED'
   | 'CERT_EXPIRED'
   | 'CERT_NOT_YET_VALID'
-  | 'REGISTRY_UNAVAILABLE';
+  | 'REGISTRY_UNAVAILABLE'
+  // cluster mode (issue 15): the device's epoch could not be raised in Redis
+  | 'REDIS_UNAVAILABLE';
 
 export interface ConnectRefusal {
   readonly reason: ConnectRefusalReason;
@@ -50,6 +52,7 @@ const RETURN_CODES: Readonly<Record<ConnectRefusalReason, ConnackRefusalCode>> =
   CERT_EXPIRED: 5,
   CERT_NOT_YET_VALID: 5,
   REGISTRY_UNAVAILABLE: 3,
+  REDIS_UNAVAILABLE: 3,
 };
 
 export function refusal(reason: ConnectRefusalReason, message: string): ConnectRefusal {

@@ -53,6 +53,11 @@ export class SessionRegistry {
     return dropped;
   }
 
+  /** The devices with a live session here (cluster resync, issue 15). */
+  deviceIds(): string[] {
+    return [...this.#devices.keys()];
+  }
+
   counts(): { device: number; integration: number } {
     return { device: this.#devices.size, integration: this.#integrations.size };
   }

@@ -46,6 +46,17 @@ export interface LimitsConfig {
   readonly bytesPerS: number;
 }
 
+/** The state database on PostgreSQL (OUTPOST_DATABASE_*, issue 15). */
+export interface DatabaseConfig {
+  /** `postgres://user:password@host:port/database`; never logged with its password. */
+  readonly url: string;
+  readonly poolMax: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  /** How often readiness re-checks the server with `select 1`. */
+  readonly probeIntervalMs: number;
+}
+
 export interface InfluxConfig {
   readonly url: string;
   readonly api: InfluxApi;
@@ -111,6 +122,8 @@ export interface OutpostConfig {
   readonly limits: LimitsConfig;
   /** Absent = the embedded telemetry store. */
   readonly influx?: InfluxConfig;
+  /** OUTPOST_DATABASE_URL (issue 15): the state database on PostgreSQL; absent = embedded SQLite in the data dir. */
+  readonly database?: DatabaseConfig;
   /** OUTPOST_REDIS_URL (issue 15): Redis shared by the broker nodes; unset = one process, no Redis. */
   readonly redisUrl?: string;
   readonly spoolMaxBytes: number;

@@ -1,3 +1,4 @@
+import type { ClusterBus } from './cluster-bus.js';
 import type { DeviceChannel } from './device-channel.js';
 import type { DeviceInbox } from './device-inbox.js';
 import type { IngestSpool } from './ingest-spool.js';
@@ -33,6 +34,8 @@ export interface Ports {
   readonly telemetryRecords: TelemetryRecordsPort;
   /** The broker: publishing into MQTT (the alerts part's `integrations/alerts`). */
   readonly mqttPublisher: MqttPublisher;
+  /** The cluster part (OUTPOST_REDIS_URL set, issue 15): what the nodes tell each other through Redis. */
+  readonly cluster: ClusterBus;
 }
 
 export type PortName = keyof Ports;
@@ -48,4 +51,5 @@ export const PORT_PROVIDERS: Readonly<Record<PortName, string>> = {
   ingestSpool: 'broker',
   telemetryRecords: 'broker',
   mqttPublisher: 'broker',
+  cluster: 'cluster',
 };

@@ -1,0 +1,43 @@
+/**
+ * aedes on Redis (issue 15): `mqemitter-redis` carries every publish to the subscribers on
+ * every node, `aedes-persistence-redis` holds retained messages, subscriptions and sessions.
+ * Loaded only when OUTPOST_REDIS_URL is set (broker-part imports this module on demand).
+ * The emitter is at most once with no backlog: what Outpost must deliver (DesiredConfig,
+ * commands, TrustSet, OtaJob) is re-read from the database by the node holding the device.
+ */
+import { Redis } from 'ioredis';
+import MQEmitterRedis from 'mqemitter-redis';
+import aedesPersistenceRedis from 'aedes-persistence-redis';
+
+export interface RedisAedesBackends {
+  /** For `Aedes.createBroker({ mq, persistence })`. */
+  readonly mq: unknown;
+  readonly persistence: unknown;
+  /** Closes the persistence's connection (aedes closes the emitter itself). */
+  close(): Promise<void>;
+}
+
+export function redisAedesBackends(url: string): RedisAedesBackends {
+  const connect = (name: string): Redis => {
+    const redis = new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: true, connectionName: `outpost-aedes-${name}`, retryStrategy: (attempt) => Math.min(100 * attempt, 1_000) });
+    redis.on('error', () => undefined); // the cluster bus logs Redis trouble once; ioredis retries
+    return redis;
+  };
+  // As aedes' own default emitter: `a/#` also matches `a` [MQTT-4.7.1-3].
+  const mq = MQEmitterRedis({ subConn: connect('sub'), pubConn: connect('pub'), matchEmptyLevels: true });
+  // The emitter re-emits its connections' errors on `state`: unheard, an EventEmitter error throws.
+  (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => undefined);
+  const conn = connect('persistence');
+  const persistence = aedesPersistenceRedis({ conn });
+  let closed = false;
+  return {
+    mq,
+    persistence,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        closed = true;
+        persistence.destroy(() => resolve());
+      }),
+  };
+}
