@@ -5,6 +5,7 @@ export { startInfluxd, INFLUXD_EXECUTABLE } from './services/influxd.js';
 export type { InfluxdHandle, StartInfluxdOptions } from './services/influxd.js';
 export { startRedis, REDIS_EXECUTABLE } from './services/redis.js';
 export type { RedisHandle, StartRedisOptions } from './services/redis.js';
+export { startPostgres, POSTGRES_BIN_DIR, type PostgresHandle, type StartPostgresOptions } from './services/postgres.js';
 export { OutputTail } from './services/output-tail.js';
 export { serviceTimeoutMs, SERVICE_TIMEOUT_ENV } from './services/service-timeout.js';
 export { spawnService, ServiceError } from './services/spawn-service.js';

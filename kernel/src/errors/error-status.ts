@@ -162,6 +162,10 @@ export const ERROR_STATUS = {
   OTA_JOB_SUPERSEDED: 409,
   OTA_INTERNAL: 500,
 
+  // state database on PostgreSQL (issue 15, brief P, platform/src/db/postgres.ts): the server
+  // cannot be reached (refused, reset, shut down, connect timeout); readiness shows state-db degraded.
+  STATE_DB_UNAVAILABLE: 503,
+
   // broker nodes through Redis (issue 15, brief C, broker/src/cluster, docs/adr/0010-broker-cluster.md):
   // Redis cannot be reached or did not answer in time (a connect is refused with CONNACK 3 and a
   // publish is not acknowledged meanwhile); a session fenced because the device connected to another node.

@@ -1,7 +1,7 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import type { ConfigEnvName } from './config-schema.js';
 import type { ConfigValue } from './parse-value.js';
-import type { InfluxApi, InfluxConfig, InfluxRollupConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
+import type { DatabaseConfig, InfluxApi, InfluxConfig, InfluxRollupConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
 
 /** Parsed values by key; keys with a default are always present. */
 export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;
@@ -92,6 +92,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     },
     ...(influx === undefined ? {} : { influx }),
     ...redisOf(get.optionalString('OUTPOST_REDIS_URL')), // issue 15 (ADR 0010)
+    ...databaseOf(get), // issue 15, brief P: PostgreSQL for state
     spoolMaxBytes: get.number('OUTPOST_SPOOL_MAX_BYTES'),
     retentionDays: get.number('OUTPOST_RETENTION_DAYS'),
     logLevel: LOG_LEVELS.find((level) => level === logLevel) ?? 'info',
@@ -110,6 +111,21 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
       firmwareMaxBytes: get.number('OUTPOST_FIRMWARE_MAX_BYTES'),
       maxDownloads: get.number('OUTPOST_OTA_MAX_DOWNLOADS'),
       downloadBytesPerS: get.number('OUTPOST_OTA_DOWNLOAD_BYTES_PER_S'),
+    },
+  };
+}
+
+/** OUTPOST_DATABASE_* (issue 15): the state database on PostgreSQL, present only when the URL is set. */
+function databaseOf(get: Reader): { database?: DatabaseConfig } {
+  const url = get.optionalString('OUTPOST_DATABASE_URL');
+  if (url === undefined) return {};
+  return {
+    database: {
+      url,
+      poolMax: get.number('OUTPOST_DATABASE_POOL_MAX'),
+      statementTimeoutMs: get.number('OUTPOST_DATABASE_STATEMENT_TIMEOUT'),
+      connectTimeoutMs: get.number('OUTPOST_DATABASE_CONNECT_TIMEOUT'),
+      probeIntervalMs: get.number('OUTPOST_DATABASE_PROBE_INTERVAL'),
     },
   };
 }

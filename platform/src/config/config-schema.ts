@@ -86,6 +86,18 @@ const hostOrCidrList = (value: string): string | undefined => {
   return undefined;
 };
 
+/** OUTPOST_DATABASE_URL (issue 15): a postgres:// URL with a host and one database; the value is never printed. */
+const databaseUrlFormat = (value: string): string | undefined => {
+  const expected = 'a postgres:// or postgresql:// URL with a host and a database (e.g. postgres://outpost:password@127.0.0.1:5432/outpost)';
+  if (!URL.canParse(value)) return expected;
+  const url = new URL(value);
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return expected;
+  if (url.hostname === '' && url.searchParams.get('host') === null) return expected;
+  const database = url.pathname.replace(/^\//, '');
+  if (database === '' || database.includes('/')) return expected;
+  return undefined;
+};
+
 const SCALE_OUT = 'scale-out is planned; unset it to run the embedded single-process platform';
 
 const KEYS = [
@@ -222,8 +234,17 @@ const KEYS = [
     doc: 'Firmware downloads the device listener streams at once; more are answered 503 with Retry-After.' },
   { env: 'OUTPOST_OTA_DOWNLOAD_BYTES_PER_S', path: 'ota.downloadBytesPerS', type: 'size', default: '0', min: 0, max: 1024 * 1024 * 1024 * 1024,
     doc: 'Per-device firmware download pace in bytes per second (e.g. 1 MiB); 0 = unpaced.' },
-  { env: 'OUTPOST_DATABASE_URL', path: '', type: 'string', refused: `PostgreSQL ${SCALE_OUT}`,
-    defaultText: 'embedded SQLite', doc: 'External state database (not supported yet).' },
+  // Issue 15, brief P: the state database on PostgreSQL (platform/src/db/postgres.ts).
+  { env: 'OUTPOST_DATABASE_URL', path: 'database.url', type: 'string', secret: true, check: databaseUrlFormat, defaultText: 'unset (embedded SQLite in the data dir)',
+    doc: 'The state database on PostgreSQL: postgres://user:password@host:5432/database (or postgresql://); create the database with LC_COLLATE C. Unset = the embedded SQLite file state.db in the data dir.' },
+  { env: 'OUTPOST_DATABASE_POOL_MAX', path: 'database.poolMax', type: 'positive-int', default: '10', max: 1_000,
+    doc: 'PostgreSQL: most connections the pool opens.' },
+  { env: 'OUTPOST_DATABASE_STATEMENT_TIMEOUT', path: 'database.statementTimeoutMs', type: 'duration', default: '30s', min: 1_000, max: 3_600_000,
+    doc: 'PostgreSQL: a statement running longer is cancelled by the server.' },
+  { env: 'OUTPOST_DATABASE_CONNECT_TIMEOUT', path: 'database.connectTimeoutMs', type: 'duration', default: '5s', min: 1_000, max: 300_000,
+    doc: 'PostgreSQL: deadline for opening a connection or getting one from a busy pool; past it the request answers 503 STATE_DB_UNAVAILABLE.' },
+  { env: 'OUTPOST_DATABASE_PROBE_INTERVAL', path: 'database.probeIntervalMs', type: 'duration', default: '5s', min: 1_000, max: 300_000,
+    doc: 'PostgreSQL: how often readiness re-checks the server (/readyz shows state-db degraded while it is unreachable).' },
   // Issue 15 (broker nodes through Redis, docs/adr/0010-broker-cluster.md).
   { env: 'OUTPOST_REDIS_URL', path: 'redisUrl', type: 'string', secret: true, check: redisUrlFormat, defaultText: 'unset (one process, no Redis)',
     doc: 'Redis shared by the broker nodes of a cluster (redis://[:password@]host:port[/db] or rediss://): sessions, retained messages, the MQTT emitter, session takeover fencing, registry, live and presence events, alert partitions. Unset = one process, nothing of Redis loaded.' },

@@ -7,7 +7,7 @@ import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { AuditLog, auditMigrations } from '../audit/audit-log.js';
 import type { OutpostConfig } from '@outpost/kernel';
-import { openStateDatabase, type OpenedDatabase } from '../db/database.js';
+import { openConfiguredStateDatabase, type OpenedDatabase } from '../db/database.js';
 import { runMigrations } from '../db/migrate.js';
 import { annotateAudit, registerAuditHook } from '../http/audit-hook.js';
 import { createAuth } from '../http/auth-guard.js';
@@ -103,7 +103,7 @@ export class Platform {
   static async create(options: PlatformOptions): Promise<Platform> {
     const { config, log } = options;
     const clock = options.clock ?? { now: () => Date.now() };
-    const database = openStateDatabase(config.dataDir);
+    const database = openConfiguredStateDatabase(config, log);
     let telemetry: TelemetryStore | undefined;
     try {
       await runMigrations(database.db, 'platform', operatorMigrations);
@@ -198,7 +198,7 @@ export class Platform {
       }
 
       const platform = new Platform({ options, database, operators, audit, auth, live, telemetry: store, registry, operator, device, parts, ports });
-      registerHealthRoutes(operator, { health: { readiness: () => platform.readiness() }, registry, ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }) });
+      registerHealthRoutes(operator, { health: { readiness: () => platform.readiness(), reasons: () => platform.readinessReasons() }, registry, ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }) });
       new Gauge({
         name: 'outpost_ready',
         help: 'Readiness by part: 1 ok, 0.5 degraded, 0 down',
@@ -221,8 +221,17 @@ export class Platform {
     return this.#deviceUrl;
   }
 
+  /** Why a part is not ok, where it says (today the state database on PostgreSQL). */
+  readinessReasons(): Record<string, string> {
+    const reason = this.#database.health?.reason();
+    return reason === undefined ? {} : { 'state-db': reason };
+  }
+
   readiness(): Record<string, Readiness> {
     const result: Record<string, Readiness> = { platform: this.#state === 'running' ? 'ok' : 'down' };
+    // PostgreSQL (issue 15): degraded while the server is unreachable; requests needing it answer 503 meanwhile.
+    const stateDb = this.#database.health;
+    if (stateDb !== undefined) result['state-db'] = stateDb.readiness();
     for (const part of this.#parts) result[part.name] = this.#started.has(part) && this.#state === 'running' ? safeReady(part) : 'down';
     return result;
   }

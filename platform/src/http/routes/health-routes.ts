@@ -8,12 +8,15 @@ import { ApiError } from '../api-error.js';
 export interface HealthSource {
   /** Each part's readiness; `down` for parts not started (or stopping). */
   readiness(): Record<string, Readiness>;
+  /** Why parts are not ok, where known (e.g. the state database unreachable); shown by /readyz. */
+  reasons?(): Record<string, string>;
 }
 
 const Health = Type.Object({ status: Type.Literal('ok') });
 const Ready = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
   parts: Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')])),
+  reasons: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 
 /** Summarises parts: down if any is down, else degraded if any is, else ok. */
@@ -40,7 +43,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { health: Healt
     async (_request, reply) => {
       const parts = deps.health.readiness();
       const status = overallReadiness(parts);
-      return reply.status(status === 'down' ? 503 : 200).send({ status, parts });
+      const reasons = deps.health.reasons?.() ?? {};
+      return reply.status(status === 'down' ? 503 : 200).send({ status, parts, ...(Object.keys(reasons).length === 0 ? {} : { reasons }) });
     },
   );
 
