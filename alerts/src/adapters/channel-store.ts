@@ -1,6 +1,7 @@
 /** Notification channels and the durable delivery log, in the state database. */
 import type { Severity } from '@outpost/protocol';
 import { sql } from 'kysely';
+import { stateDialectOf } from '@outpost/kernel';
 import type { AlertsDb, AlertsTables } from './alerts-tables.js';
 import type { SecretSealer } from './secret-sealer.js';
 
@@ -102,6 +103,13 @@ export class ChannelStore {
     const rows = await this.#db.selectFrom('alerts_channels').select(['id', 'secret']).where('secret', 'is not', null).execute();
     const plain = rows.filter((row): row is { id: string; secret: string } => row.secret !== null && !this.#sealer.isSealed(row.secret));
     if (plain.length === 0) return 0;
+    if (stateDialectOf(this.#db) === 'postgres') {
+      // PostgreSQL has no secure_delete: the rows are rewritten, and VACUUM reclaims the old versions.
+      for (const row of plain) {
+        await this.#db.updateTable('alerts_channels').set({ secret: this.#sealer.seal(row.id, row.secret) }).where('id', '=', row.id).where('secret', '=', row.secret).execute();
+      }
+      return plain.length;
+    }
     await sql`PRAGMA secure_delete = ON`.execute(this.#db);
     try {
       for (const row of plain) {
@@ -147,6 +155,7 @@ export class ChannelStore {
   }
 
   async enqueue(delivery: { channelId: string; eventId: string; body: string; at: number }): Promise<number> {
+    // RETURNING, not insertId: PostgreSQL reports no insert id (issue 15).
     const result = await this.#db
       .insertInto('alerts_deliveries')
       .values({
@@ -163,8 +172,9 @@ export class ChannelStore {
         created_at: delivery.at,
         updated_at: delivery.at,
       })
-      .executeTakeFirst();
-    return Number(result.insertId);
+      .returning('n')
+      .executeTakeFirstOrThrow();
+    return Number(result.n);
   }
 
   /** Pending deliveries due by `now`, oldest first. */

@@ -2,7 +2,7 @@ import type { FirmwareInfo } from '@outpost/protocol';
 import { sql, type SqlBool } from 'kysely';
 import { likeContains, type DeviceQuery } from '../domain/device-query.js';
 import type { Device, DeviceOutbox, Group } from '../domain/records.js';
-import type { DeviceLifecycle } from '@outpost/kernel';
+import { stateDialectOf, type DeviceLifecycle } from '@outpost/kernel';
 import { stringMap, type RegistryDb } from './json-columns.js';
 import type { DeviceTable } from './tables.js';
 
@@ -120,8 +120,17 @@ export class DeviceStore {
     q = query.status === undefined ? q.where('status', '!=', 'decommissioned') : q.where('status', '=', query.status);
     if (query.group !== undefined) q = q.where('group_name', '=', query.group);
     if (query.online !== undefined) q = q.where('online', '=', query.online ? 1 : 0);
+    // The tags and metadata columns are JSON text on both engines; SQLite reads them with json_*,
+    // PostgreSQL with jsonb operators. LIKE ignores ASCII case on SQLite, ILIKE does on PostgreSQL.
+    const postgres = stateDialectOf(this.#db) === 'postgres';
     for (const tag of query.tags) {
       const path = `$."${tag.key}"`;
+      if (postgres) {
+        q = tag.value === undefined
+          ? q.where(sql<SqlBool>`(tags::jsonb) ? ${tag.key}`)
+          : q.where(sql<string>`(tags::jsonb) ->> ${tag.key}`, '=', tag.value);
+        continue;
+      }
       q = tag.value === undefined
         ? q.where(sql<SqlBool>`json_type(tags, ${path}) is not null`)
         : q.where(sql<string>`json_extract(tags, ${path})`, '=', tag.value);
@@ -136,7 +145,8 @@ export class DeviceStore {
     if (query.q !== undefined && query.q !== '') {
       const pattern = likeContains(query.q);
       const columns = ['id', 'group_name', 'hardware', 'tags', 'metadata'] as const;
-      q = q.where((eb) => eb.or(columns.map((column) => sql<SqlBool>`${sql.ref(column)} like ${pattern} escape '\\'`)));
+      const like = postgres ? sql`ilike` : sql`like`;
+      q = q.where((eb) => eb.or(columns.map((column) => sql<SqlBool>`${sql.ref(column)} ${like} ${pattern} escape '\\'`)));
     }
     return (await q.execute()).map(toDevice);
   }

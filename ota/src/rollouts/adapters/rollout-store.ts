@@ -139,7 +139,8 @@ export class RolloutStore {
       .where('device_id', '=', deviceId)
       .where('job', 'is not', null)
       .where('state', 'in', [...ACTIVE, 'cancelled'])
-      .orderBy('queued_at', 'desc')
+      // NULLS LAST on both engines (SQLite sorts nulls last in desc by itself, PostgreSQL first).
+      .orderBy('queued_at', (ob) => ob.desc().nullsLast())
       .limit(1)
       .executeTakeFirst();
   }
