@@ -1,9 +1,10 @@
 import './http/openapi-schema.js';
 export type { Part, PartDeps, PartFactory, Listeners, Readiness, Clock, Log } from './part.js';
-export type { OutpostConfig, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig, InfluxRollupConfig, OtaConfig, DatabaseConfig } from './config/outpost-config.js';
+export type { OutpostConfig, NodeRole, LogLevel, LogFormat, InfluxApi, ListenerConfig, HttpListenerConfig, MqttListenerConfig, LimitsConfig, InfluxConfig, InfluxRollupConfig, OtaConfig, DatabaseConfig } from './config/outpost-config.js';
 export { PORT_PROVIDERS, type Ports, type PortName } from './ports/ports.js';
 export { requirePort } from './ports/require-port.js';
 export type { AuthPort } from './ports/auth-port.js';
+export type { Lease, LeasePort } from './ports/lease-port.js';
 export type { AuditPort, AuditRecord, AuditEntry, AuditOutcome } from './ports/audit-port.js';
 export { LIVE_TOPICS, type LivePort, type LiveEvent, type LiveTopic } from './ports/live-port.js';
 export type { StateDatabase, Migrations } from './ports/state-database.js';

@@ -4,6 +4,7 @@ import type { TelemetryStore } from '@outpost/telemetry';
 import type { OutpostConfig } from './config/outpost-config.js';
 import type { AuditPort } from './ports/audit-port.js';
 import type { AuthPort } from './ports/auth-port.js';
+import type { LeasePort } from './ports/lease-port.js';
 import type { LivePort } from './ports/live-port.js';
 import type { Ports } from './ports/ports.js';
 import type { Migrations, StateDatabase } from './ports/state-database.js';
@@ -54,6 +55,8 @@ export interface PartDeps {
   migrate(part: string, migrations: Migrations): Promise<string[]>;
   /** The secret key (32 bytes) that encrypts server-held keys at rest. */
   readonly secretKey: Buffer;
+  /** Leases for singleton work (ADR 0011): always held in one process, one holder per cluster otherwise. */
+  readonly leases: LeasePort;
 }
 
 /** The platform's pino logger as parts receive it: log data first, message second. */

@@ -2,6 +2,8 @@ export type { Part, PartDeps, PartFactory, Listeners, Ports, TlsPort, TlsCredent
 export type { AuthPort, AuditPort, AuditRecord, LivePort, LiveEvent, LiveTopic, StateDatabase, Role, Principal } from '@outpost/kernel';
 export { ApiError, type ApiErrorCode } from './http/api-error.js';
 export { runMigrations, type Migrations } from './db/migrate.js';
+export { openStateDatabase, type OpenedDatabase } from './db/database.js';
+export { openPostgresStateDatabase, redactDatabaseUrl, type OpenedPostgres, type PostgresStateOptions } from './db/postgres.js';
 export { Platform, type PlatformOptions, type StartedPlatform } from './server/platform.js';
 export { runServer, type RunServerOptions } from './server/run-server.js';
 export { serverParts, SERVER_PART_NAMES } from './server/parts.js';

@@ -22,6 +22,8 @@ export type { PlatformOptions, StartedPlatform } from '@outpost/platform';
 export { startPlatform, testPlatformEnv, TEST_ADMIN_PASSWORD } from './harness/start-platform.js';
 export type { StartPlatformOptions, TestPlatform, LogLine } from './harness/start-platform.js';
 // The operator API and device enrollment as part suites drive them, with test keys and CSRs.
+export { startStateEngine, STATE_ENGINES, type StateEngine, type StateEngineName, type TestStateDatabase } from './harness/state-engines.js';
+export { runMigrations } from '@outpost/platform';
 export { platformClient } from './harness/platform-client.js';
 export type { PlatformClient, DeviceCredentials } from './harness/platform-client.js';
 export { connectDevice } from './harness/mqtt-device.js';

@@ -11,6 +11,9 @@ export type LogFormat = 'auto' | 'pretty' | 'json';
 
 export type InfluxApi = 'auto' | 'v1' | 'v2';
 
+/** What a node runs (ADR 0011): `all` = the whole platform in one process; `broker` and `control` = cluster nodes. */
+export type NodeRole = 'all' | 'broker' | 'control';
+
 export interface ListenerConfig {
   readonly host: string;
   /** 0 = ephemeral; the bound port is logged. */
@@ -94,6 +97,12 @@ export interface OtaConfig {
 export interface OutpostConfig {
   /** Absolute path: state database, CA, spool, blobs. */
   readonly dataDir: string;
+  /** `--role` / OUTPOST_ROLE (ADR 0011): which listeners and background work this node runs. */
+  readonly role: NodeRole;
+  /** How long a singleton-work lease lasts without renewal (renewed every third of it; ADR 0011). */
+  readonly leaseTtlMs: number;
+  /** Absolute path of the firmware blobs (default DATA_DIR/firmware): a shared directory in a cluster. */
+  readonly firmwareDir: string;
   /** The key as given (64 hex or 44 base64 chars); decode with `resolveSecretKey`. */
   readonly secretKey?: string;
   /** Absolute path of the key file, used (and generated) when `secretKey` is unset. */

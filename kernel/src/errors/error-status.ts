@@ -179,6 +179,23 @@ export function isServerErrorCode(code: string): code is ServerErrorCode {
   return Object.hasOwn(ERROR_STATUS, code);
 }
 
+  // cluster roles (issue 15, brief R, docs/adr/0011-roles.md): a broker node's operator listener
+  // answers health and metrics only; the operator API and dashboard live on control nodes.
+  ROLE_NOT_SERVED: 421,
+
+  // backup and restore (issue 16, brief U, platform/src/backup, docs/adr/0012-backup.md): the state
+  // database is PostgreSQL (use pg_dump); the database copy failed; an archive that is not a readable
+  // outpost backup, whose manifest is malformed or altered, whose entries do not match it; a restore
+  // target that is not empty; a secret key that is not the one the archive's CA and keys are sealed with.
+  BACKUP_DATABASE_EXTERNAL: 409,
+  BACKUP_SNAPSHOT_FAILED: 500,
+  BACKUP_ARCHIVE_INVALID: 400,
+  BACKUP_MANIFEST_INVALID: 400,
+  BACKUP_MANIFEST_ALTERED: 400,
+  BACKUP_ENTRY_MISMATCH: 400,
+  BACKUP_TARGET_NOT_EMPTY: 409,
+  BACKUP_SECRET_KEY_MISMATCH: 403,
+
 /** The HTTP status of a coded error: its explicit status, else the table's, else 500. */
 export function statusOfError(error: { readonly code: string; readonly status?: number | undefined }): number {
   if (error.status !== undefined) return error.status;

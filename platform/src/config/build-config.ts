@@ -1,7 +1,8 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import type { ConfigEnvName } from './config-schema.js';
 import type { ConfigValue } from './parse-value.js';
-import type { DatabaseConfig, InfluxApi, InfluxConfig, InfluxRollupConfig, LogFormat, LogLevel, OutpostConfig } from '@outpost/kernel';
+import { join } from 'node:path';
+import type { DatabaseConfig, InfluxApi, InfluxConfig, InfluxRollupConfig, LogFormat, LogLevel, NodeRole, OutpostConfig } from '@outpost/kernel';
 
 /** Parsed values by key; keys with a default are always present. */
 export type ConfigValues = ReadonlyMap<ConfigEnvName, ConfigValue>;
@@ -11,6 +12,7 @@ export type NetworkInterfaces = () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly LogFormat[] = ['auto', 'pretty', 'json'];
 const INFLUX_APIS: readonly InfluxApi[] = ['auto', 'v1', 'v2'];
+const NODE_ROLES: readonly NodeRole[] = ['all', 'broker', 'control'];
 
 /**
  * The first IPv4 address that other machines can use (not loopback, not
@@ -48,8 +50,13 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
   const logLevel = get.string('OUTPOST_LOG_LEVEL');
   const logFormat = get.string('OUTPOST_LOG_FORMAT');
   const metricsToken = get.optionalString('OUTPOST_METRICS_TOKEN');
+  const dataDir = get.string('OUTPOST_DATA_DIR');
+  const role = get.string('OUTPOST_ROLE');
   return {
-    dataDir: get.string('OUTPOST_DATA_DIR'),
+    dataDir,
+    role: NODE_ROLES.find((known) => known === role) ?? 'all',
+    leaseTtlMs: get.number('OUTPOST_LEASE_TTL'),
+    firmwareDir: get.optionalString('OUTPOST_FIRMWARE_DIR') ?? join(dataDir, 'firmware'),
     ...(secretKey === undefined ? {} : { secretKey }),
     secretKeyFile: get.string('OUTPOST_SECRET_KEY_FILE'),
     http: {

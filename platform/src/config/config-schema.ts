@@ -244,6 +244,12 @@ const KEYS = [
   { env: 'OUTPOST_DATABASE_CONNECT_TIMEOUT', path: 'database.connectTimeoutMs', type: 'duration', default: '5s', min: 1_000, max: 300_000,
     doc: 'PostgreSQL: deadline for opening a connection or getting one from a busy pool; past it the request answers 503 STATE_DB_UNAVAILABLE.' },
   { env: 'OUTPOST_DATABASE_PROBE_INTERVAL', path: 'database.probeIntervalMs', type: 'duration', default: '5s', min: 1_000, max: 300_000,
+  { env: 'OUTPOST_ROLE', path: 'role', type: 'enum', default: 'all', values: ['all', 'broker', 'control'],
+    doc: 'What this node runs (the --role flag overrides it): all = the whole platform in one process; broker = MQTT, the device HTTPS listener, spool and ingest; control = the operator API, dashboard, OTA and alerts (docs/adr/0011-roles.md). broker and control need OUTPOST_DATABASE_URL, OUTPOST_REDIS_URL and OUTPOST_INFLUX_URL.' },
+  { env: 'OUTPOST_LEASE_TTL', path: 'leaseTtlMs', type: 'duration', default: '15s', min: 1_000, max: 3_600_000,
+    doc: 'Cluster nodes: how long a singleton-work lease (rollout tick, webhook deliveries, server certificate refresh) lasts unrenewed; the holder renews it every third of this, and another node takes over this long after the holder died.' },
+  { env: 'OUTPOST_FIRMWARE_DIR', path: 'firmwareDir', type: 'path', defaultText: 'DATA_DIR/firmware',
+    doc: 'Where firmware blobs are stored; in a cluster, a directory every node mounts (e.g. NFS), since any broker node serves downloads and a control node stores uploads.' },
     doc: 'PostgreSQL: how often readiness re-checks the server (/readyz shows state-db degraded while it is unreachable).' },
   // Issue 15 (broker nodes through Redis, docs/adr/0010-broker-cluster.md).
   { env: 'OUTPOST_REDIS_URL', path: 'redisUrl', type: 'string', secret: true, check: redisUrlFormat, defaultText: 'unset (one process, no Redis)',
@@ -254,9 +260,6 @@ export type ConfigEnvName = (typeof KEYS)[number]['env'];
 
 /** Every key, in the order `--help` lists them. */
 export const CONFIG_KEYS: readonly (ConfigKeySpec & { readonly env: ConfigEnvName })[] = KEYS;
-
-/** Why `--role` is refused (the CLI option has no environment key). */
-export const ROLE_REFUSED = SCALE_OUT;
 
 const BY_ENV: ReadonlyMap<string, ConfigKeySpec> = new Map(CONFIG_KEYS.map((spec) => [spec.env, spec]));
 

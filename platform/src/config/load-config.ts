@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { buildConfig, defaultPublicHost, defaultServerNames, type NetworkInterfaces } from './build-config.js';
 import { checkReadableFile, crossCheck, type FileCheck } from './check-config.js';
 import { parseConfigFile } from './config-file.js';
-import { CONFIG_ENV_NAMES, CONFIG_KEYS, ROLE_REFUSED, findConfigKey, type ConfigEnvName, type ConfigKeySpec } from './config-schema.js';
+import { CONFIG_ENV_NAMES, CONFIG_KEYS, findConfigKey, type ConfigEnvName, type ConfigKeySpec } from './config-schema.js';
 import { deepFreeze } from './deep-freeze.js';
 import { parseConfigValue, type ConfigValue, type RawConfigValue } from './parse-value.js';
 import { suggestKey } from './suggest-key.js';
@@ -15,7 +15,7 @@ export interface LoadConfigInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** `--config FILE`, resolved against `cwd`. */
   readonly configFile?: string;
-  /** `--role`: refused ("not supported yet") until scale-out exists. */
+  /** `--role`: overrides OUTPOST_ROLE (ADR 0011). */
   readonly role?: string;
   /** Base of relative paths. */
   readonly cwd: string;
@@ -29,7 +29,12 @@ export interface LoadConfigInput {
 
 export type LoadConfigResult =
   | { readonly ok: true; readonly config: OutpostConfig; readonly warnings: string[] }
-  | { readonly ok: false; readonly errors: string[] };
+  | {
+      readonly ok: false;
+      readonly errors: string[];
+      /** 2 when the only problem is a cluster role without the engines it needs (else the caller's 78). */
+      readonly exitCode?: number;
+    };
 
 const ENVIRONMENT = 'environment';
 const DEFAULT = 'default';
@@ -47,9 +52,6 @@ const DEFAULT = 'default';
 export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const errors: string[] = [];
   const warnings: string[] = [];
-  if (input.role !== undefined) {
-    errors.push(`--role ${JSON.stringify(input.role)} is not supported yet (${ROLE_REFUSED})`);
-  }
   const file = readConfigFile(input, errors, warnings);
   for (const [key, value] of Object.entries(input.env)) {
     if (!key.startsWith('OUTPOST_') || value === undefined || findConfigKey(key) !== undefined) continue;
@@ -60,7 +62,7 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   const sources = new Map<ConfigEnvName, string>();
   const invalid = new Set<ConfigEnvName>();
   for (const spec of CONFIG_KEYS) {
-    const found = lookUp(spec, input.env, file);
+    const found = spec.env === 'OUTPOST_ROLE' && input.role !== undefined ? { raw: input.role, source: 'the --role flag' } : lookUp(spec, input.env, file);
     if (found === undefined) continue;
     if (found.source !== DEFAULT && spec.refused !== undefined) {
       errors.push(`${spec.env} is not supported yet (${spec.refused})`);
@@ -91,7 +93,22 @@ export function loadConfig(input: LoadConfigInput): LoadConfigResult {
   errors.push(...checked.errors);
   warnings.push(...checked.warnings);
   if (errors.length > 0) return { ok: false, errors };
+  const missing = clusterEnginesMissing(values);
+  if (missing.length > 0) return { ok: false, errors: missing, exitCode: 2 };
   return { ok: true, config: deepFreeze(buildConfig(values)), warnings };
+}
+
+/** What a cluster role needs and embedded defaults cannot give: one state database, Redis, one telemetry store (ADR 0011). */
+const CLUSTER_ENGINES: readonly { readonly env: ConfigEnvName; readonly why: string }[] = [
+  { env: 'OUTPOST_DATABASE_URL', why: 'PostgreSQL (postgres://…): every node shares one state database; the embedded SQLite file serves one process only' },
+  { env: 'OUTPOST_REDIS_URL', why: 'Redis (redis://…): broker nodes share sessions, subscriptions, retained messages and events through it' },
+  { env: 'OUTPOST_INFLUX_URL', why: 'InfluxDB: every broker node ingests into one telemetry store; the embedded store is one file per node' },
+];
+
+function clusterEnginesMissing(values: ReadonlyMap<ConfigEnvName, ConfigValue>): string[] {
+  const role = values.get('OUTPOST_ROLE');
+  if (role === undefined || role === 'all') return [];
+  return CLUSTER_ENGINES.filter(({ env }) => !values.has(env)).map(({ env, why }) => `--role ${String(role)} needs ${env}: ${why}`);
 }
 
 interface FileValues {

@@ -21,6 +21,9 @@ import { registerUserRoutes } from '../http/routes/user-routes.js';
 import { LiveHub } from '../live/live-hub.js';
 import { registerLiveRoute } from '../live/live-route.js';
 import { LoginRateLimiter } from '../operators/login-rate-limiter.js';
+import { HeldLeases } from '../leases/held-leases.js';
+import { leaseMigrations } from '../leases/lease-migrations.js';
+import { SqlLeases } from '../leases/sql-leases.js';
 import { OperatorService } from '../operators/operator-service.js';
 import { operatorMigrations } from '../operators/migrations.js';
 import type { AuthPort, Clock, Part, PartDeps, PartFactory, Ports, Readiness } from '@outpost/kernel';
@@ -70,6 +73,7 @@ export class Platform {
   #deviceUrl: string | undefined;
   #deviceListening: Promise<void> | undefined;
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
+  readonly #leases: HeldLeases | SqlLeases;
 
   private constructor(init: {
     options: PlatformOptions;
@@ -87,6 +91,7 @@ export class Platform {
   }) {
     this.#options = init.options;
     this.#database = init.database;
+    leases: HeldLeases | SqlLeases;
     this.operators = init.operators;
     this.audit = init.audit;
     this.auth = init.auth;
@@ -100,6 +105,7 @@ export class Platform {
   }
 
   /** Builds everything (database migrated, routes registered) without listening yet. */
+    this.#leases = init.leases;
   static async create(options: PlatformOptions): Promise<Platform> {
     const { config, log } = options;
     const clock = options.clock ?? { now: () => Date.now() };
@@ -111,6 +117,12 @@ export class Platform {
       const operators = new OperatorService(database.db, {
         now: clock.now,
         sessionTtlMs: config.sessionTtlMs,
+      await runMigrations(database.db, 'leases', leaseMigrations);
+      // ADR 0011: one process holds every lease; cluster nodes share them through the state database.
+      const leases =
+        config.role === 'all'
+          ? new HeldLeases()
+          : new SqlLeases({ db: database.db, holder: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`, ttlMs: config.leaseTtlMs, clock, log: log.child({ component: 'leases' }) });
         streamTokenTtlMs: config.streamTokenTtlMs,
       });
       const admin = await operators.ensureInitialAdmin(config.adminPassword);
@@ -150,6 +162,7 @@ export class Platform {
       registerHttpMetrics(operator, registry, 'operator');
       registerHttpMetrics(device.app, registry, 'device');
       registerAuditHook(operator, audit, log);
+      if (config.role === 'broker') refuseOperatorRoutes(operator);
 
       const limiter = new LoginRateLimiter({
         limitPerWindow: config.loginRateLimitPerMin,
@@ -193,11 +206,12 @@ export class Platform {
         const part = await factory(deps);
         Object.assign(ports, part.provides ?? {});
         await part.routes?.({ operator, device: device.app });
+          leases,
         part.metrics?.(registry);
         parts.push(part);
       }
 
-      const platform = new Platform({ options, database, operators, audit, auth, live, telemetry: store, registry, operator, device, parts, ports });
+      const platform = new Platform({ options, database, operators, audit, auth, live, telemetry: store, registry, operator, device, parts, ports, leases });
       registerHealthRoutes(operator, { health: { readiness: () => platform.readiness(), reasons: () => platform.readinessReasons() }, registry, ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }) });
       new Gauge({
         name: 'outpost_ready',
@@ -245,11 +259,13 @@ export class Platform {
       await part.start();
       this.#started.add(part);
       log.debug({ part: part.name }, 'part started');
+    await this.#leases.start();
     }
     await this.device.app.ready();
     const operatorUrl = await this.operator.listen({ host: config.http.host, port: config.http.port });
     const tls = this.#ports.tls;
-    if (tls !== undefined) {
+    // ADR 0011: a control node serves no device traffic (its MQTT listener is not bound either).
+    if (tls !== undefined && config.role !== 'control') {
       this.#subscriptions.push(
         tls.changes.subscribe((credentials) => {
           this.device.useCredentials(credentials);
@@ -265,7 +281,7 @@ export class Platform {
     }
     this.#state = 'running';
     log.info(
-      { operatorUrl, deviceUrl: this.#deviceUrl ?? null, parts: this.#parts.map((p) => p.name) },
+      { operatorUrl, deviceUrl: this.#deviceUrl ?? null, parts: this.#parts.map((p) => p.name), role: config.role },
       `outpost ready: operator ${operatorUrl}${this.#deviceUrl === undefined ? '' : `, device ${this.#deviceUrl}`}`,
     );
     return { operatorUrl, deviceUrl: () => this.#deviceUrl };
@@ -318,6 +334,7 @@ export class Platform {
     await step('state database', () => this.#database.close());
     this.#state = 'closed';
     log.info({ clean }, 'outpost stopped');
+    await step('leases', () => this.#leases.close());
     return { clean };
   }
 }
@@ -326,6 +343,18 @@ function safeReady(part: Part): Readiness {
   try {
     return part.ready();
   } catch {
+/** What a broker node's operator listener still answers (HAProxy's health check, Prometheus). */
+const BROKER_OPERATOR_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** ADR 0011: on a broker node the operator API and dashboard answer 421 ROLE_NOT_SERVED (they live on control nodes). */
+function refuseOperatorRoutes(operator: FastifyInstance): void {
+  operator.addHook('onRequest', async (request) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    if (BROKER_OPERATOR_PATHS.has(path)) return;
+    throw new ApiError('ROLE_NOT_SERVED', 'this is a broker node: the operator API and dashboard are served by control nodes');
+  });
+}
+
     return 'down';
   }
 }

@@ -14,7 +14,7 @@ import { packageVersion } from './package-version.js';
 export interface RunServerOptions {
   /** Path given with `--config`, if any. */
   readonly configFile?: string;
-  /** Value of `--role`, if any (refused until scale-out exists). */
+  /** Value of `--role`, if any (overrides OUTPOST_ROLE; ADR 0011). */
   readonly role?: string;
   /** The process environment (the CLI's main passes process.env). */
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -58,7 +58,7 @@ export function loadPlatformConfig(
   if (!loaded.ok) {
     options.stderr.write(`outpost ${command}: invalid configuration (${loaded.errors.length} problem${loaded.errors.length === 1 ? '' : 's'}):\n`);
     for (const error of loaded.errors) options.stderr.write(`  - ${error}\n`);
-    return { exitCode: 78 };
+    return { exitCode: loaded.exitCode ?? 78 };
   }
   const { config } = loaded;
   const format = chooseLogFormat({

@@ -45,6 +45,9 @@ describe('loadConfig', () => {
   it('gives the SPEC defaults when nothing is configured', () => {
     expect(config()).toEqual({
       dataDir: '/srv/outpost/outpost-data',
+      role: 'all',
+      leaseTtlMs: 15_000,
+      firmwareDir: '/srv/outpost/outpost-data/firmware',
       secretKeyFile: '/srv/outpost/outpost-secret.key',
       http: { host: '127.0.0.1', port: 8080, idleTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, requestTimeoutMs: 120_000 },
       device: { host: '0.0.0.0', port: 8443 },
@@ -218,16 +221,37 @@ describe('loadConfig', () => {
     expect(config({ env: { OUTPOST_DEVICE_HOST: '127.0.0.1', OUTPOST_MQTT_HOST: '127.0.0.2', OUTPOST_DEVICE_PORT: '8883' } }).device.port).toBe(8883);
   });
 
-  it('refuses scale-out settings and --role as "not supported yet", with the other errors', () => {
-    const found = errors({
-      env: { OUTPOST_DATABASE_URL: 'postgres://outpost:hunter2@db/outpost', OUTPOST_HTTP_PORT: 'http' },
-      role: 'broker',
-    });
-    expect(found).toHaveLength(3);
-    expect(found[0]).toMatch(/^--role "broker" is not supported yet/);
-    expect(found.filter((line) => line.startsWith('OUTPOST_DATABASE_URL is not supported yet'))).toHaveLength(1);
-    expect(found.join('\n')).not.toContain('hunter2');
-    expect(errors({ role: '' })[0]).toMatch(/^--role "" is not supported yet/);
+  it('takes the node role from --role over OUTPOST_ROLE, and refuses an unknown one with the other errors', () => {
+    expect(config().role).toBe('all');
+    expect(config({ role: 'all', env: { OUTPOST_ROLE: 'broker' } }).role).toBe('all');
+    const found = errors({ role: 'edge', env: { OUTPOST_HTTP_PORT: 'http' } });
+    expect(found).toHaveLength(2);
+    expect(found.find((line) => line.startsWith('OUTPOST_ROLE="edge" (the --role flag): expected one of'))).toMatch(/all, broker or control|all, broker, control/);
+    expect(errors({ env: { OUTPOST_ROLE: 'worker' } })[0]).toMatch(/^OUTPOST_ROLE="worker" \(environment\): expected/);
+  });
+
+  it('refuses a cluster role without PostgreSQL, Redis and InfluxDB with exit code 2, naming each variable', () => {
+    for (const role of ['broker', 'control']) {
+      const result = load({ role });
+      expect(result.ok).toBe(false);
+      if (result.ok) continue;
+      expect(result.exitCode).toBe(2);
+      expect(result.errors).toHaveLength(3);
+      expect(result.errors[0]).toMatch(new RegExp(`^--role ${role} needs OUTPOST_DATABASE_URL: PostgreSQL`));
+      expect(result.errors[1]).toMatch(new RegExp(`^--role ${role} needs OUTPOST_REDIS_URL: Redis`));
+      expect(result.errors[2]).toMatch(new RegExp(`^--role ${role} needs OUTPOST_INFLUX_URL: InfluxDB`));
+    }
+    const withInflux = load({ env: { OUTPOST_ROLE: 'control', OUTPOST_INFLUX_URL: 'http://influx:8086' } });
+    expect(withInflux.ok ? [] : withInflux.errors.map((line) => line.split(':')[0])).toEqual(['--role control needs OUTPOST_DATABASE_URL', '--role control needs OUTPOST_REDIS_URL']);
+    // Other problems come first, with the usual exit code.
+    const other = load({ role: 'broker', env: { OUTPOST_HTTP_PORT: 'http' } });
+    expect(other.ok || other.exitCode).toBeUndefined();
+  });
+
+  it('puts firmware blobs under the data dir unless OUTPOST_FIRMWARE_DIR names a shared directory', () => {
+    expect(config({ env: { OUTPOST_FIRMWARE_DIR: 'shared/firmware' } }).firmwareDir).toBe('/srv/outpost/shared/firmware');
+    expect(config({ env: { OUTPOST_LEASE_TTL: '1s' } }).leaseTtlMs).toBe(1_000);
+    expect(errors({ env: { OUTPOST_LEASE_TTL: '500ms' } })[0]).toMatch(/^OUTPOST_LEASE_TTL="500ms"/);
   });
 
   it('lists every problem at once, one line each, naming key, value and expectation', () => {
@@ -317,6 +341,7 @@ describe('loadConfig', () => {
       OUTPOST_FIRMWARE_MAX_BYTES: '34', OUTPOST_OTA_MAX_DOWNLOADS: '35', OUTPOST_OTA_DOWNLOAD_BYTES_PER_S: '36',
       OUTPOST_INFLUX_ROLLUP: 'true', OUTPOST_INFLUX_ROLLUP_INTERVAL: '37s', OUTPOST_INFLUX_ROLLUP_SETTLE: '38s',
       OUTPOST_REDIS_URL: 'redis://cache:6379',
+      OUTPOST_ROLE: 'all', OUTPOST_LEASE_TTL: '39s', OUTPOST_FIRMWARE_DIR: '/fw',
     };
     const result = config({ env });
     const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000,
@@ -324,7 +349,7 @@ describe('loadConfig', () => {
       OUTPOST_HTTP_REQUEST_TIMEOUT: 28_000, OUTPOST_LIVE_RECHECK_INTERVAL: 30_000, OUTPOST_LOGIN_SLOWDOWN: 32_000, OUTPOST_OTA_TICK: 33_000,
       OUTPOST_RENEW_RATE_WINDOW: 20_000, OUTPOST_ALLOW_INSECURE_KEY_MODE: true, OUTPOST_STRICT_FILE_MODES: true, OUTPOST_WEBHOOK_ALLOW_PRIVATE: true,
       OUTPOST_WEBHOOK_ALLOW_HOSTS: ['10.0.0.0/8', 'hooks.lan'],
-      OUTPOST_INFLUX_ROLLUP: true, OUTPOST_INFLUX_ROLLUP_INTERVAL: 37_000, OUTPOST_INFLUX_ROLLUP_SETTLE: 38_000 };
+      OUTPOST_INFLUX_ROLLUP: true, OUTPOST_INFLUX_ROLLUP_INTERVAL: 37_000, OUTPOST_INFLUX_ROLLUP_SETTLE: 38_000, OUTPOST_LEASE_TTL: 39_000 };
     for (const spec of CONFIG_KEYS) {
       if (spec.refused !== undefined) continue;
       const actual = spec.path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], result);

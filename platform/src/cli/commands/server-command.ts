@@ -10,10 +10,14 @@ export const serverCommand: CommandSpec = {
     'With no configuration it runs on embedded single-machine defaults.',
   flags: {
     config: { type: 'string', valueName: 'FILE', description: 'configuration file with the same keys as the environment variables below' },
-    role: { type: 'string', description: 'the node role in a scaled-out deployment (not supported yet)' },
+    role: { type: 'string', valueName: 'ROLE', description: 'what this node runs: all (default, one process), broker or control (cluster nodes; see OUTPOST_ROLE)' },
     ...logFormatFlag,
   },
-  examples: ['outpost server', 'OUTPOST_HTTP_PORT=9090 outpost server --config /etc/outpost/outpost.json'],
+  examples: [
+    'outpost server',
+    'OUTPOST_HTTP_PORT=9090 outpost server --config /etc/outpost/outpost.json',
+    'OUTPOST_DATABASE_URL=postgres://outpost@db/outpost OUTPOST_REDIS_URL=redis://cache OUTPOST_INFLUX_URL=http://influx:8086 outpost server --role broker',
+  ],
   async extraHelp() {
     // Loaded on demand so the operator commands do not pay for the configuration schema.
     const { describeConfig } = await import('../../config/describe-config.js');
