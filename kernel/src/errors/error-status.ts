@@ -171,13 +171,6 @@ export const ERROR_STATUS = {
   // publish is not acknowledged meanwhile); a session fenced because the device connected to another node.
   REDIS_UNAVAILABLE: 503,
   SESSION_TAKEN_OVER: 409,
-} as const satisfies Readonly<Record<string, number>>;
-
-export type ServerErrorCode = keyof typeof ERROR_STATUS;
-
-export function isServerErrorCode(code: string): code is ServerErrorCode {
-  return Object.hasOwn(ERROR_STATUS, code);
-}
 
   // cluster roles (issue 15, brief R, docs/adr/0011-roles.md): a broker node's operator listener
   // answers health and metrics only; the operator API and dashboard live on control nodes.
@@ -195,6 +188,13 @@ export function isServerErrorCode(code: string): code is ServerErrorCode {
   BACKUP_ENTRY_MISMATCH: 400,
   BACKUP_TARGET_NOT_EMPTY: 409,
   BACKUP_SECRET_KEY_MISMATCH: 403,
+} as const satisfies Readonly<Record<string, number>>;
+
+export type ServerErrorCode = keyof typeof ERROR_STATUS;
+
+export function isServerErrorCode(code: string): code is ServerErrorCode {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
 
 /** The HTTP status of a coded error: its explicit status, else the table's, else 500. */
 export function statusOfError(error: { readonly code: string; readonly status?: number | undefined }): number {

@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { openTelemetryStore, type TelemetryStore } from '@outpost/telemetry';
@@ -10,6 +11,7 @@ import type { OutpostConfig } from '@outpost/kernel';
 import { openConfiguredStateDatabase, type OpenedDatabase } from '../db/database.js';
 import { runMigrations } from '../db/migrate.js';
 import { annotateAudit, registerAuditHook } from '../http/audit-hook.js';
+import { ApiError } from '../http/api-error.js';
 import { createAuth } from '../http/auth-guard.js';
 import { buildDeviceApp, type DeviceApp } from '../http/device-app.js';
 import { buildOperatorApp } from '../http/operator-app.js';
@@ -18,12 +20,12 @@ import { registerAuditRoutes } from '../http/routes/audit-routes.js';
 import { registerAuthRoutes } from '../http/routes/auth-routes.js';
 import { registerHealthRoutes } from '../http/routes/health-routes.js';
 import { registerUserRoutes } from '../http/routes/user-routes.js';
-import { LiveHub } from '../live/live-hub.js';
-import { registerLiveRoute } from '../live/live-route.js';
-import { LoginRateLimiter } from '../operators/login-rate-limiter.js';
 import { HeldLeases } from '../leases/held-leases.js';
 import { leaseMigrations } from '../leases/lease-migrations.js';
 import { SqlLeases } from '../leases/sql-leases.js';
+import { LiveHub } from '../live/live-hub.js';
+import { registerLiveRoute } from '../live/live-route.js';
+import { LoginRateLimiter } from '../operators/login-rate-limiter.js';
 import { OperatorService } from '../operators/operator-service.js';
 import { operatorMigrations } from '../operators/migrations.js';
 import type { AuthPort, Clock, Part, PartDeps, PartFactory, Ports, Readiness } from '@outpost/kernel';
@@ -70,10 +72,10 @@ export class Platform {
   readonly #started = new Set<Part>();
   readonly #subscriptions: Subscription[] = [];
   readonly #ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
+  readonly #leases: HeldLeases | SqlLeases;
   #deviceUrl: string | undefined;
   #deviceListening: Promise<void> | undefined;
   #state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
-  readonly #leases: HeldLeases | SqlLeases;
 
   private constructor(init: {
     options: PlatformOptions;
@@ -88,10 +90,10 @@ export class Platform {
     device: DeviceApp;
     parts: Part[];
     ports: Partial<Ports> & Pick<Ports, 'maintenance'>;
+    leases: HeldLeases | SqlLeases;
   }) {
     this.#options = init.options;
     this.#database = init.database;
-    leases: HeldLeases | SqlLeases;
     this.operators = init.operators;
     this.audit = init.audit;
     this.auth = init.auth;
@@ -102,10 +104,10 @@ export class Platform {
     this.device = init.device;
     this.#parts = init.parts;
     this.#ports = init.ports;
+    this.#leases = init.leases;
   }
 
   /** Builds everything (database migrated, routes registered) without listening yet. */
-    this.#leases = init.leases;
   static async create(options: PlatformOptions): Promise<Platform> {
     const { config, log } = options;
     const clock = options.clock ?? { now: () => Date.now() };
@@ -114,15 +116,15 @@ export class Platform {
     try {
       await runMigrations(database.db, 'platform', operatorMigrations);
       await runMigrations(database.db, 'audit', auditMigrations);
-      const operators = new OperatorService(database.db, {
-        now: clock.now,
-        sessionTtlMs: config.sessionTtlMs,
       await runMigrations(database.db, 'leases', leaseMigrations);
       // ADR 0011: one process holds every lease; cluster nodes share them through the state database.
       const leases =
         config.role === 'all'
           ? new HeldLeases()
           : new SqlLeases({ db: database.db, holder: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`, ttlMs: config.leaseTtlMs, clock, log: log.child({ component: 'leases' }) });
+      const operators = new OperatorService(database.db, {
+        now: clock.now,
+        sessionTtlMs: config.sessionTtlMs,
         streamTokenTtlMs: config.streamTokenTtlMs,
       });
       const admin = await operators.ensureInitialAdmin(config.adminPassword);
@@ -159,10 +161,10 @@ export class Platform {
         ...(config.http.tls === undefined ? {} : { https: await readTls(config.http.tls) }),
       });
       const device = buildDeviceApp({ log: log.child({ listener: 'device' }), timeouts });
+      if (config.role === 'broker') refuseOperatorRoutes(operator);
       registerHttpMetrics(operator, registry, 'operator');
       registerHttpMetrics(device.app, registry, 'device');
       registerAuditHook(operator, audit, log);
-      if (config.role === 'broker') refuseOperatorRoutes(operator);
 
       const limiter = new LoginRateLimiter({
         limitPerWindow: config.loginRateLimitPerMin,
@@ -202,11 +204,11 @@ export class Platform {
           ports: { ...ports },
           migrate: (part, migrations) => runMigrations(database.db, part, migrations),
           secretKey: options.secretKey,
+          leases,
         };
         const part = await factory(deps);
         Object.assign(ports, part.provides ?? {});
         await part.routes?.({ operator, device: device.app });
-          leases,
         part.metrics?.(registry);
         parts.push(part);
       }
@@ -255,11 +257,11 @@ export class Platform {
     if (this.#state !== 'new') throw new Error(`platform cannot start: it is ${this.#state}`);
     this.#state = 'starting';
     const { config, log } = this.#options;
+    await this.#leases.start();
     for (const part of this.#parts) {
       await part.start();
       this.#started.add(part);
       log.debug({ part: part.name }, 'part started');
-    await this.#leases.start();
     }
     await this.device.app.ready();
     const operatorUrl = await this.operator.listen({ host: config.http.host, port: config.http.port });
@@ -330,19 +332,15 @@ export class Platform {
       await step(`part ${part.name}`, () => part.close(left()));
       this.#started.delete(part);
     }
+    await step('leases', () => this.#leases.close());
     await step('telemetry store', () => this.telemetry.close());
     await step('state database', () => this.#database.close());
     this.#state = 'closed';
     log.info({ clean }, 'outpost stopped');
-    await step('leases', () => this.#leases.close());
     return { clean };
   }
 }
 
-function safeReady(part: Part): Readiness {
-  try {
-    return part.ready();
-  } catch {
 /** What a broker node's operator listener still answers (HAProxy's health check, Prometheus). */
 const BROKER_OPERATOR_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -355,6 +353,10 @@ function refuseOperatorRoutes(operator: FastifyInstance): void {
   });
 }
 
+function safeReady(part: Part): Readiness {
+  try {
+    return part.ready();
+  } catch {
     return 'down';
   }
 }
