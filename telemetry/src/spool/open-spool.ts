@@ -2,7 +2,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { OutpostError } from '@outpost/protocol';
 import { concatMap, from, throwError, type Observable } from 'rxjs';
-import { readCursorFile, removeStaleCursorTemps, writeCursorFile } from './cursor-file.js';
+import { CursorFile, readCursorFile, removeStaleCursorTemps } from './cursor-file.js';
 import { GroupCommitWriter } from './group-commit-writer.js';
 import { acquireLock, type LockFile } from './lock-file.js';
 import { readBatchesOf } from './read-batches.js';
@@ -92,6 +92,7 @@ class OpenSpool implements Spool {
   private refusedFull = 0;
   private pressure: 'ok' | 'near-full' | 'full' = 'ok';
   private readonly commits = new Map<string, Promise<void>>();
+  private readonly cursorFiles = new Map<string, CursorFile>();
   private reclaiming: Promise<void> = Promise.resolve();
   private readonly readers = new Set<Promise<void>>();
   private readonly now: () => number;
@@ -224,7 +225,9 @@ class OpenSpool implements Spool {
   private async persist(consumer: string): Promise<void> {
     const target = this.state.requested.get(consumer) ?? 0;
     if (target <= (this.state.persisted.get(consumer) ?? 0)) return;
-    await writeCursorFile(this.cursorsDir, consumer, target);
+    let file = this.cursorFiles.get(consumer);
+    if (file === undefined) this.cursorFiles.set(consumer, (file = new CursorFile(this.cursorsDir, consumer)));
+    await file.write(target);
     this.state.persisted.set(consumer, target);
     await this.reclaim();
   }
@@ -239,6 +242,7 @@ class OpenSpool implements Spool {
       await Promise.allSettled([...this.readers]);
       this.state.changes.complete();
       await this.writer.close().catch(() => undefined);
+      await Promise.allSettled([...this.cursorFiles.values()].map((file) => file.close()));
       await this.lock.release();
     }
   }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,6 +27,32 @@ describe('spool cursors', () => {
     const resumed = await readEntries(second, 'ingest', 3);
     expect(resumed.map((entry) => entry.seq)).toEqual([8, 9, 10]);
     expect(resumed.map(payloadText)).toEqual([7, 8, 9].map((n) => batchPayload(n)));
+  });
+
+  it('overwrites its cursor file in place at a fixed size, and reads a cursor file of the older unpadded format', async () => {
+    const dir = await kit.tempDir();
+    const first = await kit.open({ dir });
+    await appendMany(first, 0, 12);
+    await first.close();
+    const file = path.join(dir, 'cursors', 'ingest');
+    await writeFile(file, `${JSON.stringify({ v: 1, consumer: 'ingest', seq: 3 })}\n`);
+
+    const second = await kit.open({ dir });
+    expect(second.committed('ingest')).toBe(3);
+    const before = await stat(file);
+    for (const seq of [4, 9, 10]) await second.commit('ingest', seq);
+    const after = await stat(file);
+    expect(after.size).toBe(128);
+    // The first commit replaced the file; the later ones wrote into the same inode.
+    expect(after.ino).not.toBe(before.ino);
+    await second.commit('ingest', 11);
+    expect((await stat(file)).ino).toBe(after.ino);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ v: 1, consumer: 'ingest', seq: 11 });
+    await second.close();
+
+    const third = await kit.open({ dir });
+    expect(third.committed('ingest')).toBe(11);
+    expect((await readEntries(third, 'ingest', 1)).map((entry) => entry.seq)).toEqual([12]);
   });
 
   it('redelivers what was read but not committed (at least once)', async () => {
