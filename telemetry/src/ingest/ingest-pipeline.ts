@@ -113,10 +113,12 @@ export class IngestPipeline {
           if (last === undefined) return from([]);
           const slot = { lastSeq: last.seq, done: false };
           this.#order.push(slot);
+          // The slot is free once the store confirmed: the cursor file is written meanwhile
+          // (in order, by #commitDone; the reader's maxUncommitted bounds what runs ahead).
           const work = this.#ingest(entries).then((written) => {
             if (!written) return;
             slot.done = true;
-            return this.#commitDone();
+            void this.#commitDone();
           });
           this.#inFlight.add(work);
           void work.finally(() => this.#inFlight.delete(work));
