@@ -1,5 +1,9 @@
 /** The text `outpost demo` prints once the fleet runs: where to look, how to sign in, what to try. */
 import type { AdminPassword } from './admin-access.js';
+import { DEMO_APP, type DemoOta } from './demo-ota.js';
+
+/** The demo's OTA as the banner shows it: ready (key, release, rollout), or why not. */
+export type BannerOta = ({ readonly kind: 'ready' } & DemoOta) | { readonly kind: 'failed'; readonly reason: string };
 
 export interface BannerInput {
   readonly operatorUrl: string;
@@ -9,6 +13,9 @@ export interface BannerInput {
   readonly failed: readonly string[];
   readonly warmDevice: string | undefined;
   readonly rules: readonly string[];
+  readonly ota: BannerOta;
+  /** `embedded` (SQLite in the data dir) or the InfluxDB URL. */
+  readonly telemetry: string;
   readonly dataDir: string;
   /** The JSON log file, when the log goes there rather than to stdout. */
   readonly logFile?: string;
@@ -21,7 +28,7 @@ export function demoBanner(input: BannerInput): string {
     '',
     '  Outpost demo is running.',
     '',
-    `  Dashboard             ${url}/   (sign in below)`,
+    `  Dashboard             ${url}/   (the fleet page; sign in below)`,
     `  REST API              ${url}/api/v1`,
     `  API docs              ${url}/api/docs`,
     `  Live events (SSE)     ${url}/api/v1/live?topics=telemetry,alerts,status`,
@@ -29,9 +36,10 @@ export function demoBanner(input: BannerInput): string {
     `  Devices (group demo)  ${input.running.length === 0 ? '(none running)' : input.running.map((id) => (id === input.warmDevice ? `${id} (runs warm)` : id)).join(', ')}`,
     ...(input.failed.length === 0 ? [] : [`  Not running           ${input.failed.join(', ')} (see ${input.logFile ?? 'the log above'})`]),
     `  Alert rules           ${input.rules.join(', ')}`,
+    `  Telemetry             ${input.telemetry === 'embedded' ? 'embedded store in the data dir (OUTPOST_INFLUX_URL sends it to InfluxDB)' : `InfluxDB at ${input.telemetry}`}`,
     `  Data                  ${input.dataDir} (a second start reuses this fleet)`,
     ...(input.logFile === undefined ? [] : [`  Log (JSON lines)      ${input.logFile}`]),
-    '  OTA                   no signing key or release in the demo yet: outpost keys create, firmware sign|upload, rollouts create',
+    ...otaLines(input.ota, url),
     '',
     '  Try:',
     `    npx outpost login --server ${url} --username ${input.admin.username}`,
@@ -43,6 +51,22 @@ export function demoBanner(input: BannerInput): string {
     '',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function otaLines(ota: BannerOta, url: string): string[] {
+  if (ota.kind === 'failed') return [`  OTA                   not ready: ${ota.reason}`];
+  const started = ota.rolloutState !== 'draft';
+  return [
+    `  Signing key           ${ota.keyFile} (${ota.keyId}; ${ota.trusted ? 'every demo device trusts it' : 'NOT in the TrustSet: devices will refuse the release'})`,
+    `  Release               ${DEMO_APP.name} ${DEMO_APP.version} (${ota.artifactId}), signed, uploaded`,
+    `  Rollout               ${ota.rolloutId} (${ota.rolloutState})`,
+    ...(started
+      ? [`                        ${url}/rollouts/${ota.rolloutId}`]
+      : [
+          `  Start the rollout     npx outpost rollouts resume ${ota.rolloutId}`,
+          `                        or in the dashboard: ${url}/rollouts/${ota.rolloutId} (Resume)`,
+        ]),
+  ];
 }
 
 function passwordLines(admin: AdminPassword): string[] {

@@ -15,14 +15,21 @@ export function demoDeviceIds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `demo-${String(i + 1).padStart(width, '0')}`);
 }
 
+/** A day: the simulated cold rooms follow the day's warmth (the sine is aligned to UTC time). */
+const DAY_S = 86_400;
+
 /**
- * agent.json of the demo device at `index`: a cold room at 4 °C ± 3 (period 120 s) with some
- * noise, and its humidity. The warm device sits at 7.5 °C, above 8 °C for ~45 % of each period
- * (so `cold-room-warm` fires after 30 s there, and clears below 7). Booleans (a door contact)
- * are not something the `simulated` collector can produce: it makes numbers only.
+ * agent.json of the demo device at `index`: a cold room at 3–5 °C (each room its own set
+ * point) swinging ± 1.5 °C over the day, with noise, and its humidity (85 % ± 5 over the day).
+ * The warm device is the one drifting into an alert: its compressor struggles, so it sits at
+ * 7.5 °C and swings ± 3 every 2 minutes, above 8 °C for ~45 % of each swing (so
+ * `cold-room-warm` fires after 30 s there, and clears below 7). The `simulated` collector is a
+ * sine plus noise: it has no trend term, so the drift is this fast swing over the threshold.
+ * Booleans (a door contact) are not something it can produce either: it makes numbers only.
  */
 export function demoAgentConfig(index: number, intervalMs: number): Record<string, unknown> {
   const warm = index === WARM_DEVICE_INDEX;
+  const setPoint = 3 + (index % 5) * 0.5;
   return {
     collectors: [
       {
@@ -30,8 +37,8 @@ export function demoAgentConfig(index: number, intervalMs: number): Record<strin
         intervalMs,
         seed: index + 1,
         metrics: {
-          temperature: { base: warm ? 7.5 : 4, amplitude: 3, periodS: 120, noise: 0.3 },
-          humidity: { base: 85, amplitude: 5, periodS: 300, noise: 1 },
+          temperature: warm ? { base: 7.5, amplitude: 3, periodS: 120, noise: 0.3 } : { base: setPoint, amplitude: 1.5, periodS: DAY_S, noise: 0.3 },
+          humidity: { base: 85, amplitude: 5, periodS: DAY_S, noise: 1 },
         },
       },
     ],

@@ -16,8 +16,9 @@ import { NoticeCapture, findAdmin, resolveAdminPassword } from './admin-access.j
 import { AgentProcess, runAgentCommand } from './agent-process.js';
 import { busyPortHint, checkPortsFree, listenersOf } from './check-ports.js';
 import { createDemoApi, type DemoApi } from './demo-api.js';
-import { demoBanner } from './demo-banner.js';
+import { demoBanner, type BannerOta } from './demo-banner.js';
 import { DEMO_GROUP, DEMO_RULES, WARM_DEVICE_INDEX, demoAgentConfig, demoDeviceIds } from './demo-fleet.js';
+import { DEMO_HARDWARE, ensureDemoKey, ensureDemoTrust, prepareDemoOta, type DemoRolloutOptions } from './demo-ota.js';
 import { waitOnline } from './wait-online.js';
 
 export interface RunDemoOptions {
@@ -40,6 +41,8 @@ export interface RunDemoOptions {
   readonly onlineTimeoutMs?: number;
   /** Value of `--log-format`, if any (else OUTPOST_LOG_FORMAT). */
   readonly logFormat?: LogFormat;
+  /** The demo rollout's waves and soak (default 10 %, 50 %, 100 % with a 30 s soak). */
+  readonly rollout?: DemoRolloutOptions;
 }
 
 /** Resolves with the exit code: 0 after a clean stop, 1 on failure, 78 for invalid configuration. */
@@ -130,6 +133,21 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     });
     if (password.kind !== 'generated' && notices.text !== '') options.stdout.write(notices.text);
 
+    // The signing key first, trusted before any agent starts: every demo device gets the
+    // TrustSet with its first connection. OTA trouble is reported, never fatal to the demo.
+    let ota: BannerOta;
+    let signingKey: Awaited<ReturnType<typeof ensureDemoKey>> | undefined;
+    let trusted = false;
+    try {
+      signingKey = await ensureDemoKey(config.dataDir);
+      trusted = await ensureDemoTrust(api, signingKey.key);
+      progress(`${signingKey.created ? 'made' : 'reused'} the demo signing key ${signingKey.key.keyId}${trusted ? ' (trusted by the TrustSet)' : ' (NOT in the TrustSet: an operator changed it)'}`);
+      ota = { kind: 'failed', reason: 'not set up yet' };
+    } catch (err) {
+      log.warn({ err }, 'demo OTA: the signing key could not be made or registered');
+      ota = { kind: 'failed', reason: `the signing key could not be made or registered: ${err instanceof Error ? err.message : String(err)}` };
+    }
+
     const ids = demoDeviceIds(options.devices);
     const agentsDir = join(config.dataDir, 'demo', 'agents');
     const deviceServer = deviceServerUrl(config, platform.deviceUrl());
@@ -140,7 +158,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
         node: process.execPath,
         bin: agentBin,
         deviceId: id,
-        args: ['run', '--state-dir', join(agentsDir, id), '--log-level', config.logLevel === 'trace' || config.logLevel === 'debug' ? 'debug' : 'info'],
+        args: ['run', '--state-dir', join(agentsDir, id), '--hardware', DEMO_HARDWARE, '--log-level', config.logLevel === 'trace' || config.logLevel === 'debug' ? 'debug' : 'info'],
         env: options.env,
         log,
         restartDelayMs: options.agentRestartDelayMs ?? 5_000,
@@ -149,6 +167,16 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       fleet.push(agent);
     }
     const rules = stopRequested === undefined ? await ensureDemoRules(api, log) : [];
+    if (stopRequested === undefined && signingKey !== undefined) {
+      try {
+        const prepared = await prepareDemoOta({ api, dataDir: config.dataDir, key: signingKey.key, keyFile: signingKey.file, trusted, now: Date.now(), rollout: options.rollout ?? { waves: [10, 50, 100], soak: '30s' } });
+        ota = { kind: 'ready', ...prepared, keyFile: displayPath(prepared.keyFile, cwd) };
+        progress(`demo release ${prepared.artifactId} uploaded; rollout ${prepared.rolloutId} is ${prepared.rolloutState}`);
+      } catch (err) {
+        log.warn({ err }, 'demo OTA: the release or the rollout could not be prepared');
+        ota = { kind: 'failed', reason: err instanceof Error ? err.message : String(err) };
+      }
+    }
     if (stopRequested === undefined && fleet.length > 0) {
       progress(`starting ${fleet.length} agent${fleet.length === 1 ? '' : 's'}…`);
       const timeoutMs = options.onlineTimeoutMs ?? 30_000;
@@ -176,6 +204,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
           failed: ids.filter((id) => !running.includes(id)),
           warmDevice: ids[WARM_DEVICE_INDEX],
           rules,
+          ota,
+          telemetry: config.influx === undefined ? 'embedded' : config.influx.url,
           dataDir: config.dataDir,
           ...(logFile === undefined ? {} : { logFile: displayPath(logFile, cwd) }),
         }),
