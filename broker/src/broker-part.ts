@@ -164,11 +164,12 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           }),
         );
         hooks = createSessionHooks({ registry, identities, sessions, delivery, inbox, quota, limits, outbound, live: deps.live, metrics, log, now, metricTypes, wait: (ms) => waits.wait(ms) });
+        if (config.redisUrl !== undefined) redisBackends = (await import('./cluster/redis-aedes.js')).redisAedesBackends(config.redisUrl);
         if (cluster !== undefined) {
-          clustered = clusterSessions({ bus: cluster, sessions, delivery, log });
+          const backends = redisBackends;
+          clustered = clusterSessions({ bus: cluster, sessions, delivery, log, ...(backends === undefined ? {} : { backendsReady: () => backends.ready() }) });
           hooks = clustered.wrap(hooks);
         }
-        if (config.redisUrl !== undefined) redisBackends = (await import('./cluster/redis-aedes.js')).redisAedesBackends(config.redisUrl);
         broker = await createAedesBroker(hooks, {
           ...(redisBackends === undefined ? {} : { mq: redisBackends.mq, persistence: redisBackends.persistence }),
           connectTimeoutMs: options.connectTimeoutMs,

@@ -29,6 +29,13 @@ export interface ClusterSessionDeps {
   readonly sessions: SessionRegistry;
   readonly delivery: InstructionDelivery;
   readonly log: Log;
+  /**
+   * Whether aedes' Redis emitter and persistence are up: a resync waits for them, or what it
+   * re-sends after a Redis restart could go out before the emitter re-subscribed (and be lost).
+   */
+  readonly backendsReady?: () => boolean;
+  /** How often a resync waiting for `backendsReady` looks again; default 100 ms. */
+  readonly backendsPollMs?: number;
 }
 
 export interface ClusterSessions {
@@ -51,29 +58,41 @@ export function clusterSessions(deps: ClusterSessionDeps): ClusterSessions {
     log.info({ deviceId: claim.deviceId, epoch: claim.epoch, current, by }, 'mqtt session fenced: taken over by another node');
   };
 
+  let waiting: NodeJS.Timeout | undefined;
+  function resync(): void {
+    if (deps.backendsReady !== undefined && !deps.backendsReady()) {
+      // One pending wait at most; resyncs that arrive meanwhile are the same work.
+      waiting ??= setTimeout(() => {
+        waiting = undefined;
+        resync();
+      }, deps.backendsPollMs ?? 100);
+      waiting.unref();
+      return;
+    }
+    for (const deviceId of sessions.deviceIds()) {
+      const session = sessions.device(deviceId);
+      const claim = session === undefined ? undefined : claims.get(session);
+      if (session === undefined || claim === undefined) continue;
+      bus.epochOf(deviceId).then(
+        (current) => {
+          if (current > claim.epoch) fence(session, claim, current, 'elsewhere');
+          else {
+            delivery.onReady(deviceId);
+            delivery.onSubscribed(deviceId, [topics.commands(deviceId)]);
+          }
+        },
+        (err: unknown) => log.warn({ deviceId, err: err instanceof Error ? err.message : String(err) }, 'cluster resync: epoch not read; retried on the next resync'),
+      );
+    }
+  }
+
   subscriptions.push(
     bus.takeovers.subscribe((taken) => {
       const local = sessions.device(taken.deviceId);
       const claim = local === undefined ? undefined : claims.get(local);
       if (local !== undefined && claim !== undefined && claim.epoch < taken.epoch) fence(local, claim, taken.epoch, taken.nodeId);
     }),
-    bus.resyncs.subscribe(() => {
-      for (const deviceId of sessions.deviceIds()) {
-        const session = sessions.device(deviceId);
-        const claim = session === undefined ? undefined : claims.get(session);
-        if (session === undefined || claim === undefined) continue;
-        bus.epochOf(deviceId).then(
-          (current) => {
-            if (current > claim.epoch) fence(session, claim, current, 'elsewhere');
-            else {
-              delivery.onReady(deviceId);
-              delivery.onSubscribed(deviceId, [topics.commands(deviceId)]);
-            }
-          },
-          (err: unknown) => log.warn({ deviceId, err: err instanceof Error ? err.message : String(err) }, 'cluster resync: epoch not read; retried on the next resync'),
-        );
-      }
-    }),
+    bus.resyncs.subscribe(() => resync()),
   );
 
   return {
@@ -128,6 +147,7 @@ export function clusterSessions(deps: ClusterSessionDeps): ClusterSessions {
     },
 
     close() {
+      if (waiting !== undefined) clearTimeout(waiting);
       for (const subscription of subscriptions) subscription.unsubscribe();
     },
   };

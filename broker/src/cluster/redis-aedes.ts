@@ -13,6 +13,8 @@ export interface RedisAedesBackends {
   /** For `Aedes.createBroker({ mq, persistence })`. */
   readonly mq: unknown;
   readonly persistence: unknown;
+  /** Whether the emitter's and the persistence's connections are all up (after a Redis restart: re-subscribed). */
+  ready(): boolean;
   /** Closes the persistence's connection (aedes closes the emitter itself). */
   close(): Promise<void>;
 }
@@ -24,7 +26,9 @@ export function redisAedesBackends(url: string): RedisAedesBackends {
     return redis;
   };
   // As aedes' own default emitter: `a/#` also matches `a` [MQTT-4.7.1-3].
-  const mq = MQEmitterRedis({ subConn: connect('sub'), pubConn: connect('pub'), matchEmptyLevels: true });
+  const subConn = connect('sub');
+  const pubConn = connect('pub');
+  const mq = MQEmitterRedis({ subConn, pubConn, matchEmptyLevels: true });
   // The emitter re-emits its connections' errors on `state`: unheard, an EventEmitter error throws.
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => undefined);
   const conn = connect('persistence');
@@ -33,6 +37,7 @@ export function redisAedesBackends(url: string): RedisAedesBackends {
   return {
     mq,
     persistence,
+    ready: () => subConn.status === 'ready' && pubConn.status === 'ready' && conn.status === 'ready',
     close: () =>
       new Promise<void>((resolve) => {
         if (closed) return resolve();

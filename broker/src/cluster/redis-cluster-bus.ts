@@ -5,7 +5,7 @@
  * `resyncs` fires after every re-subscription and on a timer so consumers re-read their truth.
  *
  * Keys and channels (prefix `outpost:` unless `keyPrefix` says otherwise):
- *   <p>epoch:<deviceId>     INCR on every connect (the fencing token)
+ *   <p>epoch:<deviceId>     raised on every connect (the fencing token; never below the claiming node's clock in ms)
  *   <p>holders              hash deviceId → "<epoch> <nodeId>" (presence: who holds it)
  *   <p>bus:registry         registry events made on one node, for the others
  *   <p>bus:takeover         DeviceClaim after every claim
@@ -49,6 +49,10 @@ interface Envelope<T> {
   readonly b: T;
 }
 
+// The epoch never goes back, even when Redis lost its data (restarted without persistence):
+// a claim answers at least the claiming node's clock in ms, so a later claim outranks every
+// claim made before the loss as long as the nodes' clocks agree within that gap.
+const CLAIM = `local e = redis.call('INCR', KEYS[1]) local t = tonumber(ARGV[1]) if e < t then redis.call('SET', KEYS[1], ARGV[1]) e = t end redis.call('HSET', KEYS[2], ARGV[2], e .. ' ' .. ARGV[3]) return e`;
 const RELEASE_IF_MINE = `if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) else return 0 end`;
 
 /** Connects both connections and subscribes; resolves once the bus is usable. */
@@ -145,9 +149,8 @@ export async function connectRedisClusterBus(options: RedisClusterBusOptions): P
     },
 
     async claimDevice(deviceId) {
-      const epoch = await redis.incr(epochKey(deviceId)).catch(fail(`claiming device ${deviceId}`));
-      const claim: DeviceClaim = { deviceId, epoch, nodeId };
-      await redis.hset(holdersKey, deviceId, `${epoch} ${nodeId}`).catch(fail(`recording the holder of ${deviceId}`));
+      const answer = await redis.eval(CLAIM, 2, epochKey(deviceId), holdersKey, String(Date.now()), deviceId, nodeId).catch(fail(`claiming device ${deviceId}`));
+      const claim: DeviceClaim = { deviceId, epoch: Number(answer), nodeId };
       send(channels.takeover, claim);
       return claim;
     },
