@@ -170,6 +170,28 @@ export class DeviceStore {
     return { name: row.name, description: row.description, createdAt: row.created_at };
   }
 
+  /**
+   * Counts of every live (not deleted) device, one row per (group, firmware, online, status)
+   * combination: the fleet summary is made from these few rows instead of the device list.
+   */
+  async countByKind(): Promise<{ group: string; firmwareName: string | null; firmwareVersion: string | null; online: boolean; status: DeviceLifecycle; devices: number }[]> {
+    const rows = await this.#db
+      .selectFrom('registry_devices')
+      .select(['group_name', 'firmware_name', 'firmware_version', 'online', 'status'])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '!=', 'decommissioned')
+      .groupBy(['group_name', 'firmware_name', 'firmware_version', 'online', 'status'])
+      .execute();
+    return rows.map((r) => ({
+      group: r.group_name,
+      firmwareName: r.firmware_name,
+      firmwareVersion: r.firmware_version,
+      online: r.online === 1,
+      status: r.status,
+      devices: Number(r.n),
+    }));
+  }
+
   /** Groups in name order, with how many live (not deleted) devices each holds. */
   async listGroups(options: { limit: number; after?: string }): Promise<(Group & { devices: number })[]> {
     let q = this.#db

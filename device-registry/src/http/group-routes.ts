@@ -14,6 +14,17 @@ const NameParams = Type.Object({ name: GroupNameSchema });
 const PutBody = Type.Object({ description: Type.Optional(nullable(Type.String({ maxLength: 1024 }))) }, { additionalProperties: false });
 const ListQuery = Type.Object(PageQuery, { additionalProperties: false });
 
+const CountRow = { total: Type.Integer({ minimum: 0 }), online: Type.Integer({ minimum: 0 }) };
+/** `GET /fleet/summary`: the fleet in numbers (deleted devices not counted), biggest first. */
+export const FleetSummaryView = Type.Object({
+  total: Type.Integer({ minimum: 0 }),
+  online: Type.Integer({ minimum: 0 }),
+  byStatus: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'devices per lifecycle state' }),
+  byGroup: Type.Array(Type.Object({ name: Type.String(), ...CountRow })),
+  byFirmware: Type.Array(Type.Object({ firmware: nullable(Type.Object({ name: Type.String(), version: Type.String() })), ...CountRow })),
+});
+export { GroupView };
+
 /** Groups are created on first use (a token or a device naming them) or explicitly here. */
 export function registerGroupRoutes(app: FastifyInstance, deps: OperatorRouteDeps): void {
   const { services, auth } = deps;
@@ -27,6 +38,12 @@ export function registerGroupRoutes(app: FastifyInstance, deps: OperatorRouteDep
       const after = decodeCursor(request.query.cursor, isString);
       return page(await services.devices.listGroups({ limit, ...(after === undefined ? {} : { after }) }), limit, (g) => g.name);
     },
+  );
+
+  app.get(
+    '/api/v1/fleet/summary',
+    { onRequest: auth.guard('viewer'), schema: { tags, summary: 'Device counts: total, online, by lifecycle state, by group and by firmware', response: { 200: FleetSummaryView, ...errorResponses } } },
+    async () => services.devices.summary(),
   );
 
   app.put<{ Params: Static<typeof NameParams>; Body: Static<typeof PutBody> }>(

@@ -18,6 +18,15 @@ function sameMap(a: Readonly<Record<string, string>>, b: Readonly<Record<string,
   return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
+/** `GET /fleet/summary`: counts only, so a page can draw its totals before the device list arrives. */
+export interface FleetSummary {
+  readonly total: number;
+  readonly online: number;
+  readonly byStatus: Readonly<Record<string, number>>;
+  readonly byGroup: readonly { readonly name: string; readonly total: number; readonly online: number }[];
+  readonly byFirmware: readonly { readonly firmware: { readonly name: string; readonly version: string } | null; readonly total: number; readonly online: number }[];
+}
+
 /** Reading and editing devices and groups (lifecycle changes live in LifecycleService). */
 export class DeviceService {
   readonly #devices: DeviceStore;
@@ -62,6 +71,38 @@ export class DeviceService {
 
   listGroups(options: { limit: number; after?: string }): Promise<(Group & { devices: number })[]> {
     return this.#devices.listGroups(options);
+  }
+
+  /** The fleet in numbers: totals, by lifecycle state, by group and by firmware (each with its online count). */
+  async summary(): Promise<FleetSummary> {
+    const rows = await this.#devices.countByKind();
+    const byGroup = new Map<string, { total: number; online: number }>();
+    const byFirmware = new Map<string, { name: string | null; version: string | null; total: number; online: number }>();
+    const byStatus: Record<string, number> = {};
+    let total = 0;
+    let online = 0;
+    for (const r of rows) {
+      total += r.devices;
+      if (r.online) online += r.devices;
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + r.devices;
+      const g = byGroup.get(r.group) ?? { total: 0, online: 0 };
+      g.total += r.devices;
+      if (r.online) g.online += r.devices;
+      byGroup.set(r.group, g);
+      const fwKey = r.firmwareName === null || r.firmwareVersion === null ? '' : `${r.firmwareName}@${r.firmwareVersion}`;
+      const f = byFirmware.get(fwKey) ?? { name: fwKey === '' ? null : r.firmwareName, version: fwKey === '' ? null : r.firmwareVersion, total: 0, online: 0 };
+      f.total += r.devices;
+      if (r.online) f.online += r.devices;
+      byFirmware.set(fwKey, f);
+    }
+    const byCount = <T extends { total: number }>(a: [string, T], b: [string, T]): number => b[1].total - a[1].total || a[0].localeCompare(b[0]);
+    return {
+      total,
+      online,
+      byStatus,
+      byGroup: [...byGroup.entries()].sort(byCount).map(([name, c]) => ({ name, ...c })),
+      byFirmware: [...byFirmware.entries()].sort(byCount).map(([, f]) => ({ firmware: f.name === null || f.version === null ? null : { name: f.name, version: f.version }, total: f.total, online: f.online })),
+    };
   }
 
   putGroup(name: string, description: string | null): Promise<Group> {

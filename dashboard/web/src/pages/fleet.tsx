@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { allPages, api, describeFailure } from '../api/client.js';
 import { frameCoalescer, openLive } from '../api/live.js';
-import type { Alert, AlertEvent, Device, DeviceStatus, LiveMessage, Page, TelemetryBatch } from '../api/types.js';
+import type { Alert, AlertEvent, Device, DeviceStatus, FleetSummary, LiveMessage, Page, TelemetryBatch } from '../api/types.js';
 import { VirtualList } from '../components/virtual-list.js';
 import { ago, firmwareLabel } from '../format.js';
 
@@ -93,24 +93,42 @@ export function FleetPage() {
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'id', desc: false });
   const [live, setLive] = useState(false);
   const [, setTick] = useState(0);
+  const [summary, setSummary] = useState<FleetSummary | null>(null);
   const height = useViewportHeight();
   const paint = useMemo(() => frameCoalescer(() => setVersion((v) => v + 1)), []);
 
-  // The list, page by page (the first page draws at once), and the firing alerts.
+  // The counts (one small answer, so the totals draw with the first rows), the list page by page
+  // (the first page is one screen of rows and draws at once), and the firing alerts.
   useEffect(() => {
     const aborted = { aborted: false };
     devices.clear();
     setLoaded('loading');
+    performance.clearMarks('fleet:first-rows');
+    api<FleetSummary>('GET', '/fleet/summary').then(
+      (s) => {
+        if (aborted.aborted) return;
+        setSummary(s);
+        performance.mark('fleet:totals');
+      },
+      () => undefined,
+    );
+    let first = true;
     allPages<Device>(
       '/devices',
       (items) => {
         for (const d of items) devices.set(d.id, d);
         paint.request();
+        if (first) requestAnimationFrame(() => performance.mark('fleet:first-rows'));
+        first = false;
       },
       aborted,
-      100,
+      Math.ceil(height / ROW_HEIGHT) + 8,
     ).then(
-      () => !aborted.aborted && setLoaded('done'),
+      () => {
+        if (aborted.aborted) return;
+        setLoaded('done');
+        performance.mark('fleet:all-rows');
+      },
       (err: unknown) => !aborted.aborted && setLoaded(describeFailure(err)),
     );
     api<Page<Alert>>('GET', '/alerts?state=firing&limit=1000').then(
@@ -202,9 +220,15 @@ export function FleetPage() {
     if (sort.desc) list.reverse();
     return list;
   }, [all, filters, sort]);
-  const online = all.reduce((n, d) => n + (d.online ? 1 : 0), 0);
-  const byFirmware = useMemo(() => countBy(all, (d) => firmwareLabel(d.firmware)), [all]);
-  const byGroup = useMemo(() => countBy(all, (d) => d.group), [all]);
+  // Until the whole list is here the totals are the server's summary; then they are counted from
+  // the list, which the live stream keeps current.
+  const fromList = loaded === 'done' || summary === null;
+  const localFirmware = useMemo(() => countBy(all, (d) => firmwareLabel(d.firmware)), [all]);
+  const localGroup = useMemo(() => countBy(all, (d) => d.group), [all]);
+  const total = fromList ? all.length : summary.total;
+  const online = fromList ? all.reduce((n, d) => n + (d.online ? 1 : 0), 0) : summary.online;
+  const byFirmware = fromList ? localFirmware : summary.byFirmware.map((f): [string, number, number] => [firmwareLabel(f.firmware), f.total, f.online]);
+  const byGroup = fromList ? localGroup : summary.byGroup.map((g): [string, number, number] => [g.name, g.total, g.online]);
 
   const setFilter = (patch: Partial<Filters>): void => setFilters((f) => ({ ...f, ...patch }));
   const sortBy = (key: SortKey): void => setSort((s) => ({ key, desc: s.key === key ? !s.desc : key === 'lastSeen' }));
@@ -225,13 +249,13 @@ export function FleetPage() {
       </div>
       <div class="cards" role="group" aria-label="Totals">
         <button type="button" class="card" data-testid="total" onClick={() => setFilter({ online: '' })}>
-          <strong>{all.length}</strong> devices
+          <strong>{total}</strong> devices
         </button>
         <button type="button" class="card ok" data-testid="online" onClick={() => setFilter({ online: 'online' })}>
           <strong>{online}</strong> online
         </button>
         <button type="button" class="card off" data-testid="offline" onClick={() => setFilter({ online: 'offline' })}>
-          <strong>{all.length - online}</strong> offline
+          <strong>{total - online}</strong> offline
         </button>
         <button type="button" class="card alert" data-testid="alerting" onClick={() => setFilter({ online: 'alerting' })}>
           <strong>{[...alerting].filter((id) => devices.has(id)).length}</strong> alerting
