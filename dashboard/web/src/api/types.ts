@@ -57,6 +57,14 @@ export interface Device {
   readonly certificateExpiresAt?: number | null;
 }
 
+export interface FleetSummary {
+  readonly total: number;
+  readonly online: number;
+  readonly byStatus: Record<string, number>;
+  readonly byGroup: { readonly name: string; readonly total: number; readonly online: number }[];
+  readonly byFirmware: { readonly firmware: { readonly name: string; readonly version: string } | null; readonly total: number; readonly online: number }[];
+}
+
 export interface Group {
   readonly name: string;
   readonly devices: number;
@@ -211,6 +219,23 @@ export interface RolloutDetail extends Rollout {
     readonly startedAt: number | null;
     readonly gate: { readonly status: 'pending' | 'waiting' | 'soaking' | 'passed' | 'breached' | 'skipped'; readonly reason: string };
   }[];
+}
+
+export interface DeviceOtaEntry {
+  readonly rolloutId: string;
+  readonly rolloutName: string;
+  readonly rolloutState: RolloutState;
+  readonly artifact: { readonly id: string; readonly name: string; readonly version: string } | null;
+  readonly from: { readonly id: string; readonly name: string; readonly version: string } | null;
+  readonly wave: number;
+  readonly state: string;
+  readonly percent: number | null;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly attempts: number;
+  readonly rolloutCreatedAt: number;
+  readonly queuedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly updatedAt: number;
 }
 
 export interface RolloutDevice {

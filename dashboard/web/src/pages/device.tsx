@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, describeFailure } from '../api/client.js';
 import { openLive } from '../api/live.js';
-import type { Alert, Command, ConfigView, Device, Latest, LiveMessage, MetricList, Page, TelemetryBatch } from '../api/types.js';
+import type { Alert, Command, ConfigView, Device, DeviceOtaEntry, Latest, LiveMessage, MetricList, Page, TelemetryBatch } from '../api/types.js';
 import { ConfirmButton } from '../components/confirm-button.js';
 import { LiveChart, type PointSink } from '../components/live-chart.js';
 import { Problems } from '../components/problems.js';
@@ -256,6 +256,7 @@ export default function DevicePage({ id }: { id: string }) {
         <ConfigPanel path={path} />
         <CommandsPanel path={path} />
       </div>
+      <OtaPanel path={path} />
     </section>
   );
 }
@@ -397,6 +398,89 @@ function CommandsPanel({ path }: { path: string }) {
             ))}
           </tbody>
         </table>
+      )}
+    </div>
+  );
+}
+
+const OTA_PAGE = 20;
+
+/**
+ * The device's OTA history (`GET /devices/{id}/ota`): every rollout it was in, newest first —
+ * versions from and to, its state and percent, the failure reason, times. The first page is
+ * read again every 5 s (a running update moves); older pages come on demand.
+ */
+function OtaPanel({ path }: { path: string }) {
+  const [head, setHead] = useState<Page<DeviceOtaEntry> | undefined>(undefined);
+  const [older, setOlder] = useState<{ items: DeviceOtaEntry[]; nextCursor?: string } | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  useEffect(() => {
+    const load = (): void => {
+      api<Page<DeviceOtaEntry>>('GET', `${path}/ota?limit=${String(OTA_PAGE)}`).then((p) => {
+        setHead(p);
+        setError(undefined);
+      }, setError);
+    };
+    load();
+    const timer = setInterval(load, 5_000);
+    return () => clearInterval(timer);
+  }, [path]);
+  const cursor = older === undefined ? head?.nextCursor : older.nextCursor;
+  const more = async (): Promise<void> => {
+    if (cursor === undefined) return;
+    try {
+      const p = await api<Page<DeviceOtaEntry>>('GET', `${path}/ota?limit=${String(OTA_PAGE)}&cursor=${encodeURIComponent(cursor)}`);
+      setOlder((o) => ({ items: [...(o?.items ?? []), ...p.items], ...(p.nextCursor === undefined ? {} : { nextCursor: p.nextCursor }) }));
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const rows = [...(head?.items ?? []), ...(older?.items ?? [])];
+  const version = (a: DeviceOtaEntry['artifact']): string => (a === null ? '—' : `${a.name}@${a.version}`);
+  return (
+    <div class="panel stack" data-testid="ota-history">
+      <h2>OTA history</h2>
+      <Problems error={error} />
+      {head !== undefined && rows.length === 0 ? (
+        <p class="muted">This device was in no rollout yet.</p>
+      ) : (
+        <table class="plain">
+          <thead>
+            <tr>
+              <th scope="col">Rollout</th>
+              <th scope="col">From → to</th>
+              <th scope="col">State</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Started</th>
+              <th scope="col">Finished</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr data-rollout={r.rolloutId} data-state={r.state}>
+                <td>
+                  <a href={`/rollouts/${encodeURIComponent(r.rolloutId)}`}>{r.rolloutName}</a> <span class="muted">wave {r.wave + 1} · {r.rolloutState}</span>
+                </td>
+                <td>
+                  {version(r.from)} → {version(r.artifact)}
+                </td>
+                <td>
+                  {r.state}
+                  {r.percent !== null && r.state !== 'succeeded' ? ` ${String(Math.round(r.percent))} %` : ''}
+                  {r.attempts > 1 ? <span class="muted"> · {r.attempts} attempts</span> : null}
+                </td>
+                <td class={r.error === null ? '' : 'error'}>{r.error === null ? '—' : `${r.error.code}: ${r.error.message}`}</td>
+                <td>{dateTime(r.queuedAt ?? r.rolloutCreatedAt)}</td>
+                <td>{dateTime(r.finishedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {cursor !== undefined && (
+        <button type="button" onClick={() => void more()}>
+          Older updates
+        </button>
       )}
     </div>
   );

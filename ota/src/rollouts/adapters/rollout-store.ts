@@ -65,6 +65,37 @@ export class RolloutStore {
     return q.orderBy('device_id').limit(options.limit).execute();
   }
 
+  /**
+   * One device's part in every rollout it was in, newest rollout first; `after` is the
+   * `[createdAt, rolloutId]` of the last entry of the previous page.
+   */
+  async historyOfDevice(deviceId: string, options: { limit: number; after?: readonly [number, string] }): Promise<(RolloutDeviceRow & { rollout_name: string; rollout_state: string; artifact_id: string; rollout_created_at: number })[]> {
+    let q = this.#db
+      .selectFrom('ota_rollout_devices as d')
+      .innerJoin('ota_rollouts as r', 'r.id', 'd.rollout_id')
+      .selectAll('d')
+      .select(['r.name as rollout_name', 'r.state as rollout_state', 'r.artifact_id as artifact_id', 'r.created_at as rollout_created_at'])
+      .where('d.device_id', '=', deviceId);
+    const after = options.after;
+    if (after !== undefined) q = q.where((eb) => eb.or([eb('r.created_at', '<', after[0]), eb.and([eb('r.created_at', '=', after[0]), eb('r.id', '<', after[1])])]));
+    return q.orderBy('r.created_at', 'desc').orderBy('r.id', 'desc').limit(options.limit).execute();
+  }
+
+  /** The artifact of the newest rollout before `before` (createdAt) in which the device succeeded. */
+  async lastSucceededBefore(deviceId: string, before: number): Promise<string | undefined> {
+    const row = await this.#db
+      .selectFrom('ota_rollout_devices as d')
+      .innerJoin('ota_rollouts as r', 'r.id', 'd.rollout_id')
+      .select('r.artifact_id')
+      .where('d.device_id', '=', deviceId)
+      .where('d.state', '=', 'succeeded')
+      .where('r.created_at', '<', before)
+      .orderBy('r.created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.artifact_id;
+  }
+
   async devicesOfWave(rolloutId: string, wave: number): Promise<RolloutDeviceRow[]> {
     return this.#db.selectFrom('ota_rollout_devices').selectAll().where('rollout_id', '=', rolloutId).where('wave', '=', wave).orderBy('position').execute();
   }

@@ -5,7 +5,7 @@ import type { Static } from 'typebox';
 import { Type } from 'typebox';
 import { parseRolloutBody } from '../domain/parse-rollout.js';
 import type { RolloutService } from '../services/rollout-service.js';
-import { CreateRolloutBody, IdParams, ResumeQuery, RolloutDetail, RolloutDeviceView, RolloutDevicesQuery, RolloutsQuery, RolloutView } from './rollout-schemas.js';
+import { CreateRolloutBody, DeviceOtaEntry, DeviceOtaParams, DeviceOtaQuery, IdParams, ResumeQuery, RolloutDetail, RolloutDeviceView, RolloutDevicesQuery, RolloutsQuery, RolloutView } from './rollout-schemas.js';
 
 export interface RolloutRouteDeps {
   readonly service: RolloutService;
@@ -70,6 +70,25 @@ export function registerRolloutRoutes(app: Listeners['operator'], deps: RolloutR
       });
       const last = items[items.length - 1];
       return items.length === limit && last !== undefined ? { items, nextCursor: encodeCursor(last.deviceId) } : { items };
+    },
+  );
+
+  app.get<{ Params: Static<typeof DeviceOtaParams>; Querystring: Static<typeof DeviceOtaQuery> }>(
+    '/api/v1/devices/:id/ota',
+    {
+      onRequest: auth.guard('viewer'),
+      schema: {
+        tags,
+        summary: "A device's OTA history, newest rollout first: rollout, versions from and to, state, percent, failure reason, times",
+        params: DeviceOtaParams,
+        querystring: DeviceOtaQuery,
+        response: { 200: pageOf(DeviceOtaEntry), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const after = decodeCursor(request.query.cursor, isRolloutPosition);
+      const { items, last } = await service.deviceHistory(request.params.id, { limit: request.query.limit ?? 100, ...(after === undefined ? {} : { after }) });
+      return last === undefined ? { items } : { items, nextCursor: encodeCursor(last) };
     },
   );
 

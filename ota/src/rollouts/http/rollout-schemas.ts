@@ -142,3 +142,27 @@ export const RolloutDeviceView = Type.Object({
   updatedAt: EpochMs,
 });
 export type RolloutDeviceView = Static<typeof RolloutDeviceView>;
+
+/** `GET /devices/{id}/ota`: one device's OTA history, newest rollout first. */
+export const DeviceOtaQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+export const DeviceOtaParams = Type.Object({ id: DeviceId }, { additionalProperties: false });
+const ArtifactRef = Type.Object({ id: Type.String(), name: Type.String(), version: Type.String() });
+export const DeviceOtaEntry = Type.Object({
+  rolloutId: Type.String(),
+  rolloutName: Type.String(),
+  rolloutState: Type.Enum([...ROLLOUT_STATES]),
+  /** null when the artifact was deleted since. */
+  artifact: nullable(ArtifactRef),
+  /** The artifact of the newest earlier rollout in which the device succeeded (null: none recorded). */
+  from: nullable(ArtifactRef),
+  wave: Type.Integer({ minimum: 0 }),
+  state: Type.Enum([...DEVICE_STATES]),
+  percent: nullable(Type.Number()),
+  error: nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  attempts: Type.Integer({ minimum: 0 }),
+  rolloutCreatedAt: EpochMs,
+  queuedAt: nullable(EpochMs),
+  finishedAt: nullable(EpochMs),
+  updatedAt: EpochMs,
+});
+export type DeviceOtaEntry = Static<typeof DeviceOtaEntry>;

@@ -8,7 +8,7 @@ import { waveTotals } from '../domain/gate.js';
 import { FAILED_DEVICE_STATES, FINAL_ROLLOUT_STATES, type DeviceState, type RolloutSpec, type RolloutState } from '../domain/rollout-spec.js';
 import { waveSizes } from '../domain/wave-sizing.js';
 import type { RolloutDeviceRow, RolloutRow, RolloutStore } from '../adapters/rollout-store.js';
-import type { RolloutDeviceView, RolloutView } from '../http/rollout-schemas.js';
+import type { DeviceOtaEntry, RolloutDeviceView, RolloutView } from '../http/rollout-schemas.js';
 import { countsByWave, newDeviceRow, positionOf, sizesOf, specOf } from '../adapters/rollout-rows.js';
 import type { RolloutEngine } from './rollout-engine.js';
 
@@ -178,6 +178,42 @@ export class RolloutService {
     const views: RolloutView[] = [];
     for (const row of rows) views.push(this.#view(row, await this.#deps.store.counts(row.id)));
     return { views, rows };
+  }
+
+  /**
+   * One device's OTA history, newest rollout first: the rollout, the artifact it brought and the
+   * one before it, the device's state, percent and failure. DEVICE_NOT_FOUND for an unknown id.
+   */
+  async deviceHistory(deviceId: string, options: { limit: number; after?: readonly [number, string] }): Promise<{ items: DeviceOtaEntry[]; last?: readonly [number, string] }> {
+    const { store, registry, engine } = this.#deps;
+    if ((await registry.lookup(deviceId)) === undefined) throw new OutpostError('DEVICE_NOT_FOUND', `no device ${deviceId}`);
+    const rows = await store.historyOfDevice(deviceId, options);
+    const ref = async (artifactId: string | undefined): Promise<DeviceOtaEntry['artifact']> => {
+      if (artifactId === undefined) return null;
+      const a = await engine.artifact(artifactId);
+      return a === undefined ? null : { id: a.id, name: a.manifest.name, version: a.manifest.version };
+    };
+    const items: DeviceOtaEntry[] = [];
+    for (const row of rows) {
+      items.push({
+        rolloutId: row.rollout_id,
+        rolloutName: row.rollout_name,
+        rolloutState: row.rollout_state as RolloutState,
+        artifact: await ref(row.artifact_id),
+        from: await ref(await store.lastSucceededBefore(deviceId, row.rollout_created_at)),
+        wave: row.wave,
+        state: row.state as DeviceState,
+        percent: row.percent,
+        error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
+        attempts: row.attempts,
+        rolloutCreatedAt: row.rollout_created_at,
+        queuedAt: row.queued_at,
+        finishedAt: row.finished_at,
+        updatedAt: row.updated_at,
+      });
+    }
+    const lastRow = rows[rows.length - 1];
+    return rows.length === options.limit && lastRow !== undefined ? { items, last: [lastRow.rollout_created_at, lastRow.rollout_id] } : { items };
   }
 
   async devices(id: string, options: { limit: number; state?: DeviceState; wave?: number; after?: string }): Promise<RolloutDeviceView[]> {
