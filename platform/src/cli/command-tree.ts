@@ -2,6 +2,7 @@ import type { CommandSpec } from './command.js';
 import { agentCommand } from './commands/agent-command.js';
 import { apiTokensCommand } from './commands/api-tokens-command.js';
 import { auditCommand } from './commands/audit-command.js';
+import { backupCommand } from './commands/backup-command.js';
 import { demoCommand } from './commands/demo-command.js';
 import { devicesCommand } from './commands/devices-command.js';
 import { enrollmentTokensCommand } from './commands/enrollment-tokens-command.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   firmwareCommand,
   telemetryCommand,
   auditCommand,
+  backupCommand,
 ];
 
 /** The `outpost` root: the registered commands plus `help`. */

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Registry, collectDefaultMetrics, Gauge } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { AuditLog, auditMigrations } from '../audit/audit-log.js';
+import { registerBackupRoutes } from '../backup/backup-route.js';
 import type { OutpostConfig } from '@outpost/kernel';
 import { openConfiguredStateDatabase, type OpenedDatabase } from '../db/database.js';
 import { runMigrations } from '../db/migrate.js';
@@ -177,6 +178,7 @@ export class Platform {
       registerUserRoutes(operator, { operators, auth });
       registerApiTokenRoutes(operator, { operators, auth });
       registerAuditRoutes(operator, { audit, auth });
+      registerBackupRoutes(operator, { auth, database, config, secretKey: options.secretKey, version: options.version, now: clock.now });
       registerLiveRoute(operator, {
         events: live.events,
         auth,
