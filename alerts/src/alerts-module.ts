@@ -55,6 +55,8 @@ export interface AlertsDeps {
   readonly telemetry?: TelemetryStore | undefined;
   publishMqtt(message: MqttMessage): Promise<void>;
   readonly options?: AlertsOptions;
+  /** Cluster nodes (ADR 0011): the webhook/MQTT deliveries lease and how often its holder polls for due rows. */
+  readonly deliveriesLease?: { held(): boolean; readonly pollMs: number };
 }
 
 export interface AlertsModule {
@@ -110,6 +112,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
     log,
     now,
     options: { webhookTimeoutMs: options.webhookTimeoutMs, retryBaseMs: options.retryBaseMs, retryMaxMs: options.retryMaxMs, maxAttempts: options.maxAttempts, concurrency: options.deliveryConcurrency },
+    ...(deps.deliveriesLease === undefined ? {} : { lease: deps.deliveriesLease }),
   });
   const lifecycle: AlertLifecycle = new AlertLifecycle({
     alerts: alertStore,

@@ -31,6 +31,7 @@ export function createAlertsPart(options: AlertsOptions = {}): (deps: PartDeps) 
     const { config } = deps;
     const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as AlertsOptions;
     const mqtt = requirePort(deps.ports, 'mqttPublisher', PART_NAME);
+    const deliveriesLease = deps.leases.lease('alerts-deliveries');
     const module = createAlertsModule({
       db: deps.db,
       secretKey: deps.secretKey,
@@ -48,6 +49,8 @@ export function createAlertsPart(options: AlertsOptions = {}): (deps: PartDeps) 
       telemetry: deps.telemetry,
       publishMqtt: (message) => mqtt.publish(message),
       options: { webhookAllowPrivate: config.webhookAllowPrivate, webhookAllowHosts: config.webhookAllowHosts, ...given },
+      // ADR 0011: on cluster nodes one node at a time attempts deliveries; it polls every third of the lease ttl.
+      ...(config.role === 'all' ? {} : { deliveriesLease: { held: () => deliveriesLease.held(), pollMs: Math.max(1_000, Math.floor(config.leaseTtlMs / 3)) } }),
     });
     return {
       name: PART_NAME,

@@ -5,7 +5,6 @@
  * certificates, the fleet), `deviceChannel` (TrustSet and OtaJob publishing) and
  * `deviceInbox` (presence, progress); it provides `maintenance` to the parts after it (alerts).
  */
-import { join } from 'node:path';
 import { requirePort, type MaintenancePort, type Part, type PartDeps, type Readiness } from '@outpost/kernel';
 import type { Subscription } from 'rxjs';
 import { ArtifactStore } from './adapters/artifact-store.js';
@@ -41,7 +40,7 @@ export function createOtaPart(options: OtaOptions = {}): (deps: PartDeps) => Pro
     const db = deps.db.withTables<OtaTables>();
     const trustStore = new TrustSetStore(db);
     const artifacts = new ArtifactStore(db);
-    const blobs = new BlobStore(deps.config.dataDir);
+    const blobs = new BlobStore(deps.config.firmwareDir);
     const gate = new DownloadGate(resolved.maxDownloads);
     const trust = new TrustService({ store: trustStore, channel, registry, log, now });
     const metrics = new OtaMetrics({ downloadsInFlight: () => gate.inFlight, trust: () => trust.figures });
@@ -96,7 +95,7 @@ export function createOtaPart(options: OtaOptions = {}): (deps: PartDeps) => Pro
       async start() {
         await deps.migrate(OTA_MIGRATIONS_NAME, otaMigrations);
         const leftovers = await blobs.open();
-        if (leftovers > 0) log.warn({ files: leftovers, dir: join(deps.config.dataDir, 'firmware', 'tmp') }, 'ota: removed temporary files of interrupted uploads');
+        if (leftovers > 0) log.warn({ files: leftovers, dir: blobs.tmpDir }, 'ota: removed temporary files of interrupted uploads');
         const set = await trust.load();
         subscriptions.push(
           inbox.presence.subscribe((change) => {

@@ -26,6 +26,11 @@ export interface DeliveryWorkerDeps {
   readonly log: DeliveryLog;
   readonly now: () => number;
   readonly options: { readonly webhookTimeoutMs: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly maxAttempts: number; readonly concurrency: number };
+  /**
+   * Cluster nodes (ADR 0011): deliveries are attempted only while this node holds the lease, and
+   * the holder looks for due rows at least every `pollMs` (other nodes enqueue them). Absent = one process.
+   */
+  readonly lease?: { held(): boolean; readonly pollMs: number };
 }
 
 const PAGE = 100;
@@ -89,9 +94,13 @@ export class DeliveryWorker {
 
   async #schedule(): Promise<void> {
     if (this.#closed) return;
-    let next: number | undefined;
+    const lease = this.#deps.lease;
+    let next: number | undefined = lease === undefined ? undefined : this.#deps.now() + lease.pollMs;
     try {
-      next = await this.#deps.channels.nextDue();
+      if (lease === undefined || lease.held()) {
+        const due = await this.#deps.channels.nextDue();
+        if (due !== undefined) next = next === undefined ? due : Math.min(next, due);
+      }
     } catch (err) {
       this.#deps.log.error({ err }, 'alerts: could not read the delivery log');
       next = this.#deps.now() + this.#deps.options.retryBaseMs;
@@ -107,6 +116,7 @@ export class DeliveryWorker {
   }
 
   async #drain(): Promise<void> {
+    if (this.#deps.lease?.held() === false) return;
     const channels = new Map<string, Channel | undefined>();
     for (;;) {
       const due = await this.#deps.channels.due(this.#deps.now(), PAGE);

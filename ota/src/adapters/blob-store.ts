@@ -23,9 +23,10 @@ export class BlobStore {
   readonly #blobs: string;
   readonly #tmp: string;
 
-  constructor(dataDir: string) {
-    this.#blobs = join(dataDir, 'firmware', 'sha256');
-    this.#tmp = join(dataDir, 'firmware', 'tmp');
+  /** `root`: OUTPOST_FIRMWARE_DIR (default DATA_DIR/firmware; a shared directory in a cluster, ADR 0011). */
+  constructor(root: string) {
+    this.#blobs = join(root, 'sha256');
+    this.#tmp = join(root, 'tmp');
   }
 
   get tmpDir(): string {

@@ -57,6 +57,8 @@ export async function createRolloutModule(input: RolloutModuleInput & { readonly
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
   const tickMs = input.tickMs ?? deps.config.otaTickMs;
+  // ADR 0011: the state machine advances on one node at a time (always held in one process).
+  const lease = deps.leases.lease('ota-rollouts');
   const background = (what: string, work: Promise<unknown>): void => {
     work.catch((err: unknown) => log.error({ err }, `rollouts: ${what} failed`));
   };
@@ -101,7 +103,7 @@ export async function createRolloutModule(input: RolloutModuleInput & { readonly
         );
       }
       timer = setInterval(() => {
-        if (ticking !== undefined) return;
+        if (ticking !== undefined || !lease.held()) return;
         ticking = engine.tick().finally(() => {
           ticking = undefined;
         });
