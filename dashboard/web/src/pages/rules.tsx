@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client.js';
 import type { BacktestResult, Page, Rule } from '../api/types.js';
+import { BacktestChart } from '../components/backtest-chart.js';
 import { Problems } from '../components/problems.js';
 import { dateTime, value } from '../format.js';
 import { canOperate } from '../state/session.js';
@@ -109,7 +110,7 @@ export default function RulesPage() {
                   {testing === r.id && (
                     <tr>
                       <td colSpan={6}>
-                        <Backtest ruleId={r.id} />
+                        <Backtest rule={r} />
                       </td>
                     </tr>
                   )}
@@ -168,9 +169,18 @@ function RuleEditor(props: { id: string | undefined; initial: string; onSaved: (
   );
 }
 
-function Backtest({ ruleId }: { ruleId: string }) {
+/** Devices of a backtest, the one that would have fired most first. */
+function firingDevices(result: BacktestResult): string[] {
+  const counts = new Map<string, number>();
+  for (const t of result.transitions) if (t.state === 'firing') counts.set(t.deviceId, (counts.get(t.deviceId) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([id]) => id);
+}
+
+function Backtest({ rule }: { rule: Rule }) {
+  const ruleId = rule.id;
   const [rangeMs, setRangeMs] = useState(86_400_000);
   const [result, setResult] = useState<BacktestResult | undefined>(undefined);
+  const [chartDevice, setChartDevice] = useState<string | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const run = async (): Promise<void> => {
@@ -178,7 +188,9 @@ function Backtest({ ruleId }: { ruleId: string }) {
     setError(undefined);
     try {
       const to = Date.now();
-      setResult(await api<BacktestResult>('POST', `/rules/${encodeURIComponent(ruleId)}/test`, { from: to - rangeMs, to }));
+      const answer = await api<BacktestResult>('POST', `/rules/${encodeURIComponent(ruleId)}/test`, { from: to - rangeMs, to });
+      setResult(answer);
+      setChartDevice(firingDevices(answer)[0]);
     } catch (err) {
       setError(err);
     } finally {
@@ -206,6 +218,19 @@ function Backtest({ ruleId }: { ruleId: string }) {
           <p>
             {result.samples} samples from {result.devices} devices: would have fired <strong>{result.counts.firing}</strong> times and resolved {result.counts.resolved} times.
           </p>
+          {chartDevice !== undefined && (
+            <>
+              <label>
+                Chart of device
+                <select value={chartDevice} onChange={(e) => setChartDevice(e.currentTarget.value)}>
+                  {firingDevices(result).map((id) => (
+                    <option value={id}>{id}</option>
+                  ))}
+                </select>
+              </label>
+              <BacktestChart result={result} metric={rule.metric} deviceId={chartDevice} {...(typeof rule.threshold === 'number' && rule.kind === 'threshold' ? { threshold: rule.threshold } : {})} />
+            </>
+          )}
           {result.transitions.length > 0 && (
             <table class="plain">
               <thead>
