@@ -45,6 +45,35 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   return parsed as T;
 }
 
+/**
+ * POSTs a multipart form with the session's bearer token, reporting the bytes sent as they go
+ * (XMLHttpRequest: fetch has no upload progress). A refusal is an ApiFailure with the server's
+ * own code and message; a 401 ends the session as in api().
+ */
+export function upload<T>(path: string, form: FormData, onProgress: (sent: number, total: number) => void): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const token = session.value?.token;
+    xhr.open('POST', `/api/v1${path}`);
+    xhr.setRequestHeader('accept', 'application/json');
+    if (token !== undefined) xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : 0);
+    xhr.onerror = () => reject(new ApiFailure(0, 'NETWORK', 'the upload was cut off: the server cannot be reached or closed the connection'));
+    xhr.onload = () => {
+      let parsed: unknown;
+      try {
+        parsed = xhr.responseText.length > 0 && (xhr.getResponseHeader('content-type') ?? '').includes('json') ? JSON.parse(xhr.responseText) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (xhr.status === 401 && token !== undefined) signOut('Your session expired or was ended. Sign in again.');
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ status: xhr.status, body: parsed as T });
+      else reject(failureOf(xhr.status, parsed));
+    };
+    xhr.send(form);
+  });
+}
+
 /** Downloads a POST answer (a file) through the browser, keeping the bearer header. */
 export async function download(path: string, body: unknown, fallbackName: string): Promise<void> {
   const token = session.value?.token;
