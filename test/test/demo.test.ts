@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findFreePorts, serviceTimeoutMs, waitFor } from '@outpost/e2e';
+import { findFreePorts, serviceTimeoutMs, startInfluxd, waitFor } from '@outpost/e2e';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../platform/dist/src/cli/main.js', import.meta.url));
@@ -238,6 +238,42 @@ describe('outpost demo', () => {
     expect(again.output()).not.toContain('OTA                   not ready');
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
+  });
+
+  it('sends the fleet\'s telemetry to InfluxDB when OUTPOST_INFLUX_URL is set', { timeout: serviceTimeoutMs(150_000) }, async () => {
+    const influx = await startInfluxd({ startTimeoutMs: serviceTimeoutMs(30_000) });
+    cleanups.push(() => influx.stop());
+    const dir = await mkdtemp(join(tmpdir(), 'outpost-demo-e2e-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const [http, device, mqtt] = await findFreePorts(3);
+    const demo = startDemo(dir, {
+      OUTPOST_HTTP_HOST: '127.0.0.1',
+      OUTPOST_HTTP_PORT: String(http),
+      OUTPOST_DEVICE_HOST: '127.0.0.1',
+      OUTPOST_DEVICE_PORT: String(device),
+      OUTPOST_MQTT_HOST: '127.0.0.1',
+      OUTPOST_MQTT_PORT: String(mqtt),
+      OUTPOST_PUBLIC_HOST: '127.0.0.1',
+      OUTPOST_ADMIN_PASSWORD: PASSWORD,
+      OUTPOST_LOG_LEVEL: 'warn',
+      OUTPOST_INFLUX_URL: influx.url,
+      OUTPOST_INFLUX_API: 'v1',
+    }, ['--devices', '1', '--interval', '1s']);
+    const exitedEarly = (): Error | undefined => (demo.child.exitCode === null ? undefined : new Error(`outpost demo exited with ${String(demo.child.exitCode)}:\n${demo.output().slice(-3000)}`));
+    await waitFor(() => demo.stdout().includes(BANNER), { description: 'the demo banner', timeoutMs: serviceTimeoutMs(90_000), abortIf: exitedEarly });
+    expect(demo.stdout()).toContain(`Telemetry             InfluxDB at ${influx.url}`);
+    // The device's series lands in influxd's database (asked of influxd itself, not of the platform).
+    const series = await waitFor(
+      async () => {
+        const res = await fetch(`${influx.url}/query?db=outpost&q=${encodeURIComponent('SHOW SERIES')}`);
+        const text = await res.text();
+        return res.status === 200 && text.includes('demo-01') ? text : undefined;
+      },
+      { description: 'demo-01 series in InfluxDB', timeoutMs: 30_000, intervalMs: 500, abortIf: exitedEarly },
+    );
+    expect(series).toContain('device=demo-01');
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(0);
   });
 
   it('refuses to start when a port is busy, naming the variable to set', async () => {
