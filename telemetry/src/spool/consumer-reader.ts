@@ -70,7 +70,9 @@ export class ConsumerReader {
           seq: header.seq,
           deviceId: body.toString('utf8', 0, header.deviceIdBytes),
           receivedAt: header.receivedAt,
-          payload: Buffer.from(body.subarray(header.deviceIdBytes)),
+          // A view, not a copy: the segment reader reads into a fresh buffer each time, so the
+          // bytes stay as they are while the entry lives (bounded by maxUncommitted).
+          payload: body.subarray(header.deviceIdBytes),
         });
         bytes += payloadBytes;
         this.lastDelivered = header.seq;
