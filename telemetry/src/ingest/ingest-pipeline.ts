@@ -9,7 +9,7 @@
 import { from, mergeMap, type Subscription } from 'rxjs';
 import type { Spool, SpoolEntry } from '../spool/spool-types.js';
 import type { TelemetryStoreLog } from '../store/open-store.js';
-import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { TelemetryPoint, TelemetryStore, WriteResult } from '../store/telemetry-store.js';
 import { backoffMs } from './backoff.js';
 import { pointsOf } from './batch-points.js';
 import { TelemetryRecords, type TelemetryRecordsPort } from './telemetry-records.js';
@@ -27,6 +27,13 @@ export interface IngestOptions {
    * still moves in spool order: only past records whose writes all succeeded.
    */
   readonly concurrency?: number;
+  /**
+   * Most points per store write when the store writes synchronously (the embedded SQLite store
+   * holds the event loop for its whole transaction): a read of 500 batches becomes several
+   * transactions with the event loop free in between, so PUBACKs and alerts do not queue behind
+   * one long write; default 1,000. Stores that write over the network take a read whole.
+   */
+  readonly embeddedWritePoints?: number;
   /** How long a partial read waits for more records; default 20 ms. */
   readonly maxWaitMs?: number;
   /** Retry backoff after a failed store write; defaults 200 ms → 5 s. */
@@ -87,6 +94,7 @@ export class IngestPipeline {
     this.#options = {
       maxRecords: options.maxRecords ?? 500,
       concurrency: options.concurrency ?? 3,
+      embeddedWritePoints: Math.max(1, options.embeddedWritePoints ?? 1_000),
       maxWaitMs: options.maxWaitMs ?? 20,
       retryMinMs: options.retryMinMs ?? 200,
       retryMaxMs: options.retryMaxMs ?? 5_000,
@@ -182,7 +190,7 @@ export class IngestPipeline {
     for (let attempt = 0; !this.#closing; attempt += 1) {
       const started = performance.now();
       try {
-        const result = points.length === 0 ? { written: 0, deadLettered: 0 } : await this.#deps.store.write(points, { validated: true });
+        const result = await this.#write(points);
         this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: true });
         this.#stats.batches += 1;
         this.#stats.records += entries.length;
@@ -211,6 +219,23 @@ export class IngestPipeline {
       }
     }
     return false;
+  }
+
+  /** The points in one store write, or (embedded store) in writes of embeddedWritePoints with the event loop free between them. */
+  async #write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+    const { store } = this.#deps;
+    const chunk = store.kind === 'embedded' ? this.#options.embeddedWritePoints : points.length;
+    if (points.length <= chunk) return points.length === 0 ? { written: 0, deadLettered: 0 } : store.write(points, { validated: true });
+    let written = 0;
+    let deadLettered = 0;
+    for (let start = 0; start < points.length; start += chunk) {
+      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      // A failure retries the whole read: replaced points change nothing (idempotent).
+      const result = await store.write(points.slice(start, start + chunk), { validated: true });
+      written += result.written;
+      deadLettered += result.deadLettered;
+    }
+    return { written, deadLettered };
   }
 
   #observe(observation: WriteObservation): void {

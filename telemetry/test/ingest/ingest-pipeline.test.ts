@@ -62,6 +62,39 @@ describe('IngestPipeline', () => {
     expect(pipeline.ready()).toBe('ok');
   });
 
+  it('writes a read to the embedded store in transactions of embeddedWritePoints, with the event loop free between them', async () => {
+    const dir = await kit.tempDir();
+    const spool = await kit.open({ dir, consumers: [INGEST_CONSUMER] });
+    const store = await openStore(dir);
+    const calls: number[] = [];
+    let turns = 0;
+    const ticker = setInterval(() => (turns += 1), 0);
+    const counting = Object.create(store, {
+      write: {
+        value: async (...args: Parameters<TelemetryStore['write']>) => {
+          calls.push(turns);
+          return store.write(...args);
+        },
+      },
+    }) as TelemetryStore;
+    for (let seq = 1; seq <= 10; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
+    const pipeline = new IngestPipeline({ spool, store: counting, log: memoryLogger(), now: () => T0, wait: async () => true }, { maxRecords: 10, maxWaitMs: 50, embeddedWritePoints: 6 });
+    pipelines.push(pipeline);
+    pipeline.start();
+    try {
+      await eventually(() => spool.committed(INGEST_CONSUMER) === spool.stats().lastSeq);
+    } finally {
+      clearInterval(ticker);
+    }
+    const stored = await store.raw({ deviceIds: ['dev-1'], metric: 'temp', from: T0, to: T0 + 60_000 });
+    expect(stored).toHaveLength(20);
+    // 20 points in writes of at most 6 (one read of 10 batches, or a few reads): more writes than reads.
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(pipeline.stats()).toMatchObject({ records: 10, points: 20 });
+    // Timers ran between the writes of one read (setImmediate yields the loop).
+    expect(new Set(calls).size).toBeGreaterThan(1);
+  });
+
   it('keeps the records in the spool while the store fails, retries, and drains them once it writes again', async () => {
     const dir = await kit.tempDir();
     const spool = await kit.open({ dir, consumers: [INGEST_CONSUMER] });
