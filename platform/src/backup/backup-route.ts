@@ -13,8 +13,8 @@ import { createBackupStream } from './write-backup.js';
 
 export interface BackupRouteDeps {
   readonly auth: AuthPort;
-  /** The opened state database: `path` is the SQLite file, or a PostgreSQL URL (password masked). */
-  readonly database: { readonly db: StateDatabase; readonly path: string };
+  /** The opened state database: `path` is the SQLite file; `health` is there for PostgreSQL only. */
+  readonly database: { readonly db: StateDatabase; readonly path: string; readonly health?: unknown };
   readonly config: OutpostConfig;
   readonly secretKey: Buffer;
   readonly version: string;
@@ -34,7 +34,7 @@ export function backedUpServer(config: OutpostConfig): BackedUpServer {
 }
 
 export function registerBackupRoutes(app: FastifyInstance, deps: BackupRouteDeps): void {
-  const external = /^postgres(ql)?:/i.test(deps.database.path);
+  const external = deps.database.health !== undefined || /^postgres(ql)?:/i.test(deps.database.path);
   app.post(
     '/api/v1/backups',
     {
