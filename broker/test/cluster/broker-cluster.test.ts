@@ -81,15 +81,16 @@ describe('broker nodes sharing state through Redis', () => {
   let a: Node;
   let b: Node;
   let api: PlatformClient;
+  let nodeEnv: Record<string, string> = {};
+  const nodeSecret = randomBytes(32);
   const clients: MqttClient[] = [];
 
   beforeAll(async () => {
     [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
-    const env = { OUTPOST_REDIS_URL: redis.url, OUTPOST_DATABASE_URL: await pg.createDatabase('cluster') };
-    const secretKey = randomBytes(32);
+    nodeEnv = { OUTPOST_REDIS_URL: redis.url, OUTPOST_DATABASE_URL: await pg.createDatabase('cluster') };
     // One after the other: the first creates the CA and the admin in the shared database.
-    a = await startNode('node-a', env, secretKey);
-    b = await startNode('node-b', env, secretKey);
+    a = await startNode('node-a', nodeEnv, nodeSecret);
+    b = await startNode('node-b', nodeEnv, nodeSecret);
     api = await platformClient(a.t.operatorUrl, () => a.t.platform.deviceUrl());
   }, 120_000);
 
@@ -149,6 +150,87 @@ describe('broker nodes sharing state through Redis', () => {
       stream.close();
     }
   });
+
+  it('delivers a command whose bus message never reached the holding node (the periodic re-read from the database)', async () => {
+    // A control node (registry + cluster, no broker) on its own channels: nobody hears its bus.
+    const deaf = await startPlatform({
+      parts: [createRegistryPart(), createClusterPart({ nodeId: 'deaf-control', keyPrefix: 'deaf:', resyncIntervalMs: RESYNC_MS })],
+      env: nodeEnv,
+      secretKey: nodeSecret,
+      dirPrefix: 'outpost-cluster-deaf-',
+      logLevel: 'warn',
+    });
+    try {
+      const deafApi = await platformClient(deaf.operatorUrl, () => deaf.platform.deviceUrl());
+      const device = await api.enroll('cl-missed');
+      const onB = await connect(b, device);
+      const received = inbox(onB);
+      await onB.subscribeAsync(topics.commands(device.deviceId), { qos: 1 });
+      // A first command through node A (heard on the bus): once it arrived, the delivery that the
+      // SUBSCRIBE started has run too (one queue per device), so only a re-read finds the next one.
+      const first = (await api.api('POST', `/api/v1/devices/${device.deviceId}/commands`, { name: 'sync' })).body as { id: string };
+      await waitFor(() => received.some((m) => (m.payload as { id?: string }).id === first.id), { description: 'the first command on node B', timeoutMs: 5_000 });
+      const created = await deafApi.api('POST', `/api/v1/devices/${device.deviceId}/commands`, { name: 'sync' });
+      expect(created.status).toBe(201);
+      const commandId = (created.body as { id: string }).id;
+      await waitFor(() => received.some((m) => (m.payload as { id?: string }).id === commandId), {
+        description: 'the command delivered by node B from the database, with no bus message',
+        timeoutMs: RESYNC_MS * 5,
+      });
+    } finally {
+      await deaf.close();
+    }
+  }, 60_000);
+
+  it('loses no acknowledged publish when Redis restarts under QoS 1 load', async () => {
+    const device = await api.enroll('cl-load');
+    let client = await connect(b, device);
+    const acked = new Set<number>();
+    let seq = 0;
+    let stop = false;
+    const reconnect = async (): Promise<void> => {
+      client.end(true);
+      client = await waitFor(
+        async () => {
+          try {
+            return await connect(b, device);
+          } catch {
+            return undefined; // CONNACK 3 while Redis is down: try again
+          }
+        },
+        { description: 'the device reconnected to node B', timeoutMs: 20_000, intervalMs: 200 },
+      );
+    };
+    const load = (async () => {
+      while (!stop) {
+        seq += 1;
+        try {
+          await publishAcked(client, topics.telemetry(device.deviceId), JSON.stringify(telemetryBatch(seq)));
+          acked.add(seq);
+        } catch {
+          await reconnect();
+        }
+      }
+    })();
+    await waitFor(() => acked.size >= 20, { description: '20 acknowledged publishes', timeoutMs: 10_000 });
+    await redis.kill();
+    const before = acked.size;
+    await redis.restart();
+    await waitFor(() => acked.size >= before + 20, { description: '20 more acknowledged publishes after the Redis restart', timeoutMs: 20_000 });
+    stop = true;
+    await load;
+    // Every acknowledged batch is in node B's spool (a refused one may be there too: at least once).
+    const spooled = new Set<number>();
+    const reading = b.broker.provides.ingestSpool.read('alerts').subscribe((entry) => {
+      if (entry.deviceId === device.deviceId) spooled.add((JSON.parse(entry.payload.toString('utf8')) as { seq: number }).seq);
+    });
+    try {
+      await waitFor(() => [...acked].every((s) => spooled.has(s)), { description: 'every acknowledged batch in the spool', timeoutMs: 5_000 });
+    } finally {
+      reading.unsubscribe();
+    }
+    expect(acked.size).toBeGreaterThanOrEqual(before + 20);
+  }, 60_000);
 
   it('delivers a command created while Redis was down, once Redis is back (re-read from the database)', async () => {
     const device = await api.enroll('cl-command');
