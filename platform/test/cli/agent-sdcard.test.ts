@@ -100,17 +100,18 @@ describe('outpost agent sdcard', () => {
     expect(await readFile(join(boot, 'ssh'), 'utf8')).toBe('');
   });
 
-  it.each([
-    ['a directory without cmdline.txt', async () => rm(join(boot, 'cmdline.txt')), [], /does not look like a Raspberry Pi boot partition: it has no cmdline\.txt/],
-    ['a directory without config.txt', async () => rm(join(boot, 'config.txt')), [], /does not look like a Raspberry Pi boot partition: it has no config\.txt/],
-    ['a cmdline.txt of two lines', async () => writeFile(join(boot, 'cmdline.txt'), `${STOCK_CMDLINE}${STOCK_CMDLINE}`), [], /cmdline\.txt has 2 lines/],
-    ['a cmdline.txt without root=', async () => writeFile(join(boot, 'cmdline.txt'), 'console=tty1 quiet\n'), [], /names no root= file system/],
-    ['a file that is not a bundle', async () => writeFile(bundle, 'not gzip'), [], /is not a gzip'd tar archive/],
-    ['a bad host name', async () => undefined, ['--hostname', 'pi_07'], /invalid --hostname "pi_07"/],
-    ['a Wi-Fi network without its passphrase file', async () => undefined, ['--wifi-ssid', 'barn'], /--wifi-ssid and --wifi-psk-file go together/],
-    ['a passphrase too short', async () => writeFile(join(home.dir, 'psk'), 'short\n'), ['--wifi-ssid', 'barn', '--wifi-psk-file', 'PSK'], /invalid --wifi-psk-file/],
-    ['a relative --boot-mount', async () => undefined, ['--boot-mount', 'boot'], /invalid --boot-mount "boot"/],
-  ] as const)('refuses %s and writes nothing', async (_name, setup, args, message) => {
+  const refusals: readonly (readonly [string, () => Promise<unknown>, readonly string[], RegExp])[] = [
+    ['a directory without cmdline.txt', async (): Promise<unknown> => rm(join(boot, 'cmdline.txt')), [], /does not look like a Raspberry Pi boot partition: it has no cmdline\.txt/],
+    ['a directory without config.txt', async (): Promise<unknown> => rm(join(boot, 'config.txt')), [], /does not look like a Raspberry Pi boot partition: it has no config\.txt/],
+    ['a cmdline.txt of two lines', async (): Promise<unknown> => writeFile(join(boot, 'cmdline.txt'), `${STOCK_CMDLINE}${STOCK_CMDLINE}`), [], /cmdline\.txt has 2 lines/],
+    ['a cmdline.txt without root=', async (): Promise<unknown> => writeFile(join(boot, 'cmdline.txt'), 'console=tty1 quiet\n'), [], /names no root= file system/],
+    ['a file that is not a bundle', async (): Promise<unknown> => writeFile(bundle, 'not gzip'), [], /is not a gzip'd tar archive/],
+    ['a bad host name', async (): Promise<unknown> => undefined, ['--hostname', 'pi_07'], /invalid --hostname "pi_07"/],
+    ['a Wi-Fi network without its passphrase file', async (): Promise<unknown> => undefined, ['--wifi-ssid', 'barn'], /--wifi-ssid and --wifi-psk-file go together/],
+    ['a passphrase too short', async (): Promise<unknown> => writeFile(join(home.dir, 'psk'), 'short\n'), ['--wifi-ssid', 'barn', '--wifi-psk-file', 'PSK'], /invalid --wifi-psk-file/],
+    ['a relative --boot-mount', async (): Promise<unknown> => undefined, ['--boot-mount', 'boot'], /invalid --boot-mount "boot"/],
+  ];
+  it.each(refusals)('refuses %s and writes nothing', async (_name, setup, args, message) => {
     await setup();
     const before = (await readdir(boot)).sort();
     const cmdline = await readFile(join(boot, 'cmdline.txt'), 'utf8').catch(() => undefined);
@@ -119,6 +120,18 @@ describe('outpost agent sdcard', () => {
     expect(result.stderr).toMatch(message);
     expect((await readdir(boot)).sort()).toEqual(before);
     expect(await readFile(join(boot, 'cmdline.txt'), 'utf8').catch(() => undefined)).toBe(cmdline);
+  });
+
+  it('says when the bundle carries no Node.js runtime, and not when it does', async () => {
+    const without = await run([]);
+    expect(without.stderr).toContain('Note: the bundle carries no Node.js runtime');
+    const src = join(home.dir, 'src');
+    await mkdir(join(src, 'outpost-bundle', 'runtime', 'bin'), { recursive: true });
+    await writeFile(join(src, 'outpost-bundle', 'runtime', 'bin', 'node'), '#!/bin/sh\n', { mode: 0o755 });
+    expect(spawnSync('tar', ['-czf', bundle, '-C', src, 'outpost-bundle']).status).toBe(0);
+    const withRuntime = await run(['--force']);
+    expect(withRuntime.code, withRuntime.stderr).toBe(0);
+    expect(withRuntime.stderr).not.toContain('no Node.js runtime');
   });
 
   it('refuses a bundle without install.sh', async () => {

@@ -163,6 +163,9 @@ export const sdcardCommand: CommandSpec = {
 
     ctx.print(`Wrote ${written.join(', ')} to ${boot}.`);
     if (chain !== undefined) ctx.note(`The card's own first-boot script (${printable(chain)}) runs first, then Outpost's.`);
+    if (!bundleCheck.hasRuntime) {
+      ctx.note('Note: the bundle carries no Node.js runtime, so the Pi needs Node.js 20 or newer of its own (stock Raspberry Pi OS has none); make it with --arch arm64 or armv7l otherwise.');
+    }
     ctx.note('On the first boot the device moves the bundle off the boot partition, reboots, and enrolls once its network is up.');
     ctx.note(`Eject the card safely (sync; umount ${boot}) before you take it out.`);
     return undefined;

@@ -1,6 +1,7 @@
 /**
  * Checks that a file is an Outpost install bundle (a gzip'd tar with outpost-bundle/install.sh and
- * outpost-bundle/bundle.json) by reading its tar headers as the archive streams through gunzip.
+ * outpost-bundle/bundle.json) by reading its tar headers as the archive streams through gunzip,
+ * and whether it carries a Node.js runtime (outpost-bundle/runtime/bin/node).
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
@@ -8,7 +9,10 @@ import { createGunzip } from 'node:zlib';
 const BLOCK = 512;
 const REQUIRED = ['outpost-bundle/install.sh', 'outpost-bundle/bundle.json'] as const;
 
-export type BundleCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+/** Where a bundle made with --arch carries its Node.js (edge-agent/bundle/node-runtime.ts). */
+const RUNTIME_NODE = 'outpost-bundle/runtime/bin/node';
+
+export type BundleCheck = { readonly ok: true; readonly hasRuntime: boolean } | { readonly ok: false; readonly reason: string };
 
 function text(block: Buffer, start: number, length: number): string {
   const raw = block.subarray(start, start + length);
@@ -45,12 +49,15 @@ async function* tarNames(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> 
 
 export async function checkBundleFile(path: string): Promise<BundleCheck> {
   const missing = new Set<string>(REQUIRED);
+  let hasRuntime = false;
   const source = createReadStream(path);
   const gunzip = createGunzip();
   try {
     for await (const name of tarNames(source.pipe(gunzip))) {
-      missing.delete(name.replace(/^\.\//, ''));
-      if (missing.size === 0) return { ok: true };
+      const entry = name.replace(/^\.\//, '');
+      missing.delete(entry);
+      if (entry === RUNTIME_NODE) hasRuntime = true;
+      if (missing.size === 0 && hasRuntime) return { ok: true, hasRuntime };
     }
   } catch (err) {
     return { ok: false, reason: `it is not a gzip'd tar archive (${(err as Error).message})` };
@@ -58,5 +65,6 @@ export async function checkBundleFile(path: string): Promise<BundleCheck> {
     source.destroy();
     gunzip.destroy();
   }
+  if (missing.size === 0) return { ok: true, hasRuntime };
   return { ok: false, reason: `it is not an Outpost bundle: ${[...missing].join(' and ')} missing (make one with 'outpost agent bundle')` };
 }
