@@ -203,16 +203,22 @@ export class AlertEngine {
       deps.metrics.undecodable.inc();
       deps.log.warn({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'alerts: a spool record could not be read; skipped');
     }
+    // With no enabled rule nothing is evaluated: the samples are counted, not built (issue 12).
+    const evaluating = deps.rules$.value.some((rule) => rule.enabled);
+    let skipped = 0;
     for (const entry of records) {
       const out: RuleSample[] = [];
       for (const sample of entry.batch.samples) {
         for (const metric in sample.metrics) {
           const value = sample.metrics[metric];
-          if (value !== undefined) out.push({ deviceId: entry.deviceId, metric, value, ts: sample.ts, arrivedAt: entry.receivedAt });
+          if (value === undefined) continue;
+          if (evaluating) out.push({ deviceId: entry.deviceId, metric, value, ts: sample.ts, arrivedAt: entry.receivedAt });
+          else skipped += 1;
         }
       }
       decoded.push({ entry, samples: out });
     }
+    if (skipped > 0) deps.metrics.samples.inc(skipped);
     const devices = new Set(decoded.map((d) => d.entry.deviceId));
     if (deps.rules$.value.some((rule) => rule.enabled && needsRegistry(rule.scope))) {
       await this.#withRetry(() => deps.scope.prefetch(devices), 'looking devices up in the registry');
