@@ -104,9 +104,13 @@ export async function createRolloutModule(input: RolloutModuleInput & { readonly
       }
       timer = setInterval(() => {
         if (ticking !== undefined || !lease.held()) return;
-        ticking = engine.tick().finally(() => {
-          ticking = undefined;
-        });
+        ticking = engine
+          .tick()
+          // The state database can be away (PostgreSQL restarting, issue 15): the next tick retries.
+          .catch((err: unknown) => log.warn({ err }, 'rollouts: tick failed; the next tick retries'))
+          .finally(() => {
+            ticking = undefined;
+          });
       }, tickMs);
       timer.unref();
     },
