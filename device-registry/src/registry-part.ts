@@ -91,7 +91,11 @@ export function createRegistryPart(options: RegistryPartOptions = {}): PartFacto
         registerCertificateRoutes(operator, operatorDeps);
         registerCaRoutes(operator, operatorDeps);
         // issue 7 item 8: POST /api/v1/agent-bundles (see bundle/bundle-routes.ts)
-        registerBundleRoutes(operator, operatorDeps, { publicHost: deps.config.publicHost, dataDir: deps.config.dataDir });
+        registerBundleRoutes(operator, operatorDeps, {
+          publicHost: deps.config.publicHost,
+          dataDir: deps.config.dataDir,
+          ...(deps.config.agentRuntime === undefined ? {} : { agentRuntime: deps.config.agentRuntime }),
+        });
       },
 
       async start() {

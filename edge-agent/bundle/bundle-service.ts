@@ -11,6 +11,8 @@
  *   outpost-agent-helper.service, outpost-agent-helper.path
  *   agent/                           package.json and dist/src/main.js (the one-file agent and its
  *                                    on-demand chunks), or the agent package with its node_modules
+ *   runtime/                         only when asked for: Node.js for the device's architecture
+ *                                    (bin/node, LICENSE, runtime.json: node-runtime.ts)
  */
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { gzipSync } from 'node:zlib';
 import { OutpostError } from '@outpost/protocol';
 import type { AgentPayload } from './agent-payload.js';
 import { isLoopbackHost } from './loopback-host.js';
+import type { RuntimeChoice, RuntimePart } from './node-runtime.js';
 import { TAR_END, tarEntry, type TarEntry } from './tar-writer.js';
 
 export const BUNDLE_PREFIX = 'outpost-bundle';
@@ -45,6 +48,8 @@ export interface BundleRequest {
   readonly allowLoopback: boolean;
   /** The operator asking; recorded as the token's creator. */
   readonly createdBy: string;
+  /** The Node.js runtime the bundle carries (node-runtime.ts); absent: none. */
+  readonly runtime?: RuntimeChoice;
 }
 
 export interface BundleManifest {
@@ -58,6 +63,8 @@ export interface BundleManifest {
   readonly agentVersion: string;
   readonly expiresAt: number;
   readonly createdAt: number;
+  /** The Node.js runtime in `runtime/`, when the bundle carries one. */
+  readonly runtime?: { readonly arch: string; readonly version: string };
 }
 
 export interface Bundle {
@@ -80,6 +87,8 @@ export interface BundleServiceDeps {
   /** Creates the one-time enrollment token. */
   readonly createToken: (input: { group: string; tags?: Readonly<Record<string, string>>; ttlSeconds: number; createdBy: string }) => Promise<{ id: string; secret: string; expiresAt: number }>;
   readonly now: () => number;
+  /** The packed runtime for a choice (node-runtime.ts `createRuntimeStore`); absent: runtimes are refused. */
+  readonly runtime?: (choice: RuntimeChoice) => Promise<RuntimePart>;
 }
 
 export interface BundleService {
@@ -115,19 +124,31 @@ export function createBundleService(deps: BundleServiceDeps): BundleService {
       // Everything that can fail goes before the token, so a failure never leaves one behind.
       const { payload, packageDir } = await deps.agent();
       const scripts = await installFiles(packageDir);
+      let runtime: RuntimePart | undefined;
+      if (request.runtime !== undefined) {
+        if (deps.runtime === undefined) throw new OutpostError('BUNDLE_RUNTIME_UNAVAILABLE', 'this server does not put Node.js runtimes into bundles', { status: 503 });
+        runtime = await deps.runtime(request.runtime);
+      }
       const server = deps.deviceApiUrl();
       const chain = deps.caChainPem();
       const caFingerprint = deps.caFingerprint();
       const createdAt = deps.now();
       // Opened now, so a repack that replaces the cached part cannot pull it from under us.
       const agentFile = await open(payload.file, 'r');
+      const runtimeFile = runtime === undefined ? undefined : await open(runtime.file, 'r').catch(async (err: unknown) => {
+        await agentFile.close();
+        throw err;
+      });
       let agentSize: number;
+      let runtimeSize = 0;
       let token: Awaited<ReturnType<BundleServiceDeps['createToken']>>;
       try {
         agentSize = (await agentFile.stat()).size;
+        if (runtimeFile !== undefined) runtimeSize = (await runtimeFile.stat()).size;
         token = await deps.createToken({ group: request.group, ttlSeconds: request.ttlSeconds, createdBy: request.createdBy, ...(request.tags === undefined ? {} : { tags: request.tags }) });
       } catch (err) {
         await agentFile.close();
+        await runtimeFile?.close();
         throw err;
       }
       const manifest: BundleManifest = {
@@ -141,6 +162,7 @@ export function createBundleService(deps: BundleServiceDeps): BundleService {
         agentVersion: payload.version,
         expiresAt: token.expiresAt,
         createdAt,
+        ...(runtime === undefined ? {} : { runtime: { arch: runtime.arch, version: runtime.version } }),
       };
       const text = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`, 'utf8');
       const entries: TarEntry[] = [
@@ -151,14 +173,26 @@ export function createBundleService(deps: BundleServiceDeps): BundleService {
         ...scripts.map((s): TarEntry => ({ type: 'file', path: `${BUNDLE_PREFIX}/${s.name}`, data: s.data, mode: s.mode, mtime: createdAt })),
       ];
       const head = gzipSync(Buffer.concat(entries.flatMap((e) => tarEntry(e))));
-      const agentPart = agentFile.createReadStream();
+      // Members in order: the small files, the runtime (when asked for), the agent, the end blocks.
+      const parts = [...(runtimeFile === undefined ? [] : [runtimeFile.createReadStream()]), agentFile.createReadStream()];
       const stream = new PassThrough();
-      agentPart.on('error', (err) => stream.destroy(err));
-      stream.on('close', () => agentPart.destroy());
+      for (const part of parts) part.on('error', (err) => stream.destroy(err));
+      stream.on('close', () => {
+        for (const part of parts) part.destroy();
+      });
       stream.write(head);
-      agentPart.pipe(stream, { end: false });
-      agentPart.on('end', () => stream.end(END_MEMBER));
-      return { filename: `outpost-agent-${request.group}.tar.gz`, manifest, stream, size: head.length + agentSize + END_MEMBER.length };
+      const next = (i: number): void => {
+        const part = parts[i];
+        if (part === undefined) {
+          stream.end(END_MEMBER);
+          return;
+        }
+        part.pipe(stream, { end: false });
+        part.on('end', () => next(i + 1));
+      };
+      next(0);
+      const suffix = runtime === undefined ? '' : `-${runtime.arch}`;
+      return { filename: `outpost-agent-${request.group}${suffix}.tar.gz`, manifest, stream, size: head.length + runtimeSize + agentSize + END_MEMBER.length };
     },
   };
 }

@@ -10,6 +10,19 @@ export type { AgentPayload, AgentPayloadOptions } from './agent-payload.js';
 export { BUNDLE_PREFIX, DEFAULT_AGENT_CONFIG, INSTALL_FILES, createBundleService } from './bundle-service.js';
 export type { Bundle, BundleManifest, BundleRequest, BundleService, BundleServiceDeps } from './bundle-service.js';
 export { isLoopbackHost } from './loopback-host.js';
+export {
+  AGENT_MIN_NODE_MAJOR,
+  DEFAULT_RUNTIME_RANGE,
+  RUNTIME_ARCHES,
+  addRuntimeToBundle,
+  createRuntimeStore,
+  inRange,
+  packRuntime,
+  parseRuntimeChoice,
+  readRuntimeTarball,
+  runtimeEntries,
+} from './node-runtime.js';
+export type { RuntimeArch, RuntimeChoice, RuntimeChoiceParse, RuntimePart, RuntimeStoreOptions, RuntimeTarball } from './node-runtime.js';
 export { packageClosure, readManifest, resolvePackageDir } from './package-closure.js';
 export type { PackageManifest, PlacedPackage } from './package-closure.js';
 export { isShipped, packageFiles } from './package-files.js';

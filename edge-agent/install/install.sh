@@ -2,17 +2,25 @@
 # Installs the Outpost edge agent from an extracted bundle (outpost agent bundle), then
 # enrolls the device with the bundle's one-time token and starts the agent under systemd.
 #
-#   sudo sh outpost-bundle/install.sh [--root DIR] [--no-systemd] [--no-enroll]
+#   sudo sh outpost-bundle/install.sh [--root DIR] [--no-systemd] [--no-enroll] [--runtime auto|bundled|system]
 #
 #   --root DIR     prefix every path with DIR (an image being prepared, or a test)
 #   --no-systemd   do not install, enable or start the systemd units
 #   --no-enroll    do not enroll (outpost-agent enroll can be run later)
+#   --runtime R    which Node.js runs the agent: the bundle's own (bundled), the system's
+#                  (system), or auto (default): the system's when it is 20 or newer, else the bundle's
 #
 # Layout: the agent in /opt/outpost-agent/a or b (slots), /opt/outpost-agent/current -> the
 # active slot, the launcher in /opt/outpost-agent/launcher and the root helper (reboot, slot
 # switch) in /opt/outpost-agent/helper, all root-owned; state (keys, certificate, CA,
 # agent.json, outbox) in /var/lib/outpost-agent (0700), owned by the system user
 # outpost-agent, which the agent runs as (created here; with --root, in DIR/etc/passwd).
+# A bundle made with --arch carries Node.js (runtime/: bin/node, LICENSE, runtime.json); when it
+# is used it goes to /opt/outpost-agent/runtime (root-owned, outside the slots: an agent update
+# never replaces it) and the unit runs the agent with it.
+# OUTPOST_AGENT_EMULATOR (tests only): a command put before every node it runs, e.g.
+# 'qemu-aarch64-static -L SYSROOT' to run an arm64 bundle on an x86-64 machine; with it the
+# runtime's architecture is not checked against this machine's. The launcher honours it too.
 # Idempotent: a second run with the
 # same bundle changes nothing and says so. A different agent goes to the slot `current` does
 # not point to, and `current` switches atomically, so a running install is never broken and
@@ -25,6 +33,7 @@ export PATH
 ROOT=""
 SYSTEMD=1
 ENROLL=1
+RUNTIME=auto
 MAIN=dist/src/main.js
 # The agent's real minimum: Node.js 20.0 (its tests pass under the official 20.0.0 and 20.11.1
 # builds; 20.11 is the newest for armv7l). Its libraries (pino 10) support 20 and later.
@@ -58,6 +67,15 @@ while [ $# -gt 0 ]; do
       ENROLL=0
       shift
       ;;
+    --runtime)
+      [ $# -ge 2 ] || die '--runtime needs auto, bundled or system'
+      RUNTIME=$2
+      shift 2
+      ;;
+    --runtime=*)
+      RUNTIME=${1#--runtime=}
+      shift
+      ;;
     -h | --help)
       usage
       exit 0
@@ -65,6 +83,10 @@ while [ $# -gt 0 ]; do
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
+
+case $RUNTIME in auto | bundled | system) ;; *) die "--runtime must be auto, bundled or system, not '$RUNTIME'" ;; esac
+EMULATOR=${OUTPOST_AGENT_EMULATOR:-}
+case $EMULATOR in *[!A-Za-z0-9/_.=,\ -]*) die "OUTPOST_AGENT_EMULATOR may hold only a command and its options (letters, digits, / _ . = , - and spaces), not '$EMULATOR'" ;; esac
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 AGENT_HOME=$ROOT/opt/outpost-agent
@@ -79,23 +101,6 @@ elif [ "$(id -u)" != 0 ]; then
   die "run it as root (sudo sh $0): it writes /opt/outpost-agent, /var/lib/outpost-agent and the systemd units"
 fi
 
-# --- Node.js ------------------------------------------------------------------------------
-NODE=$(command -v node 2>/dev/null || true)
-[ -n "$NODE" ] || die "node was not found on PATH: install Node.js $NODE_MIN_MAJOR or newer (e.g. 'apt install nodejs' or https://nodejs.org) and run this again"
-NODE_VERSION=$("$NODE" --version 2>/dev/null || true)
-major=${NODE_VERSION#v}
-major=${major%%.*}
-case $major in '' | *[!0-9]*) die "could not read the version of $NODE (it printed '$NODE_VERSION'); the agent needs Node.js $NODE_MIN_MAJOR or newer" ;; esac
-[ "$major" -ge "$NODE_MIN_MAJOR" ] || die "Node.js $NODE_VERSION at $NODE is too old: the agent needs Node.js $NODE_MIN_MAJOR or newer"
-
-# A field of bundle.json (strings only).
-field() {
-  "$NODE" -e 'const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = b[process.argv[2]]; if (typeof v !== "string") process.exit(3); process.stdout.write(v);' "$HERE/bundle.json" "$1" ||
-    die "bundle.json has no '$1'"
-}
-VERSION=$(field agentVersion)
-SERVER=$(field server)
-GROUP=$(field group)
 
 # Copies FROM to TO (mode MODE) unless TO already has the same bytes; answers 0 when it wrote.
 put_file() {
@@ -128,6 +133,93 @@ switch_link() {
   ln -s "$2" "$1.tmp.$$"
   mv -T "$1.tmp.$$" "$1"
 }
+
+# --- Node.js ------------------------------------------------------------------------------
+# Runs the chosen node (through OUTPOST_AGENT_EMULATOR when set).
+run_node() {
+  # shellcheck disable=SC2086 # the emulator and its options, split on spaces (characters checked above)
+  if [ -n "$EMULATOR" ]; then $EMULATOR "$NODE" "$@"; else "$NODE" "$@"; fi
+}
+# The major version NODE reports, or nothing when it does not run.
+node_major() {
+  v=$(run_node --version 2>/dev/null || true)
+  v=${v#v}
+  v=${v%%.*}
+  case $v in '' | *[!0-9]*) ;; *) printf '%s' "$v" ;; esac
+}
+# This machine's architecture in Node's words (uname -m: aarch64, armv7l, x86_64).
+machine_arch() {
+  case $(uname -m) in
+    aarch64 | arm64) echo arm64 ;;
+    armv7l | armv8l) echo armv7l ;;
+    x86_64 | amd64) echo x64 ;;
+    *) uname -m ;;
+  esac
+}
+
+SYSTEM_NODE=$(command -v node 2>/dev/null || true)
+SYSTEM_WHY=""
+if [ -z "$SYSTEM_NODE" ]; then
+  SYSTEM_WHY="node was not found on PATH: install Node.js $NODE_MIN_MAJOR or newer (e.g. 'apt install nodejs' or https://nodejs.org) and run this again"
+else
+  NODE=$SYSTEM_NODE
+  NODE_VERSION=$("$NODE" --version 2>/dev/null || true)
+  major=$(EMULATOR='' node_major)
+  if [ -z "$major" ]; then
+    SYSTEM_WHY="could not read the version of $NODE (it printed '$NODE_VERSION'); the agent needs Node.js $NODE_MIN_MAJOR or newer"
+  elif [ "$major" -lt "$NODE_MIN_MAJOR" ]; then
+    SYSTEM_WHY="Node.js $NODE_VERSION at $NODE is too old: the agent needs Node.js $NODE_MIN_MAJOR or newer"
+  fi
+fi
+BUNDLED_ARCH=""
+if [ -f "$HERE/runtime/bin/node" ] && [ -f "$HERE/runtime/runtime.json" ]; then
+  BUNDLED_ARCH=$(sed -n 's/^ *"arch": *"\([a-z0-9]*\)".*/\1/p' "$HERE/runtime/runtime.json")
+  BUNDLED_VERSION=$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' "$HERE/runtime/runtime.json")
+fi
+use=$RUNTIME
+if [ "$use" = auto ]; then
+  if [ -z "$SYSTEM_WHY" ]; then use=system; elif [ -n "$BUNDLED_ARCH" ]; then use=bundled; else use=none; fi
+fi
+case $use in
+  none) die "$SYSTEM_WHY; or use a bundle that carries Node.js (outpost agent bundle --arch $(machine_arch))" ;;
+  system)
+    [ -z "$SYSTEM_WHY" ] || die "$SYSTEM_WHY (--runtime system)"
+    NODE_UNIT=$NODE
+    say "using the system's Node.js $NODE_VERSION ($NODE)"
+    ;;
+  bundled)
+    [ -n "$BUNDLED_ARCH" ] || die "this bundle carries no Node.js runtime (--runtime bundled): make one with outpost agent bundle --arch $(machine_arch)"
+    if [ -z "$EMULATOR" ] && [ "$BUNDLED_ARCH" != "$(machine_arch)" ]; then
+      die "the bundle's Node.js is for $BUNDLED_ARCH, but this machine is $(uname -m) ($(machine_arch)): make a bundle with --arch $(machine_arch)${SYSTEM_WHY:+ ($SYSTEM_WHY)}"
+    fi
+    for f in bin/node LICENSE runtime.json; do
+      mode=0644
+      [ "$f" != bin/node ] || mode=0755
+      if put_file "$HERE/runtime/$f" "$AGENT_HOME/runtime/$f" "$mode"; then RUNTIME_CHANGED=1; fi
+    done
+    NODE=$AGENT_HOME/runtime/bin/node
+    NODE_UNIT=/opt/outpost-agent/runtime/bin/node
+    NODE_VERSION=$(run_node --version 2>/dev/null || true)
+    major=$(node_major)
+    [ -n "$major" ] || die "the bundle's Node.js ($BUNDLED_ARCH) does not run here: $NODE --version failed (a 32-bit ARM runtime needs an armv7 CPU; a Pi Zero or Pi 1 is armv6)"
+    [ "$major" -ge "$NODE_MIN_MAJOR" ] || die "the bundle's Node.js $NODE_VERSION is too old: the agent needs $NODE_MIN_MAJOR or newer"
+    if [ "${RUNTIME_CHANGED:-0}" = 1 ]; then
+      say "installed the bundle's Node.js $BUNDLED_VERSION ($BUNDLED_ARCH) into $AGENT_HOME/runtime${SYSTEM_WHY:+ ($SYSTEM_WHY)}"
+      CHANGED=1
+    else
+      say "using the bundle's Node.js $BUNDLED_VERSION ($BUNDLED_ARCH), already in $AGENT_HOME/runtime"
+    fi
+    ;;
+esac
+
+# A field of bundle.json (strings only).
+field() {
+  run_node -e 'const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const v = b[process.argv[2]]; if (typeof v !== "string") process.exit(3); process.stdout.write(v);' "$HERE/bundle.json" "$1" ||
+    die "bundle.json has no '$1'"
+}
+VERSION=$(field agentVersion)
+SERVER=$(field server)
+GROUP=$(field group)
 
 # --- the agent, into a slot -----------------------------------------------------------------
 mkdir -p "$AGENT_HOME"
@@ -183,7 +275,7 @@ if [ -z "$(user_ids)" ]; then
     why=$(useradd "$@" 2>&1 >/dev/null) || true
   fi
   if [ -n "$(user_ids)" ]; then
-    say "created the system user $AGENT_USER (no login) in ${ROOT:-/}etc/passwd; the agent runs as it"
+    say "created the system user $AGENT_USER (no login) in $ROOT/etc/passwd; the agent runs as it"
     CHANGED=1
   elif [ -n "$ROOT" ]; then
     say "note: could not create the system user $AGENT_USER in $ROOT/etc/passwd ($(printf '%s' "$why" | head -n 1)); create it in the image before the first boot: the agent's unit runs as $AGENT_USER"
@@ -221,17 +313,17 @@ fi
 
 # --- enrollment -----------------------------------------------------------------------------
 if [ -f "$STATE/cert.pem" ] && [ -f "$STATE/identity.json" ]; then
-  DEVICE_ID=$("$NODE" -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).deviceId))' "$STATE/identity.json" 2>/dev/null || echo '?')
+  DEVICE_ID=$(run_node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).deviceId))' "$STATE/identity.json" 2>/dev/null || echo '?')
   say "already enrolled as $DEVICE_ID"
 elif [ "$ENROLL" = 0 ]; then
-  say "not enrolling (--no-enroll); later: $NODE $AGENT_HOME/current/$MAIN enroll --server $SERVER --token-file FILE --ca $STATE/bundle-ca.pem --state-dir $STATE (then chown -R $AGENT_USER: $STATE)"
+  say "not enrolling (--no-enroll); later: $NODE_UNIT /opt/outpost-agent/current/$MAIN enroll --server $SERVER --token-file FILE --ca $STATE/bundle-ca.pem --state-dir $STATE (then chown -R $AGENT_USER: $STATE)"
 else
   say "enrolling with $SERVER into group $GROUP"
   FINGERPRINT=$(field caFingerprint)
   TOKEN=$(field token)
   # The token goes through standard input (printf is built in), never a command line, where ps would show it.
   rc=0
-  printf '%s\n' "$TOKEN" | "$NODE" "$AGENT_HOME/current/$MAIN" enroll --server "$SERVER" --token-file - --ca "$STATE/bundle-ca.pem" --ca-fingerprint "$FINGERPRINT" --state-dir "$STATE" || rc=$?
+  printf '%s\n' "$TOKEN" | run_node "$AGENT_HOME/current/$MAIN" enroll --server "$SERVER" --token-file - --ca "$STATE/bundle-ca.pem" --ca-fingerprint "$FINGERPRINT" --state-dir "$STATE" || rc=$?
   [ "$rc" = 0 ] || own_state
   case $rc in
     0) ;;
@@ -249,8 +341,8 @@ if [ "$SYSTEMD" = 1 ]; then
   if put_file "$HERE/outpost-agent-firstboot.service" "$UNIT_DIR/outpost-agent-firstboot.service" 0644; then units_changed=1; fi
   if put_file "$HERE/outpost-agent-helper.service" "$UNIT_DIR/outpost-agent-helper.service" 0644; then units_changed=1; fi
   if put_file "$HERE/outpost-agent-helper.path" "$UNIT_DIR/outpost-agent-helper.path" 0644; then units_changed=1; fi
-  # The launcher runs the node checked above, wherever it lives (nvm, /usr/local, …).
-  if put_text "$(printf '[Service]\nEnvironment=OUTPOST_AGENT_NODE=%s' "$NODE")" "$UNIT_DIR/outpost-agent.service.d/node.conf" 0644; then units_changed=1; fi
+  # The launcher runs the node chosen above, wherever it lives (the bundle's, nvm, /usr/local, …).
+  if put_text "$(printf '[Service]\nEnvironment=OUTPOST_AGENT_NODE=%s' "$NODE_UNIT")" "$UNIT_DIR/outpost-agent.service.d/node.conf" 0644; then units_changed=1; fi
   [ "$units_changed" = 0 ] || {
     say "installed the systemd units in $UNIT_DIR"
     CHANGED=1

@@ -29,7 +29,8 @@
 #      node:https). OUTPOST_AGENT_NODE_FLAGS replaces them (set it in
 #      the unit, e.g. `systemctl edit outpost-agent` → Environment=OUTPOST_AGENT_NODE_FLAGS=...;
 #      an empty value runs node with its defaults). They are node options, not agent.json
-#      keys: they must be known before node starts.
+#      keys: they must be known before node starts. OUTPOST_AGENT_EMULATOR (tests only, as in
+#      install.sh: e.g. 'qemu-aarch64-static -L SYSROOT') is put before node, flags and all.
 #
 # The contract with the agent (for OTA):
 #   - the agent writes `0` to STATE/boot-attempts (temp file + rename) once it is running
@@ -101,6 +102,8 @@ STATE=${STATE:-$ROOT/var/lib/outpost-agent}
 NODE=${OUTPOST_AGENT_NODE:-node}
 NODE_FLAGS=${OUTPOST_AGENT_NODE_FLAGS---max-semi-space-size=1 --max-old-space-size=32 --lite-mode --no-expose-wasm}
 case $NODE_FLAGS in *[!A-Za-z0-9=_.,\ -]*) die "OUTPOST_AGENT_NODE_FLAGS may hold only node options (letters, digits, = _ . , - and spaces), not '$NODE_FLAGS'" ;; esac
+EMULATOR=${OUTPOST_AGENT_EMULATOR:-}
+case $EMULATOR in *[!A-Za-z0-9/_.=,\ -]*) die "OUTPOST_AGENT_EMULATOR may hold only a command and its options (letters, digits, / _ . = , - and spaces), not '$EMULATOR'" ;; esac
 
 [ -L "$HOME_DIR/current" ] || die "no agent installed: $HOME_DIR/current is missing (run install.sh from a bundle)"
 current=$(readlink "$HOME_DIR/current")
@@ -112,7 +115,7 @@ if [ "$COUNT" = 0 ]; then
   OUTPOST_AGENT_SLOT=$current
   export OUTPOST_AGENT_SLOT
   # shellcheck disable=SC2086 # several options, split on spaces; no glob characters (checked above)
-  exec "$NODE" $NODE_FLAGS "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
+  exec $EMULATOR "$NODE" $NODE_FLAGS "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
 fi
 
 (umask 077 && mkdir -p "$STATE")
@@ -161,4 +164,4 @@ put_state boot-attempts "$attempts"
 OUTPOST_AGENT_SLOT=$current
 export OUTPOST_AGENT_SLOT
 # shellcheck disable=SC2086 # as above
-exec "$NODE" $NODE_FLAGS "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"
+exec $EMULATOR "$NODE" $NODE_FLAGS "$HOME_DIR/$current/$MAIN" run --state-dir "$STATE" "$@"

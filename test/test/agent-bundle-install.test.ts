@@ -15,6 +15,8 @@ const HAS_SYSTEMCTL = spawnSync('systemctl', ['--version']).status === 0;
 /** useradd and chown to another user need root; as anyone else install.sh says what to do by hand. */
 const IS_ROOT = process.getuid?.() === 0;
 const HAS_USERADD = spawnSync('sh', ['-c', 'command -v useradd']).status === 0;
+/** This machine in Node's architecture names, as install.sh names it in its advice. */
+const MACHINE_ARCH = ({ x64: 'x64', arm64: 'arm64', arm: 'armv7l' } as Record<string, string>)[process.arch] ?? process.arch;
 
 const INSTALL_DIR = fileURLToPath(new URL('../../edge-agent/install/', import.meta.url));
 const NODE_DIR = dirname(process.execPath);
@@ -220,7 +222,9 @@ describe('install.sh', () => {
     await chmod(join(fakeBin, 'node'), 0o755);
     const old = spawnSync('sh', [join(bundle.dir, 'install.sh'), '--root', root, '--no-systemd'], { encoding: 'utf8', env: { PATH: `${fakeBin}:/usr/bin:/bin` } });
     expect(old.status).toBe(1);
-    expect(old.stderr).toBe(`outpost-agent install: error: Node.js v18.20.4 at ${join(fakeBin, 'node')} is too old: the agent needs Node.js 20 or newer\n`);
+    expect(old.stderr).toBe(
+      `outpost-agent install: error: Node.js v18.20.4 at ${join(fakeBin, 'node')} is too old: the agent needs Node.js 20 or newer; or use a bundle that carries Node.js (outpost agent bundle --arch ${MACHINE_ARCH})\n`,
+    );
     expect(await readdir(root)).toEqual([]);
 
     const emptyBin = join(work, 'no-node');

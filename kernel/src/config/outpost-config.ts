@@ -155,4 +155,6 @@ export interface OutpostConfig {
   readonly otaTickMs: number;
   /** The OTA part's bounds (loadConfig always sets them; absent in hand-made configs = the part's defaults). */
   readonly ota?: OtaConfig;
+  /** `OUTPOST_AGENT_RUNTIME` (issue 17): the Node.js runtime of a bundle whose request names none (absent = none). */
+  readonly agentRuntime?: string;
 }

@@ -58,6 +58,13 @@ export const ERROR_STATUS = {
   BUNDLE_AGENT_UNAVAILABLE: 503,
   BUNDLE_PUBLIC_HOST_LOOPBACK: 400,
   BUNDLE_TAR_INVALID: 400,
+  // agent bundles that carry a Node.js runtime (issue 17, brief S, edge-agent/bundle/node-runtime.ts):
+  // a runtime choice or tarball that is not a usable Node.js (bad ARCH@VERSION, no bin/node, an
+  // architecture bundles do not carry, too old); the npm registry cannot be reached and nothing
+  // is cached; a download that does not match the registry's published integrity.
+  BUNDLE_RUNTIME_INVALID: 400,
+  BUNDLE_RUNTIME_UNAVAILABLE: 503,
+  BUNDLE_RUNTIME_INTEGRITY: 502,
 
   // ota (issue 13, helper A): signing keys and the TrustSet, firmware uploads, device downloads
   OTA_OPTIONS_INVALID: 500,

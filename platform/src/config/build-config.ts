@@ -113,6 +113,7 @@ export function buildConfig(values: ConfigValues): OutpostConfig {
     loginAccountRateLimitPerMin: get.number('OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT'),
     loginSlowdownMs: get.number('OUTPOST_LOGIN_SLOWDOWN'),
     otaTickMs: get.number('OUTPOST_OTA_TICK'),
+    agentRuntime: get.string('OUTPOST_AGENT_RUNTIME'),
     ...(metricsToken === undefined ? {} : { metricsToken }),
     ota: {
       firmwareMaxBytes: get.number('OUTPOST_FIRMWARE_MAX_BYTES'),

