@@ -100,7 +100,8 @@ class SqliteStore implements SqliteTelemetryStore {
   readonly #deadLetters: DeadLetterFile;
   readonly #now: () => number;
   readonly #kinds = new Map<string, MetricKind>();
-  readonly #seriesIds = new Map<string, number>();
+  /** Series ids by `device\u0000tagset`, then metric (one string built per point, not per value). */
+  readonly #seriesIds = new Map<string, Map<string, number>>();
   readonly #statements = new Map<string, Database.Statement>();
   #timer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
@@ -174,7 +175,7 @@ class SqliteStore implements SqliteTelemetryStore {
   #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean): number {
     const insertSample = this.#statement('INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)');
     const touched = new Map<number, Set<number>>();
-    const newest = new Map<string, { device: string; metric: string; ts: number; value: number | string }>();
+    const newest = new Map<string, Map<string, { device: string; metric: string; ts: number; value: number | string }>>();
     let written = 0;
     for (const point of points) {
       const problem = (validated ? undefined : pointProblem(point)) ?? this.#typeProblem(point);
@@ -183,22 +184,26 @@ class SqliteStore implements SqliteTelemetryStore {
         continue;
       }
       const tagset = tagsetOf(point.tags);
-      for (const [metric, value] of Object.entries(point.metrics)) {
+      const seriesOfPoint = this.#seriesOf(point.deviceId, tagset);
+      let newestOfDevice = newest.get(point.deviceId);
+      if (newestOfDevice === undefined) newest.set(point.deviceId, (newestOfDevice = new Map()));
+      for (const metric in point.metrics) {
+        const value = point.metrics[metric];
+        if (value === undefined) continue;
         if (!this.#kinds.has(metric)) {
           const kind = kindOf(value);
           this.#statement('INSERT OR IGNORE INTO metric_kinds (metric, kind) VALUES (?, ?)').run(metric, kind);
           this.#kinds.set(metric, kind);
         }
-        const series = this.#seriesId(point.deviceId, metric, tagset);
+        const series = seriesOfPoint.get(metric) ?? this.#newSeriesId(seriesOfPoint, point.deviceId, metric, tagset);
         const stored = encode(value);
         insertSample.run(series, point.ts, stored);
         const minute = bucketOf(point.ts, ROLLUP_MS);
         let minutes = touched.get(series);
         if (minutes === undefined) touched.set(series, (minutes = new Set()));
         minutes.add(minute);
-        const key = `${point.deviceId}\u0000${metric}`;
-        const current = newest.get(key);
-        if (current === undefined || point.ts >= current.ts) newest.set(key, { device: point.deviceId, metric, ts: point.ts, value: stored });
+        const current = newestOfDevice.get(metric);
+        if (current === undefined || point.ts >= current.ts) newestOfDevice.set(metric, { device: point.deviceId, metric, ts: point.ts, value: stored });
       }
       written += 1;
     }
@@ -219,13 +224,15 @@ class SqliteStore implements SqliteTelemetryStore {
       `INSERT INTO latest (device, metric, ts, value) VALUES (?, ?, ?, ?)
        ON CONFLICT (device, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest.ts`,
     );
-    for (const entry of newest.values()) upsertLatest.run(entry.device, entry.metric, entry.ts, entry.value);
+    for (const ofDevice of newest.values()) for (const entry of ofDevice.values()) upsertLatest.run(entry.device, entry.metric, entry.ts, entry.value);
     return written;
   }
 
   /** A metric of the point typed unlike the metric's fixed type (stored, or fixed earlier in this batch). */
   #typeProblem(point: TelemetryPoint): string | undefined {
-    for (const [metric, value] of Object.entries(point.metrics)) {
+    for (const metric in point.metrics) {
+      const value = point.metrics[metric];
+      if (value === undefined) continue;
       const fixed = this.#kinds.get(metric);
       const kind = kindOf(value);
       if (fixed !== undefined && fixed !== kind) {
@@ -235,13 +242,18 @@ class SqliteStore implements SqliteTelemetryStore {
     return undefined;
   }
 
-  #seriesId(device: string, metric: string, tagset: string): number {
-    const key = `${device}\u0000${metric}\u0000${tagset}`;
-    const cached = this.#seriesIds.get(key);
-    if (cached !== undefined) return cached;
+  /** The cached series ids of one device and tag set, by metric. */
+  #seriesOf(device: string, tagset: string): Map<string, number> {
+    const key = `${device}\u0000${tagset}`;
+    let ids = this.#seriesIds.get(key);
+    if (ids === undefined) this.#seriesIds.set(key, (ids = new Map()));
+    return ids;
+  }
+
+  #newSeriesId(ids: Map<string, number>, device: string, metric: string, tagset: string): number {
     this.#statement('INSERT OR IGNORE INTO series (device, metric, tagset) VALUES (?, ?, ?)').run(device, metric, tagset);
     const id = this.#statement('SELECT id FROM series WHERE device = ? AND metric = ? AND tagset = ?').pluck().get(device, metric, tagset) as number;
-    this.#seriesIds.set(key, id);
+    ids.set(metric, id);
     return id;
   }
 
