@@ -105,11 +105,14 @@ def enroll(args, state):
     with open(ca_path, "w", encoding="utf-8") as file:
         file.write(fetch_pinned_ca(args.server, args.ca_fingerprint))
     key_path = os.path.join(state, "key.pem")
-    old_umask = os.umask(0o077)
-    try:
-        openssl("genrsa", "-out", key_path, "2048")
-    finally:
-        os.umask(old_umask)
+    # Keep the key of an earlier attempt: the same CSR with the same token answers the same device,
+    # so an enrollment whose answer was lost can be retried safely.
+    if not os.path.exists(key_path):
+        old_umask = os.umask(0o077)
+        try:
+            openssl("genrsa", "-out", key_path, "2048")
+        finally:
+            os.umask(old_umask)
     subject = f"/CN={args.device_id}" if args.device_id else "/O=outpost-device"
     csr = openssl("req", "-new", "-key", key_path, "-subj", subject)
     body = {"v": 1, "token": token, "csr": csr, "agentVersion": VERSION, "hardware": "python-example"}
