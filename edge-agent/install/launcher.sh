@@ -25,7 +25,8 @@
 #      NODE-FLAGS keep V8 small on a device: a 1 MB young generation, a 32 MB old one (the
 #      agent's steady heap is ~11 MB, ~12 MB draining a full 64 MiB outbox), and lite mode (no
 #      optimising compilers: ~5 MB less RSS and no more CPU at 10-100 metrics/s; it implies no
-#      WebAssembly, hence --no-expose-wasm, so nothing in the agent may use fetch() — it uses
+#      WebAssembly, hence --no-expose-wasm on Node 20 and 22 (24 refuses it: the launcher asks
+#      node for its version), so nothing in the agent may use fetch() — it uses
 #      node:https). OUTPOST_AGENT_NODE_FLAGS replaces them (set it in
 #      the unit, e.g. `systemctl edit outpost-agent` → Environment=OUTPOST_AGENT_NODE_FLAGS=...;
 #      an empty value runs node with its defaults). They are node options, not agent.json
@@ -100,10 +101,22 @@ case $MAX_ATTEMPTS in '' | *[!0-9]*) die "the boot attempt limit must be a whole
 HOME_DIR=$ROOT/opt/outpost-agent
 STATE=${STATE:-$ROOT/var/lib/outpost-agent}
 NODE=${OUTPOST_AGENT_NODE:-node}
-NODE_FLAGS=${OUTPOST_AGENT_NODE_FLAGS---max-semi-space-size=1 --max-old-space-size=32 --lite-mode --no-expose-wasm}
-case $NODE_FLAGS in *[!A-Za-z0-9=_.,\ -]*) die "OUTPOST_AGENT_NODE_FLAGS may hold only node options (letters, digits, = _ . , - and spaces), not '$NODE_FLAGS'" ;; esac
 EMULATOR=${OUTPOST_AGENT_EMULATOR:-}
 case $EMULATOR in *[!A-Za-z0-9/_.=,\ -]*) die "OUTPOST_AGENT_EMULATOR may hold only a command and its options (letters, digits, / _ . = , - and spaces), not '$EMULATOR'" ;; esac
+if [ "${OUTPOST_AGENT_NODE_FLAGS+set}" = set ]; then
+  NODE_FLAGS=$OUTPOST_AGENT_NODE_FLAGS
+else
+  NODE_FLAGS='--max-semi-space-size=1 --max-old-space-size=32 --lite-mode'
+  # Node 20 and 22 take --no-expose-wasm (without it, 20 warns that lite mode disables
+  # WebAssembly); Node 24 refuses the option (its lite mode leaves WebAssembly out by itself),
+  # so the version decides. Whatever does not say a version keeps the older set.
+  node_major=$($EMULATOR "$NODE" --version 2>/dev/null || true)
+  node_major=${node_major#v}
+  node_major=${node_major%%.*}
+  case $node_major in '' | *[!0-9]*) node_major=0 ;; esac
+  [ "$node_major" -ge 23 ] || NODE_FLAGS="$NODE_FLAGS --no-expose-wasm"
+fi
+case $NODE_FLAGS in *[!A-Za-z0-9=_.,\ -]*) die "OUTPOST_AGENT_NODE_FLAGS may hold only node options (letters, digits, = _ . , - and spaces), not '$NODE_FLAGS'" ;; esac
 
 [ -L "$HOME_DIR/current" ] || die "no agent installed: $HOME_DIR/current is missing (run install.sh from a bundle)"
 current=$(readlink "$HOME_DIR/current")

@@ -393,6 +393,12 @@ describe('the launcher', () => {
     const run = (env: Record<string, string>): Run => sh(launcher, ['--root', root], { OUTPOST_TEST_LOG: log, ...env });
     expect(run({}).code).toBe(0);
     expect(await execArgv()).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32', '--lite-mode', '--no-expose-wasm']);
+    // Node 24 refuses --no-expose-wasm (issue 17: the arm64 runtime in bundles is 24): a node that says it is 24 runs without it.
+    const node24 = join(root, 'node24');
+    await writeFile(node24, `#!/bin/sh\n[ "$1" = --version ] && { echo v24.0.0; exit 0; }\nexec ${process.execPath} "$@"\n`);
+    await chmod(node24, 0o755);
+    expect(run({ OUTPOST_AGENT_NODE: node24 }).code).toBe(0);
+    expect(await execArgv()).toEqual(['--max-semi-space-size=1', '--max-old-space-size=32', '--lite-mode']);
     expect(run({ OUTPOST_AGENT_NODE_FLAGS: '--max-old-space-size=48' }).code).toBe(0);
     expect(await execArgv()).toEqual(['--max-old-space-size=48']);
     expect(run({ OUTPOST_AGENT_NODE_FLAGS: '' }).code).toBe(0);
