@@ -5,7 +5,7 @@
  * over mutual TLS, and the operator API shows what it did: the device online, its telemetry stored,
  * its desired config reported as applied, its commands answered — and, stopped, offline.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,8 +55,19 @@ describe('the Python example device against a real server', () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   });
 
+  let caFingerprint = '';
+  /** device.py run to its end (an enrollment that fails), with a fresh state dir. */
+  const enrollOnly = (name: string, fingerprint: string): { code: number | null; out: string } => {
+    const result = spawnSync(PYTHON, [DEVICE_PY, '--server', server.info.deviceUrl, '--token-file', join(work, 'token'), '--ca-fingerprint', fingerprint, '--state-dir', join(work, name)], {
+      encoding: 'utf8',
+      timeout: TIMEOUT_MS,
+    });
+    return { code: result.status, out: `${result.stdout}${result.stderr}` };
+  };
+
   it('enrolls with a token and comes online over mutual TLS', async () => {
     const token = await api.ok<{ token: string; caFingerprint: string }>('POST', '/enrollment-tokens', { group: 'python', maxUses: 1, ttlSeconds: 3600 });
+    caFingerprint = token.caFingerprint;
     await writeFile(join(work, 'token'), `${token.token}\n`, { mode: 0o600 });
     device = spawn(
       PYTHON,
@@ -71,6 +82,15 @@ describe('the Python example device against a real server', () => {
     });
     expect([online.id, online.group, online.status, online.agentVersion]).toEqual([DEVICE_ID, 'python', 'active', '0.1.0']);
     expect(output.text()).toContain(`enrolled as ${DEVICE_ID}`);
+  });
+
+  it('refuses a CA that does not match the pin before sending the token, and exits 3 on a used-up token', () => {
+    const pinned = enrollOnly('state-pin', `sha256:${'0'.repeat(64)}`);
+    expect(pinned.code).toBe(1);
+    expect(pinned.out).toContain(`no CA certificate of ${server.info.deviceUrl} has the fingerprint sha256:${'0'.repeat(64)}; not sending the token`);
+    const usedUp = enrollOnly('state-again', caFingerprint);
+    expect(usedUp.code, usedUp.out).toBe(3);
+    expect(usedUp.out).toMatch(/enrollment refused: enrollment token \S+ was used 1 of 1 times; ask an operator for a new one \(ENROLL_TOKEN_USED_UP, HTTP 403\)/);
   });
 
   it('sends telemetry the platform stores', async () => {

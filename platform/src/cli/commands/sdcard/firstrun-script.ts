@@ -182,7 +182,12 @@ stage_firstrun() {
     [ -f "$ROOT$chained" ] && chained=$ROOT$chained || chained=$HERE/$(basename "$OUTPOST_CHAIN")
     if [ -f "$chained" ]; then
       say "running the chained first-boot script $OUTPOST_CHAIN"
-      sh "$chained" || say "note: $OUTPOST_CHAIN failed (exit $?); continuing"
+      # Its own interpreter when it can run (Imager's is a bash script; FAT makes every file executable).
+      if [ -x "$chained" ]; then
+        "$chained" || say "note: $OUTPOST_CHAIN failed (exit $?); continuing"
+      else
+        sh "$chained" || say "note: $OUTPOST_CHAIN failed (exit $?); continuing"
+      fi
     else
       say "note: the chained first-boot script $OUTPOST_CHAIN is gone; continuing"
     fi
