@@ -105,7 +105,6 @@ const databaseUrlFormat = (value: string): string | undefined => {
   return undefined;
 };
 
-const SCALE_OUT = 'scale-out is planned; unset it to run the embedded single-process platform';
 
 const KEYS = [
   { env: 'OUTPOST_DATA_DIR', path: 'dataDir', type: 'path', default: './outpost-data',
