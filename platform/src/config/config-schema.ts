@@ -105,7 +105,6 @@ const databaseUrlFormat = (value: string): string | undefined => {
   return undefined;
 };
 
-
 const KEYS = [
   { env: 'OUTPOST_DATA_DIR', path: 'dataDir', type: 'path', default: './outpost-data',
     doc: 'Directory of the state database, CA, spool and blobs.' },
