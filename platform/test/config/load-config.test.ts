@@ -44,6 +44,7 @@ function errors(input: Input): string[] {
 describe('loadConfig', () => {
   it('gives the SPEC defaults when nothing is configured', () => {
     expect(config()).toEqual({
+      agentRuntime: 'none',
       dataDir: '/srv/outpost/outpost-data',
       role: 'all',
       leaseTtlMs: 15_000,
@@ -343,6 +344,7 @@ describe('loadConfig', () => {
       OUTPOST_REDIS_URL: 'redis://cache:6379',
       OUTPOST_ROLE: 'all', OUTPOST_LEASE_TTL: '39s', OUTPOST_FIRMWARE_DIR: '/fw',
       OUTPOST_DATABASE_URL: 'postgres://db/outpost', OUTPOST_DATABASE_POOL_MAX: '40', OUTPOST_DATABASE_STATEMENT_TIMEOUT: '41s', OUTPOST_DATABASE_CONNECT_TIMEOUT: '42s', OUTPOST_DATABASE_PROBE_INTERVAL: '43s',
+      OUTPOST_AGENT_RUNTIME: 'arm64@24',
     };
     const result = config({ env });
     const expected: Record<string, unknown> = { ...env, OUTPOST_SERVER_NAMES: ['p.example'], OUTPOST_SHUTDOWN_TIMEOUT: 13_000, OUTPOST_SESSION_TTL: 14_000, OUTPOST_STREAM_TOKEN_TTL: 16_000,
