@@ -115,6 +115,20 @@ describe('an SD card prepared with outpost agent sdcard installs and enrolls on 
     expect(await readFile(wifi, 'utf8')).toMatch(/\[wifi\]\nmode=infrastructure\nssid=barn\n[\s\S]*\npsk=correct horse battery\n/);
   });
 
+  it('stage 2 with the server unreachable fails and keeps the bundle and the unit, so systemd retries it', async () => {
+    await server.kill();
+    try {
+      const env = { OUTPOST_FIRSTRUN_ROOT: root, OUTPOST_FIRSTRUN_INSTALL_ARGS: '--no-systemd' };
+      const failed = run('sh', [join(root, 'var/lib/outpost-firstboot/outpost-firstrun.sh'), 'install'], env);
+      expect(failed.code, failed.out).toBe(1);
+      expect(failed.out).toContain('install.sh failed (exit 1); the bundle stays in /var/lib/outpost-firstboot and systemd retries in 30 s');
+      expect((await stat(join(root, 'var/lib/outpost-firstboot/outpost-bundle.tar.gz'))).isFile()).toBe(true);
+      expect(await readlink(join(root, 'etc/systemd/system/multi-user.target.wants/outpost-firstboot.service'))).toBe('/etc/systemd/system/outpost-firstboot.service');
+    } finally {
+      await server.restart();
+    }
+  });
+
   it('stage 2 (outpost-firstboot.service): install.sh installs and enrolls against the server, then the token is deleted and the unit disabled', async () => {
     const env = { OUTPOST_FIRSTRUN_ROOT: root, OUTPOST_FIRSTRUN_INSTALL_ARGS: '--no-systemd' };
     const stage2 = run('sh', [join(root, 'var/lib/outpost-firstboot/outpost-firstrun.sh'), 'install'], env);
