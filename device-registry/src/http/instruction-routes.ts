@@ -8,7 +8,7 @@ import { CommandArgsSchema } from './schemas.js';
 import { CommandView, commandView } from './views.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const ConfigView = Type.Object({
+export const ConfigView = Type.Object({
   deviceId: Type.String(),
   version: Type.Integer(),
   config: Type.Unknown({ description: 'the DesiredConfig payload as published to the device' }),

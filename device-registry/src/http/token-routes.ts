@@ -17,7 +17,7 @@ const CreateBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const Created = Type.Object({
+export const Created = Type.Object({
   id: Type.String(),
   token: Type.String({ description: 'shown only in this answer' }),
   group: Type.String(),

@@ -1,10 +1,20 @@
 /**
- * The answers of the operator API (SPEC "HTTP API") as the app reads them. Payloads that travel
- * on the live stream are protocol's own types (type-only imports: nothing of protocol is bundled);
- * the API views are written here from the route schemas, since the server packages that own
- * them are never imported into the browser bundle.
+ * The answers of the operator API (SPEC "HTTP API") as the app reads them. The API views come from
+ * the routes' own schemas: each part exports its answers as types (`RegistryApi`, `OtaApi`,
+ * `AlertsApi`, `DashboardApi`, each `Static<typeof Schema>`), imported here type-only — erased
+ * from the bundle, so they cost no bytes, and a route whose answer changes breaks this app's
+ * type check. Payloads that travel on the live stream are protocol's own types.
  */
 import type { AlertEvent, DeviceStatus, TelemetryBatch } from '@outpost/protocol';
+// The parts' answer types, type-only (never bundled): the one exception to the app's import rule.
+// eslint-disable-next-line no-restricted-imports
+import type { AlertsApi } from '@outpost/alerts';
+// eslint-disable-next-line no-restricted-imports
+import type { DashboardApi } from '@outpost/dashboard';
+// eslint-disable-next-line no-restricted-imports
+import type { RegistryApi } from '@outpost/device-registry';
+// eslint-disable-next-line no-restricted-imports
+import type { OtaApi } from '@outpost/ota';
 
 export type { AlertEvent, DeviceStatus, TelemetryBatch };
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -20,147 +30,37 @@ export interface LoginAnswer {
   readonly role: Role;
 }
 
-export interface Certificate {
-  readonly serial: string;
-  readonly subject: string;
-  readonly fingerprint: string;
-  readonly notBefore: number;
-  readonly notAfter: number;
-  readonly revokedAt: number | null;
-  readonly status: 'valid' | 'expired' | 'not-yet-valid' | 'revoked';
-}
+export type Certificate = RegistryApi.Certificate;
 
-export interface Outbox {
-  readonly depth: number;
-  readonly bytes: number;
-  readonly maxBytes?: number;
-  readonly dropped: number;
-  readonly droppedSamples?: number;
-  readonly refused: number;
-  readonly at: number;
-}
+export type Outbox = NonNullable<Device['outbox']>;
 
-export interface Device {
-  readonly id: string;
-  readonly status: 'active' | 'suspended' | 'revoked' | 'decommissioned';
-  readonly online: boolean;
-  readonly lastSeen: number | null;
-  readonly group: string;
-  readonly tags: Record<string, string>;
-  readonly metadata: Record<string, string>;
-  readonly hardware: string | null;
-  readonly agentVersion: string | null;
-  readonly firmware: { readonly name: string; readonly version: string; readonly slot: 'a' | 'b' } | null;
-  readonly outbox?: Outbox | null;
-  readonly createdAt: number;
-  readonly certificates?: Certificate[];
-  readonly certificateExpiresAt?: number | null;
-}
+export type Device = RegistryApi.Device;
 
-export interface FleetSummary {
-  readonly total: number;
-  readonly online: number;
-  readonly byStatus: Record<string, number>;
-  readonly byGroup: { readonly name: string; readonly total: number; readonly online: number }[];
-  readonly byFirmware: { readonly firmware: { readonly name: string; readonly version: string } | null; readonly total: number; readonly online: number }[];
-}
+export type FleetSummary = RegistryApi.FleetSummary;
 
-export interface Group {
-  readonly name: string;
-  readonly devices: number;
-}
+export type Group = RegistryApi.Group;
 
-export interface Series {
-  readonly metric: string;
-  readonly every: string;
-  readonly fn: string;
-  readonly from: number;
-  readonly to: number;
-  readonly points: { readonly ts: number; readonly value: number | boolean | string }[];
-}
+export type Series = DashboardApi.Series;
 
-export interface Latest {
-  readonly deviceId: string;
-  readonly metrics: Record<string, { readonly ts: number; readonly value: number | boolean | string }>;
-}
+export type Latest = DashboardApi.Latest;
 
-export interface MetricList {
-  readonly deviceId: string;
-  readonly metrics: { readonly name: string; readonly type: 'number' | 'boolean' | 'string' }[];
-}
+export type MetricList = DashboardApi.MetricList;
 
-export type Severity = 'info' | 'warning' | 'critical';
+export type Severity = Alert['severity'];
 
-export interface Alert {
-  readonly id: string;
-  readonly ruleId: string;
-  readonly deviceId: string;
-  readonly severity: Severity;
-  readonly state: 'firing' | 'acknowledged' | 'resolved';
-  readonly value: number | null;
-  readonly firedAt: number;
-  readonly resolvedAt?: number;
-  readonly ack?: { readonly by: string; readonly at: number; readonly comment: string };
-  readonly maintenance: boolean;
-  readonly late: boolean;
-}
+export type Alert = AlertsApi.Alert;
 
-export interface Rule {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: 'threshold' | 'absence' | 'rate';
-  readonly metric: string;
-  readonly condition?: string;
-  readonly threshold?: number;
-  readonly severity: Severity;
-  readonly enabled: boolean;
-  readonly version: number;
-  readonly [key: string]: unknown;
-}
+export type Rule = AlertsApi.Rule;
 
-export interface BacktestResult {
-  readonly ruleId: string;
-  readonly from: number;
-  readonly to: number;
-  readonly samples: number;
-  readonly devices: number;
-  readonly counts: { readonly firing: number; readonly resolved: number };
-  readonly transitions: { readonly deviceId: string; readonly state: 'firing' | 'resolved'; readonly value: number | null; readonly ts: number; readonly severity: Severity }[];
-}
+export type BacktestResult = AlertsApi.BacktestResult;
 
-export interface ConfigView {
-  readonly desired: unknown;
-  readonly reported: unknown;
-  readonly [key: string]: unknown;
-}
+export type ConfigView = RegistryApi.DeviceConfig;
 
-export interface Command {
-  readonly id: string;
-  readonly name: string;
-  readonly args: Record<string, unknown>;
-  readonly state: 'queued' | 'delivered' | 'succeeded' | 'failed' | 'expired';
-  readonly createdAt?: number;
-  readonly result?: { readonly ok: boolean; readonly output?: string; readonly error?: { readonly code: string; readonly message: string } } | null;
-  readonly [key: string]: unknown;
-}
+export type Command = RegistryApi.Command;
 
-export interface EnrollmentToken {
-  readonly id: string;
-  readonly group: string;
-  readonly maxUses: number;
-  readonly uses: number;
-  readonly state: string;
-  readonly expiresAt: number;
-  readonly createdBy: string;
-}
+export type EnrollmentToken = RegistryApi.EnrollmentToken;
 
-export interface CreatedEnrollmentToken {
-  readonly id: string;
-  readonly token: string;
-  readonly expiresAt: number;
-  readonly caFingerprint: string;
-  readonly enrollCommand: string;
-}
+export type CreatedEnrollmentToken = RegistryApi.CreatedEnrollmentToken;
 
 export interface User {
   readonly username: string;
@@ -180,71 +80,14 @@ export interface LiveMessage<P> {
   readonly payload: P;
 }
 
-export interface Artifact {
-  readonly id: string;
-  readonly name: string;
-  readonly version: string;
-  readonly type: string;
-  readonly hardware: string[];
-  readonly size: number;
-  readonly sha256: string;
-  readonly keyId: string;
-  readonly securityVersion: number | null;
-  readonly uploadedBy: string;
-  readonly uploadedAt: number;
-}
+export type Artifact = OtaApi.Artifact;
 
-export type RolloutState = 'draft' | 'scheduled' | 'running' | 'paused' | 'aborted' | 'succeeded' | 'failed';
+export type RolloutState = Rollout['state'];
 
-export interface Rollout {
-  readonly id: string;
-  readonly name: string;
-  readonly artifactId: string;
-  readonly state: RolloutState;
-  readonly target: unknown;
-  readonly currentWave: number;
-  readonly waveCount: number;
-  readonly devices: number;
-  readonly counts: Record<string, number>;
-  readonly reason: { readonly code: string; readonly message: string; readonly at: number } | null;
-  readonly createdBy: string;
-  readonly createdAt: number;
-}
+export type Rollout = OtaApi.Rollout;
 
-export interface RolloutDetail extends Rollout {
-  readonly wavesProgress: {
-    readonly index: number;
-    readonly size: number;
-    readonly counts: Record<string, number>;
-    readonly startedAt: number | null;
-    readonly gate: { readonly status: 'pending' | 'waiting' | 'soaking' | 'passed' | 'breached' | 'skipped'; readonly reason: string };
-  }[];
-}
+export type RolloutDetail = OtaApi.RolloutDetail;
 
-export interface DeviceOtaEntry {
-  readonly rolloutId: string;
-  readonly rolloutName: string;
-  readonly rolloutState: RolloutState;
-  readonly artifact: { readonly id: string; readonly name: string; readonly version: string } | null;
-  readonly from: { readonly id: string; readonly name: string; readonly version: string } | null;
-  readonly wave: number;
-  readonly state: string;
-  readonly percent: number | null;
-  readonly error: { readonly code: string; readonly message: string } | null;
-  readonly attempts: number;
-  readonly rolloutCreatedAt: number;
-  readonly queuedAt: number | null;
-  readonly finishedAt: number | null;
-  readonly updatedAt: number;
-}
+export type DeviceOtaEntry = OtaApi.DeviceOtaEntry;
 
-export interface RolloutDevice {
-  readonly deviceId: string;
-  readonly wave: number;
-  readonly state: string;
-  readonly percent: number | null;
-  readonly bytes: number | null;
-  readonly error: { readonly code: string; readonly message: string } | null;
-  readonly attempts: number;
-  readonly updatedAt: number;
-}
+export type RolloutDevice = OtaApi.RolloutDevice;

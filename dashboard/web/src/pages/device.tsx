@@ -271,7 +271,7 @@ function ConfigPanel({ path }: { path: string }) {
     api<ConfigView>('GET', `${path}/config`).then(setConfig, (err: unknown) => setMissing(describeFailure(err)));
   };
   useEffect(load, [path]);
-  const desired = config?.['config'] ?? config?.desired;
+  const desired = config?.config;
   const save = async (event: Event): Promise<void> => {
     event.preventDefault();
     setError(undefined);

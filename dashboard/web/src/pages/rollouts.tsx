@@ -213,7 +213,7 @@ export function RolloutDetailPage({ id }: { id: string }) {
     const close = openLive({
       topics: ['rollouts'],
       onEvent: (_t, data) => {
-        const { deviceId, payload } = data as LiveMessage<{ rolloutId: string; wave: number; state: string; percent?: number; bytes?: number; error?: { code: string; message: string } }>;
+        const { deviceId, payload } = data as LiveMessage<{ rolloutId: string; wave: number; state: RolloutDevice['state']; percent?: number; bytes?: number; error?: { code: string; message: string } }>;
         if (payload.rolloutId !== id) return;
         if (deviceId !== undefined) {
           const before = devices.get(deviceId);
@@ -225,6 +225,9 @@ export function RolloutDetailPage({ id }: { id: string }) {
             bytes: payload.bytes ?? before?.bytes ?? null,
             error: payload.error ?? null,
             attempts: before?.attempts ?? 0,
+            jobId: before?.jobId ?? null,
+            queuedAt: before?.queuedAt ?? null,
+            finishedAt: before?.finishedAt ?? null,
             updatedAt: Date.now(),
           });
           paint.request();
