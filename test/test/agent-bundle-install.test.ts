@@ -236,6 +236,46 @@ describe('install.sh', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it("uses the bundle's own Node.js when the system's is too old, outside the slots, and refuses one for another architecture", async () => {
+    const bundle = await makeBundle(work, '1.0.0', fakeMain('v1'));
+    // The bundle's runtime (issue 17): a node for this machine (here: one that runs the test's node).
+    await mkdir(join(bundle.dir, 'runtime/bin'), { recursive: true });
+    await writeFile(join(bundle.dir, 'runtime/bin/node'), `#!/bin/sh\nexec ${process.execPath} "$@"\n`);
+    await chmod(join(bundle.dir, 'runtime/bin/node'), 0o755);
+    await writeFile(join(bundle.dir, 'runtime/LICENSE'), 'Node.js licence\n');
+    const runtimeJson = (arch: string): string => `${JSON.stringify({ v: 1, arch, version: '20.11.0', nodeSha256: 'ab', source: 'test' }, null, 2)}\n`;
+    await writeFile(join(bundle.dir, 'runtime/runtime.json'), runtimeJson(MACHINE_ARCH));
+    const oldBin = join(work, 'old-node');
+    await mkdir(oldBin);
+    await writeFile(join(oldBin, 'node'), '#!/bin/sh\necho v18.20.4\n');
+    await chmod(join(oldBin, 'node'), 0o755);
+    const install = (args: readonly string[] = []): Run => {
+      const r = spawnSync('sh', [join(bundle.dir, 'install.sh'), '--root', root, '--no-systemd', '--no-enroll', ...args], { encoding: 'utf8', env: { PATH: `${oldBin}:/usr/bin:/bin`, OUTPOST_TEST_LOG: log } });
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+
+    const system = install(['--runtime', 'system']);
+    expect(system.code).toBe(1);
+    expect(system.stderr).toContain(`Node.js v18.20.4 at ${join(oldBin, 'node')} is too old: the agent needs Node.js 20 or newer (--runtime system)`);
+
+    const first = install();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`installed the bundle's Node.js 20.11.0 (${MACHINE_ARCH}) into ${root}/opt/outpost-agent/runtime (Node.js v18.20.4 at ${join(oldBin, 'node')} is too old`);
+    expect(first.stdout).toContain('later: /opt/outpost-agent/runtime/bin/node /opt/outpost-agent/current/dist/src/main.js enroll');
+    expect((await lstat(join(root, 'opt/outpost-agent/runtime/bin/node'))).mode & 0o777).toBe(0o755);
+    expect(await readFile(join(root, 'opt/outpost-agent/runtime/LICENSE'), 'utf8')).toBe('Node.js licence\n');
+    const again = install();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`using the bundle's Node.js 20.11.0 (${MACHINE_ARCH}), already in ${root}/opt/outpost-agent/runtime`);
+    expect(again.stdout).toContain('nothing to do');
+
+    const other = MACHINE_ARCH === 'arm64' ? 'x64' : 'arm64';
+    await writeFile(join(bundle.dir, 'runtime/runtime.json'), runtimeJson(other));
+    const wrong = install();
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(new RegExp(`the bundle's Node\\.js is for ${other}, but this machine is \\S+ \\(${MACHINE_ARCH}\\): make a bundle with --arch ${MACHINE_ARCH}`));
+  });
+
   it.skipIf(!HAS_SYSTEMCTL)('with systemd under --root: installs the units, enables the agent and records which node to run', async () => {
     const bundle = await makeBundle(work, '1.0.0', fakeMain('v1'));
     const first = sh(join(bundle.dir, 'install.sh'), ['--root', root, '--no-enroll'], { OUTPOST_TEST_LOG: log });
