@@ -64,6 +64,8 @@ const result = await build({
   splitting: true,
   platform: 'node',
   format: 'esm',
+  // The oldest Node.js the agent runs on: 20.0 (install.sh's minimum), which also covers the
+  // runtime armv7l bundles carry (20.11.0, the newest the registry has for 32-bit ARM; issue 17).
   target: 'node20',
   // The CommonJS libraries (mqtt, pino, node-forge) require Node's built-ins at run time.
   banner: { js: "import { createRequire as __outpostCreateRequire } from 'node:module';\nconst require = __outpostCreateRequire(import.meta.url);" },
