@@ -105,13 +105,13 @@ const restore: CommandSpec = {
   description:
     'Reads FILE, checks every entry against the manifest (size and SHA-256), the manifest against its MAC, the secret key against the key the CA and keys were sealed with, ' +
     'and the state database with SQLite\'s integrity check — then moves the state database and the firmware blobs into DIR. DIR must be empty or absent: ' +
-    'nothing is overwritten, and a refused archive leaves DIR empty. The secret key is OUTPOST_SECRET_KEY when set, else the file --secret-key-file ' +
-    '(default: OUTPOST_SECRET_KEY_FILE, else ./outpost-secret.key). Then start outpost server with OUTPOST_DATA_DIR=DIR and that key; ' +
+    'nothing is overwritten, and a refused archive leaves DIR empty. The secret key is read from --secret-key-file; without it, from OUTPOST_SECRET_KEY ' +
+    'when set, else the file OUTPOST_SECRET_KEY_FILE, else ./outpost-secret.key. Then start outpost server with OUTPOST_DATA_DIR=DIR and that key; ' +
     `devices reconnect to it once it answers on the host and ports they know (the manifest's server settings are printed). With ${DATABASE_URL_ENV}, use pg_restore.`,
   args: [{ name: 'FILE', description: "an archive written by 'outpost backup create'" }],
   flags: {
     'data-dir': { type: 'string', required: true, valueName: 'DIR', description: 'the empty (or new) data dir to restore into' },
-    'secret-key-file': { type: 'string', valueName: 'FILE', description: "the backed-up server's secret key file", default: 'OUTPOST_SECRET_KEY_FILE, else ./outpost-secret.key' },
+    'secret-key-file': { type: 'string', valueName: 'FILE', description: "the backed-up server's secret key file", default: 'OUTPOST_SECRET_KEY, else OUTPOST_SECRET_KEY_FILE, else ./outpost-secret.key' },
   },
   examples: ['outpost backup restore outpost-backup.tar.gz --data-dir /srv/outpost-data --secret-key-file /secure/outpost-secret.key'],
   async run(ctx) {
@@ -120,13 +120,14 @@ const restore: CommandSpec = {
     const dataDir = resolve(ctx.string('data-dir') ?? '');
     const { decodeSecretKey } = await import('../../config/secret-key.js');
     const fromEnv = ctx.io.env['OUTPOST_SECRET_KEY'];
+    const flagFile = ctx.string('secret-key-file');
     let secretKey: Buffer | undefined;
     let keySource: string;
-    if (fromEnv !== undefined && fromEnv !== '') {
+    if (flagFile === undefined && fromEnv !== undefined && fromEnv !== '') {
       keySource = 'OUTPOST_SECRET_KEY';
       secretKey = decodeSecretKey(fromEnv);
     } else {
-      keySource = ctx.string('secret-key-file') ?? ctx.io.env['OUTPOST_SECRET_KEY_FILE'] ?? './outpost-secret.key';
+      keySource = flagFile ?? ctx.io.env['OUTPOST_SECRET_KEY_FILE'] ?? './outpost-secret.key';
       let text: string;
       try {
         text = await readFile(keySource, 'utf8');
