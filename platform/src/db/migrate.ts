@@ -1,5 +1,6 @@
 import { Migrator, type MigrationProvider } from 'kysely';
 import type { Migrations, StateDatabase } from '@outpost/kernel';
+import { isOutpostError } from '@outpost/protocol';
 
 export type { Migrations };
 
@@ -19,6 +20,8 @@ export async function runMigrations(db: StateDatabase, part: string, migrations:
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
+    // A coded refusal (PostgreSQL unreachable: STATE_DB_UNAVAILABLE) says more than "migration failed".
+    if (isOutpostError(error)) throw error;
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} of part ${part} failed`, { cause: error });
   }

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { platformClient, serverParts, startPlatform, startStateEngine, waitFor, type PlatformClient, type StateEngine, type TestPlatform } from '@outpost/e2e';
+import { findFreePort, platformClient, serverParts, startPlatform, startStateEngine, waitFor, type PlatformClient, type StateEngine, type TestPlatform } from '@outpost/e2e';
 
 interface Ready {
   status: string;
@@ -106,5 +106,20 @@ describe('the platform on PostgreSQL', () => {
     const after = await client.api('GET', '/api/v1/devices');
     expect((after.body as { items: { id: string }[] }).items.map((d) => d.id)).toEqual(['pg-dev-1', 'pg-dev-2']);
     expect(t.logs.some((l) => l.msg === 'state database reachable again')).toBe(true);
+    // The outage's warnings name the server with its password masked.
+    expect(t.logs.some((l) => l.msg.startsWith('state database degraded: PostgreSQL at postgres://outpost:***@'))).toBe(true);
+    expect(JSON.stringify(t.logs)).not.toContain(postgres.password);
+  });
+});
+
+describe('the platform pointed at a PostgreSQL that does not answer', () => {
+  it('refuses to start with STATE_DB_UNAVAILABLE, naming the server without its password', async () => {
+    const port = await findFreePort();
+    const url = `postgres://outpost:hunter2-secret@127.0.0.1:${port}/outpost`;
+    const started = startPlatform({ parts: serverParts(), env: { OUTPOST_DATABASE_URL: url, OUTPOST_DATABASE_CONNECT_TIMEOUT: '1s' } });
+    await expect(started).rejects.toMatchObject({ code: 'STATE_DB_UNAVAILABLE' });
+    const error = (await started.catch((err: unknown) => err)) as Error;
+    expect(error.message).toContain(`PostgreSQL at postgres://outpost:***@127.0.0.1:${port}/outpost`);
+    expect(error.message).not.toContain('hunter2');
   });
 });
