@@ -100,6 +100,28 @@ describe('backup archive', () => {
     expect(await readdir(target)).toEqual([]);
   });
 
+  it('refuses a manifest edited after the fact (its MAC does not match), and leaves the target empty', async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir, 'data');
+    await openStateDatabase(dataDir).close();
+    const key = randomBytes(32);
+    const archive = join(dir, 'backup.tar.gz');
+    await backupOf(dataDir, key, archive);
+    const unpacked = join(dir, 'unpacked');
+    await mkdir(unpacked);
+    await run('tar', ['-xzf', archive, '-C', unpacked]);
+    const manifest = JSON.parse(await readFile(join(unpacked, 'manifest.json'), 'utf8')) as { server: { publicHost: string } };
+    manifest.server.publicHost = 'attacker.example';
+    await writeFile(join(unpacked, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const altered = join(dir, 'altered.tar.gz');
+    await run('tar', ['-czf', altered, '-C', unpacked, 'state.db', 'manifest.json', 'manifest.mac']);
+    const target = join(dir, 'restored');
+    await expect(restoreBackup({ archive: altered, dataDir: target, secretKey: key })).rejects.toMatchObject({ code: 'BACKUP_MANIFEST_ALTERED' });
+    expect(await readdir(target)).toEqual([]);
+    // The untouched archive restores with the same key.
+    await expect(restoreBackup({ archive, dataDir: target, secretKey: key })).resolves.toMatchObject({ manifest: { server: { publicHost: '127.0.0.1' } } });
+  });
+
   it.each([
     ['a name no backup has', ['etc-passwd'], /"etc-passwd", which no outpost backup has/],
     ['a path that climbs out', ['../outside'], /"\.\.\/outside", which no outpost backup has/],
