@@ -11,6 +11,8 @@
 #   haproxy            the TCP load balancer in front of the cluster tests' broker nodes
 #   qemu-user-static   runs the arm64/armv7l agent bundles under emulation
 #   python3-paho-mqtt  the independent Python example device (docs/device-protocol.md)
+#   lib*-arm64-cross, lib*-armhf-cross
+#                      glibc sysroots (architecture `all`) for the bundled arm64/armv7l Node.js under qemu
 #
 # Idempotent: prints one line and exits 0 when everything is present. Needs root or
 # password-less sudo to install; otherwise prints what to install and exits 1.
@@ -29,7 +31,9 @@ for arg in "$@"; do
   esac
 done
 
-packages=(influxdb chromium mosquitto mosquitto-clients openssl python3 make g++ postgresql redis-server haproxy qemu-user-static python3-paho-mqtt)
+packages=(influxdb chromium mosquitto mosquitto-clients openssl python3 make g++ postgresql redis-server haproxy qemu-user-static python3-paho-mqtt
+  libc6-arm64-cross libstdc++6-arm64-cross libgcc-s1-arm64-cross
+  libc6-armhf-cross libstdc++6-armhf-cross libgcc-s1-armhf-cross libatomic1-armhf-cross)
 
 say() { printf 'install-test-deps: %s\n' "$*"; }
 
