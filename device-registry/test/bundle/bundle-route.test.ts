@@ -159,6 +159,18 @@ describe('POST /api/v1/agent-bundles', () => {
     expect(json(bad).code).toBe('VALIDATION_FAILED');
     const unknownField = await download(t, t.admin, { group: 'lab', maxUses: 5, allowLoopback: true });
     expect(unknownField.status).toBe(400);
+    // A runtime (issue 17) that is no architecture or version a bundle carries, before any token is made.
+    const tokensBefore = ((await t.api('GET', '/api/v1/enrollment-tokens', { token: t.admin })).body as { items: unknown[] }).items.length;
+    for (const runtime of ['mips', 'arm64@18', 'arm64@latest']) {
+      const refused = await download(t, t.admin, { group: 'lab', allowLoopback: true, runtime });
+      expect(refused.status, runtime).toBe(400);
+      expect(json(refused).code, runtime).toBe('BUNDLE_RUNTIME_INVALID');
+    }
+    expect(((await t.api('GET', '/api/v1/enrollment-tokens', { token: t.admin })).body as { items: unknown[] }).items).toHaveLength(tokensBefore);
+    // Without a runtime the answer says so.
+    const none = await download(t, t.admin, { group: 'lab', allowLoopback: true, runtime: 'none' });
+    expect(none.status).toBe(200);
+    expect(none.headers.get('x-outpost-agent-runtime')).toBe('none');
   });
 });
 
