@@ -22,6 +22,7 @@ import { startInfluxd, type InfluxdHandle } from '../services/influxd.js';
 import { BENCH_PASSWORD, startServerProcess, type ServerProcess } from '../services/outpost-server.js';
 import { startPostgres, type PostgresHandle } from '../services/postgres.js';
 import { startRedis, type RedisHandle } from '../services/redis.js';
+import { waitFor } from '../services/wait-for.js';
 
 export interface StartClusterOptions {
   readonly brokers?: number;
@@ -135,6 +136,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await first.start();
     progress(`starting ${rest.map((n) => n.name).join(', ')}`);
     await Promise.all(rest.map((node) => node.start()));
+    progress('waiting for HAProxy to see every node up');
+    await waitFor(async () => Object.values(await haproxy.serverStates()).every((state) => state === 'UP'), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      description: 'HAProxy marking every node UP',
+    });
     return {
       redis,
       postgres,
