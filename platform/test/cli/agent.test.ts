@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lines, makeHome, noFetch, outpost } from './cli-harness.js';
 
@@ -131,10 +132,40 @@ describe('outpost agent bundle', () => {
     [['--group', 'lab', '--out', 'x.tar.gz', '--tag', 'novalue'], 'invalid --tag "novalue" (expected KEY=VALUE)'],
     [['--group', 'lab'], 'missing required flag --out'],
     [['--out', 'x.tar.gz'], 'missing required flag --group'],
+    [['--group', 'lab', '--out', 'x.tar.gz', '--arch', 'mips'], 'invalid --arch "mips" (expected arm64, armv7l, x64)'],
+    [['--group', 'lab', '--out', 'x.tar.gz', '--arch', 'arm64', '--no-runtime'], '--no-runtime cannot go with --arch, --runtime-version or --runtime-tarball'],
+    [['--group', 'lab', '--out', 'x.tar.gz', '--runtime-version', '22'], '--runtime-version needs --arch'],
+    [['--group', 'lab', '--out', 'x.tar.gz', '--runtime-sha256', 'ab'], '--runtime-sha256 goes with --runtime-tarball'],
+    [['--group', 'lab', '--out', 'x.tar.gz', '--arch', 'arm64', '--runtime-version', '18'], 'invalid --runtime-version: "arm64@18": the agent needs Node.js 20 or newer'],
   ])('refuses %j without calling the server', async (flags, message) => {
     const result = await outpost(['agent', 'bundle', ...flags], { home: home.dir, env, fetch: noFetch });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`outpost: ${message} — see 'outpost agent bundle --help'\n`);
+  });
+
+  it('asks the server for the runtime --arch names, or for none', async () => {
+    const withRuntime = await outpost(['agent', 'bundle', '--group', 'lab', '--out', join(home.dir, 'pi.tar.gz'), '--arch', 'arm64', '--runtime-version', '22.x'], { home: home.dir, env });
+    expect(withRuntime.code, withRuntime.stderr).toBe(0);
+    const without = await outpost(['agent', 'bundle', '--group', 'lab', '--out', join(home.dir, 'bare.tar.gz'), '--no-runtime'], { home: home.dir, env });
+    expect(without.code, without.stderr).toBe(0);
+    expect(api.requests.map((r) => (r.body as { runtime?: string }).runtime)).toEqual(['arm64@22.x', 'none']);
+  });
+
+  it('checks --runtime-tarball against --runtime-sha256 before asking the server for anything', async () => {
+    const tree = join(home.dir, 'node-v24.1.0-linux-arm64');
+    await mkdir(join(tree, 'bin'), { recursive: true });
+    await writeFile(join(tree, 'bin', 'node'), 'not really node');
+    await writeFile(join(tree, 'LICENSE'), 'licence');
+    const tarball = join(home.dir, 'node-v24.1.0-linux-arm64.tar.gz');
+    execFileSync('tar', ['-czf', tarball, '-C', home.dir, 'node-v24.1.0-linux-arm64']);
+    const out = join(home.dir, 'pi.tar.gz');
+    const wrong = await outpost(['agent', 'bundle', '--group', 'lab', '--out', out, '--runtime-tarball', tarball, '--runtime-sha256', 'ab'.repeat(32)], { home: home.dir, env, fetch: noFetch });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/has sha256 [0-9a-f]{64}, not the (ab){32} given with --runtime-sha256: not used/);
+    const otherArch = await outpost(['agent', 'bundle', '--group', 'lab', '--out', out, '--runtime-tarball', tarball, '--arch', 'armv7l'], { home: home.dir, env, fetch: noFetch });
+    expect(otherArch.code).toBe(2);
+    expect(otherArch.stderr).toContain('is Node.js for arm64, not --arch armv7l');
+    await expect(stat(out)).rejects.toThrow();
   });
 
   it('refuses an --out in a directory that does not exist', async () => {
