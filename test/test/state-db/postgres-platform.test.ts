@@ -109,7 +109,8 @@ describe('the platform on PostgreSQL', () => {
     // The outage's warnings name the server with its password masked.
     expect(t.logs.some((l) => l.msg.startsWith('state database degraded: PostgreSQL at postgres://outpost:***@'))).toBe(true);
     expect(JSON.stringify(t.logs)).not.toContain(postgres.password);
-  });
+    // Bounded by the waits above plus a PostgreSQL restart, on a loaded CI machine.
+  }, 90_000);
 });
 
 describe('the platform pointed at a PostgreSQL that does not answer', () => {
