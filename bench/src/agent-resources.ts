@@ -29,6 +29,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { adminApi, findFreePorts, startServerProcess, waitFor } from '@outpost/e2e';
 import { parseDuration } from '@outpost/protocol';
+import { printResult } from './result-line.js';
 
 const AGENT_SRC = dirname(createRequire(import.meta.url).resolve('@outpost/edge-agent'));
 const AGENT_DIR = dirname(dirname(AGENT_SRC));
@@ -241,3 +242,12 @@ console.log(`outpost-agent resources (${values.agent} agent; node ${process.vers
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of table) console.log(line(row));
+printResult({
+  bench: 'agent-resources',
+  figures: rows.flatMap((r) => [
+    { name: `agent RSS median at ${String(r.rate)} metrics/s`, value: r.rssMedianMb, unit: 'MB', better: 'lower' as const, goal: `≤ ${String(RSS_MEDIAN_GOAL_MB)} MB` },
+    { name: `agent RSS max at ${String(r.rate)} metrics/s`, value: r.rssMaxMb, unit: 'MB', better: 'lower' as const, goal: `≤ ${String(RSS_MAX_GOAL_MB)} MB` },
+    { name: `agent CPU at ${String(r.rate)} metrics/s`, value: r.cpuPct, unit: '% of a core', better: 'lower' as const, ...(r.rate === 10 ? { goal: `≤ ${String(CPU_GOAL_PCT_AT_10)} %` } : {}) },
+    { name: `agent samples stored at ${String(r.rate)} metrics/s`, value: r.stored, unit: `of ${String(r.expected)}`, better: 'higher' as const },
+  ]),
+});

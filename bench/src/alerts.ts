@@ -24,6 +24,7 @@ import { openSpool, TelemetryRecords } from '@outpost/telemetry';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { pino } from 'pino';
+import { printResult } from './result-line.js';
 
 const rate = Number(process.argv[2] ?? 5000);
 const ruleCount = Number(process.argv[3] ?? 1000);
@@ -168,6 +169,15 @@ console.log(`alerts benchmark: ${String(rules.length)} rules (${String(ruleCount
 console.log(`  appended: ${String(sent)} batches in ${elapsedS.toFixed(1)} s = ${(sent / elapsedS).toFixed(0)} msg/s (${String(refused)} refused)`);
 console.log(`  rule evaluations: ${String(evals)} in ${totalS.toFixed(1)} s = ${(evals / totalS).toFixed(0)} /s`);
 console.log(`  append → alert event (${String(sorted.length)} of ${String(probes)} probe transitions): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(1)} ms`);
+printResult({
+  bench: 'alerts',
+  figures: [
+    { name: 'alert latency p50 (append → alert event)', value: percentile(sorted, 50), unit: 'ms', better: 'lower' },
+    { name: 'alert latency p99 (append → alert event)', value: percentile(sorted, 99), unit: 'ms', better: 'lower', goal: '≤ 10 ms' },
+    { name: 'rule evaluations', value: evals / totalS, unit: '/s', better: 'higher' },
+    { name: 'alert probe transitions seen', value: sorted.length, unit: `of ${String(probes)}`, better: 'higher' },
+  ],
+});
 
 await module.close();
 await spool.close();

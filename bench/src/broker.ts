@@ -31,6 +31,7 @@
  */
 import { benchDevices, CACHE_DIR, startMosquitto, startOutpost, type BrokerUnderTest, type DeviceIdentity } from './broker-fixtures.js';
 import { idleRss, storm, throughput, type IdleResult, type StormResult, type ThroughputResult } from './broker-scenarios.js';
+import { printResult } from './result-line.js';
 
 function parseArgs(argv: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -183,3 +184,15 @@ for (const [label, ours, theirs, better, unit] of rows) {
 }
 say('');
 say('goals: Outpost ≥ 1.0× mosquitto msg/s; ≤ 26 kB per idle TLS session (plain aedes measured 0.85× and 70 kB before).');
+printResult({
+  bench: 'broker',
+  figures: rows.map(([label, ours, theirs, better, unit]) => ({
+    name: label,
+    value: ours ?? null,
+    unit,
+    better,
+    anchor: label.includes('persistence true') ? 'mosquitto (persistence true)' : 'mosquitto',
+    anchorValue: theirs ?? null,
+    ...(label.startsWith('QoS 1 accepted') || label.startsWith('QoS 1 msg/s') ? { goal: '≥ 1.0× mosquitto' } : label === 'RSS per idle mTLS session' ? { goal: '≤ 26 kB' } : {}),
+  })),
+});

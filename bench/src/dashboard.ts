@@ -20,9 +20,11 @@ import { gzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
 import forge from 'node-forge';
 import { platformClient, serverParts, startChromium, startPlatform, TEST_ADMIN_PASSWORD } from '@outpost/e2e';
+import { printResult, type BenchFigure } from './result-line.js';
 
 const deviceCount = Number(process.argv[2] ?? 10_000);
 const days = Number(process.argv[3] ?? 30);
+const figures: BenchFigure[] = [];
 const keyCount = Math.min(deviceCount, 200);
 const generate = promisify(generateKeyPair);
 
@@ -130,6 +132,8 @@ try {
   await page.waitForFunction(`performance.getEntriesByName('fleet:all-rows').length > 0`, undefined, { timeout: 120_000 });
   const allRows = performance.now() - n0;
   console.log(`fleet page, ${String(deviceCount)} devices: first rows drawn ${firstRows.toFixed(0)} ms after navigation (goal ≤ 1000 ms); totals ${totals.toFixed(0)} ms; whole list loaded ${allRows.toFixed(0)} ms (seen from node)`);
+  figures.push({ name: `dashboard first rows at ${String(deviceCount)} devices`, value: firstRows, unit: 'ms', better: 'lower', goal: '≤ 1000 ms' });
+  figures.push({ name: `dashboard whole list at ${String(deviceCount)} devices`, value: allRows, unit: 'ms', better: 'lower' });
   // Where the time goes, seen from the page: its own marks (ms since navigation) and the API calls.
   const timing = (await page.evaluate(`(() => {
     const nav = performance.getEntriesByType('navigation')[0];
@@ -145,6 +149,24 @@ try {
   })()`)) as { domContentLoaded: number; scriptsLoaded: number; firstRows: number; totals: number; allRows: number; calls: { path: string; start: number; wait: number; download: number; bytes: number; decoded: number }[] };
   console.log(`fleet page marks (ms since navigation): scripts loaded ${timing.scriptsLoaded.toFixed(0)}, DOMContentLoaded ${timing.domContentLoaded.toFixed(0)}, first rows painted ${timing.firstRows.toFixed(0)}, totals ${timing.totals.toFixed(0)}, whole list ${timing.allRows.toFixed(0)}`);
   for (const c of timing.calls) console.log(`  ${c.path.slice(0, 70).padEnd(70)} at ${c.start.toFixed(0).padStart(5)} ms: server ${c.wait.toFixed(0).padStart(4)} ms, download ${c.download.toFixed(0).padStart(4)} ms, ${(c.bytes / 1024).toFixed(1)} KB (${(c.decoded / 1024).toFixed(1)} KB JSON)`);
+
+  // Side by side in the same run: the same page without the summary route (as before it existed),
+  // where the totals wait for the whole list.
+  await page.route('**/api/v1/fleet/summary', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"code":"NOT_FOUND","message":"bench: no summary"}' }));
+  const b0 = performance.now();
+  await page.goto(`${started.operatorUrl}/`);
+  await page.waitForFunction(`performance.getEntriesByName('fleet:all-rows').length > 0`, undefined, { timeout: 120_000 });
+  const without = (await page.evaluate(`(() => {
+    const mark = (n) => performance.getEntriesByName(n)[0]?.startTime ?? -1;
+    return { firstRows: mark('fleet:first-rows'), allRows: mark('fleet:all-rows') };
+  })()`)) as { firstRows: number; allRows: number };
+  console.log(
+    `fleet page side by side (page marks, ms since navigation): with /fleet/summary — first rows ${timing.firstRows.toFixed(0)}, totals ${timing.totals.toFixed(0)}; ` +
+      `without it — first rows ${without.firstRows.toFixed(0)}, totals only with the whole list ${without.allRows.toFixed(0)} (${(performance.now() - b0).toFixed(0)} ms seen from node)`,
+  );
+  await page.unroute('**/api/v1/fleet/summary');
+  await page.goto(`${started.operatorUrl}/`);
+  await page.waitForFunction(`performance.getEntriesByName('fleet:all-rows').length > 0`, undefined, { timeout: 120_000 });
 
   // Scrolling the table: one step per frame for 3 s, frames timed in the page.
   const frames = (await page.evaluate(`new Promise((resolve) => {
@@ -163,6 +185,7 @@ try {
   const slow = frames.filter((d) => d > 50);
   const sorted = [...frames].sort((a, b) => a - b);
   console.log(`fleet table scroll: ${String(frames.length)} frames in 3 s, ${String(slow.length)} over 50 ms (goal: none), median ${(sorted[Math.floor(sorted.length / 2)] ?? 0).toFixed(1)} ms, longest ${Math.max(...frames).toFixed(1)} ms${slow.length > 0 ? ` (slow frames at index ${frames.flatMap((d, i) => (d > 50 ? [i] : [])).join(', ')})` : ''}`);
+  figures.push({ name: 'dashboard scroll frames over 50 ms', value: slow.length, unit: 'frames', better: 'lower', goal: '0' });
 
   // 30-day chart: pick the range on the device page, time until the chart holds its points.
   await page.goto(`${started.operatorUrl}/devices/${publisher.deviceId}`);
@@ -173,6 +196,7 @@ try {
   const chart = performance.now() - c0;
   const points = await page.locator('figure.chart[data-metric="temperature"]').getAttribute('data-points');
   console.log(`30-day chart of 1 Hz data: ${points ?? '?'} points (mean, min, max per bucket) loaded and drawn in ${chart.toFixed(0)} ms (goal ≤ 500 ms)`);
+  figures.push({ name: `dashboard ${String(days)}-day chart of 1 Hz data`, value: chart, unit: 'ms', better: 'lower', goal: '≤ 500 ms' });
 
   await device.endAsync(true);
 } finally {
@@ -188,3 +212,5 @@ for (const name of (await readdir(assets)).filter((n) => n.endsWith('.js')).sort
   console.log(`bundle: ${name} ${(gz / 1024).toFixed(1)} KB gzip`);
 }
 console.log(`bundle: ${(total / 1024).toFixed(1)} KB gzip of JavaScript in all (budget 100 KB)`);
+figures.push({ name: 'dashboard JavaScript bundle (gzip)', value: total / 1024, unit: 'KB', better: 'lower', goal: '≤ 100 KB' });
+printResult({ bench: 'dashboard', figures });

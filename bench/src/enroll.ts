@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { createRegistryPart } from '@outpost/device-registry';
 import { startPlatform } from '@outpost/e2e';
+import { printResult } from './result-line.js';
 
 const devices = Number(process.argv[2] ?? 400);
 const concurrency = Number(process.argv[3] ?? 16);
@@ -118,4 +119,11 @@ const rate = enrolled / seconds;
 console.log(`enrolled ${devices} devices with ${concurrency} concurrent HTTPS clients in ${seconds.toFixed(1)} s: ${rate.toFixed(1)} enrollments/s, p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
 console.log(`statuses: ${[...statuses].map(([s, n]) => `${s}×${n}`).join(' ')}`);
 console.log(`10,000 devices at this rate: ${(10_000 / rate).toFixed(0)} s (goal ≤ 300 s)`);
+printResult({
+  bench: 'enroll',
+  figures: [
+    { name: 'enrollments (HTTPS, CSR signed, stored)', value: rate, unit: '/s', better: 'higher', goal: '≥ 33.3/s (10,000 in ≤ 300 s)' },
+    { name: 'enrollment p99', value: latencies[Math.floor(0.99 * (latencies.length - 1))] ?? null, unit: 'ms', better: 'lower' },
+  ],
+});
 await started.close();

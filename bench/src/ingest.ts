@@ -15,6 +15,7 @@ import { topics } from '@outpost/protocol';
 import { queryInfluxQL } from '@outpost/telemetry';
 import mqtt from 'mqtt';
 import { writeLinesRaw } from './line-protocol-ceiling.js';
+import { printResult } from './result-line.js';
 
 const devices = Number(process.argv[2] ?? 20);
 const batchesPerDevice = Number(process.argv[3] ?? 100);
@@ -113,6 +114,14 @@ try {
     const rate = stored / seconds;
     console.log(`end to end: ${stored.toLocaleString('en')} of ${totalPoints.toLocaleString('en')} points in InfluxDB in ${seconds.toFixed(1)} s = ${Math.round(rate).toLocaleString('en')} points/s (all PUBACKs after ${acked.toFixed(1)} s; server CPU ${(cpu / seconds).toFixed(2)} cores, ${((cpu * 1e6) / stored).toFixed(1)} µs per point)`);
     console.log(`ratio end-to-end / raw ceiling: ${(rate / ceiling.pointsPerS).toFixed(2)}× (goal ≥ 0.5×); loss: ${String(totalPoints - stored)} points`);
+    printResult({
+      bench: 'ingest',
+      figures: [
+        { name: 'end-to-end ingest MQTT → InfluxDB', value: rate, unit: 'points/s', better: 'higher', anchor: 'raw influxd', anchorValue: ceiling.pointsPerS, goal: '≥ 0.5× raw influxd' },
+        { name: 'ingest server CPU per point', value: (cpu * 1e6) / stored, unit: 'µs', better: 'lower' },
+        { name: 'ingest points lost', value: totalPoints - stored, unit: 'points', better: 'lower', goal: '0' },
+      ],
+    });
     await Promise.all(clients.map((c) => c.endAsync()));
   } finally {
     await server.stop();
