@@ -48,8 +48,8 @@ const BENCHES: readonly BenchEntry[] = [
   { bench: 'dashboard', file: 'dashboard.js', quick: ['2000', '1'], full: ['10000', '30'], quickTimeoutS: 150, fullTimeoutS: 1800 },
   // The agent's RSS and CPU at 10 and 100 metrics/s.
   { bench: 'agent-resources', file: 'agent-resources.js', quick: ['--duration', '15s', '--warmup', '5s'], full: ['--duration', '60s', '--warmup', '15s'], quickTimeoutS: 90, fullTimeoutS: 300 },
-  // Cluster vs single node (bench/src/cluster.ts, added by the scale-out work): its own defaults.
-  { bench: 'cluster', file: 'cluster.js', quick: [], full: [], quickTimeoutS: 150, fullTimeoutS: 1200, optional: true },
+  // Cluster vs single node (bench/src/cluster.ts, added by the scale-out work): devices, batches/device, samples/batch, idle sessions.
+  { bench: 'cluster', file: 'cluster.js', quick: ['20', '20', '10', '100'], full: ['60', '50', '10', '300'], quickTimeoutS: 150, fullTimeoutS: 1200, optional: true },
 ];
 
 const { values } = parseArgs({
