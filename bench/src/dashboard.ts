@@ -115,7 +115,8 @@ try {
   }
   console.log(`setup: ${String(Math.round((end - start) / 1000))} samples (1 Hz, ${String(days)} days) stored in ${((performance.now() - t1) / 1000).toFixed(0)} s (not measured)`);
 
-  const page = await (await chromium.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  // bypassCSP: waitForFunction compiles its predicate in the page, which the app's CSP (script-src 'self') forbids.
+  const page = await (await chromium.browser.newContext({ viewport: { width: 1280, height: 900 }, bypassCSP: true })).newPage();
   await page.goto(`${started.operatorUrl}/login`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
