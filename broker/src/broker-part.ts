@@ -35,6 +35,7 @@ import { SessionRegistry } from './services/session-registry.js';
 import { CancellableWaits } from './services/cancellable-waits.js';
 import { clusterSessions, type ClusterSessions } from './cluster/cluster-session-hooks.js';
 import type { RedisAedesBackends } from './cluster/redis-aedes.js';
+import { localFirstOutbound } from './cluster/local-first-outbound.js';
 
 export const PART_NAME = 'broker';
 
@@ -87,12 +88,18 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     const waits = new CancellableWaits();
     const metricTypes = new MetricTypeGuard(sqlMetricTypeStore(deps.db), now);
     let broker: AedesBroker | undefined;
-    const outbound: MqttOutbound = {
+    const running = (): AedesBroker => {
+      if (broker === undefined) throw new OutpostError('BROKER_UNAVAILABLE', 'the MQTT broker is not running');
+      return broker;
+    };
+    const localOutbound: MqttOutbound = {
       publish(message) {
         if (broker === undefined) return Promise.reject(new OutpostError('BROKER_UNAVAILABLE', 'the MQTT broker is not running'));
         return broker.publish(message);
       },
     };
+    // Cluster mode (issue 15): commands for a device held here skip the Redis emitter.
+    const outbound: MqttOutbound = cluster === undefined ? localOutbound : localFirstOutbound({ publish: (message) => localOutbound.publish(message), publishToClient: async (clientId, message) => running().publishToClient(clientId, message) });
     const delivery = new InstructionDelivery({ registry, outbound, sessions, now, log });
     const sinkProxy: IngestSink = {
       append: (deviceId, raw, batch) => (sink === undefined ? Promise.reject(new OutpostError('BROKER_UNAVAILABLE', 'the ingest spool is not open')) : sink.append(deviceId, raw, batch)),

@@ -26,6 +26,8 @@ export interface AedesBrokerOptions {
 
 export interface AedesBroker extends MqttOutbound {
   handle(connection: Duplex): void;
+  /** Delivers to the client with this id if it is connected to this node (not through the emitter); false when it is not. */
+  publishToClient(clientId: string, message: OutboundMessage): Promise<boolean>;
   readonly connectedClients: number;
   close(): Promise<void>;
 }
@@ -198,6 +200,14 @@ export async function createAedesBroker(hooks: MqttHooks, options: AedesBrokerOp
     },
     get connectedClients() {
       return aedes.connectedClients;
+    },
+    publishToClient(clientId: string, message: OutboundMessage) {
+      const client = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId];
+      if (client === undefined || client.closed) return Promise.resolve(false);
+      const payload = typeof message.payload === 'string' ? Buffer.from(message.payload, 'utf8') : message.payload;
+      return new Promise<boolean>((resolve, reject) => {
+        client.publish({ cmd: 'publish', topic: message.topic, payload, qos: message.qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve(true)));
+      });
     },
     publish(message: OutboundMessage) {
       const packet: PublishPacket = {

@@ -116,6 +116,24 @@ describe('broker nodes sharing state through Redis', () => {
     await goneFromA;
     await publishAcked(onB, topics.telemetry(device.deviceId), JSON.stringify(telemetryBatch(2)));
     expect(a.t.logs.some((l) => l.msg === 'mqtt session fenced: taken over by another node' && l['deviceId'] === device.deviceId)).toBe(true);
+    // Presence: node B holds it; once it leaves, nobody does.
+    expect(await redis.command('HGET', 'outpost:holders', device.deviceId)).toMatch(/^\d+ node-b$/);
+    await onB.endAsync();
+    await waitFor(async () => (await redis.command('HGET', 'outpost:holders', device.deviceId)) === null, { description: 'the holder released', timeoutMs: 5_000 });
+  });
+
+  it('still fences after Redis lost its data: a new claim outranks the claims made before', async () => {
+    const device = await api.enroll('cl-flushed');
+    const onB = await connect(b, device);
+    await publishAcked(onB, topics.telemetry(device.deviceId), JSON.stringify(telemetryBatch(1)));
+    const before = Number(await redis.command('GET', `outpost:epoch:${device.deviceId}`));
+    expect(await redis.command('FLUSHALL')).toBe('+OK');
+    const goneFromB = closed(onB, 5_000);
+    const onA = await connect(a, device);
+    // A plain INCR would start again at 1, below B's epoch: B's session would not be stale.
+    expect(Number(await redis.command('GET', `outpost:epoch:${device.deviceId}`))).toBeGreaterThan(before);
+    await goneFromB;
+    await publishAcked(onA, topics.telemetry(device.deviceId), JSON.stringify(telemetryBatch(2)));
   });
 
   it('refuses a publish from a stale session even when the takeover message was lost', async () => {

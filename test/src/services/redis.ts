@@ -47,8 +47,11 @@ export interface RedisHandle {
   kill(): Promise<void>;
   /** Starts redis-server again on the same port and dir; resolves when PING answers. */
   restart(): Promise<void>;
-  /** Sends one command over a fresh connection and answers the first reply line ("+PONG", ":3", "$5"). */
-  command(...args: string[]): Promise<string>;
+  /**
+   * Sends one command over a fresh connection and answers the reply as text: a status or error
+   * line as sent ("+PONG", "-ERR …"), an integer as ":3", a bulk string as its content, a nil as null.
+   */
+  command(...args: string[]): Promise<string | null>;
 }
 
 /** Starts redis-server and resolves once PING answers PONG. */
@@ -109,8 +112,8 @@ databases 1
   return [file];
 }
 
-/** One command over a fresh connection; the first reply line, e.g. "+PONG" or ":3". */
-function sendCommand(port: number, args: readonly string[]): Promise<string> {
+/** One command over a fresh connection: "+PONG", ":3", a bulk string's content, or null for a nil. */
+function sendCommand(port: number, args: readonly string[]): Promise<string | null> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let reply = '';
@@ -122,9 +125,23 @@ function sendCommand(port: number, args: readonly string[]): Promise<string> {
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
       const end = reply.indexOf('\r\n');
-      if (end >= 0) {
+      if (end < 0) return;
+      const first = reply.slice(0, end);
+      if (!first.startsWith('$')) {
         socket.end();
-        resolve(reply.slice(0, end));
+        resolve(first);
+        return;
+      }
+      const length = Number(first.slice(1));
+      if (length < 0) {
+        socket.end();
+        resolve(null);
+        return;
+      }
+      const body = Buffer.from(reply.slice(end + 2), 'utf8');
+      if (body.length >= length + 2) {
+        socket.end();
+        resolve(body.subarray(0, length).toString('utf8'));
       }
     });
     socket.once('error', reject);
