@@ -123,6 +123,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       OUTPOST_SERVER_NAMES: '127.0.0.1,localhost',
       OUTPOST_ADMIN_PASSWORD: adminPassword,
       OUTPOST_LEASE_TTL: '3s',
+      // Harness tooling logs in once per enrolled device (enrollDevices), through one address.
+      OUTPOST_LOGIN_RATE_LIMIT: '100000',
+      OUTPOST_LOGIN_ACCOUNT_RATE_LIMIT: '100000',
       OUTPOST_LOG_LEVEL: 'warn',
       ...options.env,
     };
