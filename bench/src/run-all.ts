@@ -35,13 +35,13 @@ interface BenchEntry {
 /** The benches, the anchor each measures against, and their sizes per profile (each bench's own argument form). */
 const BENCHES: readonly BenchEntry[] = [
   // vs Debian mosquitto configured alike, same run: throughput, CPU/msg, idle session RSS, reconnect storm.
-  { bench: 'broker', file: 'broker.js', quick: ['publishers=10', 'messages=500', 'idle=300', 'storm=500', 'persistence=0'], full: ['publishers=20', 'messages=2000', 'idle=1000', 'storm=5000', 'persistence=1'], quickTimeoutS: 150, fullTimeoutS: 1200 },
+  { bench: 'broker', file: 'broker.js', quick: ['publishers=5', 'messages=300', 'idle=200', 'storm=200', 'persistence=0'], full: ['publishers=20', 'messages=2000', 'idle=1000', 'storm=5000', 'persistence=1'], quickTimeoutS: 240, fullTimeoutS: 1200 },
   // MQTT → InfluxDB end to end vs the raw influxd ceiling: devices, batches/device, samples/batch, metrics, connections.
   { bench: 'ingest', file: 'ingest.js', quick: ['10', '20', '100', '5', '3'], full: ['20', '100', '100', '5', '3'], quickTimeoutS: 120, fullTimeoutS: 900 },
   // append → alert event latency at msg/s, rules, seconds.
-  { bench: 'alerts', file: 'alerts.js', quick: ['5000', '1000', '5'], full: ['5000', '1000', '10'], quickTimeoutS: 90, fullTimeoutS: 300 },
+  { bench: 'alerts', file: 'alerts.js', quick: ['2000', '1000', '5'], full: ['5000', '1000', '10'], quickTimeoutS: 90, fullTimeoutS: 300 },
   // enrollments/s: devices, concurrency, pre-generated keys.
-  { bench: 'enroll', file: 'enroll.js', quick: ['500', '16', '100'], full: ['10000', '16', '200'], quickTimeoutS: 90, fullTimeoutS: 900 },
+  { bench: 'enroll', file: 'enroll.js', quick: ['300', '16', '50'], full: ['10000', '16', '200'], quickTimeoutS: 150, fullTimeoutS: 900 },
   // OTA fan-out vs a static https server: devices, MiB, rounds, identities.
   { bench: 'ota-download', file: 'ota-download.js', quick: ['50', '10', '1', '20'], full: ['200', '50', '2', '50'], quickTimeoutS: 90, fullTimeoutS: 900 },
   // Chromium first render of the fleet page: devices, days of 1 Hz history.

@@ -164,7 +164,9 @@ export function runBench(plan: BenchPlan, echo: (line: string) => void): Promise
       const base = { bench: plan.bench, args: plan.args, seconds, figures };
       if (timedOut) return finish({ ...base, ok: false, reason: `timed out after ${String(Math.round(plan.timeoutMs / 1000))} s` });
       if (code !== 0) {
-        const tail = lastLines(stderr, 3) || lastLines(stdout, 3);
+        // An uncaught error's message says more than the stack and Node's version after it.
+        const thrown = [...stderr.split('\n').map((l) => l.trim()).filter((l) => /^[A-Za-z]*Error\b/.test(l))].pop();
+        const tail = thrown?.slice(0, 400) ?? (lastLines(stderr, 3) || lastLines(stdout, 3));
         return finish({ ...base, ok: false, reason: `exited with ${signal ?? String(code)}${tail.length > 0 ? `: ${tail}` : ''}` });
       }
       if (parseError !== undefined) return finish({ ...base, ok: false, reason: parseError });

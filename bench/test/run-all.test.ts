@@ -30,6 +30,7 @@ console.log(${JSON.stringify(
 console.log('trailing human line');
 `;
 const BROKEN = `process.stderr.write('setup\\nboom: influxd did not start\\n'); process.exit(3);`;
+const THROWS = `throw new Error('launcher.sh has no NODE_FLAGS line');`;
 const SILENT = `console.log('figures only for humans: 12 ms');`;
 const HANGS = `console.log('starting'); setInterval(() => {}, 1000);`;
 const GARBLED = `console.log('BENCH_RESULT {"bench":"x","figures":[{"name":1}]}');`;
@@ -45,13 +46,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'outpost-run-all-'));
   await writeFile(join(dir, 'good.mjs'), GOOD);
   await writeFile(join(dir, 'broken.mjs'), BROKEN);
+  await writeFile(join(dir, 'throws.mjs'), THROWS);
   await writeFile(join(dir, 'silent.mjs'), SILENT);
   await writeFile(join(dir, 'hangs.mjs'), HANGS);
   await writeFile(join(dir, 'garbled.mjs'), GARBLED);
   const echoed: string[] = [];
   report = await runPlans(
     'quick',
-    [plan('fake-broker', 'good.mjs'), plan('broken', 'broken.mjs'), plan('silent', 'silent.mjs'), plan('hangs', 'hangs.mjs', 1_000), plan('garbled', 'garbled.mjs')],
+    [plan('fake-broker', 'good.mjs'), plan('broken', 'broken.mjs'), plan('throws', 'throws.mjs'), plan('silent', 'silent.mjs'), plan('hangs', 'hangs.mjs', 1_000), plan('garbled', 'garbled.mjs')],
     (line) => echoed.push(line),
   );
   expect(echoed).toContain('[fake-broker] human output: 437 msg/s');
@@ -74,7 +76,9 @@ describe('run-all', () => {
 
   it('reports each failing bench with its reason', () => {
     const reasons = Object.fromEntries(report.results.filter((r) => !r.ok).map((r) => [r.bench, r.ok ? '' : r.reason]));
-    expect(Object.keys(reasons)).toEqual(['broken', 'silent', 'hangs', 'garbled']);
+    expect(Object.keys(reasons)).toEqual(['broken', 'throws', 'silent', 'hangs', 'garbled']);
+    // An uncaught error: its message, not the stack's last lines and Node's version.
+    expect(reasons['throws']).toBe('exited with 1: Error: launcher.sh has no NODE_FLAGS line');
     expect(reasons['broken']).toMatch(/^exited with 3: setup \| boom: influxd did not start$/);
     expect(reasons['silent']).toBe('printed no BENCH_RESULT line');
     expect(reasons['hangs']).toBe('timed out after 1 s');
@@ -84,7 +88,7 @@ describe('run-all', () => {
   it('renders one table row per figure, with anchor, ratio and goal, and one row per failure', () => {
     const table = renderTable(report);
     const lines = table.split('\n');
-    expect(lines[0]).toMatch(/^profile quick: 1 of 5 benches ok in \d+ s; \d+ × .+, [\d.]+ GiB, Node v\d+/);
+    expect(lines[0]).toMatch(/^profile quick: 1 of 6 benches ok in \d+ s; \d+ × .+, [\d.]+ GiB, Node v\d+/);
     expect(lines[1]).toMatch(/^\| bench +\| figure +\| Outpost +\| anchor +\| ratio +\| goal +\|$/);
     const row = (needle: string): string[] => (lines.find((l) => l.includes(needle)) ?? '').split('|').map((c) => c.trim()).slice(1, -1);
     expect(row('QoS 1 accepted')).toEqual(['fake-broker', 'QoS 1 accepted msg/s', '400 msg/s', 'mosquitto: 800 msg/s', '0.50× (higher is better)', '≥ 1.0× mosquitto']);
@@ -93,7 +97,7 @@ describe('run-all', () => {
     expect(row('FAILED: timed out')).toEqual(['hangs', 'FAILED: timed out after 1 s', '—', '—', '—', '—']);
     // The broken bench's reason holds '|': escaped so the Markdown table keeps its columns.
     expect(lines.find((l) => l.includes('boom'))).toContain('setup \\| boom');
-    expect(lines).toHaveLength(2 + 1 + 3 + 4);
+    expect(lines).toHaveLength(2 + 1 + 3 + 5);
   });
 
   it('renders one JSON line with the profile, the machine and every result', () => {
@@ -106,6 +110,7 @@ describe('run-all', () => {
     expect(parsed.results.map((r) => [r.bench, r.ok, r.figures.length])).toEqual([
       ['fake-broker', true, 3],
       ['broken', false, 0],
+      ['throws', false, 0],
       ['silent', false, 0],
       ['hangs', false, 0],
       ['garbled', false, 0],
