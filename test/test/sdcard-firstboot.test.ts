@@ -37,7 +37,7 @@ function run(command: string, args: readonly string[], env: Record<string, strin
   return { code: result.status, out: `${result.stdout}${result.stderr}` };
 }
 
-describe('an SD card prepared with outpost agent sdcard installs and enrolls on first boot', () => {
+describe('an SD card prepared with outpost agent sdcard installs and enrolls on first boot', { timeout: 3 * TIMEOUT_MS }, () => {
   let server: OutpostServer;
   let api: Api;
   let work: string;
