@@ -191,7 +191,7 @@ export async function runPlans(profile: string, plans: readonly BenchPlan[], ech
 export function formatNumber(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
   const abs = Math.abs(value);
-  if (abs >= 1000) return Math.round(value).toLocaleString('en');
+  if (Number.isInteger(value) || abs >= 1000) return Math.round(value).toLocaleString('en');
   if (abs >= 100) return value.toFixed(0);
   if (abs >= 10) return value.toFixed(1);
   return value.toFixed(2);
@@ -211,7 +211,8 @@ export function renderTable(report: RunReport): string {
       const anchor = f.anchor === undefined ? '—' : `${f.anchor}: ${formatNumber(f.anchorValue)} ${f.unit}`;
       rows.push([r.bench, f.name, `${formatNumber(f.value)} ${f.unit}`, anchor, ratio(f), f.goal ?? '—']);
     }
-    if (!r.ok) rows.push([r.bench, `FAILED: ${r.reason}`, '—', '—', '—', '—']);
+    // The whole reason is in the JSON; the table keeps its width.
+    if (!r.ok) rows.push([r.bench, `FAILED: ${r.reason.length > 100 ? `${r.reason.slice(0, 99)}…` : r.reason}`, '—', '—', '—', '—']);
   }
   const cells = [header, ...rows].map((row) => row.map((c) => c.replaceAll('|', '\\|')));
   const widths = header.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));

@@ -24,6 +24,7 @@ console.log(${JSON.stringify(
       { name: 'QoS 1 accepted msg/s', value: 400, unit: 'msg/s', better: 'higher', anchor: 'mosquitto', anchorValue: 800, goal: '≥ 1.0× mosquitto' },
       { name: 'idle session RSS', value: 56.25, unit: 'kB', better: 'lower', goal: '≤ 26 kB' },
       { name: 'no figure this run', value: Number.NaN, unit: 's' },
+      { name: 'points lost', value: 0, unit: 'points', goal: '0' },
     ],
   }),
 )});
@@ -71,6 +72,7 @@ describe('run-all', () => {
       { name: 'QoS 1 accepted msg/s', value: 400, unit: 'msg/s', better: 'higher', anchor: 'mosquitto', anchorValue: 800, goal: '≥ 1.0× mosquitto' },
       { name: 'idle session RSS', value: 56.25, unit: 'kB', better: 'lower', goal: '≤ 26 kB' },
       { name: 'no figure this run', value: null, unit: 's' },
+      { name: 'points lost', value: 0, unit: 'points', goal: '0' },
     ]);
   });
 
@@ -94,10 +96,11 @@ describe('run-all', () => {
     expect(row('QoS 1 accepted')).toEqual(['fake-broker', 'QoS 1 accepted msg/s', '400 msg/s', 'mosquitto: 800 msg/s', '0.50× (higher is better)', '≥ 1.0× mosquitto']);
     expect(row('idle session RSS')).toEqual(['fake-broker', 'idle session RSS', '56.3 kB', '—', '—', '≤ 26 kB']);
     expect(row('no figure this run')).toEqual(['fake-broker', 'no figure this run', '— s', '—', '—', '—']);
+    expect(row('points lost')).toEqual(['fake-broker', 'points lost', '0 points', '—', '—', '0']);
     expect(row('FAILED: timed out')).toEqual(['hangs', 'FAILED: timed out after 1 s', '—', '—', '—', '—']);
     // The broken bench's reason holds '|': escaped so the Markdown table keeps its columns.
     expect(lines.find((l) => l.includes('boom'))).toContain('setup \\| boom');
-    expect(lines).toHaveLength(2 + 1 + 3 + 5);
+    expect(lines).toHaveLength(2 + 1 + 4 + 5);
   });
 
   it('renders one JSON line with the profile, the machine and every result', () => {
@@ -108,7 +111,7 @@ describe('run-all', () => {
     expect(Object.keys(parsed.machine).sort()).toEqual(['cpus', 'load1', 'mem', 'model', 'node']);
     expect(parsed.machine['node']).toBe(process.version);
     expect(parsed.results.map((r) => [r.bench, r.ok, r.figures.length])).toEqual([
-      ['fake-broker', true, 3],
+      ['fake-broker', true, 4],
       ['broken', false, 0],
       ['throws', false, 0],
       ['silent', false, 0],
