@@ -66,12 +66,16 @@ await readFile(AGENT_BIN).catch((err: unknown) => {
   throw new Error(`${AGENT_BIN} is missing: run \`npm run build\` first`, { cause: err });
 });
 
-/** The launcher's default node flags: the value of `OUTPOST_AGENT_NODE_FLAGS:-…` in launcher.sh. */
+/**
+ * The launcher's default node flags: `NODE_FLAGS='…'` in launcher.sh's branch without
+ * OUTPOST_AGENT_NODE_FLAGS, plus `--no-expose-wasm` below Node 23 as the launcher adds it.
+ */
 async function launcherFlags(): Promise<string> {
   const script = await readFile(join(AGENT_DIR, 'install', 'launcher.sh'), 'utf8');
-  const found = /^NODE_FLAGS=\$\{OUTPOST_AGENT_NODE_FLAGS-([^}]*)\}$/m.exec(script)?.[1];
-  if (found === undefined) throw new Error('edge-agent/install/launcher.sh has no NODE_FLAGS=${OUTPOST_AGENT_NODE_FLAGS-…} line');
-  return found;
+  const found = /^\s*NODE_FLAGS='([^']*)'$/m.exec(script)?.[1];
+  if (found === undefined) throw new Error("edge-agent/install/launcher.sh has no NODE_FLAGS='…' default line");
+  const wasmByVersion = script.includes('--no-expose-wasm"') && Number(process.versions.node.split('.')[0]) < 23;
+  return wasmByVersion ? `${found} --no-expose-wasm` : found;
 }
 const nodeFlags = (values['node-flags'] === 'launcher' ? await launcherFlags() : values['node-flags']).split(' ').filter((f) => f !== '');
 const rates = values.rates.split(',').map((r) => {
