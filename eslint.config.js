@@ -92,12 +92,21 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.browser }, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      ...restrict([
-        {
-          regex: '^(?!\\.\\.?/|(preact|preact/hooks|@preact/signals|uplot|uplot/dist/uPlot\\.min\\.css|vite|node:url|@outpost/protocol)$)',
-          message: 'The web app imports preact, @preact/signals, uplot, protocol types and its own files only (issue 14): no server package.',
-        },
-      ]),
+      // The typed rule, for allowTypeImports: the parts' answer types are erased from the bundle.
+      'no-restricted-imports': 'off',
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        patterns: [
+          {
+            regex: '^(?!\\.\\.?/|(preact|preact/hooks|@preact/signals|uplot|uplot/dist/uPlot\\.min\\.css|vite|node:url|@outpost/protocol|@outpost/(alerts|dashboard|device-registry|ota))$)',
+            message: 'The web app imports preact, @preact/signals, uplot, protocol types and its own files only (issue 14): no server package.',
+          },
+          {
+            regex: '^@outpost/(alerts|dashboard|device-registry|ota)$',
+            allowTypeImports: true,
+            message: "The web app takes the parts' answer types only (`import type`), never their code.",
+          },
+        ],
+      }],
     },
   },
   {

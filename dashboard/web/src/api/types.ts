@@ -6,14 +6,10 @@
  * type check. Payloads that travel on the live stream are protocol's own types.
  */
 import type { AlertEvent, DeviceStatus, TelemetryBatch } from '@outpost/protocol';
-// The parts' answer types, type-only (never bundled): the one exception to the app's import rule.
-// eslint-disable-next-line no-restricted-imports
+// The parts' answer types, type-only (never bundled; eslint allows these four only as `import type`).
 import type { AlertsApi } from '@outpost/alerts';
-// eslint-disable-next-line no-restricted-imports
 import type { DashboardApi } from '@outpost/dashboard';
-// eslint-disable-next-line no-restricted-imports
 import type { RegistryApi } from '@outpost/device-registry';
-// eslint-disable-next-line no-restricted-imports
 import type { OtaApi } from '@outpost/ota';
 
 export type { AlertEvent, DeviceStatus, TelemetryBatch };
