@@ -7,6 +7,8 @@ import { apiFlags, jsonFlag, listFlags } from '../common-flags.js';
 import { formatTable } from '../format-table.js';
 import { printList } from '../list-output.js';
 import { formatTime, printable } from '../terminal-text.js';
+import type { RegistryApi } from '@outpost/device-registry';
+import type { Fits } from '../answer-fits.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
 const Certificate = Type.Object({ serial: Type.String(), status: Type.String(), notBefore: Type.Number(), notAfter: Type.Number(), revokedAt: Nullable(Type.Number()) });
@@ -37,6 +39,8 @@ const Device = Type.Object({
   certificateExpiresAt: Nullable(Type.Number()),
 });
 type Device = Static<typeof Device>;
+// What this command reads is what the route answers (issue 14 item 9): a route change breaks the build.
+export type DeviceAnswerFits = Fits<RegistryApi.Device, Device>;
 const ConfigAnswer = Type.Object({ deviceId: Type.String(), version: Type.Number(), config: Type.Unknown() });
 const CommandAnswer = Type.Object({ id: Type.String(), deviceId: Type.String(), name: Type.String(), state: Type.String(), expiresAt: Type.Number() });
 

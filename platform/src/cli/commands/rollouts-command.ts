@@ -7,6 +7,8 @@ import type { CommandContext, CommandSpec } from '../command.js';
 import { apiFlags, jsonFlag, listFlags } from '../common-flags.js';
 import { printList } from '../list-output.js';
 import { formatTime, printable } from '../terminal-text.js';
+import type { OtaApi } from '@outpost/ota';
+import type { Fits } from '../answer-fits.js';
 
 const Reason = Type.Union([Type.Object({ code: Type.String(), message: Type.String(), at: Type.Number() }), Type.Null()]);
 const Rollout = Type.Object({
@@ -30,6 +32,8 @@ const Wave = Type.Object({
 });
 const RolloutDetail = Type.Intersect([Rollout, Type.Object({ wavesProgress: Type.Array(Wave) })]);
 type RolloutDetail = Static<typeof RolloutDetail>;
+// What this command reads is what the route answers (issue 14 item 9): a route change breaks the build.
+export type RolloutAnswersFit = [Fits<OtaApi.Rollout, Rollout>, Fits<OtaApi.RolloutDetail, RolloutDetail>];
 const RetryAnswer = Type.Intersect([Rollout, Type.Object({ retried: Type.Number() })]);
 
 const FINAL = new Set(['succeeded', 'failed', 'aborted']);

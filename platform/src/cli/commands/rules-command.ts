@@ -8,6 +8,8 @@ import { apiFlags, jsonFlag, listFlags } from '../common-flags.js';
 import { formatTable } from '../format-table.js';
 import { printList } from '../list-output.js';
 import { formatTime, printable } from '../terminal-text.js';
+import type { AlertsApi } from '@outpost/alerts';
+import type { Fits } from '../answer-fits.js';
 
 const Rule = Type.Object({
   id: Type.String(),
@@ -25,6 +27,8 @@ const Rule = Type.Object({
   version: Type.Number(),
 });
 type Rule = Static<typeof Rule>;
+// What this command reads is what the route answers (issue 14 item 9): a route change breaks the build.
+export type RuleAnswerFits = Fits<AlertsApi.Rule, Rule>;
 
 const TestAnswer = Type.Object({
   ruleId: Type.String(),

@@ -4,6 +4,8 @@ import type { CommandContext, CommandSpec } from '../command.js';
 import { apiFlags, jsonFlag } from '../common-flags.js';
 import { formatTable } from '../format-table.js';
 import { formatTime, printable } from '../terminal-text.js';
+import type { DashboardApi } from '@outpost/dashboard';
+import type { Fits } from '../answer-fits.js';
 
 const Value = Type.Union([Type.Number(), Type.Boolean(), Type.String()]);
 const Series = Type.Object({
@@ -16,6 +18,8 @@ const Series = Type.Object({
   points: Type.Array(Type.Object({ ts: Type.Number(), value: Value })),
 });
 type Series = Static<typeof Series>;
+// What this command reads is what the route answers (issue 14 item 9): a route change breaks the build.
+export type SeriesAnswerFits = Fits<DashboardApi.Series, Series>;
 const Latest = Type.Object({ deviceId: Type.String(), metrics: Type.Record(Type.String(), Type.Object({ ts: Type.Number(), value: Value })) });
 const Metrics = Type.Object({ deviceId: Type.String(), metrics: Type.Array(Type.Object({ name: Type.String(), type: Type.String() })) });
 
