@@ -68,7 +68,10 @@ class Device {
           this.#lastClose = Date.now();
         });
         client.on('message', (topic, payload) => this.received.push({ topic, payload: payload.toString('utf8') }));
-        await client.subscribeAsync([topics.commands(this.id), topics.configDesired(this.id)], { qos: 1 });
+        // One topic per SUBSCRIBE: with Redis persistence a SUBSCRIBE carrying two topics got no
+        // SUBACK (found 2026-12-06, reported to the broker-cluster work; a single topic is answered).
+        await withTimeout(client.subscribeAsync(topics.commands(this.id), { qos: 1 }), 10_000);
+        await withTimeout(client.subscribeAsync(topics.configDesired(this.id), { qos: 1 }), 10_000);
         this.#client = client;
         return client;
       } catch {
