@@ -184,32 +184,36 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
           remoteAddressOf: (connection) => socketOf(connection).remoteAddress,
           now,
         });
-        const credentials = tls.current() ?? (await firstValueFrom(tls.changes));
-        const aedes = broker;
-        listener = await listenTls({
-          host: config.mqtt.host,
-          port: config.mqtt.port,
-          credentials,
-          handshakeTimeoutMs: options.handshakeTimeoutMs,
-          sessionTimeoutS: options.tlsSessionTimeoutS,
-          ...(options.tlsTicketKeys === undefined ? {} : { ticketKeys: options.tlsTicketKeys }),
-          maxPendingHandshakes: options.maxPendingHandshakes,
-          maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp,
-          onConnection: (socket) => aedes.handle(new PacketSizeGuard(socket, options.maxPacketBytes, (refusal) => refusePacket(socket, refusal))),
-          onHandshakeError: (error, remoteAddress) => {
-            const reason = tlsRefusalReason(error.code);
-            metrics.authFailure(reason);
-            refusals.note({ remoteAddress, reason, err: error.message }, 'mqtt TLS handshake refused');
-          },
-          onHandshakeRefused: (remoteAddress, scope) => {
-            metrics.handshakeRefused(scope);
-            const reason = scope === 'ip' ? 'TOO_MANY_HANDSHAKES_FROM_ADDRESS' : 'TOO_MANY_HANDSHAKES';
-            const limit = scope === 'ip' ? `${options.maxPendingHandshakesPerIp} from one address` : `${options.maxPendingHandshakes} in all`;
-            refusals.note({ remoteAddress, reason }, `mqtt connection refused on accept: more than ${limit} TLS handshakes pending`);
-          },
-        });
-        subscriptions.push(tls.changes.subscribe(useCredentials));
-        deps.ports.mqttListener?.bound({ port: listener.address.port });
+        // A control node (ADR 0011) keeps aedes for publishing to devices through the cluster's
+        // emitter but takes no device connections: HAProxy sends them to broker nodes.
+        if (config.role !== 'control') {
+          const credentials = tls.current() ?? (await firstValueFrom(tls.changes));
+          const aedes = broker;
+          listener = await listenTls({
+            host: config.mqtt.host,
+            port: config.mqtt.port,
+            credentials,
+            handshakeTimeoutMs: options.handshakeTimeoutMs,
+            sessionTimeoutS: options.tlsSessionTimeoutS,
+            ...(options.tlsTicketKeys === undefined ? {} : { ticketKeys: options.tlsTicketKeys }),
+            maxPendingHandshakes: options.maxPendingHandshakes,
+            maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp,
+            onConnection: (socket) => aedes.handle(new PacketSizeGuard(socket, options.maxPacketBytes, (refusal) => refusePacket(socket, refusal))),
+            onHandshakeError: (error, remoteAddress) => {
+              const reason = tlsRefusalReason(error.code);
+              metrics.authFailure(reason);
+              refusals.note({ remoteAddress, reason, err: error.message }, 'mqtt TLS handshake refused');
+            },
+            onHandshakeRefused: (remoteAddress, scope) => {
+              metrics.handshakeRefused(scope);
+              const reason = scope === 'ip' ? 'TOO_MANY_HANDSHAKES_FROM_ADDRESS' : 'TOO_MANY_HANDSHAKES';
+              const limit = scope === 'ip' ? `${options.maxPendingHandshakesPerIp} from one address` : `${options.maxPendingHandshakes} in all`;
+              refusals.note({ remoteAddress, reason }, `mqtt connection refused on accept: more than ${limit} TLS handshakes pending`);
+            },
+          });
+          subscriptions.push(tls.changes.subscribe(useCredentials));
+          deps.ports.mqttListener?.bound({ port: listener.address.port });
+        }
         if (deps.telemetry !== undefined && options.sink === undefined) {
           ingest = new IngestPipeline({ spool: ingestSpool, records, store: deps.telemetry, log, now, wait: (ms) => waits.wait(ms) }, options.ingest);
           observeIngest?.(ingest);
@@ -220,7 +224,8 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
         sweep = setInterval(() => quota.sweep(now()), options.quotaSweepMs);
         sweep.unref();
         state = 'ok';
-        log.info({ mqttUrl: listener.url, spool: spool?.dir ?? null, knownMetrics }, `mqtt listener bound: ${listener.url}`);
+        if (listener !== undefined) log.info({ mqttUrl: listener.url, spool: spool?.dir ?? null, knownMetrics }, `mqtt listener bound: ${listener.url}`);
+        else log.info({ role: config.role }, 'mqtt listener not bound: devices connect to broker nodes');
       },
 
       ready: () => {

@@ -1,5 +1,5 @@
 import { createAlertsPart } from '@outpost/alerts';
-import { createBrokerPart } from '@outpost/broker';
+import { createBrokerPart, createClusterPart } from '@outpost/broker';
 import { createDashboardPart } from '@outpost/dashboard';
 import { createRegistryPart } from '@outpost/device-registry';
 import type { PartFactory } from '@outpost/kernel';
@@ -10,6 +10,9 @@ import { createOtaPart } from '@outpost/ota';
  * the ports of the parts before it, so a provider comes before its consumers.
  *
  * - registry: provides `tls`, `registry`, `mqttListener`
+ * - cluster (only with `{ cluster: true }`, i.e. OUTPOST_REDIS_URL set; ADR 0010): needs `registry`;
+ *   provides `cluster` (device epochs, presence, registry/live/takeover events across nodes), which
+ *   the broker picks up by itself
  * - broker: needs `registry`, `tls` (tells `mqttListener`); provides `deviceChannel`, `deviceInbox`,
  *   `ingestSpool`, `telemetryRecords`, `mqttPublisher`
  * - ota: needs `registry`, `deviceChannel`, `deviceInbox`; provides `maintenance`
@@ -20,8 +23,9 @@ import { createOtaPart } from '@outpost/ota';
  * does, so it comes before alerts. The platform imports every part statically: nothing is
  * looked up at run time.
  */
-export function serverParts(): PartFactory[] {
-  return [createRegistryPart(), createBrokerPart(), createOtaPart(), createAlertsPart(), createDashboardPart()];
+export function serverParts(options: { readonly cluster?: boolean } = {}): PartFactory[] {
+  const cluster = options.cluster === true ? [createClusterPart()] : [];
+  return [createRegistryPart(), ...cluster, createBrokerPart(), createOtaPart(), createAlertsPart(), createDashboardPart()];
 }
 
 /** The names of the composed parts, in start order (as `/readyz` lists them). */

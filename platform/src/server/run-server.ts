@@ -84,7 +84,7 @@ export async function createPlatform(config: OutpostConfig, log: Logger, stdout:
   if (secret.generated) log.warn({ path: secret.path }, 'generated a new secret key file; back it up apart from the data dir');
   for (const warning of secret.warnings ?? []) log.warn(warning);
   await enforceDataDirModes(config, log);
-  return Platform.create({ config, log, secretKey: secret.key, parts: serverParts(), version: packageVersion(), stdout });
+  return Platform.create({ config, log, secretKey: secret.key, parts: serverParts({ cluster: config.redisUrl !== undefined }), version: packageVersion(), stdout });
 }
 
 /**
