@@ -33,6 +33,7 @@ export function redisAedesBackends(url: string): RedisAedesBackends {
   (mq as unknown as { state: { on(event: 'error', listener: () => void): void } }).state.on('error', () => undefined);
   const conn = connect('persistence');
   const persistence = aedesPersistenceRedis({ conn });
+  oncePerSubscribe(persistence as unknown as SubscriptionStore);
   let closed = false;
   return {
     mq,
@@ -44,5 +45,29 @@ export function redisAedesBackends(url: string): RedisAedesBackends {
         closed = true;
         persistence.destroy(() => resolve());
       }),
+  };
+}
+
+interface SubscriptionStore {
+  addSubscriptions(client: unknown, subscriptions: object): Promise<unknown>;
+}
+
+/**
+ * aedes 1.2 stores a SUBSCRIBE's subscriptions once per topic of the packet, each time with the
+ * packet's whole list; aedes-persistence-redis then waits for its own broadcast of each call, and
+ * with two or more topics in one SUBSCRIBE (what the agent sends: config, trust, errors, commands,
+ * OTA jobs) on the Redis emitter the second wait never ends — no SUBACK. One store per packet (the
+ * list is the same array for every topic of it) is what was meant, and it completes.
+ */
+function oncePerSubscribe(store: SubscriptionStore): void {
+  const add = store.addSubscriptions.bind(store);
+  const inFlight = new WeakMap<object, Promise<unknown>>();
+  store.addSubscriptions = (client, subscriptions) => {
+    let stored = inFlight.get(subscriptions);
+    if (stored === undefined) {
+      stored = add(client, subscriptions);
+      inFlight.set(subscriptions, stored);
+    }
+    return stored;
   };
 }
