@@ -35,10 +35,10 @@ describe('the outpost server process', () => {
   });
 
   it('refuses invalid configuration with every problem listed and a non-zero exit', async () => {
-    const refused = await runServerUntilExit(dir, { OUTPOST_HTTP_PORT: 'eighty', OUTPOST_REDIS_URL: 'redis://127.0.0.1:6379', OUTPOST_LOG_LEVEL: 'loud' }, serviceTimeoutMs(20_000));
+    const refused = await runServerUntilExit(dir, { OUTPOST_HTTP_PORT: 'eighty', OUTPOST_REDIS_URL: 'http://127.0.0.1:6379', OUTPOST_LOG_LEVEL: 'loud' }, serviceTimeoutMs(20_000));
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('OUTPOST_HTTP_PORT');
     expect(refused.stderr).toContain('OUTPOST_LOG_LEVEL');
-    expect(refused.stderr).toMatch(/OUTPOST_REDIS_URL.*not supported yet/);
+    expect(refused.stderr).toMatch(/OUTPOST_REDIS_URL.*redis:\/\//);
   });
 });

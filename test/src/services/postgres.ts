@@ -9,7 +9,8 @@
  * PostgreSQL refuses to run as root: initdb runs through `runuser -u postgres`, and the server
  * through `setpriv` as the postgres user — setpriv execs, so the process the harness signals is
  * the postmaster itself and kill() really kills it (runuser would fork and keep it alive).
- * One instance per test file, one database per test. fsync is off (tests, not durability).
+ * One instance per test file, one database per test. fsync is off (tests, not power cuts); commits are
+ * synchronous, so a commit is in the WAL (the OS's cache) before it answers and survives kill().
  * Fault tests: `await pg.kill()` (SIGKILL, data stays) then `await pg.restart()` (same port, same data).
  * Needs /usr/lib/postgresql/15/bin: `bash scripts/install-test-deps.sh` installs it.
  */
@@ -154,7 +155,7 @@ async function configure(ctx: ServiceContext, password: string): Promise<readonl
     `--reuid=${OS_USER}`, `--regid=${OS_USER}`, '--init-groups', '--',
     path.join(POSTGRES_BIN_DIR, 'postgres'), '-D', data,
     '-c', 'listen_addresses=127.0.0.1', '-c', `port=${portOf(ctx.ports)}`, '-c', `unix_socket_directories=${ctx.dir}`,
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    '-c', 'fsync=off', '-c', 'full_page_writes=off',
     '-c', 'shared_buffers=32MB', '-c', 'max_connections=200', '-c', 'logging_collector=off', '-c', 'log_min_messages=warning',
   ];
 }

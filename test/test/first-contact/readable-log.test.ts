@@ -120,14 +120,16 @@ describe('the readable log', () => {
     const lines = before.trim().split('\n');
     for (const line of lines.filter((l) => !l.startsWith('outpost demo: '))) expect(line).toMatch(/^\d\d:\d\d:\d\d WARN /);
     const progress = lines.filter((l) => l.startsWith('outpost demo: '));
-    expect(progress.slice(0, 5)).toEqual([
+    expect(progress.slice(0, 7)).toEqual([
       'outpost demo: starting the platform (full log: outpost-data/logs/outpost.log)',
       `outpost demo: platform running at http://127.0.0.1:${String(http)}`,
+      expect.stringMatching(/^outpost demo: made the demo signing key sha256:[0-9a-f]{32} \(trusted by the TrustSet\)$/),
       'outpost demo: enrolling 2 devices…',
       'outpost demo: 2/2 enrolled',
+      expect.stringMatching(/^outpost demo: demo release \S+ uploaded; rollout \S+ is draft$/),
       'outpost demo: starting 2 agents…',
     ]);
-    for (const line of progress.slice(5, -1)) expect(line).toMatch(/^outpost demo: [01]\/2 online$/);
+    for (const line of progress.slice(7, -1)) expect(line).toMatch(/^outpost demo: [01]\/2 online$/);
     expect(progress.at(-1)).toBe('outpost demo: 2/2 online');
     expect(banner).toContain('Log (JSON lines)      outpost-data/logs/outpost.log');
     // The banner stays last: the platform's info lines and the agents' requests go to the file only;
