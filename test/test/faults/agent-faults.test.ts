@@ -32,8 +32,8 @@ import { join } from 'node:path';
 import { createCollector, openOutbox, statePaths } from '@outpost/edge-agent';
 import { openSqliteTelemetryStore } from '@outpost/telemetry';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Api, openLive, runAgent, startAgent, startOutpostServer, until } from './agent-harness.js';
-import type { AgentProcess, LiveEvent, OutpostServer } from './agent-harness.js';
+import { Api, openLive, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
+import type { AgentProcess, LiveEvent, OutpostServer } from '../agent-harness.js';
 
 const METRIC = 'seqval';
 const NOISE = 1000;

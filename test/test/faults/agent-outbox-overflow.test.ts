@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { statePaths } from '@outpost/edge-agent';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Api, runAgent, startAgent, startOutpostServer, until } from './agent-harness.js';
-import type { AgentProcess, OutpostServer } from './agent-harness.js';
+import { Api, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
+import type { AgentProcess, OutpostServer } from '../agent-harness.js';
 
 const WAIT_MS = 30_000;
 

@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import { createCollector, statePaths } from '@outpost/edge-agent';
 import { openSqliteTelemetryStore } from '@outpost/telemetry';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Api, runAgent, startAgent, startOutpostServer, until } from './agent-harness.js';
-import type { AgentProcess, OutpostServer } from './agent-harness.js';
+import { Api, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
+import type { AgentProcess, OutpostServer } from '../agent-harness.js';
 
 const METRIC = 'killval';
 const NOISE = 1000;
