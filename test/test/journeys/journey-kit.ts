@@ -11,6 +11,19 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { adminApi, enrollDevices, serviceTimeoutMs, type ChromiumHandle, type DeviceIdentity, type ServerProcess } from '../../src/index.js';
 
+/**
+ * Where a journey runs, as a user sees it from outside: one spawned `outpost server` (a
+ * ServerProcess is one) or a cluster seen through HAProxy (cluster-target.ts). The operator CLI
+ * of a journey talks to `operatorUrl` (OUTPOST_SERVER); devices enroll at `deviceUrl` and connect
+ * to `mqttUrl`, trusting the CA chain the operator API serves (GET /api/v1/ca).
+ */
+export interface JourneyTarget extends Pick<ServerProcess, 'operatorUrl' | 'deviceUrl' | 'mqttUrl'> {
+  /** A word for log lines and screenshot names (default none: the single-server names). */
+  readonly label?: string;
+  /** The TLS name to check the MQTT server certificate against, when `mqttUrl`'s host is not in it (a cluster node's own 127.0.0.x). */
+  readonly mqttServername?: string;
+}
+
 export const SCREEN_DIR = join(tmpdir(), 'outpost-screens');
 
 /** The per-step deadline of a journey (default 15 s; OUTPOST_TEST_SERVICE_TIMEOUT_MS overrides it). */
@@ -19,14 +32,14 @@ export const stepMs = (): number => serviceTimeoutMs(15_000);
 export type AdminCall = (method: string, path: string, body?: unknown) => Promise<unknown>;
 
 /** An operator account made by the admin, for the journey's person at the browser. */
-export async function createOperator(server: ServerProcess, username: string, password: string): Promise<AdminCall> {
+export async function createOperator(server: JourneyTarget, username: string, password: string): Promise<AdminCall> {
   const api = await adminApi(server.operatorUrl);
   await api('POST', '/api/v1/users', { username, password, role: 'operator' });
   return api;
 }
 
 /** A fresh browser context signed in through the dashboard's login form, on the fleet page. */
-export async function signIn(chromium: ChromiumHandle, server: ServerProcess, username: string, password: string): Promise<Page> {
+export async function signIn(chromium: ChromiumHandle, server: JourneyTarget, username: string, password: string): Promise<Page> {
   const context = await chromium.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(stepMs());
@@ -39,13 +52,13 @@ export async function signIn(chromium: ChromiumHandle, server: ServerProcess, us
 }
 
 /** One device enrolled for real and connected over mTLS MQTT with its own certificate. */
-export async function connectedDevice(server: ServerProcess, deviceId: string): Promise<{ identity: DeviceIdentity; client: MqttClient }> {
+export async function connectedDevice(server: JourneyTarget, deviceId: string): Promise<{ identity: DeviceIdentity; client: MqttClient }> {
   const [identity] = await enrollDevices(server, [deviceId]);
   if (identity === undefined) throw new Error(`enrolling ${deviceId} answered no identity`);
   return { identity, client: await connectMqtt(server, identity) };
 }
 
-export function connectMqtt(server: ServerProcess, identity: DeviceIdentity): Promise<MqttClient> {
+export function connectMqtt(server: JourneyTarget, identity: DeviceIdentity): Promise<MqttClient> {
   return mqtt.connectAsync(server.mqttUrl, {
     clientId: identity.deviceId,
     key: identity.keyPem,
@@ -56,6 +69,7 @@ export function connectMqtt(server: ServerProcess, identity: DeviceIdentity): Pr
     reconnectPeriod: 0,
     connectTimeout: stepMs(),
     protocolVersion: 4,
+    ...(server.mqttServername === undefined ? {} : { servername: server.mqttServername }),
   });
 }
 
