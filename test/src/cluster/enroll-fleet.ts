@@ -162,8 +162,10 @@ async function keyAndCsr(deviceId: string, { publicKey, privateKey }: RsaKey): P
   csr.setSubject([{ name: 'commonName', value: deviceId }]);
   // Signed by Node's crypto (forge's JavaScript RSA would hold the event loop ~50 ms per device).
   csr.signatureOid = csr.siginfo.algorithmOid = forge.pki.oids['sha256WithRSAEncryption'] ?? '1.2.840.113549.1.1.11';
-  csr.certificationRequestInfo = forge.pki.getCertificationRequestInfo(csr);
-  const info = Buffer.from(forge.asn1.toDer(csr.certificationRequestInfo).getBytes(), 'binary');
+  // getCertificationRequestInfo is in node-forge (what csr.sign uses) but not in its type definitions.
+  const requestInfo = (forge.pki as unknown as { getCertificationRequestInfo(c: forge.pki.CertificateSigningRequest): forge.asn1.Asn1 }).getCertificationRequestInfo(csr);
+  csr.certificationRequestInfo = requestInfo;
+  const info = Buffer.from(forge.asn1.toDer(requestInfo).getBytes(), 'binary');
   csr.signature = sign('sha256', info, privateKey).toString('binary');
   return { keyPem: privateKey, csrPem: forge.pki.certificationRequestToPem(csr) };
 }
