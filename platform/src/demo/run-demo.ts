@@ -6,6 +6,7 @@
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -151,9 +152,10 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
     const ids = demoDeviceIds(options.devices);
     const agentsDir = join(config.dataDir, 'demo', 'agents');
     const deviceServer = deviceServerUrl(config, platform.deviceUrl());
-    const enrolled = await prepareAgents({ ids, agentsDir, intervalMs: options.intervalMs, api, deviceServer, agentBin, env: options.env, log, progress, stopRequested: () => stopRequested !== undefined });
-    for (const id of enrolled) {
-      if (stopRequested !== undefined) break;
+    // Each agent starts as soon as it is enrolled (enrollment runs a few at a time), so the first
+    // devices are on the fleet page while the rest still enroll.
+    const startAgent = (id: string): void => {
+      if (stopRequested !== undefined) return;
       const agent = new AgentProcess({
         node: process.execPath,
         bin: agentBin,
@@ -165,7 +167,8 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       });
       agent.start();
       fleet.push(agent);
-    }
+    };
+    const enrolled = await prepareAgents({ ids, agentsDir, intervalMs: options.intervalMs, api, deviceServer, agentBin, env: options.env, log, progress, stopRequested: () => stopRequested !== undefined, onReady: startAgent });
     const rules = stopRequested === undefined ? await ensureDemoRules(api, log) : [];
     if (stopRequested === undefined && signingKey !== undefined) {
       try {
@@ -178,7 +181,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       }
     }
     if (stopRequested === undefined && fleet.length > 0) {
-      progress(`starting ${fleet.length} agent${fleet.length === 1 ? '' : 's'}…`);
+      progress(`${fleet.length} agent${fleet.length === 1 ? '' : 's'} started; waiting for them to come online…`);
       const timeoutMs = options.onlineTimeoutMs ?? 30_000;
       const online = await waitOnline({
         total: fleet.length,
@@ -195,7 +198,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       }
     }
     if (stopRequested === undefined) {
-      const running = fleet.map((a) => a.deviceId);
+      const running = ids.filter((id) => fleet.some((a) => a.deviceId === id));
       options.stdout.write(
         demoBanner({
           operatorUrl,
@@ -270,6 +273,10 @@ async function prepareAgents(input: {
   /** A progress line for the person watching. */
   progress: (text: string) => void;
   stopRequested: () => boolean;
+  /** Called for each agent as soon as it can run (enrolled earlier, or just now). */
+  onReady: (id: string) => void;
+  /** How many `outpost-agent enroll` processes run at once (default: the CPU count, at least 2). */
+  enrollConcurrency?: number;
 }): Promise<string[]> {
   const { log } = input;
   const toEnroll: string[] = [];
@@ -282,6 +289,7 @@ async function prepareAgents(input: {
   const failed = new Set<string>();
   const reused = input.ids.length - toEnroll.length;
   if (reused > 0) input.progress(`${reused} device${reused === 1 ? '' : 's'} enrolled by an earlier start (reused)`);
+  for (const id of input.ids) if (!toEnroll.includes(id)) input.onReady(id);
   if (toEnroll.length > 0 && !input.stopRequested()) {
     const token = await input.api.ok<{ id: string; token: string; caFingerprint: string }>('POST', '/enrollment-tokens', {
       group: DEMO_GROUP,
@@ -291,27 +299,35 @@ async function prepareAgents(input: {
     try {
       log.info({ devices: toEnroll, server: input.deviceServer }, `enrolling ${toEnroll.length} demo agent${toEnroll.length === 1 ? '' : 's'}`);
       input.progress(`enrolling ${toEnroll.length} device${toEnroll.length === 1 ? '' : 's'}…`);
+      const enrollOne = async (id: string): Promise<void> => {
+        const { code, tail } = await runAgentCommand({ node: process.execPath, bin: input.agentBin, deviceId: id, env: input.env, log }, [
+          'enroll',
+          '--server',
+          input.deviceServer,
+          '--token',
+          token.token,
+          '--ca-fingerprint',
+          token.caFingerprint,
+          '--state-dir',
+          join(input.agentsDir, id),
+          '--device-id',
+          id,
+        ]);
+        if (code === 0) {
+          input.onReady(id);
+          return;
+        }
+        failed.add(id);
+        log.error({ device: id, code, output: tail }, `demo agent ${id} could not enroll: ${tail.split('\n').at(-1) ?? ''}`);
+      };
+      const queue = [...toEnroll];
+      const workers = Math.max(1, Math.min(queue.length, input.enrollConcurrency ?? Math.max(2, availableParallelism())));
       await Promise.all(
-        toEnroll.map(async (id) => {
-          const { code, tail } = await runAgentCommand({ node: process.execPath, bin: input.agentBin, deviceId: id, env: input.env, log }, [
-            'enroll',
-            '--server',
-            input.deviceServer,
-            '--token',
-            token.token,
-            '--ca-fingerprint',
-            token.caFingerprint,
-            '--state-dir',
-            join(input.agentsDir, id),
-            '--device-id',
-            id,
-          ]);
-          if (code !== 0) {
-            failed.add(id);
-            log.error({ device: id, code, output: tail }, `demo agent ${id} could not enroll: ${tail.split('\n').at(-1) ?? ''}`);
-          }
+        Array.from({ length: workers }, async () => {
+          for (let id = queue.shift(); id !== undefined && !input.stopRequested(); id = queue.shift()) await enrollOne(id);
         }),
       );
+      for (const id of queue) failed.add(id);
       input.progress(`${toEnroll.length - failed.size}/${toEnroll.length} enrolled${failed.size === 0 ? '' : ` (failed: ${[...failed].join(', ')})`}`);
     } finally {
       const revoked = await input.api.call('DELETE', `/enrollment-tokens/${encodeURIComponent(token.id)}`);

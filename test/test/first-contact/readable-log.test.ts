@@ -127,7 +127,7 @@ describe('the readable log', () => {
       'outpost demo: enrolling 2 devices…',
       'outpost demo: 2/2 enrolled',
       expect.stringMatching(/^outpost demo: demo release \S+ uploaded; rollout \S+ is draft$/),
-      'outpost demo: starting 2 agents…',
+      'outpost demo: 2 agents started; waiting for them to come online…',
     ]);
     for (const line of progress.slice(7, -1)) expect(line).toMatch(/^outpost demo: [01]\/2 online$/);
     expect(progress.at(-1)).toBe('outpost demo: 2/2 online');
