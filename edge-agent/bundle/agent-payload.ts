@@ -8,14 +8,14 @@
  * of every file's path, size and mtime, so a rebuilt agent of the same version is repacked.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGzip } from 'node:zlib';
 import { OutpostError } from '@outpost/protocol';
 import { packageClosure, readManifest } from './package-closure.js';
 import { packageFiles, type PackageFile } from './package-files.js';
 import { standaloneAgent } from './standalone-agent.js';
-import { tarEntry, type TarEntry } from './tar-writer.js';
+import { writeGzipTarFile } from './gzip-tar-file.js';
+import type { TarEntry } from './tar-writer.js';
 
 /** What the launcher and install.sh run, relative to the agent package. */
 export const AGENT_MAIN = 'dist/src/main.js';
@@ -95,34 +95,11 @@ function directories(files: readonly PackageFile[], base: string): string[] {
 
 async function pack(p: Plan, options: AgentPayloadOptions, target: string): Promise<void> {
   const base = `${options.prefix}/agent`;
-  const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  const gzip = createGzip({ level: 6 });
-  const written = (async () => {
-    for await (const chunk of gzip) await handle.write(chunk as Buffer);
-  })();
-  const push = async (entry: TarEntry): Promise<void> => {
-    for (const buffer of tarEntry(entry)) {
-      if (!gzip.write(buffer)) await new Promise<void>((resolve) => gzip.once('drain', resolve));
-    }
-  };
-  try {
-    for (const dir of directories(p.files, base)) await push({ type: 'directory', path: dir, mode: 0o755 });
-    for (const f of p.files) {
-      await push({ type: 'file', path: `${base}/${f.path}`, data: await readFile(f.source), mode: f.mode, mtime: f.mtimeMs });
-    }
-    gzip.end();
-    await written;
-    await handle.sync();
-    await handle.close();
-    await rename(temp, target);
-  } catch (err) {
-    gzip.destroy();
-    await written.catch(() => undefined);
-    await handle.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw err;
+  async function* entries(): AsyncGenerator<TarEntry> {
+    for (const dir of directories(p.files, base)) yield { type: 'directory', path: dir, mode: 0o755 };
+    for (const f of p.files) yield { type: 'file', path: `${base}/${f.path}`, data: await readFile(f.source), mode: f.mode, mtime: f.mtimeMs };
   }
+  await writeGzipTarFile(target, entries(), { endBlocks: false });
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Building the agent install bundle (`@outpost/edge-agent/bundle`), beside the install files it
  * ships (`../install/`): the agent payload (one bundled file, or the package with its
- * node_modules), the tar writer and the bundle service. Server-side only — the device never
+ * node_modules), the project's one tar writer (also the backups' and the demo's) and the bundle service. Server-side only — the device never
  * loads it. The registry keeps the HTTP route (`POST /agent-bundles`) and the enrollment token,
  * and calls this builder. Node built-ins and protocol only.
  */
@@ -29,5 +29,7 @@ export { isShipped, packageFiles } from './package-files.js';
 export type { PackageFile } from './package-files.js';
 export { STANDALONE_DIR, standaloneAgent } from './standalone-agent.js';
 export type { StandaloneAgent } from './standalone-agent.js';
-export { BLOCK, TAR_END, splitUstarPath, tarArchive, tarEntry } from './tar-writer.js';
-export type { TarEntry } from './tar-writer.js';
+export { writeGzipTarFile } from './gzip-tar-file.js';
+export type { GzipTarFileOptions } from './gzip-tar-file.js';
+export { BLOCK, TAR_END, splitUstarPath, tarArchive, tarEntry, tarHeader, tarPadding } from './tar-writer.js';
+export type { TarEntry, TarEntryHead } from './tar-writer.js';

@@ -20,11 +20,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createGzip, gunzip, gzip } from 'node:zlib';
+import { gunzip, gzip } from 'node:zlib';
 import { OutpostError } from '@outpost/protocol';
+import { writeGzipTarFile } from './gzip-tar-file.js';
 import { BLOCK, TAR_END, tarEntry, type TarEntry } from './tar-writer.js';
 
 const execFileAsync = promisify(execFile);
@@ -236,33 +237,10 @@ export function runtimeEntries(runtime: RuntimeTarball, prefix: string, source: 
   };
 }
 
-/** Writes the runtime's entries, gzipped, to `target` (through a temp file and a rename). */
+/** Writes the runtime's entries, gzipped, to `target` (atomically: gzip-tar-file.ts). */
 export async function packRuntime(runtime: RuntimeTarball, prefix: string, source: string, target: string): Promise<RuntimePart> {
   const { entries, nodeSha256 } = runtimeEntries(runtime, prefix, source);
-  const temp = `${target}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, 'w', 0o600);
-  const gzip = createGzip({ level: 6 });
-  const written = (async () => {
-    for await (const chunk of gzip) await handle.write(chunk as Buffer);
-  })();
-  try {
-    for (const entry of entries) {
-      for (const buffer of tarEntry(entry)) {
-        if (!gzip.write(buffer)) await new Promise<void>((resolve) => gzip.once('drain', resolve));
-      }
-    }
-    gzip.end();
-    await written;
-    await handle.sync();
-    await handle.close();
-    await rename(temp, target);
-  } catch (err) {
-    gzip.destroy();
-    await written.catch(() => undefined);
-    await handle.close().catch(() => undefined);
-    await rm(temp, { force: true });
-    throw err;
-  }
+  await writeGzipTarFile(target, entries, { endBlocks: false });
   return { arch: runtime.arch, version: runtime.version, file: target, nodeSha256, bytes: runtime.node.length + runtime.licence.length };
 }
 

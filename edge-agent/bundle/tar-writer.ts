@@ -1,8 +1,11 @@
 /**
- * A small POSIX ustar writer (Node has no tar): 512-byte headers with an octal checksum,
- * file data padded to 512 bytes, two zero blocks at the end. Names that do not fit ustar's
- * 100-byte name + 155-byte prefix get a PAX extended header (`x`), which GNU tar, bsdtar and
- * busybox read. Pure: entries in, buffers out; gzip is the caller's business.
+ * The one POSIX ustar writer of the project (Node has no tar): 512-byte headers with an octal
+ * checksum, file data padded to 512 bytes, two zero blocks at the end. Names that do not fit
+ * ustar's 100-byte name + 155-byte prefix get a PAX extended header (`x`), which GNU tar,
+ * bsdtar and busybox read. Pure: entries in, buffers out. Whole entries (`tarEntry`) for
+ * what sits in memory; a header alone (`tarHeader`, then the bytes, then `tarPadding`) for a
+ * stream whose size is known before its bytes flow (backups). Gzip and files:
+ * gzip-tar-file.ts.
  */
 import { OutpostError } from '@outpost/protocol';
 
@@ -74,7 +77,8 @@ function header(fields: HeaderFields): Buffer {
   return block;
 }
 
-function padding(size: number): Buffer {
+/** Zero bytes that bring `size` up to a whole block. */
+export function tarPadding(size: number): Buffer {
   const rest = size % BLOCK;
   return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(BLOCK - rest);
 }
@@ -94,12 +98,21 @@ function checkPath(path: string): void {
   }
 }
 
-/** The header (with a PAX header before it when needed), data and padding of one entry. */
-export function tarEntry(entry: TarEntry): Buffer[] {
+/** An entry without its bytes: a file says how many follow its header. */
+export type TarEntryHead =
+  | { readonly type: 'file'; readonly path: string; readonly size: number; readonly mode?: number; readonly mtime?: number }
+  | { readonly type: 'directory'; readonly path: string; readonly mode?: number; readonly mtime?: number }
+  | { readonly type: 'symlink'; readonly path: string; readonly target: string; readonly mtime?: number };
+
+/**
+ * The header of one entry (with a PAX header before it when its names do not fit ustar). A
+ * file's `size` bytes follow it, then `tarPadding(size)`.
+ */
+export function tarHeader(entry: TarEntryHead): Buffer {
   checkPath(entry.path);
   const path = entry.type === 'directory' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path;
   const mtime = Math.floor((entry.mtime ?? 0) / 1000);
-  const data = entry.type === 'file' ? entry.data : new Uint8Array(0);
+  const size = entry.type === 'file' ? entry.size : 0;
   const linkname = entry.type === 'symlink' ? entry.target : '';
   const mode = entry.type === 'symlink' ? 0o777 : (entry.mode ?? (entry.type === 'directory' ? 0o755 : 0o644));
   const out: Buffer[] = [];
@@ -113,12 +126,18 @@ export function tarEntry(entry: TarEntry): Buffer[] {
   if (!fitsLink) pax.push(paxRecord('linkpath', linkname));
   if (pax.length > 0) {
     const paxData = Buffer.from(pax.join(''), 'utf8');
-    out.push(header({ name: 'PaxHeader', prefix: '', mode: 0o644, size: paxData.length, mtime, typeflag: TYPE_FLAG.pax, linkname: '' }), paxData, padding(paxData.length));
+    out.push(header({ name: 'PaxHeader', prefix: '', mode: 0o644, size: paxData.length, mtime, typeflag: TYPE_FLAG.pax, linkname: '' }), paxData, tarPadding(paxData.length));
   }
-  out.push(
-    header({ name: split.name, prefix: split.prefix, mode: mode & 0o7777, size: data.length, mtime, typeflag: TYPE_FLAG[entry.type], linkname: fitsLink ? linkname : '' }),
-  );
-  if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength), padding(data.length));
+  out.push(header({ name: split.name, prefix: split.prefix, mode: mode & 0o7777, size, mtime, typeflag: TYPE_FLAG[entry.type], linkname: fitsLink ? linkname : '' }));
+  return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out);
+}
+
+/** The header, data and padding of one entry. */
+export function tarEntry(entry: TarEntry): Buffer[] {
+  if (entry.type !== 'file') return [tarHeader(entry)];
+  const { data, ...head } = entry;
+  const out = [tarHeader({ ...head, size: data.length })];
+  if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength), tarPadding(data.length));
   return out;
 }
 

@@ -1,60 +1,17 @@
 /**
- * The ustar subset a backup archive (and the demo's release artifact) needs, streamed: a
- * header per regular file whose size is known before its bytes flow, the bytes, padding to
- * 512, two zero blocks at the end; and a reader of the same that yields headers and data as
- * they arrive, so a multi-gigabyte firmware blob never sits in memory. The agent bundle's
- * writer (edge-agent/bundle) builds whole archives in memory; this one streams. PAX `path`
- * records are read (GNU tar writes them for long names), never written: our names are short.
+ * The tar reader of backup archives: yields headers and data as they arrive, so a
+ * multi-gigabyte firmware blob never sits in memory. PAX `path` records are read (GNU tar
+ * writes them for long names). Archives are written by the project's one tar writer
+ * (`tarHeader`/`tarPadding`/`TAR_END` of @outpost/edge-agent/bundle).
  */
+import { BLOCK as TAR_BLOCK } from '@outpost/edge-agent/bundle';
 import { OutpostError } from '@outpost/protocol';
 
-export const TAR_BLOCK = 512;
-export const TAR_END: Buffer = Buffer.alloc(2 * TAR_BLOCK);
 /** A PAX extended header larger than this is not one of ours. */
 const MAX_PAX_BYTES = 64 * 1024;
 
 function invalid(message: string): OutpostError {
   return new OutpostError('BACKUP_ARCHIVE_INVALID', `the archive is not a readable tar: ${message}`);
-}
-
-function writeField(block: Buffer, offset: number, length: number, value: string): void {
-  const bytes = Buffer.from(value, 'utf8');
-  if (bytes.length > length) throw invalid(`field too long: ${JSON.stringify(value.slice(0, 40))}`);
-  bytes.copy(block, offset);
-}
-
-function writeOctal(block: Buffer, offset: number, length: number, value: number): void {
-  const digits = Math.floor(value).toString(8);
-  if (value < 0 || digits.length > length - 1) throw invalid(`number out of range: ${value}`);
-  writeField(block, offset, length, `${digits.padStart(length - 1, '0')}\0`);
-}
-
-/** The ustar header of a regular file (`0`) or directory (`5`) of `size` bytes. */
-export function tarHeader(entry: { readonly path: string; readonly size: number; readonly mode?: number; readonly mtimeMs?: number; readonly directory?: boolean }): Buffer {
-  const path = entry.directory === true && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path;
-  if (path === '' || path.startsWith('/') || path.split('/').includes('..') || path.includes('\0')) throw invalid(`refusing path ${JSON.stringify(path)}`);
-  if (Buffer.byteLength(path) > 100) throw invalid(`path longer than 100 bytes: ${JSON.stringify(path)}`);
-  const block = Buffer.alloc(TAR_BLOCK);
-  writeField(block, 0, 100, path);
-  writeOctal(block, 100, 8, entry.mode ?? (entry.directory === true ? 0o755 : 0o644));
-  writeOctal(block, 108, 8, 0);
-  writeOctal(block, 116, 8, 0);
-  writeOctal(block, 124, 12, entry.directory === true ? 0 : entry.size);
-  writeOctal(block, 136, 12, Math.floor((entry.mtimeMs ?? 0) / 1000));
-  block.fill(0x20, 148, 156);
-  writeField(block, 156, 1, entry.directory === true ? '5' : '0');
-  writeField(block, 257, 6, 'ustar\0');
-  writeField(block, 263, 2, '00');
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  writeField(block, 148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
-  return block;
-}
-
-/** Zero bytes that bring `size` up to a whole block. */
-export function tarPadding(size: number): Buffer {
-  const rest = size % TAR_BLOCK;
-  return rest === 0 ? Buffer.alloc(0) : Buffer.alloc(TAR_BLOCK - rest);
 }
 
 export type TarEvent =

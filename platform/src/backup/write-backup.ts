@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { sql } from 'kysely';
+import { TAR_END, tarHeader, tarPadding } from '@outpost/edge-agent/bundle';
 import { OutpostError } from '@outpost/protocol';
 import type { StateDatabase } from '@outpost/kernel';
 import { BACKUP_FORMAT, MAC_ENTRY, MANIFEST_ENTRY, STATE_DB_ENTRY, keyCheckOf, manifestMacOf, type BackedUpServer, type BackupEntry, type BackupManifest } from './backup-manifest.js';
-import { TAR_END, tarHeader, tarPadding } from './tar-codec.js';
 
 export interface BackupSource {
   readonly db: StateDatabase;
@@ -59,7 +59,7 @@ export async function createBackupStream(source: BackupSource): Promise<BackupSt
       const createdAt = source.now();
       for (const { path, file } of files) {
         const { size } = await stat(file);
-        yield tarHeader({ path, size, mode: 0o600, mtimeMs: createdAt });
+        yield tarHeader({ type: 'file', path, size, mode: 0o600, mtime: createdAt });
         const hash = createHash('sha256');
         let read = 0;
         for await (const chunk of createReadStream(file)) {
@@ -88,7 +88,7 @@ export async function createBackupStream(source: BackupSource): Promise<BackupSt
       const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
       const mac = Buffer.from(`${manifestMacOf(source.secretKey, manifestBytes)}\n`);
       for (const [path, bytes] of [[MANIFEST_ENTRY, manifestBytes], [MAC_ENTRY, mac]] as const) {
-        yield tarHeader({ path, size: bytes.length, mode: 0o600, mtimeMs: createdAt });
+        yield tarHeader({ type: 'file', path, size: bytes.length, mode: 0o600, mtime: createdAt });
         yield bytes;
         yield tarPadding(bytes.length);
       }

@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { tarArchive } from '@outpost/edge-agent/bundle';
 import { buildManifest, buildTrustSet, createSigningKeyPem, readSigningKeyPem, signManifest, signTrustSet, type SignedManifest, type SigningKey } from '@outpost/ota/signing';
-import { TAR_END, tarHeader, tarPadding } from '../backup/tar-codec.js';
 import type { DemoApi } from './demo-api.js';
 import { DEMO_GROUP } from './demo-fleet.js';
 
@@ -76,10 +76,7 @@ export function demoArtifact(now: number): Buffer {
     { path: 'VERSION', data: Buffer.from(`${DEMO_APP.version}\n`) },
     { path: 'app.txt', data: Buffer.from(`Outpost demo app ${DEMO_APP.version}: installed by the demo rollout.\n`) },
   ];
-  const parts: Buffer[] = [];
-  for (const file of files) parts.push(tarHeader({ path: file.path, size: file.data.length, mtimeMs: now }), file.data, tarPadding(file.data.length));
-  parts.push(TAR_END);
-  return gzipSync(Buffer.concat(parts));
+  return gzipSync(tarArchive(files.map((file) => ({ type: 'file', path: file.path, data: file.data, mtime: now }))));
 }
 
 /**
