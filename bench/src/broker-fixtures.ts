@@ -15,7 +15,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findFreePorts, spawnService, startServerProcess, type ServiceHandle } from '@outpost/e2e';
+import { findFreePorts, spawnService, startServerProcess, type SpawnedService } from '@outpost/e2e';
 import forge from 'node-forge';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
@@ -319,7 +319,7 @@ export interface MosquittoOptions {
  */
 export async function startMosquitto(options: MosquittoOptions): Promise<BrokerUnderTest> {
   const server = await mosquittoServerCredentials(options.cacheDir ?? CACHE_DIR);
-  const handle: ServiceHandle<true> = await spawnService<true>({
+  const handle: SpawnedService<true> = await spawnService<true>({
     name: 'mosquitto',
     executable: MOSQUITTO,
     installHint: 'run scripts/install-test-deps.sh (Debian package mosquitto)',

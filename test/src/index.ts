@@ -12,7 +12,7 @@ export { enrollFleet, type EnrollFleetOptions, type FleetEnrollment, type FleetF
 export { OutputTail } from './services/output-tail.js';
 export { serviceTimeoutMs, SERVICE_TIMEOUT_ENV } from './services/service-timeout.js';
 export { spawnService, ServiceError } from './services/spawn-service.js';
-export type { ServiceContext, ServiceDefinition, ServiceHandle } from './services/spawn-service.js';
+export type { ServiceContext, ServiceDefinition, ServiceHandle, SpawnedService } from './services/spawn-service.js';
 export { waitFor, WaitForTimeoutError } from './services/wait-for.js';
 export type { WaitForOptions } from './services/wait-for.js';
 export { startServerProcess, runServerUntilExit, enrollDevices, adminApi, BENCH_PASSWORD as SERVER_ADMIN_PASSWORD } from './services/outpost-server.js';

@@ -15,7 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serviceTimeoutMs } from './service-timeout.js';
-import { spawnService, type ServiceContext } from './spawn-service.js';
+import { serviceHandle, spawnService, type ServiceContext, type ServiceHandle } from './spawn-service.js';
 
 export const HAPROXY_EXECUTABLE = '/usr/sbin/haproxy';
 
@@ -55,7 +55,8 @@ export interface StartHaproxyOptions {
   readonly configFile?: string;
 }
 
-export interface HaproxyHandle {
+/** haproxy (ready when its stats page answers). */
+export interface HaproxyHandle extends ServiceHandle {
   readonly mqttPort: number;
   readonly devicePort: number;
   readonly operatorPort: number;
@@ -66,18 +67,12 @@ export interface HaproxyHandle {
   readonly deviceUrl: string;
   /** http://127.0.0.1:<operatorPort> */
   readonly operatorUrl: string;
-  readonly dir: string;
   /** The rendered configuration. */
   readonly config: string;
-  readonly running: boolean;
-  tail(): string;
   /** Each server's check status by "backend/server": UP, DOWN, "UP 1/2", MAINT… */
   serverStates(): Promise<Record<string, string>>;
   /** Current sessions per "backend/server" (scur). */
   sessions(): Promise<Record<string, number>>;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
 }
 
 const FRONTEND_PORT_INDEX: Readonly<Record<string, number>> = { mqtt: 0, device_https: 1, operator: 2, stats: 3 };
@@ -105,7 +100,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
   });
   const [mqttPort, devicePort, operatorPort, statsPort] = [0, 1, 2, 3].map((i) => portAt(service.ports, i)) as [number, number, number, number];
   const rows = async (): Promise<Record<string, string>[]> => parseCsv(await statsCsv(statsPort)).filter((row) => row['svname'] !== 'FRONTEND' && row['svname'] !== 'BACKEND');
-  return {
+  return serviceHandle(service, {
     mqttPort,
     devicePort,
     operatorPort,
@@ -113,22 +108,12 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
     mqttUrl: `mqtts://127.0.0.1:${mqttPort}`,
     deviceUrl: `https://127.0.0.1:${devicePort}`,
     operatorUrl: `http://127.0.0.1:${operatorPort}`,
-    dir: service.dir,
     get config() {
       return rendered;
     },
-    get running() {
-      return service.running;
-    },
-    tail: () => service.tail(),
     serverStates: async () => Object.fromEntries((await rows()).map((row) => [`${row['# pxname'] ?? ''}/${row['svname'] ?? ''}`, row['status'] ?? ''])),
     sessions: async () => Object.fromEntries((await rows()).map((row) => [`${row['# pxname'] ?? ''}/${row['svname'] ?? ''}`, Number(row['scur'] ?? 0)])),
-    stop: () => service.stop(),
-    kill: () => service.kill(),
-    restart: async () => {
-      await service.restart();
-    },
-  };
+  });
 }
 
 /**

@@ -15,7 +15,7 @@ import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { serviceTimeoutMs } from './service-timeout.js';
-import { spawnService, type ServiceContext } from './spawn-service.js';
+import { serviceHandle, spawnService, type ServiceContext, type ServiceHandle } from './spawn-service.js';
 
 export const INFLUXD_EXECUTABLE = '/usr/bin/influxd';
 
@@ -28,26 +28,15 @@ export interface StartInfluxdOptions {
   readonly executable?: string;
 }
 
-export interface InfluxdHandle {
+/** influxd (its dir holds the config, meta, data and wal; it logs at level warn; ready when /ping answers). */
+export interface InfluxdHandle extends ServiceHandle {
   /** Base URL of the HTTP API: "http://127.0.0.1:<httpPort>". */
   readonly url: string;
   readonly httpPort: number;
   /** The RPC (backup/restore) port, bound to loopback too. */
   readonly rpcPort: number;
-  /** The temp dir holding the config, meta, data and wal; removed by stop(). */
-  readonly dir: string;
   /** The X-Influxdb-Version header of the last successful /ping, e.g. "1.6.7~rc0". */
   readonly version: string;
-  /** True while the influxd process is alive. */
-  readonly running: boolean;
-  /** The last lines influxd wrote (it logs at level warn). */
-  tail(): string;
-  /** SIGTERM, wait for the exit (SIGKILL after the deadline), remove the temp dir. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL, for fault tests: the data dir stays for restart(). */
-  kill(): Promise<void>;
-  /** Starts influxd again on the same ports with the same data; resolves when /ping answers. */
-  restart(): Promise<void>;
 }
 
 interface PingInfo {
@@ -71,24 +60,14 @@ export async function startInfluxd(options: StartInfluxdOptions = {}): Promise<I
     portConflict: /address already in use/i,
   });
   const httpPort = httpPortOf(service.ports);
-  return {
+  return serviceHandle(service, {
     url: `http://127.0.0.1:${httpPort}`,
     httpPort,
     rpcPort: rpcPortOf(service.ports),
-    dir: service.dir,
     get version() {
       return service.info.version;
     },
-    get running() {
-      return service.running;
-    },
-    tail: () => service.tail(),
-    stop: () => service.stop(),
-    kill: () => service.kill(),
-    restart: async () => {
-      await service.restart();
-    },
-  };
+  });
 }
 
 function httpPortOf(ports: readonly number[]): number {

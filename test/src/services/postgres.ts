@@ -22,7 +22,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { serviceTimeoutMs } from './service-timeout.js';
-import { ServiceError, spawnService, type ServiceContext } from './spawn-service.js';
+import { ServiceError, serviceHandle, spawnService, type ServiceContext, type ServiceHandle } from './spawn-service.js';
 
 export const POSTGRES_BIN_DIR = '/usr/lib/postgresql/15/bin';
 const SETPRIV = '/usr/bin/setpriv';
@@ -38,25 +38,18 @@ export interface StartPostgresOptions {
   readonly stopTimeoutMs?: number;
 }
 
-export interface PostgresHandle {
+/**
+ * PostgreSQL (its dir holds the cluster, `data/`, and the unix socket; stop() is a fast
+ * shutdown, kill() SIGKILLs the postmaster; ready when it answers a query).
+ */
+export interface PostgresHandle extends ServiceHandle {
   /** The `postgres` maintenance database: postgres://outpost:<password>@127.0.0.1:<port>/postgres. */
   readonly url: string;
   readonly port: number;
   /** The superuser's password (in every URL this handle gives). */
   readonly password: string;
-  /** The temp dir holding the cluster (`data/`) and the unix socket; removed by stop(). */
-  readonly dir: string;
-  readonly running: boolean;
-  /** The last lines the server wrote. */
-  tail(): string;
   /** Creates an empty database (UTF8, C collation) and answers its URL. */
   createDatabase(name: string): Promise<string>;
-  /** SIGTERM (fast shutdown), wait for the exit (SIGKILL after the deadline), remove the temp dir. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL the postmaster, for fault tests: the data stays for restart(). */
-  kill(): Promise<void>;
-  /** Starts the server again on the same port with the same data; resolves when it answers a query. */
-  restart(): Promise<void>;
 }
 
 const exec = promisify(execFile);
@@ -90,26 +83,16 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     portConflict: /could not bind|address already in use/i,
   });
   const port = portOf(service.ports);
-  return {
+  return serviceHandle(service, {
     url: urlOf(port, password, 'postgres'),
     port,
     password,
-    dir: service.dir,
-    get running() {
-      return service.running;
-    },
-    tail: () => service.tail(),
-    async createDatabase(name) {
+    async createDatabase(name: string): Promise<string> {
       if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`postgres: database name "${name}" must match [a-z_][a-z0-9_]*`);
       await query(urlOf(port, password, 'postgres'), `create database "${name}" template template0 encoding 'UTF8' lc_collate 'C' lc_ctype 'C'`);
       return urlOf(port, password, name);
     },
-    stop: () => service.stop(),
-    kill: () => service.kill(),
-    restart: async () => {
-      await service.restart();
-    },
-  };
+  });
 }
 
 function urlOf(port: number, password: string, database: string): string {

@@ -16,7 +16,7 @@ import net from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { serviceTimeoutMs } from './service-timeout.js';
-import { spawnService, type ServiceContext } from './spawn-service.js';
+import { serviceHandle, spawnService, type ServiceContext, type ServiceHandle } from './spawn-service.js';
 
 export const REDIS_EXECUTABLE = '/usr/bin/redis-server';
 
@@ -31,22 +31,11 @@ export interface StartRedisOptions {
   readonly executable?: string;
 }
 
-export interface RedisHandle {
+/** redis-server (its dir holds redis.conf, and the AOF with appendOnly; ready when PING answers). */
+export interface RedisHandle extends ServiceHandle {
   /** "redis://127.0.0.1:<port>". */
   readonly url: string;
   readonly port: number;
-  /** The temp dir holding redis.conf (and the AOF with appendOnly); removed by stop(). */
-  readonly dir: string;
-  /** True while redis-server is alive. */
-  readonly running: boolean;
-  /** The last lines redis-server wrote. */
-  tail(): string;
-  /** SIGTERM, wait for the exit (SIGKILL after the deadline), remove the temp dir. Idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL, for fault tests: the dir stays for restart(). */
-  kill(): Promise<void>;
-  /** Starts redis-server again on the same port and dir; resolves when PING answers. */
-  restart(): Promise<void>;
   /**
    * Sends one command over a fresh connection and answers the reply as text: a status or error
    * line as sent ("+PONG", "-ERR …"), an integer as ":3", a bulk string as its content, a nil as null.
@@ -69,21 +58,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     portConflict: /address already in use/i,
   });
   const port = portOf(service.ports);
-  return {
+  return serviceHandle(service, {
     url: `redis://127.0.0.1:${port}`,
     port,
-    dir: service.dir,
-    get running() {
-      return service.running;
-    },
-    tail: () => service.tail(),
-    stop: () => service.stop(),
-    kill: () => service.kill(),
-    restart: async () => {
-      await service.restart();
-    },
-    command: (...args) => sendCommand(port, args),
-  };
+    command: (...args: string[]) => sendCommand(port, args),
+  });
 }
 
 function portOf(ports: readonly number[]): number {

@@ -46,20 +46,50 @@ export interface ServiceDefinition<Info> {
   readonly portConflict?: RegExp;
 }
 
-export interface ServiceHandle<Info> extends ServiceContext {
-  /** What the last successful readiness probe returned. */
-  readonly info: Info;
+/**
+ * The contract every real service for tests keeps (influxd, redis-server, postgres, haproxy, …):
+ * a process on loopback ports in its own temp dir, ready when its start function resolves.
+ * Each start function's handle extends this one with what its service offers (URLs, ports,
+ * commands). Deadlines scale with OUTPOST_TEST_SERVICE_TIMEOUT_MS (service-timeout.ts).
+ */
+export interface ServiceHandle {
+  /** The temp dir holding the service's config and data; kept across kill()/restart(), removed by stop(). */
+  readonly dir: string;
   /** True while the process is alive. */
   readonly running: boolean;
-  readonly pid: number | undefined;
-  /** The last lines the process wrote. */
+  /** The last lines the process wrote (for error messages). */
   tail(): string;
-  /** SIGTERM, wait for exit (SIGKILL after stopTimeoutMs), then remove the temp dir. Idempotent. */
+  /** SIGTERM, wait for the exit (SIGKILL after the stop deadline), then remove the temp dir. Idempotent. */
   stop(): Promise<void>;
-  /** SIGKILL and wait for the exit; the temp dir stays, so restart() finds the data. For fault tests. */
+  /** SIGKILL and wait for the exit, for fault tests: the temp dir stays, so restart() finds the data. */
   kill(): Promise<void>;
-  /** Starts the service again on the same ports and dir (stopping it gracefully first if it runs). */
-  restart(): Promise<Info>;
+  /** Starts the service again on the same ports and dir (stopping it gracefully first if it runs); resolves when it is ready. */
+  restart(): Promise<void>;
+}
+
+/** What spawnService answers: the ServiceHandle, its ports, its pid and what its readiness probe found. */
+export interface SpawnedService<Info> extends ServiceContext, ServiceHandle {
+  /** What the last successful readiness probe returned (updated by restart()). */
+  readonly info: Info;
+  readonly pid: number | undefined;
+}
+
+/**
+ * A start function's handle: the ServiceHandle members of `service` plus `fields` (their
+ * getters stay getters, so a field may read the service's current state).
+ */
+export function serviceHandle<Fields extends object>(service: ServiceHandle, fields: Fields): ServiceHandle & Fields {
+  const handle: ServiceHandle = {
+    dir: service.dir,
+    get running() {
+      return service.running;
+    },
+    tail: () => service.tail(),
+    stop: () => service.stop(),
+    kill: () => service.kill(),
+    restart: () => service.restart(),
+  };
+  return Object.defineProperties(handle, Object.getOwnPropertyDescriptors(fields)) as ServiceHandle & Fields;
 }
 
 export class ServiceError extends Error {
@@ -79,7 +109,7 @@ const MAX_PORT_ATTEMPTS = 3;
  * Starts a real service process on loopback in its own temp dir and waits until it is ready.
  * Throws ServiceError TEST_ERR_SERVICE_MISSING when the binary is not installed.
  */
-export async function spawnService<Info>(definition: ServiceDefinition<Info>): Promise<ServiceHandle<Info>> {
+export async function spawnService<Info>(definition: ServiceDefinition<Info>): Promise<SpawnedService<Info>> {
   try {
     await access(definition.executable, fsConstants.X_OK);
   } catch (cause) {
@@ -157,7 +187,7 @@ async function untilReady<Info>(
   }
 }
 
-class Service<Info> implements ServiceHandle<Info> {
+class Service<Info> implements SpawnedService<Info> {
   readonly dir: string;
   readonly ports: readonly number[];
   #info: Info;
@@ -221,7 +251,7 @@ class Service<Info> implements ServiceHandle<Info> {
     });
   }
 
-  restart(): Promise<Info> {
+  restart(): Promise<void> {
     return this.#serialize(async () => {
       this.#assertNotStopped('restart');
       await terminate(this.#proc, this.definition.stopTimeoutMs);
@@ -229,7 +259,6 @@ class Service<Info> implements ServiceHandle<Info> {
       const ctx: ServiceContext = { dir: this.dir, ports: this.ports };
       this.#proc = launch(this.definition, ctx, this.args, this.output);
       this.#info = await untilReady(this.definition, ctx, this.#proc, this.output);
-      return this.#info;
     });
   }
 
