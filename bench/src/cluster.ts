@@ -1,173 +1,398 @@
 /**
  * One `--role all` process vs three broker nodes + one control node behind HAProxy (issue 15),
- * the same load on each, side by side in one run: QoS 1 telemetry msg/s (all PUBACKs), server
- * CPU per message (all Outpost processes together), end-to-end points/s into InfluxDB, RSS per
- * idle session, and a reconnect storm through HAProxy after SIGKILLing the busiest broker node.
- * This machine has 2 cores: the 3-node figures measure the cluster's overhead, not a speed-up.
+ * the same load on each, side by side in one run:
  *
- *   npm run build && node bench/dist/src/cluster.js [devices=60] [batchesPerDevice=50] [samplesPerBatch=10] [idleSessions=300]
+ * - QoS 1 telemetry: `devices` devices publish `batches` batches of `samples` samples each,
+ *   `inflight` unacknowledged at a time per device: msg/s until the last PUBACK, CPU per message
+ *   and end-to-end points/s until the last point is countable in InfluxDB (InfluxQL count).
+ * - Idle: `idle` mTLS sessions held at once (spread over the broker nodes by HAProxy's leastconn):
+ *   RSS per session, and Redis memory per session (INFO used_memory) on the cluster.
+ * - Reconnect storm (cluster only): with the idle sessions held, the busiest broker node is
+ *   SIGKILLed; its devices reconnect through HAProxy (retry with backoff, as agents do) and the
+ *   time until the last one is back is measured.
+ *
+ * CPU and RSS are summed over every process that serves the load, read from /proc: the Outpost
+ * node(s), and on the cluster Redis, PostgreSQL (postmaster + backends) and HAProxy. influxd is the
+ * same sink for both and is left out. This machine has 2 cores shared by every process: the 3-node
+ * figures measure the cluster's overhead, not a speed-up.
+ *
+ *   npm run build && node bench/dist/src/cluster.js [devices=20] [batches=50] [samples=10] [inflight=4] [idle=300]
+ *     [connect=50] [enroll=16] [keys=20] [deadlineS=180]
+ *
+ * Ends with one BENCH_RESULT line (result-line.ts): the cluster's figures, anchored to the single
+ * process's figures of the same run.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { enrollDevices, startCluster, startInfluxd, startServerProcess, type DeviceIdentity } from '@outpost/e2e';
+import { setTimeout as delay } from 'node:timers/promises';
+import { findFreePorts, startCluster, startInfluxd, startServerProcess, type ClusterHandle, type DeviceIdentity } from '@outpost/e2e';
 import { topics } from '@outpost/protocol';
 import { queryInfluxQL } from '@outpost/telemetry';
 import mqtt, { type MqttClient } from 'mqtt';
+import { enrollBenchFleet } from './cluster-fleet.js';
+import { pidsListeningOn, ProcessGroup, sampleGroups } from './cluster-procs.js';
+import { printResult, type BenchFigure } from './result-line.js';
 
-const devices = Number(process.argv[2] ?? 60);
-const batchesPerDevice = Number(process.argv[3] ?? 50);
-const samplesPerBatch = Number(process.argv[4] ?? 10);
-const idleSessions = Number(process.argv[5] ?? 300);
-const inFlight = 4;
+function parseArgs(argv: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const arg of argv) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new Error(`argument ${arg}: expected key=value`);
+    out[arg.slice(0, eq)] = arg.slice(eq + 1);
+  }
+  return out;
+}
+const args = parseArgs(process.argv.slice(2));
+const KNOWN = ['devices', 'batches', 'samples', 'inflight', 'idle', 'connect', 'enroll', 'keys', 'deadlineS'];
+for (const key of Object.keys(args)) if (!KNOWN.includes(key)) throw new Error(`unknown argument ${key} (known: ${KNOWN.join(', ')})`);
+const num = (key: string, fallback: number, min = 1): number => {
+  const value = Number(args[key] ?? fallback);
+  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${key} must be a whole number ≥ ${String(min)}, got ${String(args[key])}`);
+  return value;
+};
+const config = {
+  devices: num('devices', 20),
+  batches: num('batches', 50),
+  samples: num('samples', 10),
+  inflight: num('inflight', 4),
+  idle: num('idle', 300, 0),
+  connectConcurrency: num('connect', 50),
+  enrollConcurrency: num('enroll', 16),
+  keyPool: num('keys', 20),
+  deadlineMs: num('deadlineS', 180) * 1000,
+};
+const say = (line: string): void => console.log(line);
 
+/** Everything the bench talks to on one side of the comparison. */
 interface Target {
   readonly label: string;
   readonly mqttUrl: string;
-  readonly servername?: string;
   readonly influx: { url: string; db: string };
-  pids(): number[];
+  readonly groups: readonly ProcessGroup[];
 }
 
-async function procStat(pid: number): Promise<{ cpuS: number; rssMiB: number }> {
-  const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { cpuS: (Number(stat[11]) + Number(stat[12])) / 100, rssMiB: rssKiB / 1024 };
+interface LoadResult {
+  readonly msgPerS: number;
+  readonly cpuUsPerMsg: number;
+  readonly pointsPerS: number;
+  readonly stored: number;
+  readonly total: number;
+  readonly byGroupCpuS: Map<string, number>;
 }
 
-async function totals(target: Target): Promise<{ cpuS: number; rssMiB: number }> {
-  const all = await Promise.all(target.pids().map((pid) => procStat(pid).catch(() => ({ cpuS: 0, rssMiB: 0 }))));
-  return all.reduce((a, b) => ({ cpuS: a.cpuS + b.cpuS, rssMiB: a.rssMiB + b.rssMiB }), { cpuS: 0, rssMiB: 0 });
+interface IdleResult {
+  readonly sessions: number;
+  readonly kibPerSession: number;
+  readonly byGroupKib: Map<string, number>;
+  readonly connectS: number;
+  readonly clients: MqttClient[];
 }
 
-async function countPoints(influx: { url: string; db: string }, measurementFilter: string): Promise<number> {
-  const result = await queryInfluxQL(influx, `SELECT count("m0") FROM "telemetry" WHERE "device" =~ /^${measurementFilter}/`).catch(() => []);
+/** Rejects when `promise` has not settled within `ms` (a PUBACK that never comes must not hang the bench). */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not done within ${String(ms / 1000)} s`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function connect(target: Target, d: DeviceIdentity): Promise<MqttClient> {
+  return mqtt.connectAsync(target.mqttUrl, { clientId: d.deviceId, key: d.keyPem, cert: d.certPem, ca: d.caPem, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 30_000, keepalive: 300 });
+}
+
+/** Connects `identities`, `concurrency` at a time. */
+async function connectAll(target: Target, identities: readonly DeviceIdentity[], concurrency: number): Promise<MqttClient[]> {
+  const clients = new Array<MqttClient>(identities.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, identities.length) }, async () => {
+      for (let i = next++; i < identities.length; i = next++) clients[i] = await connect(target, identities[i] as DeviceIdentity);
+    }),
+  );
+  return clients;
+}
+
+async function countPoints(influx: { url: string; db: string }): Promise<number> {
+  const result = await queryInfluxQL(influx, 'SELECT count("m0") FROM "telemetry"').catch(() => []);
   const value = result[0]?.series[0]?.values[0]?.[1];
   return typeof value === 'number' ? value : 0;
 }
 
-function connect(target: Target, d: DeviceIdentity): Promise<MqttClient> {
-  return mqtt.connectAsync(target.mqttUrl, { clientId: d.deviceId, key: d.keyPem, cert: d.certPem, ca: d.caPem, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 30_000, ...(target.servername === undefined ? {} : { servername: target.servername }) });
-}
-
-async function load(target: Target, identities: readonly DeviceIdentity[], prefix: string): Promise<string> {
-  const clients = await Promise.all(identities.map((d) => connect(target, d)));
+async function load(target: Target, identities: readonly DeviceIdentity[]): Promise<LoadResult> {
+  const clients = await connectAll(target, identities, config.connectConcurrency);
   const start = Date.now() - 7_200_000;
-  const total = identities.length * batchesPerDevice * samplesPerBatch;
-  const before = await totals(target);
+  const total = identities.length * config.batches * config.samples;
+  const before = await sampleGroups(target.groups);
   const t0 = performance.now();
-  await Promise.all(
-    clients.map(async (client, d) => {
-      const id = identities[d]?.deviceId ?? '';
-      let next = 1;
-      await Promise.all(
-        Array.from({ length: inFlight }, async () => {
-          while (next <= batchesPerDevice) {
-            const seq = next++;
-            const samples = Array.from({ length: samplesPerBatch }, (_, s) => ({ ts: start + seq * samplesPerBatch + s, metrics: { m0: s, m1: seq } }));
-            await client.publishAsync(topics.telemetry(id), JSON.stringify({ v: 1, seq, samples }), { qos: 1 });
-          }
-        }),
-      );
-    }),
+  await within(
+    Promise.all(
+      clients.map(async (client, d) => {
+        const id = identities[d]?.deviceId ?? '';
+        let next = 1;
+        await Promise.all(
+          Array.from({ length: config.inflight }, async () => {
+            while (next <= config.batches) {
+              const seq = next++;
+              const samples = Array.from({ length: config.samples }, (_, s) => ({ ts: start + seq * config.samples + s, metrics: { m0: s, m1: seq } }));
+              await client.publishAsync(topics.telemetry(id), JSON.stringify({ v: 1, seq, samples }), { qos: 1 });
+            }
+          }),
+        );
+      }),
+    ),
+    config.deadlineMs,
+    `${target.label}: PUBACKs of ${String(identities.length * config.batches)} batches`,
   );
   const ackedS = (performance.now() - t0) / 1000;
   let stored = 0;
-  const deadline = Date.now() + 180_000;
-  while (stored < total && Date.now() < deadline) {
-    stored = await countPoints(target.influx, prefix);
-    if (stored < total) await new Promise((r) => setTimeout(r, 200));
+  const deadline = Date.now() + config.deadlineMs;
+  while (Date.now() < deadline) {
+    stored = await countPoints(target.influx);
+    if (stored >= total) break;
+    await delay(200);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const after = await totals(target);
-  const messages = identities.length * batchesPerDevice;
+  const after = await sampleGroups(target.groups);
+  const messages = identities.length * config.batches;
   await Promise.all(clients.map((c) => c.endAsync(true)));
-  return `${target.label.padEnd(22)} ${Math.round(messages / ackedS).toString().padStart(7)} msg/s  ${(((after.cpuS - before.cpuS) * 1e6) / messages).toFixed(0).padStart(6)} µs CPU/msg  ${Math.round(stored / seconds).toString().padStart(7)} points/s end to end  (${stored}/${total} points)`;
+  const byGroupCpuS = new Map([...after.byGroup].map(([name, s]) => [name, s.cpuS - (before.byGroup.get(name)?.cpuS ?? 0)]));
+  return { msgPerS: messages / ackedS, cpuUsPerMsg: ((after.total.cpuS - before.total.cpuS) * 1e6) / messages, pointsPerS: stored / seconds, stored, total, byGroupCpuS };
 }
 
-async function idle(target: Target, identities: readonly DeviceIdentity[]): Promise<string> {
-  const before = await totals(target);
-  const clients: MqttClient[] = [];
-  for (let i = 0; i < idleSessions; i += 1) {
-    const d = identities[i % identities.length];
-    if (d === undefined) break;
-    // The same identity cannot hold two sessions: idle sessions reuse identities in turns, one at a time per id.
-    if (i >= identities.length) break;
-    clients.push(await connect(target, d));
-  }
-  await new Promise((r) => setTimeout(r, 2_000));
-  const after = await totals(target);
-  await Promise.all(clients.map((c) => c.endAsync(true)));
-  return `${target.label.padEnd(22)} ${(((after.rssMiB - before.rssMiB) * 1024) / clients.length).toFixed(1)} KiB RSS per idle session (${clients.length} sessions, all Outpost processes)`;
+/** Holds `identities.length` idle sessions; the caller ends them (the storm reuses them). */
+async function idle(target: Target, identities: readonly DeviceIdentity[]): Promise<IdleResult> {
+  const before = await sampleGroups(target.groups);
+  const t0 = performance.now();
+  const clients = await within(connectAll(target, identities, config.connectConcurrency), config.deadlineMs, `${target.label}: ${String(identities.length)} idle sessions`);
+  const connectS = (performance.now() - t0) / 1000;
+  // Quiet: what the connections left behind (TLS buffers, sessions) is what an idle fleet costs.
+  await delay(3_000);
+  const after = await sampleGroups(target.groups);
+  const n = Math.max(1, clients.length);
+  const byGroupKib = new Map([...after.byGroup].map(([name, s]) => [name, (s.rssBytes - (before.byGroup.get(name)?.rssBytes ?? 0)) / 1024 / n]));
+  return { sessions: clients.length, kibPerSession: (after.total.rssBytes - before.total.rssBytes) / 1024 / n, byGroupKib, connectS, clients };
 }
 
-const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-cluster-'));
-const lines: string[] = [];
-const influx = await startInfluxd();
-try {
-  // One process.
-  const single = await startServerProcess(join(dir), { OUTPOST_INFLUX_URL: influx.url, OUTPOST_INFLUX_API: 'v1', OUTPOST_INFLUX_DB: 'single', OUTPOST_LIMIT_MSGS_PER_S: '100000' });
-  try {
-    const ids = Array.from({ length: Math.max(devices, idleSessions) }, (_, i) => `s-${String(i).padStart(5, '0')}`);
-    const identities = await enrollDevices(single, ids);
-    const target: Target = { label: 'one --role all', mqttUrl: single.mqttUrl, influx: { url: influx.url, db: 'single' }, pids: () => [single.child.pid ?? 0] };
-    lines.push(await load(target, identities.slice(0, devices), 's-'));
-    lines.push(await idle(target, identities));
-  } finally {
-    await single.stop();
-  }
-  // Three broker nodes + one control node behind HAProxy.
-  const cluster = await startCluster({ brokers: 3, controls: 1, env: { OUTPOST_LIMIT_MSGS_PER_S: '100000' } });
-  try {
-    const ids = Array.from({ length: Math.max(devices, idleSessions) }, (_, i) => `c-${String(i).padStart(5, '0')}`);
-    const identities: DeviceIdentity[] = [];
-    for (const id of ids) {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          identities.push(...(await enrollDevices({ operatorUrl: cluster.operatorUrl, deviceUrl: cluster.haproxy.deviceUrl }, [id])));
-          break;
-        } catch (err) {
-          if (attempt >= 3) throw err;
-        }
+interface StormResult {
+  readonly victim: string;
+  readonly moved: number;
+  readonly seconds: number;
+  readonly cpuS: number;
+  readonly spreadAfter: Record<string, number>;
+}
+
+/** SIGKILLs the broker holding the most sessions; its devices reconnect through HAProxy with backoff. */
+async function storm(cluster: ClusterHandle, target: Target, identities: readonly DeviceIdentity[], clients: MqttClient[]): Promise<StormResult> {
+  const sessions = await cluster.haproxy.sessions();
+  const brokers = cluster.nodes.filter((n) => n.role === 'broker').map((n) => n.name);
+  const victim = [...brokers].sort((a, b) => (sessions[`broker_mqtt/${b}`] ?? 0) - (sessions[`broker_mqtt/${a}`] ?? 0))[0] ?? 'broker-1';
+  const expected = sessions[`broker_mqtt/${victim}`] ?? 0;
+  let dropped = 0;
+  let back = 0;
+  let lastDrop = 0;
+  let over = false;
+  const reconnect = async (i: number): Promise<void> => {
+    const d = identities[i] as DeviceIdentity;
+    for (let attempt = 0; !over; attempt += 1) {
+      try {
+        clients[i] = await connect(target, d);
+        back += 1;
+        return;
+      } catch {
+        // An agent's backoff: 0.5 s doubling to 8 s, with jitter.
+        await delay(Math.min(8_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
       }
     }
-    const target: Target = { label: '3 brokers + HAProxy', mqttUrl: cluster.haproxy.mqttUrl, influx: { url: cluster.influx.url, db: cluster.influxDb }, pids: () => cluster.nodes.map((n) => n.process?.child.pid ?? 0).filter((pid) => pid !== 0) };
-    lines.push(await load(target, identities.slice(0, devices), 'c-'));
-    lines.push(await idle(target, identities));
-    // Reconnect storm: every device connected, the busiest broker SIGKILLed, time until all are back through HAProxy.
-    const clients = await Promise.all(identities.map((d) => connect(target, d)));
-    const sessions = await cluster.haproxy.sessions();
-    const victim = ['broker-1', 'broker-2', 'broker-3'].sort((a, b) => (sessions[`broker_mqtt/${b}`] ?? 0) - (sessions[`broker_mqtt/${a}`] ?? 0))[0] ?? 'broker-1';
-    const dropped: number[] = [];
-    clients.forEach((c, i) => c.once('close', () => dropped.push(i)));
-    const t0 = performance.now();
-    await cluster.node(victim).kill();
-    await new Promise((r) => setTimeout(r, 500));
-    const moved = [...dropped];
-    await Promise.all(
-      moved.map(async (i) => {
-        const d = identities[i];
-        if (d === undefined) return;
-        for (;;) {
-          try {
-            clients[i] = await connect(target, d);
-            return;
-          } catch {
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        }
-      }),
+  };
+  const pending: Promise<void>[] = [];
+  clients.forEach((c, i) =>
+    c.once('close', () => {
+      // Closes after the storm (the bench ending its sessions) are not part of it.
+      if (over) return;
+      dropped += 1;
+      lastDrop = performance.now();
+      pending.push(reconnect(i));
+    }),
+  );
+  const before = await sampleGroups(target.groups);
+  const t0 = performance.now();
+  await cluster.node(victim).kill();
+  await within(
+    (async () => {
+      // Every session of the victim closed (HAProxy shuts them when the check fails, or the RST does), then all back.
+      // (or, should HAProxy's count have been off, no further close for 5 s).
+      const settled = (): boolean => dropped >= expected || (dropped > 0 && performance.now() - lastDrop > 5_000);
+      while (!settled() || back < dropped) await delay(50);
+    })(),
+    config.deadlineMs,
+    `storm: ${String(expected)} devices of ${victim} back (dropped ${String(dropped)}, back ${String(back)})`,
+  ).finally(() => (over = true));
+  const seconds = (performance.now() - t0) / 1000;
+  over = true;
+  await Promise.all(pending);
+  const after = await sampleGroups(target.groups);
+  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - before.total.cpuS, spreadAfter: await cluster.haproxy.sessions() };
+}
+
+async function redisUsedMemory(cluster: ClusterHandle): Promise<number> {
+  const info = (await cluster.redis.command('INFO', 'memory')) ?? '';
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
+
+const fleetSize = Math.max(config.devices, config.idle);
+const figures: BenchFigure[] = [];
+const table: [string, string, string][] = [];
+const failures: string[] = [];
+const row = (name: string, single: string, cluster: string): void => void table.push([name, single, cluster]);
+const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
+
+const single: { load?: LoadResult; idle?: Omit<IdleResult, 'clients'> } = {};
+const multi: { load?: LoadResult; idle?: Omit<IdleResult, 'clients'>; redisKibPerSession?: number; spread?: Record<string, number>; storm?: StormResult } = {};
+const env = {
+  OUTPOST_LIMIT_MSGS_PER_S: '100000',
+  // One bench process stands for a whole fleet behind one address (HAProxy's, in the cluster).
+  OUTPOST_MQTT_MAX_HANDSHAKES: '1000000',
+  OUTPOST_MQTT_MAX_HANDSHAKES_PER_IP: '1000000',
+  OUTPOST_LOG_LEVEL: 'warn',
+};
+const load1AtStart = loadavg()[0] ?? 0;
+say(`cluster bench: ${String(config.devices)} devices × ${String(config.batches)} QoS 1 batches × ${String(config.samples)} samples (${String(config.inflight)} in flight per device); ${String(config.idle)} idle sessions; load average ${load1AtStart.toFixed(2)} at start`);
+say('2 cores shared by every process, the bench included: the 3-node figures measure the cluster overhead, not a speed-up.');
+
+const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-cluster-'));
+try {
+  // ---- One `--role all` process: embedded SQLite state, the same InfluxDB sink.
+  const influx = await startInfluxd();
+  try {
+    // Fixed ports, so the node can log at warn like the cluster's (its URLs are not logged then).
+    const [httpPort = 0, devicePort = 0, mqttPort = 0] = await findFreePorts(3);
+    const urls = { operatorUrl: `http://127.0.0.1:${String(httpPort)}`, deviceUrl: `https://127.0.0.1:${String(devicePort)}`, mqttUrl: `mqtts://127.0.0.1:${String(mqttPort)}` };
+    const server = await startServerProcess(
+      dir,
+      { ...env, OUTPOST_HTTP_PORT: String(httpPort), OUTPOST_DEVICE_PORT: String(devicePort), OUTPOST_MQTT_PORT: String(mqttPort), OUTPOST_INFLUX_URL: influx.url, OUTPOST_INFLUX_API: 'v1', OUTPOST_INFLUX_DB: 'single' },
+      { timeoutMs: 300_000, urls },
     );
-    const stormS = (performance.now() - t0) / 1000;
-    lines.push(`${'reconnect storm'.padEnd(22)} ${moved.length} devices of ${victim} back through HAProxy in ${stormS.toFixed(1)} s after SIGKILL`);
-    await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
+    try {
+      const pid = server.child.pid ?? 0;
+      const target: Target = { label: 'one --role all', mqttUrl: server.mqttUrl, influx: { url: influx.url, db: 'single' }, groups: [new ProcessGroup('outpost', () => [pid])] };
+      const ids = Array.from({ length: fleetSize }, (_, i) => `s-${String(i).padStart(5, '0')}`);
+      const fleet = await enrollBenchFleet(server, ids, { concurrency: config.enrollConcurrency, keyPool: config.keyPool, deadlineMs: 20 * 60_000, progress: (n, t) => say(`  single: enrolled ${String(n)}/${String(t)}`) });
+      say(`single: ${String(fleetSize)} devices enrolled in ${fleet.seconds.toFixed(1)} s (setup, not measured; ${String(fleet.retries)} retries)`);
+      try {
+        single.load = await load(target, fleet.identities.slice(0, config.devices));
+        say(`single: ${fmt(single.load.msgPerS)} msg/s, ${fmt(single.load.cpuUsPerMsg)} µs CPU/msg, ${fmt(single.load.pointsPerS)} points/s (${String(single.load.stored)}/${String(single.load.total)})`);
+      } catch (err) {
+        failures.push(`single load: ${(err as Error).message}`);
+      }
+      if (config.idle > 0) {
+        try {
+          const held = await idle(target, fleet.identities.slice(0, config.idle));
+          single.idle = held;
+          say(`single: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s, ${fmt(held.kibPerSession, 1)} KiB RSS each`);
+          await Promise.all(held.clients.map((c) => c.endAsync(true).catch(() => undefined)));
+        } catch (err) {
+          failures.push(`single idle: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await influx.stop();
+  }
+
+  // ---- Three broker nodes + one control node behind HAProxy, on Redis, PostgreSQL and InfluxDB.
+  const cluster = await startCluster({ brokers: 3, controls: 1, env, nodeTimeoutMs: 300_000, progress: (m) => say(`cluster: ${m}`) });
+  try {
+    const brokerPids = (): number[] => cluster.nodes.filter((n) => n.role === 'broker').map((n) => n.process?.child.pid ?? 0);
+    const controlPids = (): number[] => cluster.nodes.filter((n) => n.role === 'control').map((n) => n.process?.child.pid ?? 0);
+    const [redisPids, postgresPids, haproxyPids] = await Promise.all([pidsListeningOn(cluster.redis.port), pidsListeningOn(cluster.postgres.port), pidsListeningOn(cluster.haproxy.mqttPort)]);
+    const groups = [
+      new ProcessGroup('brokers', brokerPids),
+      new ProcessGroup('control', controlPids),
+      new ProcessGroup('redis', () => redisPids),
+      new ProcessGroup('postgres', () => postgresPids),
+      new ProcessGroup('haproxy', () => haproxyPids),
+    ];
+    say(`cluster: measuring ${groups.map((g) => g.name).join(', ')} (pids redis ${redisPids.join(',')}, postgres ${postgresPids.join(',')}, haproxy ${haproxyPids.join(',')})`);
+    if (redisPids.length === 0 || postgresPids.length === 0 || haproxyPids.length === 0) failures.push('cluster: a service process was not found by its port (its CPU and RSS are missing)');
+    const target: Target = { label: '3 brokers + HAProxy', mqttUrl: cluster.haproxy.mqttUrl, influx: { url: cluster.influx.url, db: cluster.influxDb }, groups };
+    const ids = Array.from({ length: fleetSize }, (_, i) => `c-${String(i).padStart(5, '0')}`);
+    const fleet = await enrollBenchFleet({ operatorUrl: cluster.operatorUrl, deviceUrl: cluster.haproxy.deviceUrl }, ids, {
+      concurrency: config.enrollConcurrency,
+      keyPool: config.keyPool,
+      deadlineMs: 20 * 60_000,
+      progress: (n, t) => say(`  cluster: enrolled ${String(n)}/${String(t)}`),
+    });
+    say(`cluster: ${String(fleetSize)} devices enrolled through HAProxy in ${fleet.seconds.toFixed(1)} s (setup, not measured; ${String(fleet.retries)} retries)`);
+    try {
+      multi.load = await load(target, fleet.identities.slice(0, config.devices));
+      say(`cluster: ${fmt(multi.load.msgPerS)} msg/s, ${fmt(multi.load.cpuUsPerMsg)} µs CPU/msg, ${fmt(multi.load.pointsPerS)} points/s (${String(multi.load.stored)}/${String(multi.load.total)})`);
+    } catch (err) {
+      failures.push(`cluster load: ${(err as Error).message}`);
+    }
+    if (config.idle > 0) {
+      try {
+        const redisBefore = await redisUsedMemory(cluster);
+        const held = await idle(target, fleet.identities.slice(0, config.idle));
+        multi.idle = held;
+        multi.redisKibPerSession = ((await redisUsedMemory(cluster)) - redisBefore) / 1024 / Math.max(1, held.sessions);
+        multi.spread = await cluster.haproxy.sessions();
+        say(`cluster: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s, ${fmt(held.kibPerSession, 1)} KiB RSS each (all processes), spread ${JSON.stringify(multi.spread)}`);
+        try {
+          multi.storm = await storm(cluster, target, fleet.identities.slice(0, config.idle), held.clients);
+          say(`cluster: storm — ${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s, ${multi.storm.cpuS.toFixed(1)} CPU s; spread after ${JSON.stringify(multi.storm.spreadAfter)}`);
+        } catch (err) {
+          failures.push(`cluster storm: ${(err as Error).message}`);
+        }
+        await Promise.all(held.clients.map((c) => c.endAsync(true).catch(() => undefined)));
+      } catch (err) {
+        failures.push(`cluster idle: ${(err as Error).message}`);
+      }
+    }
   } finally {
     await cluster.stop();
   }
+} catch (err) {
+  failures.push(`setup: ${(err as Error).message.split('\n')[0] ?? ''}`);
 } finally {
-  await influx.stop();
   await rm(dir, { recursive: true, force: true });
 }
-console.log(`\ncluster bench: ${devices} devices × ${batchesPerDevice} QoS 1 batches × ${samplesPerBatch} samples; 2 cores shared by every process (noisy)`);
-for (const line of lines) console.log(line);
+
+// ---- The table, side by side, and the one result line.
+const group = (m: Map<string, number> | undefined, digits: number): string => (m === undefined ? '—' : [...m].map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(', '));
+row('QoS 1 msg/s (all PUBACKs)', fmt(single.load?.msgPerS), fmt(multi.load?.msgPerS));
+row('CPU µs per message (all processes)', fmt(single.load?.cpuUsPerMsg), fmt(multi.load?.cpuUsPerMsg));
+row('  of which, CPU s by process group', group(single.load?.byGroupCpuS, 1), group(multi.load?.byGroupCpuS, 1));
+row('points/s into InfluxDB, end to end', fmt(single.load?.pointsPerS), fmt(multi.load?.pointsPerS));
+row('points stored / sent', single.load === undefined ? '—' : `${String(single.load.stored)}/${String(single.load.total)}`, multi.load === undefined ? '—' : `${String(multi.load.stored)}/${String(multi.load.total)}`);
+row('idle sessions held', fmt(single.idle?.sessions), fmt(multi.idle?.sessions));
+row('RSS KiB per idle session (all processes)', fmt(single.idle?.kibPerSession, 1), fmt(multi.idle?.kibPerSession, 1));
+row('  of which, KiB by process group', group(single.idle?.byGroupKib, 1), group(multi.idle?.byGroupKib, 1));
+row('Redis used_memory KiB per idle session', '—', fmt(multi.redisKibPerSession, 2));
+row('idle sessions per broker (HAProxy scur)', '—', multi.spread === undefined ? '—' : Object.entries(multi.spread).filter(([k]) => k.startsWith('broker_mqtt/')).map(([k, v]) => `${k.slice(12)} ${String(v)}`).join(', '));
+row('reconnect storm after SIGKILL of a broker', '—', multi.storm === undefined ? '—' : `${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s (${multi.storm.cpuS.toFixed(1)} CPU s)`);
+const widths = [0, 1, 2].map((i) => Math.max(...[['figure', 'one --role all', '3 brokers + control + HAProxy'], ...table].map((r) => (r[i] ?? '').length)));
+say('');
+for (const r of [['figure', 'one --role all', '3 brokers + control + HAProxy'], ...table]) say(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
+say(`(load average ${load1AtStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at the end; 2 cores: overhead, not speed-up; influxd's CPU is in neither column)`);
+for (const f of failures) say(`FAILED: ${f}`);
+
+const anchor = 'one --role all';
+const vs = (name: string, unit: string, better: 'higher' | 'lower', clusterValue: number | undefined, singleValue: number | undefined): void =>
+  void figures.push({ name, value: clusterValue ?? null, unit, better, anchor, anchorValue: singleValue ?? null, goal: '2 cores: overhead, not speed-up' });
+vs('cluster QoS 1 msg/s (3 brokers + HAProxy)', 'msg/s', 'higher', multi.load?.msgPerS, single.load?.msgPerS);
+vs('cluster CPU per message (nodes+Redis+PG+HAProxy)', 'µs', 'lower', multi.load?.cpuUsPerMsg, single.load?.cpuUsPerMsg);
+vs('cluster end-to-end points/s into InfluxDB', 'points/s', 'higher', multi.load?.pointsPerS, single.load?.pointsPerS);
+vs('cluster points lost', 'points', 'lower', multi.load === undefined ? undefined : multi.load.total - multi.load.stored, single.load === undefined ? undefined : single.load.total - single.load.stored);
+vs('cluster RSS per idle session (all processes)', 'KiB', 'lower', multi.idle?.kibPerSession, single.idle?.kibPerSession);
+figures.push({ name: 'cluster idle sessions held', value: multi.idle?.sessions ?? null, unit: 'sessions', goal: '10,000 (full profile)' });
+figures.push({ name: 'cluster Redis memory per idle session', value: multi.redisKibPerSession ?? null, unit: 'KiB', better: 'lower' });
+figures.push({ name: 'cluster reconnect storm devices moved', value: multi.storm?.moved ?? null, unit: 'devices' });
+figures.push({ name: 'cluster reconnect storm, SIGKILL → all back', value: multi.storm?.seconds ?? null, unit: 's', better: 'lower' });
+printResult({ bench: 'cluster', figures });
+// Whatever a failed phase left open (an mqtt client, a timer) must not keep the bench alive.
+process.exit(failures.length > 0 ? 1 : 0);

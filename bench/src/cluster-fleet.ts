@@ -1,0 +1,112 @@
+/**
+ * Enrolls the cluster bench's fleet (setup, not measured): thousands of devices through one
+ * front door (HAProxy's device port, or one `outpost server`), `concurrency` at a time, each
+ * request retried on a transient failure until a deadline.
+ *
+ * Keys come from a small pool (generating 10,000 RSA keys would take longer than the bench):
+ * key k serves devices k, k + pool, k + 2·pool … each under its own enrollment token (one token
+ * per `pool` devices), as a key enrolls once per token. A retry sends the same CSR with the same
+ * token, which the server answers with the same device.
+ *
+ * Kept here until test/src/cluster/enroll-fleet.ts (retry, bounded concurrency) is exported with
+ * a key-pool option; it generates one key per device.
+ */
+import { generateKeyPair } from 'node:crypto';
+import { request } from 'node:https';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { adminApi, type DeviceIdentity } from '@outpost/e2e';
+import forge from 'node-forge';
+
+const generate = promisify(generateKeyPair);
+const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
+
+export interface FleetOptions {
+  readonly concurrency: number;
+  readonly keyPool: number;
+  readonly deadlineMs: number;
+  readonly progress?: (done: number, total: number) => void;
+}
+
+export async function enrollBenchFleet(door: { operatorUrl: string; deviceUrl: string }, ids: readonly string[], options: FleetOptions): Promise<{ identities: DeviceIdentity[]; retries: number; seconds: number }> {
+  const t0 = performance.now();
+  const deadline = Date.now() + options.deadlineMs;
+  let retries = 0;
+  const retrying = async <T>(what: string, attempt: () => Promise<T>): Promise<T> => {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isTransient(err) || Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message} (try ${String(tries)})`, { cause: err });
+        retries += 1;
+        await delay(Math.min(2_000, 100 * 2 ** Math.min(tries, 4)));
+      }
+    }
+  };
+  const api = await retrying('admin login', () => adminApi(door.operatorUrl));
+  const { chainPem } = (await retrying('GET /api/v1/ca', () => api('GET', '/api/v1/ca'))) as { chainPem: string };
+  const pool = Math.max(1, Math.min(options.keyPool, ids.length));
+  const keys = await Promise.all(Array.from({ length: pool }, () => generate('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } })));
+  const tokens: string[] = [];
+  for (let t = 0; t < Math.ceil(ids.length / pool); t += 1) {
+    const answer = (await retrying('POST /api/v1/enrollment-tokens', () => api('POST', '/api/v1/enrollment-tokens', { group: 'bench', maxUses: pool, ttlSeconds: 3600 }))) as { token: string };
+    tokens.push(answer.token);
+  }
+  const identities = new Array<DeviceIdentity>(ids.length);
+  let next = 0;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(options.concurrency, ids.length) }, async () => {
+      for (let i = next++; i < ids.length; i = next++) {
+        const deviceId = ids[i] as string;
+        const key = keys[i % pool] as { publicKey: string; privateKey: string };
+        const csr = forge.pki.createCertificationRequest();
+        csr.publicKey = forge.pki.publicKeyFromPem(key.publicKey);
+        csr.setSubject([{ name: 'commonName', value: deviceId }]);
+        csr.sign(forge.pki.privateKeyFromPem(key.privateKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+        const body = JSON.stringify({ v: 1, token: tokens[Math.floor(i / pool)], csr: forge.pki.certificationRequestToPem(csr), deviceId });
+        const answer = await retrying(`enrolling ${deviceId}`, () => postEnroll(door.deviceUrl, chainPem, body));
+        identities[i] = { deviceId, keyPem: key.privateKey, certPem: answer.certificate, caPem: answer.caChain };
+        done += 1;
+        if (done % 500 === 0) options.progress?.(done, ids.length);
+      }
+    }),
+  );
+  return { identities, retries, seconds: (performance.now() - t0) / 1000 };
+}
+
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isTransient(err: unknown): boolean {
+  if (err instanceof HttpStatusError) return TRANSIENT_STATUS.has(err.status);
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code ?? (err.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+  return err.message.includes('socket hang up') || err.message === 'fetch failed' || /: (429|502|503|504) /.test(err.message);
+}
+
+function postEnroll(deviceUrl: string, caPem: string, body: string): Promise<{ certificate: string; caChain: string }> {
+  return new Promise((resolve, reject) => {
+    // A connection per request: a kept-alive socket closed under a POST is a "socket hang up" that cannot be told apart.
+    const req = request(`${deviceUrl}/device/v1/enroll`, { method: 'POST', ca: caPem, agent: false, timeout: 30_000, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status === 200 || status === 201) resolve(JSON.parse(text) as { certificate: string; caChain: string });
+        else reject(new HttpStatusError(status, `enroll: ${String(status)} ${text.slice(0, 200)}`));
+      });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('enroll: no answer within 30 s'), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
