@@ -4,7 +4,7 @@
  * notifications (live hub, signed webhooks with a durable delivery log, MQTT
  * `integrations/alerts`); backtests on stored telemetry. See README.md in this folder.
  */
-import type { AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, MqttMessage, Readiness, StateDatabase, LivePort, InboxMessage, IngestSpool, TelemetryRecordsPort } from '@outpost/kernel';
+import type { AlertStreamPort, Lease, AuditPort, AuthPort, Clock, Listeners, MaintenancePort, Migrations, MqttMessage, Readiness, StateDatabase, LivePort, InboxMessage, IngestSpool, TelemetryRecordsPort } from '@outpost/kernel';
 import type { AlertEvent, EdgeAlert, Rule } from '@outpost/protocol';
 import type { TelemetryStore } from '@outpost/telemetry';
 import type { Registry } from 'prom-client';
@@ -25,6 +25,7 @@ import { AlertEngine } from './services/alert-engine.js';
 import { AlertLifecycle } from './services/alert-lifecycle.js';
 import { AlertsService } from './services/alerts-service.js';
 import { DeliveryWorker } from './services/delivery-worker.js';
+import { PartitionEvaluator } from './services/partition-evaluator.js';
 import { ScopeResolver, type AlertsRegistry } from './services/scope-resolver.js';
 
 export type { AlertsOptions } from './alerts-options.js';
@@ -57,6 +58,12 @@ export interface AlertsDeps {
   readonly options?: AlertsOptions;
   /** Cluster nodes (ADR 0011): the webhook/MQTT deliveries lease and how often its holder polls for due rows. */
   readonly deliveriesLease?: { held(): boolean; readonly pollMs: number };
+  /**
+   * Cluster nodes (ADR 0013): the partitioned alert streams. With them the engine leaves the spool
+   * to the forwarder; `evaluate` (control nodes, `all` with Redis) runs the partition evaluator,
+   * owning partition p while it holds `partitionLease(p)`.
+   */
+  readonly cluster?: { readonly stream: AlertStreamPort; readonly evaluate: boolean; partitionLease(p: number): Lease };
 }
 
 export interface AlertsModule {
@@ -69,6 +76,8 @@ export interface AlertsModule {
   onEvent(listener: (event: AlertEvent) => void): () => void;
   /** Resolves when every transition handed to the lifecycle so far is stored. */
   idle(): Promise<void>;
+  /** Cluster nodes: the partitions this node evaluates now (empty elsewhere). */
+  ownedPartitions(): number[];
 }
 
 export function createAlertsModule(deps: AlertsDeps): AlertsModule {
@@ -137,8 +146,34 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
     metrics,
     log,
     now,
+    ...(deps.cluster === undefined ? {} : { readSpool: false }),
     options,
   });
+  const cluster = deps.cluster;
+  const evaluator =
+    cluster === undefined || !cluster.evaluate
+      ? undefined
+      : new PartitionEvaluator({
+          stream: cluster.stream,
+          lease: (p) => cluster.partitionLease(p),
+          rules$,
+          scope,
+          engine,
+          refreshOpen: () => lifecycle.refreshOpen(),
+          lastFiredAt: (ruleId, deviceId) => alertStore.lastFiredAt(ruleId, deviceId, 'platform'),
+          metrics,
+          log,
+          now,
+          options: {
+            latenessMs: options.latenessMs,
+            readCount: options.partitionReadCount,
+            blockMs: options.partitionBlockMs,
+            replayMs: options.partitionReplayMs,
+            checkMs: options.partitionCheckMs,
+            retryBaseMs: Math.min(options.retryBaseMs, 1_000),
+            retryMaxMs: Math.min(options.retryMaxMs, 5_000),
+          },
+        });
   const service: AlertsService = new AlertsService({
     rules: ruleStore,
     alerts: alertStore,
@@ -172,6 +207,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
       scope.start();
       await service.load();
       await engine.start();
+      evaluator?.start();
       deliveries.start();
       state = 'ok';
       log.info({ rules: rules$.value.length, checksGroups: scope.checksGroups }, 'alerts: engine started');
@@ -186,6 +222,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
 
     async close() {
       state = 'down';
+      await evaluator?.close();
       await engine.close();
       await deliveries.close();
       scope.stop();
@@ -194,5 +231,6 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
 
     onEvent: (listener) => lifecycle.onEvent(listener),
     idle: () => engine.idle(),
+    ownedPartitions: () => evaluator?.owned ?? [],
   };
 }

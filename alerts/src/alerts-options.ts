@@ -38,6 +38,15 @@ export interface AlertsOptions {
   readonly webhookAllowPrivate?: boolean;
   readonly webhookAllowHosts?: readonly string[];
   readonly webhookLookup?: WebhookLookup;
+  /**
+   * Cluster evaluation (ADR 0013): entries per stream read (500), how long a read waits for new
+   * entries (1 s), how far back a new partition owner replays to rebuild rule state (1 h), how
+   * often the partition leases are looked at (500 ms).
+   */
+  readonly partitionReadCount?: number;
+  readonly partitionBlockMs?: number;
+  readonly partitionReplayMs?: number;
+  readonly partitionCheckMs?: number;
 }
 
 export interface ResolvedAlertsOptions {
@@ -58,6 +67,10 @@ export interface ResolvedAlertsOptions {
   readonly webhookAllowPrivate: boolean;
   readonly webhookAllowHosts: readonly string[];
   readonly webhookLookup: WebhookLookup | undefined;
+  readonly partitionReadCount: number;
+  readonly partitionBlockMs: number;
+  readonly partitionReplayMs: number;
+  readonly partitionCheckMs: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -91,5 +104,9 @@ export function resolveAlertsOptions(options: AlertsOptions = {}): ResolvedAlert
     webhookAllowPrivate: options.webhookAllowPrivate ?? false,
     webhookAllowHosts: options.webhookAllowHosts ?? [],
     webhookLookup: options.webhookLookup,
+    partitionReadCount: positive('partitionReadCount', options.partitionReadCount, 500),
+    partitionBlockMs: positive('partitionBlockMs', options.partitionBlockMs, 1_000),
+    partitionReplayMs: positive('partitionReplayMs', options.partitionReplayMs, 3_600_000),
+    partitionCheckMs: positive('partitionCheckMs', options.partitionCheckMs, 500),
   });
 }

@@ -19,6 +19,8 @@ export interface AlertsPart extends Part {
   onEvent(listener: (event: AlertEvent) => void): () => void;
   /** Resolves when every transition handed to the lifecycle so far is stored. */
   idle(): Promise<void>;
+  /** Cluster nodes (ADR 0013): the alert partitions this node evaluates now. */
+  ownedPartitions(): number[];
 }
 
 /**
@@ -32,6 +34,11 @@ export function createAlertsPart(options: AlertsOptions = {}): (deps: PartDeps) 
     const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as AlertsOptions;
     const mqtt = requirePort(deps.ports, 'mqttPublisher', PART_NAME);
     const deliveriesLease = deps.leases.lease('alerts-deliveries');
+    // ADR 0013: with the alert-stream part (OUTPOST_REDIS_URL) rules run on the partitions this node
+    // holds a lease for — on nodes that evaluate (control, or `all`); broker nodes only forward.
+    const stream = deps.ports.alertStream;
+    const evaluate = config.role !== 'broker';
+    const partitionLeases = stream === undefined || !evaluate ? [] : Array.from({ length: stream.partitions }, (_, p) => deps.leases.lease(`alerts-p${p}`));
     const module = createAlertsModule({
       db: deps.db,
       secretKey: deps.secretKey,
@@ -50,6 +57,19 @@ export function createAlertsPart(options: AlertsOptions = {}): (deps: PartDeps) 
       publishMqtt: (message) => mqtt.publish(message),
       options: { webhookAllowPrivate: config.webhookAllowPrivate, webhookAllowHosts: config.webhookAllowHosts, ...given },
       // ADR 0011: on cluster nodes one node at a time attempts deliveries; it polls every third of the lease ttl.
+      ...(stream === undefined
+        ? {}
+        : {
+            cluster: {
+              stream,
+              evaluate,
+              partitionLease: (p: number) => {
+                const lease = partitionLeases[p];
+                if (lease === undefined) throw new RangeError(`no lease for alert partition ${p}`);
+                return lease;
+              },
+            },
+          }),
       ...(config.role === 'all' ? {} : { deliveriesLease: { held: () => deliveriesLease.held(), pollMs: Math.max(1_000, Math.floor(config.leaseTtlMs / 3)) } }),
     });
     return {
@@ -61,6 +81,7 @@ export function createAlertsPart(options: AlertsOptions = {}): (deps: PartDeps) 
       close: () => module.close(),
       onEvent: (listener) => module.onEvent(listener),
       idle: () => module.idle(),
+      ownedPartitions: () => module.ownedPartitions(),
     };
   };
 }

@@ -14,6 +14,7 @@ export type { MaintenancePort } from './ports/maintenance-port.js';
 export type { MqttListenerPort } from './ports/mqtt-listener-port.js';
 export type { DeviceChannel } from './ports/device-channel.js';
 export type { ClusterBus, DeviceClaim } from './ports/cluster-bus.js';
+export type { AlertStreamPort, AlertStreamEntry } from './ports/alert-stream-port.js';
 export type { DeviceInbox, InboxMessage, OtaProgressHandler, PresenceChange } from './ports/device-inbox.js';
 export type { IngestSpool } from './ports/ingest-spool.js';
 export type { TelemetryRecord, TelemetryRecordsPort, UnreadableRecord } from './ports/telemetry-records.js';

@@ -199,6 +199,22 @@ export class AlertStore {
     return (await q.execute()).map(alertOf);
   }
 
+  /**
+   * The newest firing time (sample time) stored for (rule, device, source), open or not: a
+   * replayed firing no later than it was stored already (cluster evaluators, ADR 0013).
+   */
+  async lastFiredAt(ruleId: string, deviceId: string, source: AlertSource): Promise<number | undefined> {
+    const row = await this.#db
+      .selectFrom('alerts_alerts')
+      .select((eb) => eb.fn.max('fired_at').as('fired'))
+      .where('rule_id', '=', ruleId)
+      .where('device_id', '=', deviceId)
+      .where('source', '=', source)
+      .executeTakeFirst();
+    const fired = row?.fired;
+    return fired === null || fired === undefined ? undefined : Number(fired);
+  }
+
   /** Open alerts of a rule (e.g. when the rule is deleted). */
   async openOfRule(ruleId: string): Promise<AlertRecord[]> {
     const rows = await this.#db.selectFrom('alerts_alerts').selectAll().where('rule_id', '=', ruleId).where('open', '=', 1).execute();

@@ -47,6 +47,11 @@ export interface AlertEngineDeps {
   readonly metrics: AlertsMetrics;
   readonly log: EngineLog;
   readonly now: () => number;
+  /**
+   * False on cluster nodes (ADR 0013): the spool's alerts cursor belongs to the forwarder and the
+   * rules run in the partition evaluator, which hands its transitions to `applyTransitions`.
+   */
+  readonly readSpool?: boolean;
   readonly options: {
     readonly latenessMs: number;
     readonly spoolMaxRecords: number;
@@ -137,7 +142,7 @@ export class AlertEngine {
           error: (err: unknown) => deps.log.error({ err }, 'alerts: the rule evaluation failed'),
         }),
     );
-    this.#subscriptions.push(
+    if (deps.readSpool !== false) this.#subscriptions.push(
       deps.spool
         .readBatches(SPOOL_CONSUMER, { maxRecords: deps.options.spoolMaxRecords, maxWaitMs: deps.options.spoolMaxWaitMs })
         .pipe(
@@ -264,6 +269,22 @@ export class AlertEngine {
       }
     }
     if (writes.length > 0) await this.#withRetry(() => this.#deps.knownDevices.seen(writes), 'remembering devices');
+  }
+
+  /** Cluster evaluator (ADR 0013): remembers devices heard from (stored in order with the transitions). */
+  noteSeen(entries: readonly (readonly [string, number])[]): void {
+    void this.#enqueue(() => this.#remember(entries));
+  }
+
+  /** Cluster evaluator (ADR 0013): devices other nodes remembered since start become known here too. */
+  async refreshKnown(): Promise<void> {
+    for (const id of await this.#deps.knownDevices.all()) if (!this.#known.has(id)) this.#known.set(id, 0);
+  }
+
+  /** Cluster evaluator (ADR 0013): stores rule transitions in order; resolves once stored, false when the engine closed first. */
+  async applyTransitions(transitions: readonly RuleTransition[]): Promise<boolean> {
+    if (transitions.length > 0) await this.#enqueue(() => this.#applyAll(transitions));
+    return !this.#closed;
   }
 
   /** A device was deleted: it is no longer expected by absence rules. */

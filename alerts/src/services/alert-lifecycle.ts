@@ -86,6 +86,18 @@ export class AlertLifecycle {
     return next;
   }
 
+  /**
+   * Forget the open alerts kept in memory; the next call reloads them (cluster nodes, ADR 0013:
+   * another node stored transitions for a partition this node just took over).
+   */
+  refreshOpen(): Promise<void> {
+    const next = this.#serial.then(() => {
+      this.#open = undefined;
+    });
+    this.#serial = next.catch(() => undefined);
+    return next;
+  }
+
   async #openAlerts(): Promise<Map<string, string>> {
     if (this.#open !== undefined) return this.#open;
     const open = new Map<string, string>();

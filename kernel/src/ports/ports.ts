@@ -1,3 +1,4 @@
+import type { AlertStreamPort } from './alert-stream-port.js';
 import type { ClusterBus } from './cluster-bus.js';
 import type { DeviceChannel } from './device-channel.js';
 import type { DeviceInbox } from './device-inbox.js';
@@ -36,6 +37,8 @@ export interface Ports {
   readonly mqttPublisher: MqttPublisher;
   /** The cluster part (OUTPOST_REDIS_URL set, issue 15): what the nodes tell each other through Redis. */
   readonly cluster: ClusterBus;
+  /** The alert-stream part (OUTPOST_REDIS_URL set, issue 15 item 5): telemetry partitioned by device for the alert evaluators. */
+  readonly alertStream: AlertStreamPort;
 }
 
 export type PortName = keyof Ports;
@@ -52,4 +55,5 @@ export const PORT_PROVIDERS: Readonly<Record<PortName, string>> = {
   telemetryRecords: 'broker',
   mqttPublisher: 'broker',
   cluster: 'cluster',
+  alertStream: 'alert-stream',
 };

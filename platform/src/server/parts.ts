@@ -1,5 +1,5 @@
 import { createAlertsPart } from '@outpost/alerts';
-import { createBrokerPart, createClusterPart } from '@outpost/broker';
+import { createAlertStreamPart, createBrokerPart, createClusterPart } from '@outpost/broker';
 import { createDashboardPart } from '@outpost/dashboard';
 import { createRegistryPart } from '@outpost/device-registry';
 import type { PartFactory } from '@outpost/kernel';
@@ -15,6 +15,8 @@ import { createOtaPart } from '@outpost/ota';
  *   the broker picks up by itself
  * - broker: needs `registry`, `tls` (tells `mqttListener`); provides `deviceChannel`, `deviceInbox`,
  *   `ingestSpool`, `telemetryRecords`, `mqttPublisher`
+ * - alert-stream (only with `{ cluster: true }`; ADR 0013): needs `ingestSpool`, `telemetryRecords`;
+ *   provides `alertStream` (the spool forwarded to partitioned Redis streams), which alerts picks up
  * - ota: needs `registry`, `deviceChannel`, `deviceInbox`; provides `maintenance`
  * - alerts: needs `registry`, `ingestSpool`, `telemetryRecords`, `deviceInbox`, `mqttPublisher`, `maintenance`
  * - dashboard: needs `registry`
@@ -25,7 +27,9 @@ import { createOtaPart } from '@outpost/ota';
  */
 export function serverParts(options: { readonly cluster?: boolean } = {}): PartFactory[] {
   const cluster = options.cluster === true ? [createClusterPart()] : [];
-  return [createRegistryPart(), ...cluster, createBrokerPart(), createOtaPart(), createAlertsPart(), createDashboardPart()];
+  // ADR 0013: the broker's spool forwarded to partitioned alert streams, evaluated once across the cluster.
+  const alertStream = options.cluster === true ? [createAlertStreamPart()] : [];
+  return [createRegistryPart(), ...cluster, createBrokerPart(), ...alertStream, createOtaPart(), createAlertsPart(), createDashboardPart()];
 }
 
 /** The names of the composed parts, in start order (as `/readyz` lists them). */
