@@ -79,6 +79,8 @@ export class DiskOutbox implements Outbox {
   /** Drops by the bound not logged yet (the warning is rate-limited), and when the last warning went out. */
   private unreported = { batches: 0, samples: 0 };
   private lastDropWarning: number | undefined;
+  /** The same for drops because the disk is full. */
+  private noSpace: { batches: number; samples: number; lastWarning: number | undefined } = { batches: 0, samples: 0, lastWarning: undefined };
   private readonly truncatedBytes: number;
   private readonly corruptBytes: number;
   private failed: string | undefined;
@@ -133,7 +135,11 @@ export class DiskOutbox implements Outbox {
   stage(sample: TelemetrySample): Promise<void> {
     this.checkOpen();
     this.open.push(sample);
-    return this.staging.stage(this.nextSeq, Buffer.from(JSON.stringify(sample), 'utf8'));
+    // A full disk: the sample stays in the open batch in memory (only a power cut before its seal loses it).
+    return this.staging.stage(this.nextSeq, Buffer.from(JSON.stringify(sample), 'utf8')).catch((error: unknown) => {
+      if (!isNoSpace(error)) throw error;
+      this.warnNoSpace('staging', 0, 0);
+    });
   }
 
   async seal(): Promise<readonly OutboxEntry[]> {
@@ -336,12 +342,15 @@ export class DiskOutbox implements Outbox {
     const segment = this.active;
     const start = segment.size;
     try {
-      await this.activeHandle.writev(
+      const { bytesWritten } = await this.activeHandle.writev(
         run.map((record) => record.bytes),
         start,
       );
+      // A short write is what a disk filling up mid-write answers; the next write would fail with ENOSPC.
+      if (bytesWritten < runBytes) throw Object.assign(new Error(`short write: ${bytesWritten} of ${runBytes} bytes`), { code: 'ENOSPC' });
     } catch (error) {
       await this.activeHandle.truncate(start).catch(() => undefined);
+      if (isNoSpace(error)) return this.dropNoSpace(run);
       throw outboxError('OUTBOX_IO_UNAVAILABLE', `could not write to ${segment.file}: ${(error as Error).message}`, { cause: error });
     }
     segment.size = start + runBytes;
@@ -377,6 +386,39 @@ export class DiskOutbox implements Outbox {
     this.active = new Segment(base, file, 0);
     this.segments.push(this.active);
     if (previous.pending === 0) await this.reclaim(previous);
+  }
+
+  /**
+   * The disk is full (ENOSPC, EDQUOT) before the bound is reached: the batches of this run were
+   * not written (cut off again), so they are dropped and counted like drops by the bound; the
+   * outbox goes on and stores again once there is room. The counts go to the journal when it
+   * can be written (on the full disk they may stay in memory until the next journal write).
+   */
+  private async dropNoSpace(run: readonly PendingRecord[]): Promise<void> {
+    const samples = run.reduce((sum, record) => sum + record.samples, 0);
+    this.dropped += run.length;
+    this.droppedSamples += samples;
+    const last = run[run.length - 1];
+    if (last !== undefined) {
+      await this.journal
+        .append({ kind: JournalKind.lost, seq: last.seq, total: this.dropped })
+        .then(() => this.journal.append({ kind: JournalKind.droppedSamples, seq: last.seq, total: this.droppedSamples }))
+        .catch(() => undefined);
+    }
+    this.warnNoSpace('segment', run.length, samples);
+  }
+
+  /** Like warnDropped, for a full disk: the first at once, later ones summed, at most every `dropWarnIntervalMs`. */
+  private warnNoSpace(where: 'staging' | 'segment', batches: number, samples: number): void {
+    this.noSpace.batches += batches;
+    this.noSpace.samples += samples;
+    const at = this.config.now();
+    if (this.noSpace.lastWarning !== undefined && at - this.noSpace.lastWarning < this.config.dropWarnIntervalMs) return;
+    this.config.log?.warn(
+      { where, droppedBatches: this.noSpace.batches, droppedSamples: this.noSpace.samples, totalDroppedBatches: this.dropped, totalDroppedSamples: this.droppedSamples, dir: this.config.dir },
+      'outbox disk full: new samples are dropped (counted) until there is room again',
+    );
+    this.noSpace = { batches: 0, samples: 0, lastWarning: at };
   }
 
   /** The bound is reached: the oldest segment goes, its pending entries counted as dropped. */
@@ -506,4 +548,10 @@ export class DiskOutbox implements Outbox {
       truncatedBytes: this.truncatedBytes,
     });
   }
+}
+
+/** The disk (or the user's quota) is full: a write that may succeed later. */
+function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

@@ -80,7 +80,10 @@ export class StagingLog {
     if (this.fileBytes < this.compactBytes) return;
     const needed = this.live.reduce((sum, record) => sum + record.bytes.length, 0);
     if (needed * 2 > this.fileBytes) return;
-    await this.compact();
+    // On a full disk the rewrite waits for the next seal (the log stays valid as it is).
+    await this.compact().catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOSPC' && error.code !== 'EDQUOT') throw error;
+    });
   }
 
   /** Rewrites the log with the records not sealed yet (via a synced temporary file and a rename). */
@@ -116,7 +119,14 @@ export class StagingLog {
   private async write(records: readonly Written[]): Promise<void> {
     this.handle ??= await open(this.file, 'a', 0o600);
     const bytes = Buffer.concat(records.map((record) => record.bytes));
-    await this.handle.write(bytes);
+    const handle = this.handle;
+    // A failed write (e.g. a full disk) may have written part: cut it off, so later records stay readable.
+    const fail = async (error: unknown): Promise<never> => {
+      await handle.truncate(this.fileBytes).catch(() => undefined);
+      throw error;
+    };
+    const { bytesWritten } = await handle.write(bytes).catch(fail);
+    if (bytesWritten < bytes.length) await fail(Object.assign(new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`), { code: 'ENOSPC' }));
     if (this.policy !== 'none') await this.handle.datasync();
     this.fileBytes += bytes.length;
     for (const record of records) if (record.tag > this.sealedThrough) this.live.push(record);

@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { enrollDevices, serviceTimeoutMs, SERVER_ADMIN_PASSWORD, type DeviceIdentity, type InfluxdHandle } from '@outpost/e2e';
 import { createCollector, statePaths } from '@outpost/edge-agent';
 import { topics, type TelemetryBatch } from '@outpost/protocol';
-import { queryInfluxQL } from '@outpost/telemetry';
+import { openSqliteTelemetryStore, queryInfluxQL } from '@outpost/telemetry';
 import mqtt, { type MqttClient } from 'mqtt';
 import { runAgent, startOutpostServer, until, type Api, type OutpostServer } from '../agent-harness.js';
 
@@ -129,6 +129,12 @@ export async function influxCounts(url: string): Promise<Map<string, number>> {
   return counts;
 }
 
+/** One device's samples of `metric` in InfluxDB, in time order (ms). */
+export async function influxSamples(url: string, deviceId: string, metric: string): Promise<{ ts: number; value: number }[]> {
+  const [result] = await queryInfluxQL({ url, db: INFLUX_DB, epoch: 'ms' }, `SELECT "${metric}" FROM "telemetry" WHERE "device" = $device`, { device: deviceId });
+  return (result?.series[0]?.values ?? []).flatMap((row) => (typeof row[0] === 'number' && typeof row[1] === 'number' ? [{ ts: row[0], value: row[1] }] : []));
+}
+
 export const sum = (counts: ReadonlyMap<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
 
 export interface QosDevicesOptions {
@@ -147,6 +153,8 @@ export interface QosDevices {
   acked(): number;
   /** Connections lost and made again (every device), e.g. across a server restart. */
   reconnects(): number;
+  /** Publishes mqtt.js failed (the connection dropped while it resent them) and that were sent anew. */
+  resent(): number;
   /** Resolves when every batch of every device is acknowledged. */
   readonly done: Promise<void>;
   close(): Promise<void>;
@@ -165,6 +173,7 @@ export async function startQosDevices(server: OutpostServer, options: QosDevices
   const start = Date.now() - 3_600_000;
   let acked = 0;
   let reconnects = 0;
+  let resent = 0;
   const clients: MqttClient[] = [];
   const publishAll = async (identity: DeviceIdentity): Promise<void> => {
     const client = await mqtt.connectAsync(`mqtts://127.0.0.1:${String(server.info.mqttPort)}`, {
@@ -186,7 +195,17 @@ export async function startQosDevices(server: OutpostServer, options: QosDevices
         const seq = next++;
         const samples = Array.from({ length: options.samplesPerBatch }, (_, i) => ({ ts: start + ((seq - 1) * options.samplesPerBatch + i) * 10, metrics: { [QOS_METRIC]: seq + i / 1000 } }));
         const batch: TelemetryBatch = { v: 1, seq, samples };
-        await client.publishAsync(topics.telemetry(identity.deviceId), JSON.stringify(batch), { qos: 1 });
+        // Kept until its PUBACK: mqtt.js resends what is in its store after a reconnect, but fails
+        // the publishes it was resending when the connection drops again; those are sent anew.
+        for (;;) {
+          try {
+            await client.publishAsync(topics.telemetry(identity.deviceId), JSON.stringify(batch), { qos: 1 });
+            break;
+          } catch {
+            resent += 1;
+            await until('the device connected again', () => client.connected, FAULT_WAIT_MS * 2);
+          }
+        }
         acked += 1;
         options.onAck?.(acked);
       }
@@ -199,6 +218,7 @@ export async function startQosDevices(server: OutpostServer, options: QosDevices
     ids,
     acked: () => acked,
     reconnects: () => reconnects,
+    resent: () => resent,
     done,
     async close() {
       await Promise.all(clients.map((c) => c.endAsync(true)));
@@ -239,9 +259,18 @@ export async function readStatus(stateDir: string): Promise<AgentStatus | undefi
   }
 }
 
+/** Makes a one-use enrollment token: `Api.ok` of ../agent-harness.ts, or adminApi of @outpost/e2e (servers started with SERVER_ADMIN_PASSWORD). */
+export type TokenMaker = (group: string) => Promise<{ token: string; caFingerprint: string }>;
+
+export const tokensOf = {
+  api: (api: Api): TokenMaker => (group) => api.ok('POST', '/enrollment-tokens', { group, maxUses: 1, ttlSeconds: 600 }),
+  admin: (call: (method: string, path: string, body?: unknown) => Promise<unknown>): TokenMaker => async (group) =>
+    (await call('POST', '/api/v1/enrollment-tokens', { group, maxUses: 1, ttlSeconds: 600 })) as { token: string; caFingerprint: string },
+};
+
 /** `outpost-agent enroll` with a fresh one-use token; answers the device id. */
-export async function enrollAgent(api: Api, deviceUrl: string, stateDir: string, group = 'faults'): Promise<string> {
-  const created = await api.ok<{ token: string; caFingerprint: string }>('POST', '/enrollment-tokens', { group, maxUses: 1, ttlSeconds: 600 });
+export async function enrollAgent(tokens: TokenMaker, deviceUrl: string, stateDir: string, group = 'faults'): Promise<string> {
+  const created = await tokens(group);
   const enrolled = await runAgent(['enroll', '--server', deviceUrl, '--token', created.token, '--ca-fingerprint', created.caFingerprint, '--state-dir', stateDir]);
   const deviceId = /enrolled as (\S+)/.exec(enrolled.output)?.[1];
   if (enrolled.code !== 0 || deviceId === undefined) throw new Error(`outpost-agent enroll failed (${String(enrolled.code)}): ${enrolled.output}`);
@@ -268,12 +297,32 @@ export async function writeAgentConfig(file: string, seed: number, metric: strin
   await writeFile(file, JSON.stringify({ collectors: [seededCollector(seed, metric, intervalMs)], processing: { batch }, ...extra }));
 }
 
+/** `outpost-agent run` arguments with short status, reconnect and flush times. */
+export function agentRunArgs(stateDir: string, config: string, extra: readonly string[] = []): string[] {
+  return ['run', '--state-dir', stateDir, '--config', config, '--status-interval', '300ms', '--reconnect-min', '100ms', '--reconnect-max', '300ms', '--flush-timeout', '10s', '--log-level', 'warn', ...extra];
+}
+
 /** Waits until this agent process reports itself connected and has sent something. */
 export function untilSending(stateDir: string, pid: number | undefined): Promise<AgentStatus> {
   return until('the agent connected and sending', async () => {
     const s = await readStatus(stateDir);
     return s !== undefined && s.pid === pid && s.state === 'connected' && s.lastSentAt !== undefined ? s : undefined;
   }, FAULT_WAIT_MS);
+}
+
+/**
+ * One device's samples of `metric` in the embedded store of a server (its data dir), in time
+ * order, read through the store's own API (a second SQLite connection; WAL mode lets it read
+ * beside the server's writer).
+ */
+export async function embeddedSamples(dataDir: string, deviceId: string, metric: string, from: number): Promise<{ ts: number; value: number }[]> {
+  const store = openSqliteTelemetryStore({ file: join(dataDir, 'telemetry.sqlite'), retentionDays: 3650, retentionIntervalMs: 0, deadLetterFile: join(dataDir, '..', 'reader-dead-letters.jsonl') });
+  try {
+    const points = await store.raw({ deviceIds: [deviceId], metric, from, to: Date.now() + 60_000, limit: 100_000 });
+    return points.map((p) => ({ ts: p.ts, value: p.value as number })).sort((a, b) => a.ts - b.ts);
+  } finally {
+    await store.close();
+  }
 }
 
 /** Removes a dir, after unmounting whatever the test mounted below it. */
