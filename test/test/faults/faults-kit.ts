@@ -247,7 +247,8 @@ export interface AgentStatus {
   lastSentAt?: number;
   lastError?: { code: string; message: string };
   outbox: { depth: number; bytes: number; dropped: number; droppedSamples?: number; refused: number; oldestSeq?: number; maxBytes?: number };
-  ota?: { jobId?: string; state?: string } & Record<string, unknown>;
+  /** The OTA job in hand or last finished (OtaSummary). */
+  ota?: { jobId?: string; name?: string; version?: string; phase?: string; outcome?: string };
 }
 
 /** The agent's status.json (undefined before the first write or when caught mid-rename). */
