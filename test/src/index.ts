@@ -9,6 +9,7 @@ export { startPostgres, POSTGRES_BIN_DIR, type PostgresHandle, type StartPostgre
 export { startHaproxy, renderHaproxyConfig, HAPROXY_EXECUTABLE, HAPROXY_CONFIG_FILE, type HaproxyHandle, type HaproxyBackend, type StartHaproxyOptions } from './services/haproxy.js';
 export { startCluster, type ClusterHandle, type ClusterNode, type StartClusterOptions } from './cluster/start-cluster.js';
 export { enrollFleet, type EnrollFleetOptions, type FleetEnrollment, type FleetFrontDoor } from './cluster/enroll-fleet.js';
+export { startClusterFleet, SimulatedDevice, nodeReadiness, type NodeReadiness, type ClusterFleet, type QosLoad, type StartClusterFleetOptions, type AdminCall } from './cluster/cluster-fleet.js';
 export { OutputTail } from './services/output-tail.js';
 export { serviceTimeoutMs, SERVICE_TIMEOUT_ENV } from './services/service-timeout.js';
 export { spawnService, ServiceError } from './services/spawn-service.js';
