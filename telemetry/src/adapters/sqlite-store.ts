@@ -5,7 +5,8 @@
  * A `write` is one transaction: points are checked (bad names, a type other than the metric's
  * fixed type → the whole point goes to the dead-letter file, as InfluxDB refuses a whole line),
  * the rest is inserted with replace-on-conflict (a replay changes nothing), the touched minutes
- * of the rollup are recomputed and the `latest` catalog moves forward. A failing SQLite (disk
+ * of the rollup are marked for recompute (done about once a second and before every query)
+ * and the `latest` catalog moves forward. A failing SQLite (disk
  * full, I/O error, closed) makes `write` reject with TELEMETRY_STORE_UNAVAILABLE.
  *
  * Queries aggregate in SQL over `(ts / every) * every` buckets: from the minute rollup for the
@@ -56,6 +57,8 @@ export interface SqliteTelemetryStoreOptions {
   readonly deadLetterFile: string;
   /** How often retention runs (default 1 h); the first run is right after open. 0 = never (call sweepRetention()). */
   readonly retentionIntervalMs?: number;
+  /** How long written minutes wait before their rollup is recomputed (queries recompute first anyway); default 1 s. */
+  readonly rollupFlushMs?: number;
   /** How long a write waits for another connection's lock before it fails (retryable), default 5 s. */
   readonly busyTimeoutMs?: number;
   readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
@@ -104,6 +107,15 @@ class SqliteStore implements SqliteTelemetryStore {
   readonly #seriesIds = new Map<string, Map<string, number>>();
   readonly #statements = new Map<string, Database.Statement>();
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * Rollup minutes written to since their last recompute, by series: the same rows as the
+   * durable `rollup_dirty` table (a minute is added here only once its mark is committed, so a
+   * crash leaves every stale minute marked; the next open recomputes them).
+   */
+  readonly #dirty = new Map<number, Set<number>>();
+  /** Whether a series holds numbers (its rollup keeps sum/min/max), by series id. */
+  readonly #numeric = new Map<number, boolean>();
+  #flushTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
   #pendingWrites = new Set<Promise<unknown>>();
   #stats = { pointsWritten: 0, batchesWritten: 0, writeErrors: 0, retries: 0, lastWriteMs: 0 };
@@ -115,6 +127,68 @@ class SqliteStore implements SqliteTelemetryStore {
     const clock = options.clock;
     this.#now = clock ? () => clock.now() : () => Date.now();
     this.#loadKinds();
+    // Minutes a crash left marked: recomputed now (or, if that fails, by the first flush or query).
+    for (const row of db.prepare('SELECT series, bucket FROM rollup_dirty').all() as { series: number; bucket: number }[]) this.#remember(new Map([[row.series, new Set([row.bucket])]]));
+    try {
+      this.#flushRollups();
+    } catch (error) {
+      options.log?.error({ err: (error as Error).message }, 'telemetry rollup recompute at open failed; retried on the next write or query');
+    }
+  }
+
+  #remember(marks: Map<number, Set<number>>): void {
+    for (const [series, buckets] of marks) {
+      const known = this.#dirty.get(series);
+      if (known === undefined) this.#dirty.set(series, buckets);
+      else for (const bucket of buckets) known.add(bucket);
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushTimer !== undefined || this.#dirty.size === 0) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      if (this.#closed !== undefined) return;
+      try {
+        this.#flushRollups();
+      } catch (error) {
+        // The marks stay (table and memory): the next flush or query retries.
+        this.#options.log?.error({ err: (error as Error).message }, 'telemetry rollup recompute failed; retried on the next write or query');
+      }
+      this.#scheduleFlush();
+    }, this.#options.rollupFlushMs ?? 1_000);
+    this.#flushTimer.unref();
+  }
+
+  /**
+   * Recomputes every dirty minute of the rollup from \`samples\` in one transaction and clears
+   * the marks. A minute whose samples are gone (retention) is left out, not written empty.
+   */
+  #flushRollups(): void {
+    if (this.#dirty.size === 0) return;
+    const rollup = this.#statement(
+      `INSERT OR REPLACE INTO rollup_1m (series, bucket, n, total, lo, hi, last_ts, last_value)
+       SELECT @series, @bucket, count(*),
+              CASE WHEN @numeric THEN sum(value) END, CASE WHEN @numeric THEN min(value) END, CASE WHEN @numeric THEN max(value) END,
+              max(ts),
+              (SELECT value FROM samples WHERE series = @series AND ts >= @bucket AND ts < @end ORDER BY ts DESC LIMIT 1)
+       FROM samples WHERE series = @series AND ts >= @bucket AND ts < @end
+       HAVING count(*) > 0`,
+    );
+    const kindOfSeries = this.#statement('SELECT k.kind FROM series s JOIN metric_kinds k ON k.metric = s.metric WHERE s.id = ?').pluck();
+    const clear = this.#statement('DELETE FROM rollup_dirty');
+    this.#db.transaction(() => {
+      for (const [series, buckets] of this.#dirty) {
+        let numeric = this.#numeric.get(series);
+        if (numeric === undefined) {
+          numeric = kindOfSeries.get(series) === 'number';
+          this.#numeric.set(series, numeric);
+        }
+        for (const bucket of buckets) rollup.run({ series, bucket, end: bucket + ROLLUP_MS, numeric: numeric ? 1 : 0 });
+      }
+      clear.run();
+    })();
+    this.#dirty.clear();
   }
 
   startRetention(intervalMs: number): void {
@@ -144,11 +218,16 @@ class SqliteStore implements SqliteTelemetryStore {
     const at = this.#now();
     const letters: DeadLetter[] = [];
     let written = 0;
+    // Minutes marked dirty by this write: known to be in rollup_dirty only once it commits.
+    const marks = new Map<number, Set<number>>();
     try {
-      written = this.#db.transaction(() => this.#insert(points, letters, at, validated))();
+      written = this.#db.transaction(() => this.#insert(points, letters, at, validated, marks))();
+      this.#remember(marks);
+      this.#scheduleFlush();
     } catch (error) {
       // A rolled-back transaction may have left ids and kinds in the caches that are not in the file.
       this.#seriesIds.clear();
+      this.#numeric.clear();
       this.#loadKinds();
       this.#stats.writeErrors += 1;
       throw storeUnavailable(`embedded telemetry store write failed: ${(error as Error).message}`, error);
@@ -172,7 +251,7 @@ class SqliteStore implements SqliteTelemetryStore {
     return { written, deadLettered: letters.length };
   }
 
-  #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean): number {
+  #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean, marks: Map<number, Set<number>>): number {
     const insertSample = this.#statement('INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)');
     const touched = new Map<number, Set<number>>();
     const newest = new Map<string, Map<string, { device: string; metric: string; ts: number; value: number | string }>>();
@@ -207,18 +286,18 @@ class SqliteStore implements SqliteTelemetryStore {
       }
       written += 1;
     }
-    const rollup = this.#statement(
-      `INSERT OR REPLACE INTO rollup_1m (series, bucket, n, total, lo, hi, last_ts, last_value)
-       SELECT @series, @bucket, count(*),
-              CASE WHEN @numeric THEN sum(value) END, CASE WHEN @numeric THEN min(value) END, CASE WHEN @numeric THEN max(value) END,
-              max(ts),
-              (SELECT value FROM samples WHERE series = @series AND ts >= @bucket AND ts < @end ORDER BY ts DESC LIMIT 1)
-       FROM samples WHERE series = @series AND ts >= @bucket AND ts < @end`,
-    );
-    const numericBySeries = this.#statement('SELECT k.kind FROM series s JOIN metric_kinds k ON k.metric = s.metric WHERE s.id = ?').pluck();
+    // The touched minutes are marked, not recomputed: a minute of a 1 Hz series is touched by
+    // every write for a whole minute; #flushRollups recomputes it once (see #dirty).
+    const markDirty = this.#statement('INSERT OR IGNORE INTO rollup_dirty (series, bucket) VALUES (?, ?)');
     for (const [series, minutes] of touched) {
-      const numeric = numericBySeries.get(series) === 'number' ? 1 : 0;
-      for (const bucket of minutes) rollup.run({ series, bucket, end: bucket + ROLLUP_MS, numeric });
+      const known = this.#dirty.get(series);
+      for (const bucket of minutes) {
+        if (known?.has(bucket) === true) continue;
+        markDirty.run(series, bucket);
+        let marked = marks.get(series);
+        if (marked === undefined) marks.set(series, (marked = new Set()));
+        marked.add(bucket);
+      }
     }
     const upsertLatest = this.#statement(
       `INSERT INTO latest (device, metric, ts, value) VALUES (?, ?, ?, ?)
@@ -283,6 +362,8 @@ class SqliteStore implements SqliteTelemetryStore {
     const kind = this.#kinds.get(query.metric);
     if (kind === undefined) return [];
     checkFnForKind(query.fn, kind, query.metric);
+    // The rollup is exact for every minute a query reads: dirty minutes are recomputed first.
+    this.#flushRollups();
     return queryBuckets((sql) => this.#statement(sql), kind, query, scope, scopeParams);
   }
 
@@ -367,7 +448,14 @@ class SqliteStore implements SqliteTelemetryStore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#timer !== undefined) clearInterval(this.#timer);
+      if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
       await Promise.allSettled([...this.#pendingWrites]);
+      try {
+        this.#flushRollups();
+      } catch (error) {
+        // The marks are durable: the next open recomputes those minutes.
+        this.#options.log?.warn({ err: (error as Error).message }, 'telemetry rollup recompute at close failed; done at the next open');
+      }
       await this.#deadLetters.flush();
       this.#db.close();
     })();

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '../../src/adapters/sqlite-store.js';
 import { openTelemetryStore } from '../../src/store/open-store.js';
 import { telemetryStoreContract, type OpenedStore } from '../contract/telemetry-store-contract.js';
@@ -104,6 +105,29 @@ describe('embedded SQLite store', () => {
     expect(await store.range({ ...query, fn: 'min' })).toEqual([{ ts: t, value: -100 }]);
     expect(await store.range({ ...query, fn: 'last' })).toEqual([{ ts: t, value: -100 }]);
     expect(await store.range({ ...query, fn: 'mean' })).toEqual([{ ts: t, value: ((58 * 59) / 2 - 100) / 60 }]);
+  });
+
+  it('recomputes the rollup minutes a write marked: on its timer, and at open after a crash', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 't.sqlite');
+    const options = { file, deadLetterFile: path.join(dir, 'd.jsonl'), retentionDays: 30, retentionIntervalMs: 0, rollupFlushMs: 3_600_000 };
+    const t = Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000;
+    // Never closed before the reopen: stands for a process killed before its flush.
+    const crashed = openSqliteTelemetryStore(options);
+    opened.push(crashed);
+    await crashed.write(Array.from({ length: 30 }, (_, k) => ({ deviceId: 'dev-a', ts: t + k * 1000, metrics: { temp: k } })));
+    const peek = new Database(file, { readonly: true });
+    try {
+      const rollup = (): unknown[] => peek.prepare('SELECT bucket, n, hi FROM rollup_1m ORDER BY bucket').all();
+      expect(rollup()).toEqual([]);
+      const reopened = openSqliteTelemetryStore({ ...options, rollupFlushMs: 50 });
+      opened.push(reopened);
+      expect(rollup()).toEqual([{ bucket: t, n: 30, hi: 29 }]);
+      await reopened.write([{ deviceId: 'dev-a', ts: t + 60_000, metrics: { temp: 100 } }]);
+      await vi.waitFor(() => expect(rollup()).toEqual([{ bucket: t, n: 30, hi: 29 }, { bucket: t + 60_000, n: 1, hi: 100 }]), { timeout: 10_000, interval: 20 });
+    } finally {
+      peek.close();
+    }
   });
 
   it('keeps the fixed type of a metric across reopen', async () => {
