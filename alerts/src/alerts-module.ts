@@ -105,6 +105,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
       return depth === 0 ? 0 : Math.max(0, now() - newest);
     },
     pendingDeliveries: (): number => deliveries.pending,
+    partitionsOwned: () => evaluator?.owned.length,
   });
   const safeDepth = (): number | undefined => {
     try {
@@ -160,7 +161,10 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
           scope,
           engine,
           refreshOpen: () => lifecycle.refreshOpen(),
+          reloadRules: () => service.reload(),
           lastFiredAt: (ruleId, deviceId) => alertStore.lastFiredAt(ruleId, deviceId, 'platform'),
+          openAlerts: () => alertStore.openAlerts(),
+          onEvent: (listener) => lifecycle.onEvent(listener),
           metrics,
           log,
           now,
@@ -170,6 +174,7 @@ export function createAlertsModule(deps: AlertsDeps): AlertsModule {
             blockMs: options.partitionBlockMs,
             replayMs: options.partitionReplayMs,
             checkMs: options.partitionCheckMs,
+            ruleSyncMs: options.ruleSyncMs,
             retryBaseMs: Math.min(options.retryBaseMs, 1_000),
             retryMaxMs: Math.min(options.retryMaxMs, 5_000),
           },

@@ -41,12 +41,14 @@ export interface AlertsOptions {
   /**
    * Cluster evaluation (ADR 0013): entries per stream read (500), how long a read waits for new
    * entries (1 s), how far back a new partition owner replays to rebuild rule state (1 h), how
-   * often the partition leases are looked at (500 ms).
+   * often the partition leases are looked at (500 ms), how often an evaluating node re-reads the
+   * rules another node's API may have changed (2 s).
    */
   readonly partitionReadCount?: number;
   readonly partitionBlockMs?: number;
   readonly partitionReplayMs?: number;
   readonly partitionCheckMs?: number;
+  readonly ruleSyncMs?: number;
 }
 
 export interface ResolvedAlertsOptions {
@@ -71,6 +73,7 @@ export interface ResolvedAlertsOptions {
   readonly partitionBlockMs: number;
   readonly partitionReplayMs: number;
   readonly partitionCheckMs: number;
+  readonly ruleSyncMs: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -108,5 +111,6 @@ export function resolveAlertsOptions(options: AlertsOptions = {}): ResolvedAlert
     partitionBlockMs: positive('partitionBlockMs', options.partitionBlockMs, 1_000),
     partitionReplayMs: positive('partitionReplayMs', options.partitionReplayMs, 3_600_000),
     partitionCheckMs: positive('partitionCheckMs', options.partitionCheckMs, 500),
+    ruleSyncMs: positive('ruleSyncMs', options.ruleSyncMs, 2_000),
   });
 }

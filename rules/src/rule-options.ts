@@ -28,6 +28,13 @@ export interface RuleOptions {
    * still fires). Default: none.
    */
   readonly expectedDevices?: (rule: Rule) => Iterable<string>;
+  /**
+   * An alert of this rule and device already open (e.g. stored by another node before this one
+   * took the device over): the sample time it fired at. A series or absence timer created for the
+   * device then starts firing (so the next clear sample resolves it), and a threshold/rate series
+   * treats samples up to that time as seen. Default: none open.
+   */
+  readonly openSince?: (rule: Rule, deviceId: string) => number | undefined;
 }
 
 export interface ResolvedRuleOptions {

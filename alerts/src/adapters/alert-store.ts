@@ -147,9 +147,9 @@ export class AlertStore {
   }
 
   /** Every open alert's key (rule, device, source) and id: the lifecycle keeps them in memory. */
-  async openAlerts(): Promise<{ id: string; ruleId: string; deviceId: string; source: AlertSource }[]> {
-    const rows = await this.#db.selectFrom('alerts_alerts').select(['id', 'rule_id', 'device_id', 'source']).where('open', '=', 1).execute();
-    return rows.map((row) => ({ id: row.id, ruleId: row.rule_id, deviceId: row.device_id, source: row.source === 'edge' ? 'edge' : 'platform' }));
+  async openAlerts(): Promise<{ id: string; ruleId: string; deviceId: string; source: AlertSource; firedAt: number }[]> {
+    const rows = await this.#db.selectFrom('alerts_alerts').select(['id', 'rule_id', 'device_id', 'source', 'fired_at']).where('open', '=', 1).execute();
+    return rows.map((row) => ({ id: row.id, ruleId: row.rule_id, deviceId: row.device_id, source: row.source === 'edge' ? 'edge' : 'platform', firedAt: Number(row.fired_at) }));
   }
 
   /** The opens and resolves of one batch of transitions, with their events, in one transaction. */

@@ -8,6 +8,8 @@ export interface AlertsMetricSources {
   lagMs(): number | undefined;
   /** Pending deliveries (approximate; refreshed by the delivery worker). */
   pendingDeliveries(): number;
+  /** Cluster nodes (ADR 0013): alert partitions this node evaluates now; undefined elsewhere. */
+  partitionsOwned?(): number | undefined;
 }
 
 export class AlertsMetrics {
@@ -42,6 +44,7 @@ export class AlertsMetrics {
   readonly #lag: Gauge;
   readonly #rules: Gauge;
   readonly #pending: Gauge;
+  readonly #partitions: Gauge;
 
   constructor(sources: AlertsMetricSources) {
     this.#lag = new Gauge({
@@ -69,10 +72,19 @@ export class AlertsMetrics {
         this.set(sources.pendingDeliveries());
       },
     });
+    this.#partitions = new Gauge({
+      name: 'outpost_alert_partitions_owned',
+      help: 'Alert partitions this node evaluates (cluster nodes, ADR 0013)',
+      registers: [],
+      collect() {
+        const owned = sources.partitionsOwned?.();
+        if (owned !== undefined) this.set(owned);
+      },
+    });
   }
 
   register(registry: Registry): void {
-    for (const metric of [this.evaluations, this.samples, this.undecodable, this.transitions, this.notifications, this.suppressed, this.webhookSeconds, this.engineErrors, this.#lag, this.#rules, this.#pending] as Metric[]) {
+    for (const metric of [this.evaluations, this.samples, this.undecodable, this.transitions, this.notifications, this.suppressed, this.webhookSeconds, this.engineErrors, this.#lag, this.#rules, this.#pending, this.#partitions] as Metric[]) {
       registry.registerMetric(metric);
     }
   }

@@ -118,6 +118,33 @@ export class AlertsService {
     this.#publish();
   }
 
+  /**
+   * Cluster nodes (ADR 0013): re-reads the stored rules and publishes the set when another node
+   * changed it (unchanged rules keep their objects, so their running state is kept).
+   */
+  async reload(): Promise<boolean> {
+    const stored = await this.#deps.rules.all();
+    const seen = new Set<string>();
+    const changed: Rule[] = [];
+    let removed = false;
+    for (const next of stored) {
+      seen.add(next.rule.id);
+      const known = this.#cache.get(next.rule.id);
+      if (known !== undefined && known.version === next.version) continue;
+      this.#cache.set(next.rule.id, next);
+      changed.push(next.rule);
+    }
+    for (const id of [...this.#cache.keys()]) {
+      if (seen.has(id)) continue;
+      this.#cache.delete(id);
+      removed = true;
+    }
+    if (changed.length === 0 && !removed) return false;
+    await this.#deps.prefetch(changed);
+    this.#publish();
+    return true;
+  }
+
   rule(id: string): Rule | undefined {
     return this.#cache.get(id)?.rule;
   }

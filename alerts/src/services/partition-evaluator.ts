@@ -22,12 +22,12 @@
  * the devices of its partitions.
  */
 import type { AlertStreamEntry, AlertStreamPort, Lease } from '@outpost/kernel';
-import type { Rule } from '@outpost/protocol';
+import type { AlertEvent, Rule } from '@outpost/protocol';
 import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
 import { Subject, type BehaviorSubject, type Subscription } from 'rxjs';
 import type { AlertsMetrics } from '../adapters/alerts-metrics.js';
 import type { EngineLog } from './alert-engine.js';
-import type { ScopeResolver } from './scope-resolver.js';
+import { needsRegistry, type ScopeResolver } from './scope-resolver.js';
 
 export interface PartitionEvaluatorDeps {
   readonly stream: AlertStreamPort;
@@ -44,6 +44,11 @@ export interface PartitionEvaluatorDeps {
     applyTransitions(transitions: readonly RuleTransition[]): Promise<boolean>;
   };
   readonly refreshOpen: () => Promise<void>;
+  /** Re-reads the rules other nodes may have changed (before a takeover, and every `ruleSyncMs`). */
+  readonly reloadRules: () => Promise<unknown>;
+  /** The open alerts of the platform's engine (seeds a fresh pipeline: ADR 0013) and the stored events after them. */
+  readonly openAlerts: () => Promise<readonly { readonly ruleId: string; readonly deviceId: string; readonly source: string; readonly firedAt: number }[]>;
+  readonly onEvent: (listener: (event: AlertEvent) => void) => () => void;
   /** Newest stored firing time of (rule, device) from the platform's engine. */
   readonly lastFiredAt: (ruleId: string, deviceId: string) => Promise<number | undefined>;
   readonly metrics: AlertsMetrics;
@@ -59,6 +64,8 @@ export interface PartitionEvaluatorDeps {
     readonly replayMs: number;
     /** How often the leases are looked at. */
     readonly checkMs: number;
+    /** How often the stored rules are re-read (rules changed through another node's API). */
+    readonly ruleSyncMs: number;
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
   };
@@ -78,10 +85,14 @@ export class PartitionEvaluator {
   readonly #deps: PartitionEvaluatorDeps;
   readonly #owned = new Map<number, Owned>();
   #timer: NodeJS.Timeout | undefined;
+  #ruleTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   #changing: Promise<void> = Promise.resolve();
   #closed = false;
   #handled = 0;
+  /** Open platform alerts (rule, device) → firing sample time: what a fresh pipeline starts from. */
+  readonly #open = new Map<string, number>();
+  #unlisten: (() => void) | undefined;
 
   constructor(deps: PartitionEvaluatorDeps) {
     this.#deps = deps;
@@ -99,18 +110,32 @@ export class PartitionEvaluator {
 
   start(): void {
     this.#closed = false;
+    this.#unlisten = this.#deps.onEvent((event) => {
+      const key = openKey(event.ruleId, event.deviceId);
+      if (event.state === 'firing') this.#open.set(key, event.ts);
+      else this.#open.delete(key);
+    });
     this.#check();
     this.#timer = setInterval(() => this.#check(), this.#deps.options.checkMs);
     this.#timer.unref();
+    this.#ruleTimer = setInterval(() => {
+      this.#changing = this.#changing.then(() => this.#deps.reloadRules()).then(
+        () => undefined,
+        (err: unknown) => this.#deps.log.error({ err }, 'alerts: re-reading the rules failed; trying again'),
+      );
+    }, this.#deps.options.ruleSyncMs);
+    this.#ruleTimer.unref();
     this.#loop = this.#readLoop();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#ruleTimer !== undefined) clearInterval(this.#ruleTimer);
     await this.#changing;
     await this.#loop;
     for (const p of [...this.#owned.keys()]) this.#drop(p);
+    this.#unlisten?.();
   }
 
   #check(): void {
@@ -144,7 +169,11 @@ export class PartitionEvaluator {
     const { deps } = { deps: this.#deps };
     const started = deps.now();
     try {
+      await deps.reloadRules();
       await deps.refreshOpen();
+      const open = await deps.openAlerts();
+      for (const key of [...this.#open.keys()]) if (deps.stream.partitionOf(key.slice(key.indexOf('\u0000') + 1)) === p) this.#open.delete(key);
+      for (const alert of open) if (alert.source === 'platform' && deps.stream.partitionOf(alert.deviceId) === p) this.#open.set(openKey(alert.ruleId, alert.deviceId), alert.firedAt);
       await deps.engine.refreshKnown();
       await deps.engine.prefetchFor(deps.rules$.value);
     } catch (err) {
@@ -160,6 +189,8 @@ export class PartitionEvaluator {
           now: deps.now,
           inScope: (rule, deviceId) => deps.scope.inScope(rule, deviceId),
           expectedDevices: this.#mine(p),
+          // Alerts another owner left open: the fresh state starts firing, so the next clear sample resolves them.
+          openSince: (rule, deviceId) => this.#open.get(openKey(rule.id, deviceId)),
         }),
       )
       .subscribe({
@@ -226,6 +257,10 @@ export class PartitionEvaluator {
     if (entries.length === 0) return;
     const { deps } = { deps: this.#deps };
     deps.engine.noteSeen(entries.map((e) => [e.deviceId, e.receivedAt] as const));
+    // Scopes naming groups or tags need the devices' registry answers before the evaluation.
+    if (deps.rules$.value.some((rule) => rule.enabled && needsRegistry(rule.scope))) {
+      await this.#retry(() => deps.scope.prefetch(new Set(entries.map((e) => e.deviceId))), 'looking devices up in the registry');
+    }
     const transitions = this.#feed(owned, entries);
     const stored = await this.#store(transitions);
     // Not acknowledged when the engine closed first or the lease went meanwhile: the next owner re-reads them.
@@ -293,6 +328,10 @@ export class PartitionEvaluator {
       }
     }
   }
+}
+
+function openKey(ruleId: string, deviceId: string): string {
+  return `${ruleId}\u0000${deviceId}`;
 }
 
 function sleep(ms: number): Promise<void> {

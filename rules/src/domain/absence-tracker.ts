@@ -30,10 +30,11 @@ export class AbsenceTracker {
   /** Arrival time of a sample whose resolve waits for minStateMs. */
   #heldResolve: number | undefined;
 
-  /** Starts watching at `now`, as if a sample had just arrived. */
-  constructor(timing: AbsenceTiming, now: number) {
+  /** Starts watching at `now`, as if a sample had just arrived; `firedAt`: the silence already fired (an alert open). */
+  constructor(timing: AbsenceTiming, now: number, firedAt?: number) {
     this.#timing = timing;
     this.#lastArrival = now;
+    this.#firedAt = firedAt;
   }
 
   get firing(): boolean {

@@ -27,9 +27,10 @@ export interface SeriesEvaluator {
   readonly state: AlertState;
 }
 
-export function createSeriesEvaluator(condition: CompiledCondition, signal: Signal, timing: AlertTiming): SeriesEvaluator {
-  let state = IDLE;
-  let newest: number | undefined;
+/** `firingSince`: the series starts firing at that sample time (an alert already open); older samples only backfill. */
+export function createSeriesEvaluator(condition: CompiledCondition, signal: Signal, timing: AlertTiming, firingSince?: number): SeriesEvaluator {
+  let state: AlertState = firingSince === undefined ? IDLE : { phase: 'firing', pendingSince: firingSince, firedAt: firingSince };
+  let newest: number | undefined = firingSince;
   return {
     get state() {
       return state;

@@ -36,7 +36,7 @@ export function absenceRule(rule: Rule, options: RuleOptions): OperatorFunction<
         startWith(...seeds),
         groupBy((arrival) => arrival.deviceId),
         mergeMap((device$) =>
-          watchDevice(device$, timing, scheduler).pipe(
+          watchDevice(device$, timing, scheduler, options.openSince?.(rule, device$.key)).pipe(
             map(
               (decision): RuleTransition => ({
                 ruleId: rule.id,
@@ -57,15 +57,18 @@ export function absenceRule(rule: Rule, options: RuleOptions): OperatorFunction<
     });
 }
 
-function watchDevice(arrivals$: Observable<Arrival>, timing: AbsenceTiming, scheduler: SchedulerLike): Observable<AbsenceDecision> {
+/** `firedAt`: an alert already open for the device (options.openSince); its next sample resolves it. */
+function watchDevice(arrivals$: Observable<Arrival>, timing: AbsenceTiming, scheduler: SchedulerLike, firedAt?: number): Observable<AbsenceDecision> {
   return defer(() => {
     let tracker: AbsenceTracker | undefined;
     return arrivals$.pipe(
       switchMap((arrival) => {
         const current = scheduler.now();
         let decision: AbsenceDecision | undefined;
-        if (tracker === undefined) tracker = new AbsenceTracker(timing, current);
-        else decision = tracker.arrive(current, arrival.arrivedAt ?? current);
+        if (tracker === undefined) {
+          tracker = new AbsenceTracker(timing, current, firedAt);
+          if (firedAt !== undefined && arrival.arrivedAt !== undefined) decision = tracker.arrive(current, arrival.arrivedAt);
+        } else decision = tracker.arrive(current, arrival.arrivedAt ?? current);
         return concat(decision === undefined ? EMPTY : of(decision), whenDue(tracker, scheduler));
       }),
     );

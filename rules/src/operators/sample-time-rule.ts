@@ -46,7 +46,7 @@ export function sampleTimeRule(rule: Rule, options: RuleOptions, spec: SampleTim
         if (sample.metric !== rule.metric) return undefined;
         let series = devices.get(sample.deviceId);
         if (series === undefined) {
-          series = createSeriesEvaluator(condition, spec.signal(), timing);
+          series = createSeriesEvaluator(condition, spec.signal(), timing, options.openSince?.(rule, sample.deviceId));
           devices.set(sample.deviceId, series);
         }
         const decision = series.next(sample.ts, sample.value);
