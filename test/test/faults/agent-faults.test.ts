@@ -26,17 +26,16 @@
  * The store is read through its own API (`raw`), once the query route's `fn=count` has reached
  * the expected total.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCollector, openOutbox, statePaths } from '@outpost/edge-agent';
-import { openSqliteTelemetryStore } from '@outpost/telemetry';
+import { openOutbox, statePaths } from '@outpost/edge-agent';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Api, openLive, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
+import { Api, openLive, startAgent, startOutpostServer, until } from '../agent-harness.js';
 import type { AgentProcess, LiveEvent, OutpostServer } from '../agent-harness.js';
+import { embeddedSamples, enrollAgent, expectedValues, readStatus, tokensOf, writeAgentConfig, type AgentStatus } from './faults-kit.js';
 
 const METRIC = 'seqval';
-const NOISE = 1000;
 const INTERVAL_MS = 50;
 const BATCH = { maxSamples: 5, maxAgeMs: 500 };
 /**
@@ -51,30 +50,14 @@ const HELD_BATCHES = 8;
 const SLOW_HELD_BATCHES = 2 * MSGS_PER_S;
 const WAIT_MS = 30_000;
 
-interface StatusFile {
-  pid: number;
-  state: string;
-  lastSentAt?: number;
-  outbox: { depth: number; dropped: number; refused: number; oldestSeq?: number };
-}
 interface Sample {
   ts: number;
   value: number;
 }
 
-/** The values the agent's collector produces, in collection order. */
-function expectedValues(seed: number, n: number): number[] {
-  const source = createCollector({ type: 'simulated', intervalMs: INTERVAL_MS, seed, metrics: { [METRIC]: { base: 0, noise: NOISE } } });
-  return Array.from({ length: n }, () => {
-    const metrics = source.collect(0);
-    if (metrics instanceof Promise) throw new Error('the simulated collector answers synchronously');
-    return metrics[METRIC] as number;
-  });
-}
-
 /** How many samples an agent process had produced when it produced `value` (its 1-based position). */
 function countUpTo(seed: number, value: number, limit = 100_000): number {
-  const values = expectedValues(seed, limit);
+  const values = expectedValues(seed, METRIC, INTERVAL_MS, limit);
   const at = values.indexOf(value);
   if (at === -1) throw new Error(`${value} is not among the first ${limit} values of seed ${seed}`);
   return at + 1;
@@ -91,59 +74,14 @@ function liveSamples(events: readonly LiveEvent[], deviceId: string): Sample[] {
 
 const newest = (samples: readonly Sample[]): Sample | undefined => samples.reduce<Sample | undefined>((a, s) => (a === undefined || s.ts > a.ts ? s : a), undefined);
 
-async function readStatus(stateDir: string): Promise<StatusFile | undefined> {
-  try {
-    return JSON.parse(await readFile(statePaths(stateDir).status, 'utf8')) as StatusFile;
-  } catch {
-    return undefined; // not written yet, or caught mid-rename
-  }
-}
-
-async function enroll(api: Api, deviceUrl: string, stateDir: string): Promise<string> {
-  const created = await api.ok<{ token: string; caFingerprint: string }>('POST', '/enrollment-tokens', { group: 'faults', maxUses: 1, ttlSeconds: 600 });
-  const enrolled = await runAgent(['enroll', '--server', deviceUrl, '--token', created.token, '--ca-fingerprint', created.caFingerprint, '--state-dir', stateDir]);
-  expect(enrolled.code, enrolled.output).toBe(0);
-  const deviceId = /enrolled as (\S+)/.exec(enrolled.output)?.[1];
-  if (deviceId === undefined) throw new Error(`no device id in: ${enrolled.output}`);
-  return deviceId;
-}
-
 /** The store's count of the metric for the device since `from`, through the query route. */
 async function storedCount(api: Api, deviceId: string, from: number): Promise<number> {
   const answer = await api.ok<{ points: { value: number }[] }>('GET', `/devices/${deviceId}/telemetry?metric=${METRIC}&from=${from}&to=${Date.now() + 60_000}&every=1d&fn=count`);
   return answer.points.reduce((sum, p) => sum + p.value, 0);
 }
 
-/**
- * The device's raw samples, read from the server's store file through the store's own API (a
- * second SQLite connection; the store runs in WAL mode, so readers and the server's writer coexist).
- */
-async function readStore(server: OutpostServer, deviceId: string, from: number): Promise<Sample[]> {
-  const store = openSqliteTelemetryStore({ file: join(server.dir, 'data', 'telemetry.sqlite'), retentionDays: 3650, retentionIntervalMs: 0, deadLetterFile: join(server.dir, 'reader-dead-letters.jsonl') });
-  try {
-    const limit = 100_000;
-    const points = await store.raw({ deviceIds: [deviceId], metric: METRIC, from, to: Date.now() + 60_000, limit });
-    expect(points.length).toBeLessThan(limit);
-    return points.map((p) => ({ ts: p.ts, value: p.value as number }));
-  } finally {
-    await store.close();
-  }
-}
-
 function agentArgs(stateDir: string, config: string): string[] {
   return ['run', '--state-dir', stateDir, '--config', config, '--status-interval', STATUS_INTERVAL, '--reconnect-min', '100ms', '--reconnect-max', '300ms', '--flush-timeout', '10s', '--log-level', 'warn'];
-}
-
-async function writeAgentConfig(dir: string, seed: number): Promise<string> {
-  const file = join(dir, 'agent.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      collectors: [{ type: 'simulated', intervalMs: INTERVAL_MS, seed, metrics: { [METRIC]: { base: 0, noise: NOISE } } }],
-      processing: { batch: BATCH },
-    }),
-  );
-  return file;
 }
 
 describe('edge agent faults, checked in the telemetry store', () => {
@@ -174,8 +112,9 @@ describe('edge agent faults, checked in the telemetry store', () => {
     const dir = await mkdtemp(join(tmpdir(), 'outpost-agent-faults-'));
     dirs.push(dir);
     const stateDir = join(dir, 'state');
-    const deviceId = await enroll(api, server.info.deviceUrl, stateDir);
-    const config = await writeAgentConfig(dir, seed);
+    const deviceId = await enrollAgent(tokensOf.api(api), server.info.deviceUrl, stateDir);
+    const config = join(dir, 'agent.json');
+    await writeAgentConfig(config, seed, METRIC, INTERVAL_MS, BATCH);
     return { dir, stateDir, deviceId, args: agentArgs(stateDir, config) };
   }
 
@@ -186,7 +125,7 @@ describe('edge agent faults, checked in the telemetry store', () => {
   }
 
   /** Waits until this agent process reports itself connected and has sent something. */
-  async function sending(stateDir: string, agent: AgentProcess): Promise<StatusFile> {
+  async function sending(stateDir: string, agent: AgentProcess): Promise<AgentStatus> {
     return until('the agent connected and sending', async () => {
       const s = await readStatus(stateDir);
       return s !== undefined && s.pid === agent.child.pid && s.state === 'connected' && s.lastSentAt !== undefined ? s : undefined;
@@ -257,8 +196,8 @@ describe('edge agent faults, checked in the telemetry store', () => {
       live.close();
     }
 
-    const stored = await readStore(server, deviceId, from);
-    expect(stored.map((s) => s.value)).toEqual(expectedValues(seed, produced));
+    const stored = await embeddedSamples(join(server.dir, 'data'), deviceId, METRIC, from);
+    expect(stored.map((s) => s.value)).toEqual(expectedValues(seed, METRIC, INTERVAL_MS, produced));
     // The outage lies inside what was stored: samples collected into the outbox while the server was gone.
     const duringOutage = stored.filter((s) => s.ts > downAt && s.ts < upAt).length;
     expect(duringOutage).toBeGreaterThanOrEqual((held.depth - 1) * BATCH.maxSamples);
@@ -309,11 +248,11 @@ describe('edge agent faults, checked in the telemetry store', () => {
       const producedAfter = countUpTo(seed, lastAfter.value);
       await untilStored(api, deviceId, from, producedBefore + producedAfter);
 
-      const stored = await readStore(server, deviceId, from);
+      const stored = await embeddedSamples(join(server.dir, 'data'), deviceId, METRIC, from);
       const before = stored.filter((s) => s.ts < restartAt);
       const after = stored.filter((s) => s.ts >= restartAt);
-      expect(before.map((s) => s.value)).toEqual(expectedValues(seed, producedBefore));
-      expect(after.map((s) => s.value)).toEqual(expectedValues(seed, producedAfter));
+      expect(before.map((s) => s.value)).toEqual(expectedValues(seed, METRIC, INTERVAL_MS, producedBefore));
+      expect(after.map((s) => s.value)).toEqual(expectedValues(seed, METRIC, INTERVAL_MS, producedAfter));
       expect(before.every((s) => s.ts <= killedAt)).toBe(true);
       console.info(
         `agent-faults agent-killed: ${pending.length} batches pending at the kill (${pending.filter((e) => e.createdAt < upAt).length} from the outage), ` +

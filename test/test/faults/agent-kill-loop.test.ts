@@ -19,14 +19,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCollector, statePaths } from '@outpost/edge-agent';
-import { openSqliteTelemetryStore } from '@outpost/telemetry';
+import { statePaths } from '@outpost/edge-agent';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Api, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
+import { Api, startAgent, startOutpostServer, until } from '../agent-harness.js';
 import type { AgentProcess, OutpostServer } from '../agent-harness.js';
+import { embeddedSamples, enrollAgent, expectedValues, seededCollector, tokensOf } from './faults-kit.js';
 
 const METRIC = 'killval';
-const NOISE = 1000;
 const INTERVAL_MS = 50;
 const BATCH = { maxSamples: 1000, maxAgeMs: 3000 };
 const KILLS = Number(process.env['OUTPOST_KILL_LOOP_N'] ?? '8');
@@ -47,24 +46,7 @@ interface Stored {
   readonly value: number;
 }
 
-function sequence(seed: number, n: number): number[] {
-  const source = createCollector({ type: 'simulated', intervalMs: INTERVAL_MS, seed, metrics: { [METRIC]: { base: 0, noise: NOISE } } });
-  return Array.from({ length: n }, () => {
-    const metrics = source.collect(0);
-    if (metrics instanceof Promise) throw new Error('the simulated collector answers synchronously');
-    return metrics[METRIC] as number;
-  });
-}
-
-async function readStore(server: OutpostServer, deviceId: string, from: number): Promise<Stored[]> {
-  const store = openSqliteTelemetryStore({ file: join(server.dir, 'data', 'telemetry.sqlite'), retentionDays: 3650, retentionIntervalMs: 0, deadLetterFile: join(server.dir, 'reader-dead-letters.jsonl') });
-  try {
-    const points = await store.raw({ deviceIds: [deviceId], metric: METRIC, from, to: Date.now() + 60_000, limit: 100_000 });
-    return points.map((p) => ({ ts: p.ts, value: p.value as number }));
-  } finally {
-    await store.close();
-  }
-}
+const sequence = (seed: number, n: number): number[] => expectedValues(seed, METRIC, INTERVAL_MS, n);
 
 interface Verdict {
   readonly ok: boolean;
@@ -125,11 +107,7 @@ describe('edge agent SIGKILLed in a loop while collecting', () => {
     const api = await Api.login(server.info.url);
     dir = await mkdtemp(join(tmpdir(), 'outpost-agent-kill-loop-'));
     const stateDir = join(dir, 'state');
-    const token = await api.ok<{ token: string; caFingerprint: string }>('POST', '/enrollment-tokens', { group: 'kill-loop', maxUses: 1, ttlSeconds: 600 });
-    const enrolled = await runAgent(['enroll', '--server', server.info.deviceUrl, '--token', token.token, '--ca-fingerprint', token.caFingerprint, '--state-dir', stateDir]);
-    expect(enrolled.code, enrolled.output).toBe(0);
-    const deviceId = /enrolled as (\S+)/.exec(enrolled.output)?.[1];
-    if (deviceId === undefined) throw new Error(`no device id in: ${enrolled.output}`);
+    const deviceId = await enrollAgent(tokensOf.api(api), server.info.deviceUrl, stateDir, 'kill-loop');
     const config = join(dir, 'agent.json');
     const args = ['run', '--state-dir', stateDir, '--config', config, '--status-interval', '500ms', '--reconnect-min', '100ms', '--reconnect-max', '300ms', '--flush-timeout', '10s', '--log-level', 'warn'];
     const from = Date.now() - 1_000;
@@ -137,7 +115,7 @@ describe('edge agent SIGKILLed in a loop while collecting', () => {
 
     for (let round = 0; round <= KILLS; round += 1) {
       const seed = 1000 + round;
-      await writeFile(config, JSON.stringify({ collectors: [{ type: 'simulated', intervalMs: INTERVAL_MS, seed, metrics: { [METRIC]: { base: 0, noise: NOISE } } }], processing: { batch: BATCH } }));
+      await writeFile(config, JSON.stringify({ collectors: [seededCollector(seed, METRIC, INTERVAL_MS)], processing: { batch: BATCH } }));
       const startedAt = Date.now();
       const agent = startAgent(args);
       agents.push(agent);
@@ -160,7 +138,7 @@ describe('edge agent SIGKILLed in a loop while collecting', () => {
 
     let verdict: Verdict | undefined;
     await until('every incarnation stored', async () => {
-      verdict = judge(incarnations, await readStore(server as OutpostServer, deviceId, from));
+      verdict = judge(incarnations, await embeddedSamples(join((server as OutpostServer).dir, 'data'), deviceId, METRIC, from));
       return verdict.ok;
     }, WAIT_MS).catch(() => undefined);
     if (verdict === undefined) throw new Error('the store was never read');

@@ -5,22 +5,15 @@
  * back its DeviceStatus carries the figures to `GET /api/v1/devices/{id}`. A bound below the
  * minimum is refused with the reason, on the command line and in agent.json.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { statePaths } from '@outpost/edge-agent';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
 import type { AgentProcess, OutpostServer } from '../agent-harness.js';
+import { enrollAgent, readStatus, tokensOf } from './faults-kit.js';
 
 const WAIT_MS = 30_000;
-
-interface StatusFile {
-  pid: number;
-  state: string;
-  lastSentAt?: number;
-  outbox: { depth: number; bytes: number; dropped: number; droppedSamples?: number; maxBytes?: number };
-}
 
 interface DeviceOutbox {
   depth: number;
@@ -30,14 +23,6 @@ interface DeviceOutbox {
   maxBytes?: number;
   refused: number;
   at: number;
-}
-
-async function readStatus(stateDir: string): Promise<StatusFile | undefined> {
-  try {
-    return JSON.parse(await readFile(statePaths(stateDir).status, 'utf8')) as StatusFile;
-  } catch {
-    return undefined;
-  }
 }
 
 describe('edge agent outbox overflow', () => {
@@ -59,11 +44,7 @@ describe('edge agent outbox overflow', () => {
     const api = await Api.login(server.info.url);
     dir = await mkdtemp(join(tmpdir(), 'outpost-agent-overflow-'));
     const stateDir = join(dir, 'state');
-    const token = await api.ok<{ token: string; caFingerprint: string }>('POST', '/enrollment-tokens', { group: 'overflow', maxUses: 1, ttlSeconds: 600 });
-    const enrolled = await runAgent(['enroll', '--server', server.info.deviceUrl, '--token', token.token, '--ca-fingerprint', token.caFingerprint, '--state-dir', stateDir]);
-    expect(enrolled.code, enrolled.output).toBe(0);
-    const deviceId = /enrolled as (\S+)/.exec(enrolled.output)?.[1];
-    if (deviceId === undefined) throw new Error(`no device id in: ${enrolled.output}`);
+    const deviceId = await enrollAgent(tokensOf.api(api), server.info.deviceUrl, stateDir, 'overflow');
     const config = join(dir, 'agent.json');
     const collectors = [{ type: 'simulated', intervalMs: 20, seed: 5, metrics: { fill: { base: 0, noise: 1000 } } }];
     const common = ['--state-dir', stateDir, '--config', config, '--status-interval', '300ms', '--reconnect-min', '100ms', '--reconnect-max', '300ms', '--log-level', 'warn'];
