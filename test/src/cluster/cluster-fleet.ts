@@ -35,6 +35,8 @@ export class SimulatedDevice {
   closes = 0;
   /** When the last batch was acknowledged (ms since the epoch). */
   lastAckAt = 0;
+  /** Why the last connect or publish failed (for a test's failure message). */
+  lastError: string | undefined;
   #client: MqttClient | undefined;
   #stopped = false;
   #lastClose: number | undefined;
@@ -63,7 +65,9 @@ export class SimulatedDevice {
       if (this.#client?.connected === true) return this.#client;
       let client: MqttClient | undefined;
       try {
-        client = await mqtt.connectAsync(this.url, {
+        // Not mqtt.connectAsync: with its default allowRetries a connection closed before CONNACK
+        // without an 'error' (HAProxy accepting, then the stopping node closing) never settles.
+        client = mqtt.connect(this.url, {
           clientId: this.id,
           key: this.identity.keyPem,
           cert: this.identity.certPem,
@@ -74,7 +78,10 @@ export class SimulatedDevice {
           connectTimeout: 10_000,
           ...(this.servername === undefined ? {} : { servername: this.servername }),
         });
-        const connected = client;
+        const pending = client;
+        pending.on('error', (err) => (this.lastError = `mqtt: ${err.message}`));
+        await connack(pending, 15_000);
+        const connected = pending;
         connected.on('close', () => {
           this.closes += 1;
           this.#lastClose = Date.now();
@@ -83,7 +90,8 @@ export class SimulatedDevice {
         await withTimeout(connected.subscribeAsync({ [topics.commands(this.id)]: { qos: 1 }, [topics.configDesired(this.id)]: { qos: 1 } }), 10_000, 'no SUBACK');
         this.#client = connected;
         return connected;
-      } catch {
+      } catch (err) {
+        this.lastError = `connect: ${(err as Error).message}`;
         client?.end(true);
         // Backoff with jitter: 200 devices refused at once (Redis away: CONNACK 3) must not become a handshake storm.
         await delay(Math.min(2_000, 100 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random() / 2));
@@ -101,7 +109,8 @@ export class SimulatedDevice {
         this.acked.add(seq);
         this.lastAckAt = Date.now();
         return;
-      } catch {
+      } catch (err) {
+        this.lastError = `publish: ${(err as Error).message}`;
         client.end(true);
         if (this.#client === client) this.#client = undefined;
       }
@@ -117,6 +126,26 @@ export class SimulatedDevice {
     this.#stopped = true;
     await this.#client?.endAsync(true).catch(() => undefined);
   }
+}
+
+/** Resolves on CONNACK; rejects on an error, a close before it, or the deadline. */
+function connack(client: MqttClient, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      client.removeListener('connect', onConnect);
+      client.removeListener('error', done);
+      client.removeListener('close', onClose);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onConnect = (): void => done();
+    const onClose = (): void => done(new Error('closed before CONNACK'));
+    const timer = setTimeout(() => done(new Error(`no CONNACK within ${ms} ms`)), ms);
+    client.once('connect', onConnect);
+    client.once('error', done);
+    client.once('close', onClose);
+  });
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -195,7 +224,8 @@ export async function startClusterFleet(options: StartClusterFleetOptions): Prom
           await delay((intervalMs * i) / devices.length);
           for (let seq = first; running; seq += 1) {
             const started = Date.now();
-            await device.publish(seq, base);
+            // A device closed by fleet.stop() ends its loop (the load was not stopped: a failed test).
+            if (!(await device.publish(seq, base).then(() => true, () => false))) return;
             nextSeq = Math.max(nextSeq, seq + 1);
             await delay(Math.max(0, intervalMs - (Date.now() - started)));
           }
@@ -204,7 +234,11 @@ export async function startClusterFleet(options: StartClusterFleetOptions): Prom
         return {
           acked: () => devices.reduce((sum, d) => sum + d.acked.size, 0),
           async allAckedAfter(since, timeoutMs, description) {
-            await waitFor(() => devices.every((d) => d.lastAckAt > since), { timeoutMs, intervalMs: 50, description });
+            await waitFor(() => devices.every((d) => d.lastAckAt > since), { timeoutMs, intervalMs: 50, description }).catch((err: unknown) => {
+              const behind = devices.filter((d) => d.lastAckAt <= since);
+              const sample = behind.slice(0, 5).map((d) => `${d.id} (${d.connected ? 'connected' : 'not connected'}, ${d.closes} closes, last error: ${d.lastError ?? 'none'})`);
+              throw new Error(`${(err as Error).message}: ${behind.length} of ${devices.length} devices behind, e.g. ${sample.join('; ')}`, { cause: err });
+            });
             return Math.max(...devices.map((d) => d.lastAckAt)) - since;
           },
           async stop(timeoutMs = 60_000) {
