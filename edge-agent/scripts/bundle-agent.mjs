@@ -18,6 +18,7 @@
  *   npm run bundle -w @outpost/edge-agent     (run by the root `npm run build`, after `tsc -b`)
  */
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -28,21 +29,44 @@ const outDir = join(agentDir, 'dist', 'standalone');
 const temp = `${outDir}.${process.pid}.tmp`;
 
 /**
- * Libraries mqtt.js loads for transports and timers the agent never uses (it speaks mqtts with
- * Node's timers): WebSockets (ws), SOCKS proxies (socks) and browser worker timers. In the
- * one-file agent they are stand-ins whose every export throws, saying why, if ever called.
+ * Libraries the agent's libraries load for what the agent never does. In the one-file agent
+ * they are stand-ins whose every export throws, saying why, if ever called:
+ *   - mqtt.js: WebSockets (ws), SOCKS proxies (socks) and browser worker timers — the agent
+ *     speaks mqtts with Node's timers;
+ *   - pino: thread-stream, its worker-thread transports — the agent logs to stdout.
+ * Each costs memory on the device just by being loaded (issue 12: edge agent RSS).
  */
-const UNUSED_BY_THE_AGENT = ['ws', 'socks', 'worker-timers'];
+const UNUSED_BY_THE_AGENT = { mqtt: ['ws', 'socks', 'worker-timers'], pino: ['thread-stream'] };
+/** What pino reads of worker_threads (whether it runs on the main thread, as the agent always does). */
+const PINO_WORKER_THREADS = 'module.exports = { isMainThread: true };';
+const importedBy = (pkg, importer) => new RegExp(`[\\\\/]node_modules[\\\\/]${pkg}[\\\\/]`).test(importer);
 const unusedLibraries = {
-  name: 'unused-mqtt-transports',
+  name: 'unused-by-the-agent',
   setup(b) {
-    const filter = new RegExp(`^(${UNUSED_BY_THE_AGENT.join('|')})$`);
-    b.onResolve({ filter }, (args) => (/[\\/]node_modules[\\/]mqtt[\\/]/.test(args.importer) ? { path: args.path, namespace: 'unused-by-the-agent' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'unused-by-the-agent' }, (args) => ({
-      loader: 'js',
-      contents: `const refuse = function () { throw new Error(${JSON.stringify(`${args.path} is not part of the one-file Outpost agent (mqtt.js loaded it for a transport the agent does not use)`)}); };
+    for (const [pkg, names] of Object.entries(UNUSED_BY_THE_AGENT)) {
+      b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => (importedBy(pkg, args.importer) ? { path: `${pkg}:${args.path}`, namespace: 'unused-by-the-agent' } : undefined));
+    }
+    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) => (importedBy('pino', args.importer) ? { path: 'pino:worker_threads', namespace: 'unused-by-the-agent' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'unused-by-the-agent' }, (args) => {
+      if (args.path === 'pino:worker_threads') return { loader: 'js', contents: PINO_WORKER_THREADS };
+      const [pkg, name] = args.path.split(':');
+      return {
+        loader: 'js',
+        contents: `const refuse = function () { throw new Error(${JSON.stringify(`${name} is not part of the one-file Outpost agent (${pkg} loaded it for something the agent does not use)`)}); };
 module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? undefined : refuse) });`,
-    }));
+      };
+    });
+  },
+};
+
+/**
+ * rxjs as ES modules: its package sends Node to the CommonJS build, whose index loads every
+ * operator; the ES build lets esbuild keep only the few the agent uses (-150 KiB of code).
+ */
+const rxjsAsEsModules = {
+  name: 'rxjs-es-modules',
+  setup(b) {
+    b.onResolve({ filter: /^rxjs$/ }, () => ({ path: join(dirname(createRequire(entry).resolve('rxjs/package.json')), 'dist', 'esm', 'index.js') }));
   },
 };
 
@@ -71,11 +95,13 @@ const result = await build({
   banner: { js: "import { createRequire as __outpostCreateRequire } from 'node:module';\nconst require = __outpostCreateRequire(import.meta.url);" },
   // ws's optional native accelerators: ws falls back to JavaScript when they are absent.
   external: ['bufferutil', 'utf-8-validate'],
-  plugins: [unusedLibraries],
+  plugins: [unusedLibraries, rxjsAsEsModules],
   legalComments: 'none',
-  minify: true,
-  // Error and class names stay readable in logs and stack traces.
-  keepNames: true,
+  // Whitespace and syntax only: identifiers keep their names, so error and class names stay
+  // readable in logs and stack traces without keepNames, whose call per function and class
+  // cost ~5 MB of the device's RSS (issue 12).
+  minifyWhitespace: true,
+  minifySyntax: true,
   metafile: true,
   logLevel: 'warning',
 });

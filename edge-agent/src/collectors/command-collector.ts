@@ -5,7 +5,6 @@
  * children too). A non-zero exit, a timeout, output over 64 KiB, a bad line, a bad name or a
  * non-numeric value is a counted, logged problem, never a crash; good metrics are kept.
  */
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { CommandCollector } from '@outpost/protocol';
 import type { CollectorDeps, CollectorSource, Metrics } from './collector-source.js';
@@ -33,7 +32,9 @@ export function createCommandCollector(config: CommandCollector, deps: Collector
   const errors = new ErrorCounter({ collector: 'command', cmd: config.cmd }, deps.log);
   const running = new Set<ChildProcess>();
 
-  function run(): Promise<RunResult> {
+  async function run(): Promise<RunResult> {
+    // Loaded on first use, as in ota/run-step.ts: only devices with a command collector load it.
+    const { spawn } = await import('node:child_process');
     return new Promise((resolve) => {
       let settled = false;
       const chunks: Buffer[] = [];

@@ -2,9 +2,7 @@
  * JSON over the device HTTPS listener with a pinned CA (and the device certificate for mTLS
  * renewal). node:https only: the agent carries no HTTP client dependency.
  */
-import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import type { DetailedPeerCertificate } from 'node:tls';
 import { OutpostError } from '@outpost/protocol';
@@ -33,6 +31,9 @@ export async function requestJson(url: URL, method: 'GET' | 'POST', body: unknow
     headers['content-length'] = String(Buffer.byteLength(payload));
   }
   const timeout = options.timeoutMs ?? 15_000;
+  // Loaded on first use: the agent talks HTTPS to its server only to enroll, renew and download
+  // updates, and node:http(s) cost memory on every device while it does not (issue 12).
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise<JsonAnswer>((resolve, reject) => {
     const onResponse = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
@@ -61,8 +62,8 @@ export async function requestJson(url: URL, method: 'GET' | 'POST', body: unknow
     };
     const req =
       url.protocol === 'https:'
-        ? httpsRequest(url, { method, headers, ca: options.ca, cert: options.cert, key: options.key, timeout, rejectUnauthorized: true, agent: false }, onResponse)
-        : httpRequest(url, { method, headers, timeout, agent: false }, onResponse);
+        ? request(url, { method, headers, ca: options.ca, cert: options.cert, key: options.key, timeout, rejectUnauthorized: true, agent: false }, onResponse)
+        : request(url, { method, headers, timeout, agent: false }, onResponse);
     req.on('timeout', () => req.destroy(new OutpostError('AGENT_SERVER_UNAVAILABLE', `no answer from ${url.origin} within ${timeout} ms`)));
     req.on('error', (err) => reject(wrapNetworkError(url, err)));
     if (payload !== undefined) req.write(payload);

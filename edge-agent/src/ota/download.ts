@@ -9,9 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { OutpostError } from '@outpost/protocol';
 import type { Manifest } from '@outpost/protocol';
 import { createBackoff } from '../connection/backoff.js';
@@ -134,7 +132,7 @@ async function wholeFileMatches(file: string, manifest: Manifest): Promise<boole
 }
 
 
-function get(options: DownloadOptions, offset: number, etag: string | undefined): Promise<IncomingMessage> {
+async function get(options: DownloadOptions, offset: number, etag: string | undefined): Promise<IncomingMessage> {
   const { url, tls, signal } = options;
   const headers: Record<string, string> = { accept: 'application/octet-stream' };
   if (offset > 0) {
@@ -142,11 +140,13 @@ function get(options: DownloadOptions, offset: number, etag: string | undefined)
     if (etag !== undefined) headers['if-range'] = etag;
   }
   const timeout = options.idleTimeoutMs ?? 30_000;
+  // Loaded on first use, as in identity/device-https.ts.
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     const req =
       url.protocol === 'https:'
-        ? httpsRequest(url, { method: 'GET', headers, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: true, agent: false, timeout, signal })
-        : httpRequest(url, { method: 'GET', headers, agent: false, timeout, signal });
+        ? request(url, { method: 'GET', headers, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: true, agent: false, timeout, signal })
+        : request(url, { method: 'GET', headers, agent: false, timeout, signal });
     req.on('response', resolve);
     req.on('timeout', () => req.destroy(new Retryable(`no data from ${url.origin} within ${timeout} ms`)));
     req.on('error', (err) => {

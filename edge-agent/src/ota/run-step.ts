@@ -3,7 +3,6 @@
  * its own process group (the agent's environment; the working directory is the new slot), killed whole (SIGKILL) when the timeout passes, output kept short for
  * the log and the error message.
  */
-import { spawn } from 'node:child_process';
 
 export interface StepResult {
   readonly ok: boolean;
@@ -22,7 +21,10 @@ export interface StepOptions {
 
 const MAX_OUTPUT = 4096;
 
-export function runStep(commandLine: string, options: StepOptions): Promise<StepResult> {
+export async function runStep(commandLine: string, options: StepOptions): Promise<StepResult> {
+  // Loaded on first use: most devices never start a process, and node:child_process costs memory
+  // on every one that does not (issue 12).
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const [exe, args] = options.file === undefined ? ['/bin/sh', ['-c', commandLine]] : [options.file, [...(options.args ?? [])]];
     const child = spawn(exe, args, {

@@ -3,7 +3,6 @@
  * app slots are `STATE/apps/{name}`, the agent's are its install root (`/opt/outpost-agent`,
  * launcher.sh). `current` is switched the launcher's atomic way: a new symlink renamed over it.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -64,6 +63,8 @@ export async function extractIntoSlot(home: string, slot: Slot, archive: string,
 export async function extractInto(dir: string, archive: string, timeoutMs: number): Promise<string> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Loaded on first use, as in run-step.ts.
+  const { spawn } = await import('node:child_process');
   const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
     // GNU tar refuses members with `..` and strips a leading `/`; the archive was verified anyway.
     const child = spawn('tar', ['-xzf', archive, '-C', dir, '--no-same-owner'], { stdio: ['ignore', 'ignore', 'pipe'] });

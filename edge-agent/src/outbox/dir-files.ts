@@ -1,6 +1,5 @@
 /** File-system helpers of the outbox directory: segment names, directory fsync, the lock. */
 import { link, mkdir, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { outboxError } from './outbox-errors.js';
 

@@ -5,7 +5,6 @@
  * An expired command is refused with its reason; a command id seen recently is answered again
  * without running twice (QoS 1 may deliver it twice).
  */
-import { execFile } from 'node:child_process';
 import type { Command, CommandResult } from '@outpost/protocol';
 import { commandRefusal, errorResult, okResult } from './command-rules.js';
 
@@ -36,7 +35,10 @@ export interface CommandExecutor {
   execute(command: Command): Promise<CommandOutcome>;
 }
 
-export function runShell(commandLine: string, timeoutMs: number): Promise<{ code: number; output: string }> {
+export async function runShell(commandLine: string, timeoutMs: number): Promise<{ code: number; output: string }> {
+  // Loaded on first use: most devices never start a process, and node:child_process costs memory
+  // on every one that does not (issue 12).
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     execFile('/bin/sh', ['-c', commandLine], { timeout: timeoutMs, maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
       const output = `${stdout}${stderr}`;
