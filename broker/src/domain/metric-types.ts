@@ -9,6 +9,8 @@ const WORDS: Readonly<Record<MetricType, string>> = { float: 'a number', boolean
 
 export type TypeClaim = { readonly ok: true; readonly fresh: readonly (readonly [string, MetricType])[] } | Failure<'TYPE_CONFLICT'>;
 
+const NOTHING_FRESH: TypeClaim = Object.freeze({ ok: true, fresh: Object.freeze([]) });
+
 export class MetricTypeBook {
   readonly #types = new Map<string, MetricType>();
 
@@ -26,18 +28,24 @@ export class MetricTypeBook {
 
   /** The first conflict of the batch, or the metrics it introduces (now reserved). */
   claim(batch: TelemetryBatch): TypeClaim {
-    const fresh = new Map<string, MetricType>();
-    for (const [index, sample] of batch.samples.entries()) {
-      for (const [name, value] of Object.entries(sample.metrics)) {
+    // Runs for every telemetry publish: plain loops, and no map unless the batch brings a new metric.
+    let fresh: Map<string, MetricType> | undefined;
+    const samples = batch.samples;
+    for (let index = 0; index < samples.length; index += 1) {
+      const metrics = (samples[index] as TelemetryBatch['samples'][number]).metrics;
+      for (const name in metrics) {
+        const value = metrics[name];
+        if (value === undefined) continue;
         const type = metricTypeOf(value);
-        const known = this.#types.get(name) ?? fresh.get(name);
-        if (known === undefined) fresh.set(name, type);
+        const known = this.#types.get(name) ?? fresh?.get(name);
+        if (known === undefined) (fresh ??= new Map()).set(name, type);
         else if (known !== type) {
           const path = formatPath(['samples', index, 'metrics', name]);
           return fail('TYPE_CONFLICT', `${path}: ${WORDS[type]}, but the fleet stores ${JSON.stringify(name)} as ${WORDS[known]}; a metric keeps the type of its first accepted value`, path);
         }
       }
     }
+    if (fresh === undefined) return NOTHING_FRESH;
     for (const [name, type] of fresh) this.#types.set(name, type);
     return { ok: true, fresh: [...fresh] };
   }
