@@ -24,8 +24,13 @@ const MIB = 1024 * 1024;
 const APP = 'loop-app';
 const KILLS = Number(process.env['OUTPOST_OTA_KILL_LOOP_N'] ?? '6');
 const TERMINAL = ['succeeded', 'failed', 'rolled-back'];
-/** Kills while the artifact downloads; the rest come after it. */
-const DOWNLOAD_KILLS = 2;
+/**
+ * Kills while the artifact downloads, at these staged sizes: before its first 1 MiB chunk is
+ * verified (the next start downloads from 0), then past it (the next start resumes at 1 MiB).
+ * The rest come after the download.
+ */
+const DOWNLOAD_KILL_AT = [384 * 1024, 1.25 * MIB];
+const DOWNLOAD_KILLS = DOWNLOAD_KILL_AT.length;
 
 interface Version {
   readonly version: string;
@@ -147,18 +152,16 @@ describe('fault suite: the agent SIGKILLed in a loop during an OTA download and 
       const sizes = await Promise.all(parts.map((name) => stat(join(staging, name)).then((st) => st.size, () => 0)));
       return Math.max(...sizes);
     };
-    let killedAtBytes = 0;
     for (let round = 0; round < KILLS && kills.at(-1)?.phase !== 'done' && !(await ended()); round += 1) {
       const pid = agent.child.pid;
       const downloadKills = kills.filter((k) => k.phase === 'downloading').length;
       if (downloadKills < DOWNLOAD_KILLS && (await stagedBytes()) !== undefined) {
-        // Mid-download: once it has staged another 384 KiB (the resume starts at the last verified chunk).
-        const target = killedAtBytes + 384 * 1024;
-        const reached = await until('the download further on', async () => {
+        // Mid-download, at the next of DOWNLOAD_KILL_AT.
+        const target = DOWNLOAD_KILL_AT[downloadKills] ?? 0;
+        await until(`${target} bytes staged`, async () => {
           const bytes = await stagedBytes();
-          return bytes === undefined || bytes >= target ? (bytes ?? -1) : (await ended()) ? -1 : undefined;
+          return bytes === undefined || bytes >= target || (await ended());
         }, FAULT_WAIT_MS * 2);
-        if (reached > 0) killedAtBytes = reached;
       } else {
         // Past the download: as soon as this start shows a later phase (installing, activating, health-checking, confirming).
         await until('a phase after the download', async () => {
