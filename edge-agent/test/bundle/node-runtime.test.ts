@@ -4,7 +4,7 @@
  * to a finished bundle as the system tar sees it, and the registry store: the integrity check,
  * the cache, and the offline fallback. The registry is a small `npm` stand-in here (view
  * answers JSON, pack copies a tarball); the real registry is exercised by
- * test/test/emulated/agent-arm64.test.ts.
+ * test/test/emulated/agent-emulated.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
