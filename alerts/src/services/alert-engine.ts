@@ -121,7 +121,9 @@ export class AlertEngine {
     for (const id of await deps.knownDevices.all()) this.#known.set(id, 0);
     await this.prefetchFor(deps.rules$.value);
     const samples = new Subject<RuleSample>();
-    this.#subscriptions.push(
+    // Cluster nodes (ADR 0013): the rules run in the partition evaluator only — a pipeline here
+    // would time every expected device's silence without ever hearing from it.
+    if (deps.readSpool !== false) this.#subscriptions.push(
       samples
         .pipe(
           evaluateRules(deps.rules$, {

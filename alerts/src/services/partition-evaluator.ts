@@ -197,7 +197,10 @@ export class PartitionEvaluator {
         next: (transition) => {
           if (owned.collecting !== undefined) owned.collecting.push(transition);
           // A timer's transition (absence): stored while this node still owns the partition.
-          else if (this.#owned.get(p) === owned && deps.lease(p).held()) void this.#store([transition]);
+          else if (this.#owned.get(p) === owned && deps.lease(p).held()) {
+            deps.log.debug({ partition: p, ruleId: transition.ruleId, deviceId: transition.deviceId, state: transition.state }, 'alerts: absence transition');
+            void this.#store([transition]);
+          }
         },
         error: (err: unknown) => deps.log.error({ err, partition: p }, 'alerts: the rule evaluation of a partition failed'),
       });
