@@ -32,6 +32,7 @@ interface AlertItem {
 interface AlertEventItem {
   readonly state: string;
   readonly ts: number;
+  readonly at: number;
 }
 
 describe('alerts evaluated once across the cluster (issue 15 item 5)', () => {
@@ -143,6 +144,7 @@ describe('alerts evaluated once across the cluster (issue 15 item 5)', () => {
     const onSecond = await connect(0, fleet.cluster.node('broker-2'));
     await send(onSecond, 0, t0 + 2_000, 60);
     await send(onSecond, 0, t0 + 3_500, 61);
+    const decidedAt = Date.now();
     const fired = await waitFor(async () => (await alertsOf('hot-a')).find((a) => a.deviceId === device), { timeoutMs: 20_000, intervalMs: 200, description: 'the threshold alert of the moved device' });
     // Still hot, on broker-2 for longer than the absence rule's 5 s (a per-node engine on
     // broker-1 would time the silence there and fire), then back on broker-1: no second firing.
@@ -160,10 +162,13 @@ describe('alerts evaluated once across the cluster (issue 15 item 5)', () => {
     await send(back, 0, clearTs, 10);
     await waitFor(async () => (await alertsOf('hot-a')).every((a) => a.state === 'resolved'), { timeoutMs: 20_000, intervalMs: 200, description: 'the threshold alert resolved' }).catch(dumpLogs);
     expect((await alertsOf('hot-a')).map((a) => a.id)).toEqual([fired.id]);
-    expect((await eventsOf(fired.id)).map((e) => [e.state, e.ts])).toEqual([
+    const events = await eventsOf(fired.id);
+    expect(events.map((e) => [e.state, e.ts])).toEqual([
       ['firing', t0 + 3_500],
       ['resolved', clearTs],
     ]);
+    // The cluster path once: the deciding sample's PUBACK on broker-2 → the AlertEvent stored by the owner.
+    console.info(`[alerts-ownership] cluster path: PUBACK of the deciding sample → firing stored ${(events[0]?.at ?? 0) - decidedAt} ms`);
     // The device spoke at most a few seconds apart throughout: no absence on either node.
     expect(await alertsOf('quiet-a')).toEqual([]);
     // Now it goes silent: one absence alert; it speaks again on broker-2: resolved once.
