@@ -17,7 +17,7 @@ import { createAedesBroker, type AedesBroker } from './adapters/aedes-broker.js'
 import { PromBrokerMetrics } from './adapters/prom-metrics.js';
 import { spoolSink } from './adapters/spool-sink.js';
 import { brokerMigrations, sqlMetricTypeStore } from './adapters/sql-metric-type-store.js';
-import { PacketSizeGuard, type PacketRefusal } from './adapters/packet-size-guard.js';
+import { guardPacketSizes, type PacketRefusal } from './adapters/packet-size-guard.js';
 import { listenTls, peerCertificateOf, type TlsListener } from './adapters/tls-listener.js';
 import { tlsRefusalReason } from './adapters/tls-refusal-reason.js';
 import { resolveBrokerOptions, type BrokerPartOptions } from './broker-options.js';
@@ -51,9 +51,9 @@ export interface BrokerPart extends Part {
   };
 }
 
-/** The TLS socket under a connection aedes handles (the packet size guard wraps it). */
+/** The TLS socket of a connection aedes handles (the packet size guard leaves it a TLSSocket). */
 function socketOf(connection: Duplex): TLSSocket {
-  return connection instanceof PacketSizeGuard ? connection.socket : (connection as TLSSocket);
+  return connection as TLSSocket;
 }
 
 export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: PartDeps) => BrokerPart {
@@ -198,7 +198,7 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
             ...(options.tlsTicketKeys === undefined ? {} : { ticketKeys: options.tlsTicketKeys }),
             maxPendingHandshakes: options.maxPendingHandshakes,
             maxPendingHandshakesPerIp: options.maxPendingHandshakesPerIp,
-            onConnection: (socket) => aedes.handle(new PacketSizeGuard(socket, options.maxPacketBytes, (refusal) => refusePacket(socket, refusal))),
+            onConnection: (socket) => aedes.handle(guardPacketSizes(socket, options.maxPacketBytes, (refusal) => refusePacket(socket, refusal))),
             onHandshakeError: (error, remoteAddress) => {
               const reason = tlsRefusalReason(error.code);
               metrics.authFailure(reason);
