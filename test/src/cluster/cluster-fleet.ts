@@ -199,7 +199,8 @@ export async function startClusterFleet(options: StartClusterFleetOptions): Prom
     controls: 1,
     nodeTimeoutMs: 180_000,
     ...options.cluster,
-    env: { OUTPOST_LIMIT_MSGS_PER_S: '1000', ...options.cluster?.env },
+    // A node (re)starting on a loaded 2-core machine took over 5 s (the default) to get its first PostgreSQL connection.
+    env: { OUTPOST_LIMIT_MSGS_PER_S: '1000', OUTPOST_DATABASE_CONNECT_TIMEOUT: '20s', ...options.cluster?.env },
   });
   const devices: SimulatedDevice[] = [];
   try {
