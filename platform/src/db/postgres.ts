@@ -162,6 +162,15 @@ export function openPostgresStateDatabase(options: PostgresStateOptions): Opened
     if (isUnreachable(error)) health.failed(error);
     else log.warn({ err: error }, 'state database connection failed');
   });
+  // A client checked out of the pool has no pool listener: its server going away (FATAL 57P01 between
+  // two statements of a transaction) emitted 'error' with no listener and ended the process (issue 15,
+  // found by test/test/cluster/cluster-postgres-outage.test.ts). The pool drops such a client on release.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      if (isUnreachable(error)) health.failed(error);
+      else log.warn({ err: error }, 'state database connection failed');
+    });
+  });
   const guard = (error: unknown): unknown => {
     if (!isUnreachable(error)) return error;
     health.failed(error);

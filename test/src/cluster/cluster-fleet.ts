@@ -291,6 +291,8 @@ export interface NodeReadiness {
   readonly status?: string;
   readonly parts?: Record<string, string>;
   readonly reasons?: Record<string, string>;
+  /** Why there was no answer (httpStatus 0). */
+  readonly error?: string;
 }
 
 /** GET /readyz of one node, straight (not through HAProxy); an unreachable node answers httpStatus 0. */
@@ -299,8 +301,9 @@ export async function nodeReadiness(node: ClusterNode): Promise<NodeReadiness> {
     const res = await fetch(`${node.operatorUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
     const body = (await res.json()) as Omit<NodeReadiness, 'httpStatus'>;
     return { httpStatus: res.status, ...body };
-  } catch {
-    return { httpStatus: 0 };
+  } catch (err) {
+    const cause = (err as Error).cause as { code?: string } | undefined;
+    return { httpStatus: 0, error: `${(err as Error).message}${cause?.code === undefined ? '' : ` (${cause.code})`}` };
   }
 }
 
