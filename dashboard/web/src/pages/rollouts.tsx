@@ -272,7 +272,7 @@ export function RolloutDetailPage({ id }: { id: string }) {
             )}
             {(rollout.state === 'paused' || rollout.state === 'draft' || rollout.state === 'scheduled') && (
               <button type="button" class="secondary" onClick={() => void act('resume')}>
-                Resume
+                {rollout.state === 'paused' ? 'Resume' : 'Start'}
               </button>
             )}
             <ConfirmButton danger label="Abort" question="Abort this rollout for good?" onConfirm={() => act('abort')} />
