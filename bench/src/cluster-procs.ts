@@ -32,7 +32,8 @@ async function statOf(pid: number): Promise<ProcStat | undefined> {
 async function rssBytesOf(pid: number): Promise<number> {
   try {
     const status = await readFile(`/proc/${String(pid)}/status`, 'utf8');
-    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
+    // RssAnon: private memory only. VmRSS would count PostgreSQL's shared buffers once per backend.
+    return Number(/^RssAnon:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) * 1024;
   } catch {
     return 0;
   }
@@ -75,6 +76,7 @@ export async function pidsListeningOn(port: number): Promise<number[]> {
 
 export interface TreeSample {
   readonly cpuS: number;
+  /** Private resident memory (RssAnon) of the tree. */
   readonly rssBytes: number;
   readonly processes: number;
 }

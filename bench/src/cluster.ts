@@ -217,7 +217,10 @@ async function storm(cluster: ClusterHandle, target: Target, identities: readonl
       pending.push(reconnect(i));
     }),
   );
+  const victimPid = cluster.node(victim).process?.child.pid ?? 0;
   const before = await sampleGroups(target.groups);
+  // The victim's CPU so far leaves the sum with it: taken out of the baseline.
+  const victimCpuS = (await new ProcessGroup('victim', () => [victimPid]).sample()).cpuS;
   const t0 = performance.now();
   await cluster.node(victim).kill();
   await within(
@@ -234,7 +237,7 @@ async function storm(cluster: ClusterHandle, target: Target, identities: readonl
   over = true;
   await Promise.all(pending);
   const after = await sampleGroups(target.groups);
-  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - before.total.cpuS, spreadAfter: await cluster.haproxy.sessions() };
+  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - (before.total.cpuS - victimCpuS), spreadAfter: await cluster.haproxy.sessions() };
 }
 
 async function redisUsedMemory(cluster: ClusterHandle): Promise<number> {
@@ -370,7 +373,7 @@ row('  of which, CPU s by process group', group(single.load?.byGroupCpuS, 1), gr
 row('points/s into InfluxDB, end to end', fmt(single.load?.pointsPerS), fmt(multi.load?.pointsPerS));
 row('points stored / sent', single.load === undefined ? '—' : `${String(single.load.stored)}/${String(single.load.total)}`, multi.load === undefined ? '—' : `${String(multi.load.stored)}/${String(multi.load.total)}`);
 row('idle sessions held', fmt(single.idle?.sessions), fmt(multi.idle?.sessions));
-row('RSS KiB per idle session (all processes)', fmt(single.idle?.kibPerSession, 1), fmt(multi.idle?.kibPerSession, 1));
+row('private RSS KiB per idle session (all processes)', fmt(single.idle?.kibPerSession, 1), fmt(multi.idle?.kibPerSession, 1));
 row('  of which, KiB by process group', group(single.idle?.byGroupKib, 1), group(multi.idle?.byGroupKib, 1));
 row('Redis used_memory KiB per idle session', '—', fmt(multi.redisKibPerSession, 2));
 row('idle sessions per broker (HAProxy scur)', '—', multi.spread === undefined ? '—' : Object.entries(multi.spread).filter(([k]) => k.startsWith('broker_mqtt/')).map(([k, v]) => `${k.slice(12)} ${String(v)}`).join(', '));

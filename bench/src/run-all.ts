@@ -48,8 +48,9 @@ const BENCHES: readonly BenchEntry[] = [
   { bench: 'dashboard', file: 'dashboard.js', quick: ['10000', '1'], full: ['10000', '30'], quickTimeoutS: 300, fullTimeoutS: 1800 },
   // The agent's RSS and CPU at 10 and 100 metrics/s.
   { bench: 'agent-resources', file: 'agent-resources.js', quick: ['--duration', '15s', '--warmup', '5s'], full: ['--duration', '60s', '--warmup', '15s'], quickTimeoutS: 90, fullTimeoutS: 300 },
-  // Cluster vs single node (bench/src/cluster.ts, added by the scale-out work): devices, batches/device, samples/batch, idle sessions.
-  { bench: 'cluster', file: 'cluster.js', quick: ['20', '20', '10', '100'], full: ['60', '50', '10', '300'], quickTimeoutS: 150, fullTimeoutS: 1200, optional: true },
+  // One --role all vs 3 brokers + control behind HAProxy (Redis, PostgreSQL, influxd): QoS 1 load, idle sessions, reconnect storm.
+  // Quick: ~3 min on a loaded 2-core machine (two platforms start, two fleets enroll). Full: 10,000 idle sessions, ~25 min.
+  { bench: 'cluster', file: 'cluster.js', quick: ['devices=10', 'batches=20', 'idle=100'], full: ['devices=60', 'batches=50', 'idle=10000', 'connect=100'], quickTimeoutS: 600, fullTimeoutS: 3600 },
 ];
 
 const { values } = parseArgs({
