@@ -168,6 +168,7 @@ function CreatedToken({ token, onDismiss }: { token: CreatedEnrollmentToken; onD
 
 function BundleForm() {
   const [group, setGroup] = useState('default');
+  const [allowLoopback, setAllowLoopback] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const submit = async (event: Event): Promise<void> => {
@@ -175,7 +176,7 @@ function BundleForm() {
     setError(undefined);
     setBusy(true);
     try {
-      await download('/agent-bundles', { group }, `outpost-agent-${group}.tar.gz`);
+      await download('/agent-bundles', { group, ...(allowLoopback ? { allowLoopback } : {}) }, `outpost-agent-${group}.tar.gz`);
     } catch (err) {
       setError(err);
     } finally {
@@ -189,6 +190,9 @@ function BundleForm() {
       <label>
         Group
         <input required value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={allowLoopback} onChange={(e) => setAllowLoopback(e.currentTarget.checked)} /> For a device on this machine (the server's public host may be a loopback address)
       </label>
       <Problems error={error} />
       <button type="submit" disabled={busy}>
