@@ -347,7 +347,7 @@ try {
         say(`cluster: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s, ${fmt(held.kibPerSession, 1)} KiB RSS each (all processes), spread ${JSON.stringify(multi.spread)}`);
         try {
           multi.storm = await storm(cluster, target, fleet.identities.slice(0, config.idle), held.clients);
-          say(`cluster: storm — ${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s, ${multi.storm.cpuS.toFixed(1)} CPU s; spread after ${JSON.stringify(multi.storm.spreadAfter)}`);
+          say(`cluster: storm — ${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s; spread after ${JSON.stringify(multi.storm.spreadAfter)}`);
         } catch (err) {
           failures.push(`cluster storm: ${(err as Error).message}`);
         }
@@ -377,7 +377,7 @@ row('private RSS KiB per idle session (all processes)', fmt(single.idle?.kibPerS
 row('  of which, KiB by process group', group(single.idle?.byGroupKib, 1), group(multi.idle?.byGroupKib, 1));
 row('Redis used_memory KiB per idle session', '—', fmt(multi.redisKibPerSession, 2));
 row('idle sessions per broker (HAProxy scur)', '—', multi.spread === undefined ? '—' : Object.entries(multi.spread).filter(([k]) => k.startsWith('broker_mqtt/')).map(([k, v]) => `${k.slice(12)} ${String(v)}`).join(', '));
-row('reconnect storm after SIGKILL of a broker', '—', multi.storm === undefined ? '—' : `${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s (${multi.storm.cpuS.toFixed(1)} CPU s)`);
+row('reconnect storm after SIGKILL of a broker', '—', multi.storm === undefined ? '—' : `${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s`);
 const widths = [0, 1, 2].map((i) => Math.max(...[['figure', 'one --role all', '3 brokers + control + HAProxy'], ...table].map((r) => (r[i] ?? '').length)));
 say('');
 for (const r of [['figure', 'one --role all', '3 brokers + control + HAProxy'], ...table]) say(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
