@@ -30,3 +30,10 @@ export function bytes(n: number): string {
   if (n < 1_048_576) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1_048_576).toFixed(1)} MiB`;
 }
+
+const COMPACT = new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 4 });
+
+/** A chart axis tick: short enough for the 56 px axis (22,843,387,904 → "22.84B"; 29.81 stays). */
+export function axisTick(n: number): string {
+  return Math.abs(n) >= 10_000 ? COMPACT.format(n) : String(Number(n.toPrecision(6)));
+}

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { api, describeFailure } from '../api/client.js';
+import { axisTick } from '../format.js';
 import type { BacktestResult, Series } from '../api/types.js';
 import { everyFor } from './live-chart.js';
 
@@ -120,7 +121,7 @@ export function BacktestChart(props: { result: BacktestResult; metric: string; d
               x: { time: true, range: () => [from / 1000, to / 1000] },
               y: threshold === undefined ? {} : { range: (_u, lo2, hi2) => [Math.min(lo2, threshold) - 1, Math.max(hi2, threshold) + 1] },
             },
-            axes: [axis, { ...axis, size: 56 }],
+            axes: [axis, { ...axis, size: 56, values: (_u: uPlot, splits: number[]) => splits.map(axisTick) }],
             series: [
               {},
               { label: `${props.metric} (mean per ${m.every})`, stroke: line, width: 1.5, spanGaps: false },

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { api, describeFailure } from '../api/client.js';
+import { axisTick } from '../format.js';
 import { frameCoalescer } from '../api/live.js';
 import type { Series } from '../api/types.js';
 
@@ -103,7 +104,7 @@ export function LiveChart(props: LiveChartProps) {
             width,
             height: HEIGHT,
             scales: { x: { time: true, range: () => [(Date.now() - props.rangeMs) / 1000, Date.now() / 1000] } },
-            axes: [axis, { ...axis, size: 56 }],
+            axes: [axis, { ...axis, size: 56, values: (_u: uPlot, splits: number[]) => splits.map(axisTick) }],
             series: [
               {},
               { label: `${props.metric} (mean per ${m.every})`, stroke: line, width: 1.5, spanGaps: false },
