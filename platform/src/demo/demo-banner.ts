@@ -64,7 +64,7 @@ function otaLines(ota: BannerOta, url: string): string[] {
       ? [`                        ${url}/rollouts/${ota.rolloutId}`]
       : [
           `  Start the rollout     npx outpost rollouts resume ${ota.rolloutId}`,
-          `                        or in the dashboard: ${url}/rollouts/${ota.rolloutId} (Resume)`,
+          `                        or in the dashboard: ${url}/rollouts/${ota.rolloutId} (Start)`,
         ]),
   ];
 }
