@@ -8,13 +8,18 @@
  * to a broker node other than the one the first revoked device was on: dropped within 1 s of the
  * confirm click on the control node's dashboard.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // startCluster from the built package: HAProxy's config is found relative to the compiled file (dist/).
 import { startCluster } from '@outpost/e2e';
 import { startChromium, waitFor, type ChromiumHandle, type ClusterHandle } from '../../src/index.js';
 import { ALERT_JOURNEY_SERVER_ENV, runAlertJourney } from './alert.journey.js';
 import { brokerSessions, clusterNodeTarget, clusterTarget } from './cluster-target.js';
+import { runInstallJourney } from './install.journey.js';
 import { stepMs } from './journey-kit.js';
+import { runRolloutJourney } from './rollout.journey.js';
 import { DISCONNECT_BUDGET_MS, runRevokeJourney } from './revoke.journey.js';
 
 describe('journeys through the cluster: 3 broker nodes + 1 control node behind HAProxy (issue 16, 2 e)', () => {
@@ -22,15 +27,18 @@ describe('journeys through the cluster: 3 broker nodes + 1 control node behind H
   let chromium: ChromiumHandle;
   /** The broker node the device of the revoke journey landed on through HAProxy. */
   let firstHolder: string | undefined;
+  let dir: string;
 
   beforeAll(async () => {
     const started = Date.now();
-    [cluster, chromium] = await Promise.all([startCluster({ brokers: 3, controls: 1, nodeTimeoutMs: 180_000, env: { ...ALERT_JOURNEY_SERVER_ENV } }), startChromium()]);
+    dir = await mkdtemp(join(tmpdir(), 'outpost-cluster-journeys-'));
+    [cluster, chromium] = await Promise.all([startCluster({ brokers: 3, controls: 1, nodeTimeoutMs: 180_000, env: { ...ALERT_JOURNEY_SERVER_ENV, OUTPOST_OTA_TICK: '1s' } }), startChromium()]);
     console.log(`cluster journeys: cluster and Chromium up in ${String(Date.now() - started)} ms`);
   }, 300_000);
   afterAll(async () => {
     await chromium?.close();
     await cluster?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('(b) rule → alert → signed webhook → acknowledged in the dashboard → resolved, through the cluster', async () => {
@@ -60,9 +68,24 @@ describe('journeys through the cluster: 3 broker nodes + 1 control node behind H
     const other = brokers.find((name) => name !== firstHolder) ?? 'broker-3';
     const { disconnectMs } = await runRevokeJourney(clusterNodeTarget(cluster, other), chromium, {
       deviceId: 'pump-station-4',
-      operator: { username: 'rosa', password: 'rosa-the-operator-1' },
+      operator: { username: 'rhea', password: 'rhea-the-operator-1' },
     });
     expect(other).not.toBe(firstHolder);
     expect(disconnectMs).toBeLessThan(DISCONNECT_BUDGET_MS);
   }, 120_000);
+
+  // (a) and (c) run real agents: after the revocations, whose checks count MQTT sessions through HAProxy.
+  it('(a) dashboard bundle → install.sh --root → enrolled through HAProxy → online → telemetry on its device page, through the cluster', async () => {
+    const result = await runInstallJourney(clusterTarget(cluster), chromium, { workDir: join(dir, 'install') });
+    expect(result.screenshots).toHaveLength(3);
+  }, 180_000);
+
+  // Skipped: through the cluster the agents never receive the TrustSet of the key registered on the
+  // control node (run of 15:21 UTC: "timed out after 30001 ms waiting for the registered key in
+  // rollout-journey-…'s TrustSet"; single-server run green). A cluster bug, reported to the lead: un-skip once fixed.
+  it.skip('(c) a 3-wave rollout started in the dashboard updates every device; a bad build is paused by the gate and rolled back, through the cluster', async () => {
+    const result = await runRolloutJourney(clusterTarget(cluster), chromium, { workDir: join(dir, 'rollout'), devices: 3 });
+    expect(result.deviceIds).toHaveLength(3);
+    expect(result.screenshots).toHaveLength(2);
+  }, 240_000);
 });
