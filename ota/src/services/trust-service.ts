@@ -49,7 +49,7 @@ export class TrustService {
   /** Registers one or more new keys: `next` keeps every current key and adds at least one. */
   register(input: unknown, actor: string): Promise<TrustSet> {
     return this.#serial(async () => {
-      const current = await this.current();
+      const current = await this.load();
       const next = checkTrustSet(input);
       const kept = new Set(next.keys.map((k) => k.keyId));
       const dropped = current.keys.filter((k) => !kept.has(k.keyId));
@@ -67,7 +67,7 @@ export class TrustService {
    */
   remove(keyId: string, input: unknown, actor: string): Promise<TrustSet> {
     return this.#serial(async () => {
-      const current = await this.current();
+      const current = await this.load();
       if (!current.keys.some((k) => k.keyId === keyId)) throw new OutpostError('OTA_SIGNING_KEY_NOT_FOUND', `no trusted signing key ${keyId}`);
       if (current.keys.length === 1) {
         throw new OutpostError('OTA_TRUST_LAST_KEY', `${keyId} is the last trusted key: register its successor first (outpost keys register), then remove it — an empty set would let devices take the next set unsigned`);
@@ -89,9 +89,13 @@ export class TrustService {
     return next;
   }
 
-  /** Publishes the current set to one device (it just came online); nothing before the first set. */
+  /**
+   * Publishes the current set to one device (it just came online); nothing before the first set.
+   * Read from the database each time: in a cluster another node may have registered a newer set
+   * (a broker node's copy from its start would hold version 0 for good).
+   */
   async deliverTo(deviceId: string): Promise<void> {
-    const set = await this.current();
+    const set = await this.load();
     if (set.version === 0) return;
     await this.#deps.channel.publishTrustSet(deviceId, set);
   }
