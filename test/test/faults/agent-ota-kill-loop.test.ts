@@ -38,6 +38,14 @@ interface Version {
   readonly files: Record<string, string>;
 }
 
+/**
+ * The releases' health check takes a few seconds, so the phases after the download (installing …
+ * health-checking) last long enough for the 200 ms status file to show one before the job ends —
+ * on a loaded CI machine a 1-attempt `test -f` passed between two status writes and no kill could
+ * land after the download.
+ */
+const HEALTH_CMD = 'sleep 3 && test -f app.txt';
+
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 describe('fault suite: the agent SIGKILLed in a loop during an OTA download and install', () => {
@@ -93,7 +101,7 @@ describe('fault suite: the agent SIGKILLed in a loop during an OTA download and 
       const archive = join(work, `${version}.tgz`);
       await run('tar', ['-czf', archive, '-C', src, '.']);
       const manifestFile = join(work, `${version}.json`);
-      await outpost(['firmware', 'sign', '--key', join(work, 'release.pem'), '--name', APP, '--version', version, '--type', 'archive', '--hardware', 'test-board', '--health-cmd', 'test -f app.txt', '--health-attempts', '1', '--health-interval', '1', '--health-timeout', '5', archive, '--out', manifestFile], true);
+      await outpost(['firmware', 'sign', '--key', join(work, 'release.pem'), '--name', APP, '--version', version, '--type', 'archive', '--hardware', 'test-board', '--health-cmd', HEALTH_CMD, '--health-attempts', '1', '--health-interval', '1', '--health-timeout', '30', archive, '--out', manifestFile], true);
       await outpost(['firmware', 'upload', archive, '--manifest', manifestFile]);
       const signed = JSON.parse(await readFile(manifestFile, 'utf8')) as { manifest: { id: string } };
       return { artifactId: signed.manifest.id, expected: { version, files: Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, sha256(bytes)])) } };
@@ -169,6 +177,9 @@ describe('fault suite: the agent SIGKILLed in a loop during an OTA download and 
           return (phase !== undefined && !['queued', 'downloading'].includes(phase)) || (await ended());
         }, FAULT_WAIT_MS * 2);
       }
+      // The job may have ended before the awaited phase showed (a status file is written every 200 ms):
+      // nothing left to interrupt, and a kill now would be recorded against a stale phase.
+      if (await ended()) break;
       const phase = (await phaseOf(pid)) ?? '?';
       agent.child.kill('SIGKILL');
       await agent.exited;
