@@ -16,14 +16,14 @@
  *   `SLACK_MS` before its SIGKILL (what may die with the process is the sample being collected
  *   and the group commit under way — milliseconds, not the open batch).
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { statePaths } from '@outpost/edge-agent';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api, startAgent, startOutpostServer, until } from '../agent-harness.js';
 import type { AgentProcess, OutpostServer } from '../agent-harness.js';
-import { embeddedSamples, enrollAgent, expectedValues, seededCollector, tokensOf } from './faults-kit.js';
+import { embeddedSamples, enrollAgent, expectedValues, seededCollector, tearDown, tokensOf } from './faults-kit.js';
 
 const METRIC = 'killval';
 const INTERVAL_MS = 50;
@@ -93,14 +93,7 @@ describe('edge agent SIGKILLed in a loop while collecting', () => {
   let dir: string | undefined;
   const agents: AgentProcess[] = [];
 
-  afterAll(async () => {
-    for (const agent of agents) {
-      if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
-      await agent.exited;
-    }
-    await server?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(agents, server, dir));
 
   it(`stores every sample of ${KILLS} killed agents and the last, stopped one, exactly once`, async () => {
     server = await startOutpostServer();

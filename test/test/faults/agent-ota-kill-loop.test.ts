@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api, SERVER_BIN, startAgent, startOutpostServer, until, type AgentProcess, type OutpostServer } from '../agent-harness.js';
-import { enrollAgent, FAULT_WAIT_MS, readStatus, removeDir, tokensOf } from './faults-kit.js';
+import { enrollAgent, FAULT_WAIT_MS, readStatus, tearDown, tokensOf } from './faults-kit.js';
 
 const run = promisify(execFile);
 const MIB = 1024 * 1024;
@@ -53,14 +53,7 @@ describe('fault suite: the agent SIGKILLed in a loop during an OTA download and 
   let dir: string | undefined;
   const agents: AgentProcess[] = [];
 
-  afterAll(async () => {
-    for (const agent of agents) {
-      if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
-      await agent.exited;
-    }
-    await server?.stop();
-    if (dir !== undefined) await removeDir(dir);
-  }, FAULT_WAIT_MS * 2);
+  afterAll(() => tearDown(agents, server, dir), FAULT_WAIT_MS * 2);
 
   it(`SIGKILLed up to ${KILLS} times (download, then install): resumes, ends in one definite state, never a half-installed app`, async () => {
     server = await startOutpostServer({ OUTPOST_OTA_DOWNLOAD_BYTES_PER_S: String(MIB), OUTPOST_OTA_TICK: '1s' });

@@ -5,13 +5,13 @@
  * back its DeviceStatus carries the figures to `GET /api/v1/devices/{id}`. A bound below the
  * minimum is refused with the reason, on the command line and in agent.json.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api, runAgent, startAgent, startOutpostServer, until } from '../agent-harness.js';
 import type { AgentProcess, OutpostServer } from '../agent-harness.js';
-import { enrollAgent, readStatus, tokensOf } from './faults-kit.js';
+import { enrollAgent, readStatus, tearDown, tokensOf } from './faults-kit.js';
 
 const WAIT_MS = 30_000;
 
@@ -30,14 +30,7 @@ describe('edge agent outbox overflow', () => {
   let dir: string | undefined;
   const agents: AgentProcess[] = [];
 
-  afterAll(async () => {
-    for (const agent of agents) {
-      if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
-      await agent.exited;
-    }
-    await server?.stop();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown(agents, server, dir));
 
   it('drops the oldest samples of a full outbox, counts them, warns once, and the platform shows the figures', async () => {
     server = await startOutpostServer();

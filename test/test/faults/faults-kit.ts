@@ -20,7 +20,7 @@ import { createCollector, statePaths } from '@outpost/edge-agent';
 import { topics, type TelemetryBatch } from '@outpost/protocol';
 import { openSqliteTelemetryStore, queryInfluxQL } from '@outpost/telemetry';
 import mqtt, { type MqttClient } from 'mqtt';
-import { runAgent, startOutpostServer, until, type Api, type OutpostServer } from '../agent-harness.js';
+import { runAgent, startOutpostServer, until, type AgentProcess, type Api, type OutpostServer } from '../agent-harness.js';
 
 const run = promisify(execFile);
 
@@ -330,4 +330,14 @@ export async function embeddedSamples(dataDir: string, deviceId: string, metric:
 export async function removeDir(dir: string, disks: readonly SmallDisk[] = []): Promise<void> {
   for (const disk of disks) await disk.unmount();
   await rm(dir, { recursive: true, force: true });
+}
+
+/** What a fault test leaves behind: its agents are SIGKILLed (if still running), then its server stopped and its dir removed. */
+export async function tearDown(agents: readonly AgentProcess[], server: OutpostServer | undefined, dir: string | undefined): Promise<void> {
+  for (const agent of agents) {
+    if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
+    await agent.exited;
+  }
+  await server?.stop();
+  if (dir !== undefined) await removeDir(dir);
 }
