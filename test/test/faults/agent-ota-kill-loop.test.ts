@@ -134,46 +134,50 @@ describe('fault suite: the agent SIGKILLed in a loop during an OTA download and 
     await until('1.0.0 installed', async () => TERMINAL.includes((await deviceState(first)) ?? ''), FAULT_WAIT_MS * 2);
     expect(await deviceState(first)).toBe('succeeded');
     expect(await runningVersion([v1.expected])).toBe('1.0.0');
+    // The device is busy for new rollouts until this one has soaked and finished (ROLLOUT_DEVICE_BUSY).
+    await until('the 1.0.0 rollout finished', async () => (await api.ok<{ state: string }>('GET', `/rollouts/${first}`)).state === 'succeeded', FAULT_WAIT_MS);
 
     // Version 2.0.0, with the agent SIGKILLed in a loop.
     const v2 = await release('2.0.0', 3 * MIB);
     const second = await rollout(v2.artifactId);
     const kills: { phase: string; running: string }[] = [];
+    /**
+     * The 2.0.0 job's phase as the agent process `pid` last wrote it to its status file (every 200 ms),
+     * or undefined while that process has not written it yet. Every kill decision reads this, never a
+     * file another (killed) process left: on a loaded CI machine a new start could otherwise be killed
+     * before it wrote any status, again and again.
+     */
     const phaseOf = async (pid: number | undefined): Promise<string | undefined> => {
       const status = await readStatus(stateDir);
       const ota = status !== undefined && status.pid === pid ? status.ota : undefined;
-      return ota?.version === '2.0.0' ? (ota.phase ?? '?') : undefined;
+      return ota?.version === '2.0.0' ? ota.phase : undefined;
     };
     const ended = async (): Promise<boolean> => TERMINAL.includes((await deviceState(second)) ?? '');
-    /** Bytes of the download staged so far (0 before it starts, undefined once it is done). */
+    /** Bytes of the download staged so far (the largest `.part` file; 0 when there is none). */
     const staging = join(stateDir, 'ota', 'staging');
-    const stagedBytes = async (): Promise<number | undefined> => {
+    const stagedBytes = async (): Promise<number> => {
       const parts = (await readdir(staging).catch(() => [] as string[])).filter((name) => name.endsWith('.part'));
-      if (parts.length === 0) return (await phaseOf(agent.child.pid)) === 'downloading' || kills.length === 0 ? 0 : undefined;
       const sizes = await Promise.all(parts.map((name) => stat(join(staging, name)).then((st) => st.size, () => 0)));
-      return Math.max(...sizes);
+      return Math.max(0, ...sizes);
     };
+    const afterDownload = (phase: string | undefined): boolean => phase !== undefined && !['queued', 'downloading'].includes(phase);
     for (let round = 0; round < KILLS && kills.at(-1)?.phase !== 'done' && !(await ended()); round += 1) {
       const pid = agent.child.pid;
       const downloadKills = kills.filter((k) => k.phase === 'downloading').length;
-      if (downloadKills < DOWNLOAD_KILLS && (await stagedBytes()) !== undefined) {
-        // Mid-download, at the next of DOWNLOAD_KILL_AT.
-        const target = DOWNLOAD_KILL_AT[downloadKills] ?? 0;
-        await until(`${target} bytes staged`, async () => {
-          const bytes = await stagedBytes();
-          return bytes === undefined || bytes >= target || (await ended());
-        }, FAULT_WAIT_MS * 2);
-      } else {
-        // Past the download: as soon as this start shows a later phase (installing, activating, health-checking, confirming).
-        await until('a phase after the download', async () => {
-          const phase = await phaseOf(pid);
-          return (phase !== undefined && !['queued', 'downloading'].includes(phase)) || (await ended());
-        }, FAULT_WAIT_MS * 2);
-      }
-      // The job may have ended before the awaited phase showed (a status file is written every 200 ms):
-      // nothing left to interrupt, and a kill now would be recorded against a stale phase.
-      if (await ended()) break;
-      const phase = (await phaseOf(pid)) ?? '?';
+      const downloaded = kills.some((k) => afterDownload(k.phase));
+      // Mid-download at the next of DOWNLOAD_KILL_AT (this process reports `downloading` and the
+      // staged file has grown that far), or else as soon as this process reports a later phase
+      // (installing, activating, health-checking, confirming).
+      const target = !downloaded && downloadKills < DOWNLOAD_KILLS ? DOWNLOAD_KILL_AT[downloadKills] : undefined;
+      const phase = await until(target === undefined ? 'a phase after the download' : `${target} bytes staged while downloading`, async () => {
+        if (await ended()) return 'ended';
+        const now = await phaseOf(pid);
+        if (afterDownload(now)) return now;
+        if (target !== undefined && now === 'downloading' && (await stagedBytes()) >= target) return now;
+        return undefined;
+      }, FAULT_WAIT_MS * 2);
+      // The job may have ended before the awaited phase showed: nothing left to interrupt.
+      if (phase === 'ended') break;
       agent.child.kill('SIGKILL');
       await agent.exited;
       const running = await runningVersion([v1.expected, v2.expected]);
@@ -191,7 +195,7 @@ describe('fault suite: the agent SIGKILLed in a loop during an OTA download and 
     const resumed = [...output.matchAll(/"resumedFrom":(\d+)/g)].map((m) => Number(m[1]));
     expect(Math.max(0, ...resumed), 'a download resumed after a kill').toBeGreaterThanOrEqual(MIB);
     expect(kills.filter((k) => k.phase === 'downloading').length, JSON.stringify(kills)).toBe(DOWNLOAD_KILLS);
-    expect(kills.some((k) => !['queued', 'downloading', '?'].includes(k.phase)), JSON.stringify(kills)).toBe(true);
+    expect(kills.some((k) => afterDownload(k.phase)), JSON.stringify(kills)).toBe(true);
     // One definite state, as the engine defines it (ota-engine.ts): an archive killed after its
     // activation, before its health check passed, is rolled back (OTA_INTERRUPTED) to the whole
     // old version; killed earlier, it resumes and succeeds with the whole new one.
