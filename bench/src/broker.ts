@@ -29,26 +29,13 @@
  * The first run at a size enrolls the devices it lacks into the cached platform (a minute
  * for 5,000; not measured); later runs reuse them.
  */
+import { keyValueArgs, wholeNumber } from './args.js';
 import { benchDevices, CACHE_DIR, startMosquitto, startOutpost, type BrokerUnderTest, type DeviceIdentity } from './broker-fixtures.js';
 import { idleRss, storm, throughput, type IdleResult, type StormResult, type ThroughputResult } from './broker-scenarios.js';
 import { printResult } from './result-line.js';
 
-function parseArgs(argv: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const arg of argv) {
-    const eq = arg.indexOf('=');
-    if (eq <= 0) throw new Error(`argument ${arg}: expected key=value`);
-    out[arg.slice(0, eq)] = arg.slice(eq + 1);
-  }
-  return out;
-}
-
-const args = parseArgs(process.argv.slice(2));
-const num = (key: string, fallback: number): number => {
-  const value = Number(args[key] ?? fallback);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${key} must be a whole number, got ${String(args[key])}`);
-  return value;
-};
+const args = keyValueArgs(process.argv.slice(2));
+const num = (key: string, fallback: number): number => wholeNumber(args, key, fallback);
 const config = {
   publishers: num('publishers', 20),
   messages: num('messages', 2_000),

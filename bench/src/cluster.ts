@@ -17,7 +17,12 @@
  * figures measure the cluster's overhead, not a speed-up.
  *
  *   npm run build && node bench/dist/src/cluster.js [devices=20] [batches=50] [samples=10] [inflight=4] [idle=300]
- *     [connect=50] [enroll=16] [keys=20] [deadlineS=180]
+ *     [connect=50] [enroll=16] [keys=20] [deadlineS=180] [connectS=30] [tries=3] [haproxyMaxconn=auto]
+ *
+ * Connects run `connect` at a time, each with its own `connectS` deadline (TCP + TLS + CONNACK), up to
+ * `tries` attempts per device; the bench prints how many needed a retry and how many failed (a failed
+ * idle connect fails the run). HAProxy's maxconn defaults to room for every session of the run: at
+ * the test harness's 8000 the 10,000-session profile queued its last connects unanswered.
  *
  * Ends with one BENCH_RESULT line (result-line.ts): the cluster's figures, anchored to the single
  * process's figures of the same run.
@@ -30,27 +35,13 @@ import { findFreePorts, startCluster, startInfluxd, startServerProcess, type Clu
 import { topics } from '@outpost/protocol';
 import { queryInfluxQL } from '@outpost/telemetry';
 import mqtt, { type MqttClient } from 'mqtt';
+import { keyValueArgs, wholeNumber } from './args.js';
 import { enrollBenchFleet } from './cluster-fleet.js';
 import { pidsListeningOn, ProcessGroup, sampleGroups } from './cluster-procs.js';
 import { printResult, type BenchFigure } from './result-line.js';
 
-function parseArgs(argv: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const arg of argv) {
-    const eq = arg.indexOf('=');
-    if (eq <= 0) throw new Error(`argument ${arg}: expected key=value`);
-    out[arg.slice(0, eq)] = arg.slice(eq + 1);
-  }
-  return out;
-}
-const args = parseArgs(process.argv.slice(2));
-const KNOWN = ['devices', 'batches', 'samples', 'inflight', 'idle', 'connect', 'enroll', 'keys', 'deadlineS'];
-for (const key of Object.keys(args)) if (!KNOWN.includes(key)) throw new Error(`unknown argument ${key} (known: ${KNOWN.join(', ')})`);
-const num = (key: string, fallback: number, min = 1): number => {
-  const value = Number(args[key] ?? fallback);
-  if (!Number.isSafeInteger(value) || value < min) throw new Error(`${key} must be a whole number ≥ ${String(min)}, got ${String(args[key])}`);
-  return value;
-};
+const args = keyValueArgs(process.argv.slice(2), ['devices', 'batches', 'samples', 'inflight', 'idle', 'connect', 'enroll', 'keys', 'deadlineS', 'connectS', 'tries', 'haproxyMaxconn']);
+const num = (key: string, fallback: number, min = 1): number => wholeNumber(args, key, fallback, min);
 const config = {
   devices: num('devices', 20),
   batches: num('batches', 50),
@@ -61,6 +52,12 @@ const config = {
   enrollConcurrency: num('enroll', 16),
   keyPool: num('keys', 20),
   deadlineMs: num('deadlineS', 180) * 1000,
+  /** One connect's own deadline (TCP + TLS + CONNACK), started when that connect starts. */
+  connectTimeoutMs: num('connectS', 30) * 1000,
+  /** Attempts per device before it counts as failed. */
+  connectTries: num('tries', 3),
+  /** HAProxy's maxconn (global = each frontend's): by default room for every session of the run. */
+  haproxyMaxconn: num('haproxyMaxconn', 0, 0),
 };
 const say = (line: string): void => console.log(line);
 
@@ -86,7 +83,10 @@ interface IdleResult {
   readonly kibPerSession: number;
   readonly byGroupKib: Map<string, number>;
   readonly connectS: number;
-  readonly clients: MqttClient[];
+  /** Client i is device i's (undefined: it never got in). */
+  readonly clients: (MqttClient | undefined)[];
+  /** Retries and failures of the idle connects (the failed devices are not among `clients`). */
+  readonly tally: ConnectTally;
 }
 
 /** Rejects when `promise` has not settled within `ms` (a PUBACK that never comes must not hang the bench). */
@@ -99,21 +99,84 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   }
 }
 
-function connect(target: Target, d: DeviceIdentity): Promise<MqttClient> {
-  return mqtt.connectAsync(target.mqttUrl, { clientId: d.deviceId, key: d.keyPem, cert: d.certPem, ca: d.caPem, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: 30_000, keepalive: 300 });
+/** A connect that did not end in a CONNACK, with a short reason to count ("ECONNRESET", "no CONNACK within 30 s", …). */
+class ConnectFailure extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
 }
 
-/** Connects `identities`, `concurrency` at a time. */
-async function connectAll(target: Target, identities: readonly DeviceIdentity[], concurrency: number): Promise<MqttClient[]> {
-  const clients = new Array<MqttClient>(identities.length);
+/**
+ * One connect with its own deadline (TCP + TLS + CONNACK), started when this connect starts — never
+ * a deadline shared by a queue of connects. Not mqtt.connectAsync: a connection closed before
+ * CONNACK without an 'error' never settles it. A failed attempt leaves no client open.
+ */
+function connectOnce(target: Target, d: DeviceIdentity): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(target.mqttUrl, { clientId: d.deviceId, key: d.keyPem, cert: d.certPem, ca: d.caPem, protocolVersion: 4, clean: true, reconnectPeriod: 0, connectTimeout: config.connectTimeoutMs, keepalive: 300 });
+    // An 'error' with no listener would throw: the session's errors show as its 'close'.
+    client.on('error', () => undefined);
+    let settled = false;
+    const fail = (reason: string): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.end(true);
+      reject(new ConnectFailure(reason));
+    };
+    const timer = setTimeout(() => fail(`no CONNACK within ${String(config.connectTimeoutMs / 1000)} s`), config.connectTimeoutMs + 1_000);
+    client.once('error', (err: Error & { code?: unknown }) => fail(typeof err.code === 'string' ? err.code : err.message));
+    client.once('close', () => fail('closed before CONNACK'));
+    client.once('connect', () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(client);
+    });
+  });
+}
+
+/** What a set of connects cost: attempts past each device's first, by reason, and the devices that never got in. */
+interface ConnectTally {
+  retries: number;
+  failed: number;
+  readonly reasons: Record<string, number>;
+}
+const newTally = (): ConnectTally => ({ retries: 0, failed: 0, reasons: {} });
+const tallyLine = (t: ConnectTally): string =>
+  `${String(t.retries)} retried, ${String(t.failed)} failed${Object.keys(t.reasons).length === 0 ? '' : ` (${Object.entries(t.reasons).map(([k, v]) => `${k} ×${String(v)}`).join(', ')})`}`;
+
+/** Connects device `d`, up to `config.connectTries` attempts with a short jittered backoff; undefined when every attempt failed. */
+async function connectWithRetries(target: Target, d: DeviceIdentity, tally: ConnectTally): Promise<MqttClient | undefined> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await connectOnce(target, d);
+    } catch (err) {
+      const reason = err instanceof ConnectFailure ? err.reason : (err as Error).message;
+      tally.reasons[reason] = (tally.reasons[reason] ?? 0) + 1;
+      if (attempt >= config.connectTries) {
+        tally.failed += 1;
+        return undefined;
+      }
+      tally.retries += 1;
+      await delay(250 * 2 ** attempt * (0.5 + Math.random() / 2));
+    }
+  }
+}
+
+/** Connects `identities`, `concurrency` at a time: client i is device i's, undefined when it never got in (counted in the tally, not thrown). */
+async function connectAll(target: Target, identities: readonly DeviceIdentity[], concurrency: number, tally: ConnectTally): Promise<(MqttClient | undefined)[]> {
+  const clients = new Array<MqttClient | undefined>(identities.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, identities.length) }, async () => {
-      for (let i = next++; i < identities.length; i = next++) clients[i] = await connect(target, identities[i] as DeviceIdentity);
+      for (let i = next++; i < identities.length; i = next++) clients[i] = await connectWithRetries(target, identities[i] as DeviceIdentity, tally);
     }),
   );
   return clients;
 }
+
+const connected = (clients: readonly (MqttClient | undefined)[]): MqttClient[] => clients.filter((c): c is MqttClient => c !== undefined);
 
 async function countPoints(influx: { url: string; db: string }): Promise<number> {
   const result = await queryInfluxQL(influx, 'SELECT count("m0") FROM "telemetry"').catch(() => []);
@@ -122,7 +185,12 @@ async function countPoints(influx: { url: string; db: string }): Promise<number>
 }
 
 async function load(target: Target, identities: readonly DeviceIdentity[]): Promise<LoadResult> {
-  const clients = await connectAll(target, identities, config.connectConcurrency);
+  const tally = newTally();
+  const clients = connected(await connectAll(target, identities, config.connectConcurrency, tally));
+  if (tally.failed > 0) {
+    await Promise.all(clients.map((c) => c.endAsync(true)));
+    throw new Error(`${target.label}: ${String(tally.failed)} of ${String(identities.length)} load devices could not connect (${tallyLine(tally)})`);
+  }
   const start = Date.now() - 7_200_000;
   const total = identities.length * config.batches * config.samples;
   const before = await sampleGroups(target.groups);
@@ -166,14 +234,16 @@ async function load(target: Target, identities: readonly DeviceIdentity[]): Prom
 async function idle(target: Target, identities: readonly DeviceIdentity[]): Promise<IdleResult> {
   const before = await sampleGroups(target.groups);
   const t0 = performance.now();
-  const clients = await within(connectAll(target, identities, config.connectConcurrency), config.deadlineMs, `${target.label}: ${String(identities.length)} idle sessions`);
+  const tally = newTally();
+  const clients = await within(connectAll(target, identities, config.connectConcurrency, tally), config.deadlineMs, `${target.label}: ${String(identities.length)} idle sessions`);
   const connectS = (performance.now() - t0) / 1000;
   // Quiet: what the connections left behind (TLS buffers, sessions) is what an idle fleet costs.
   await delay(3_000);
   const after = await sampleGroups(target.groups);
-  const n = Math.max(1, clients.length);
+  const sessions = connected(clients).length;
+  const n = Math.max(1, sessions);
   const byGroupKib = new Map([...after.byGroup].map(([name, s]) => [name, (s.rssBytes - (before.byGroup.get(name)?.rssBytes ?? 0)) / 1024 / n]));
-  return { sessions: clients.length, kibPerSession: (after.total.rssBytes - before.total.rssBytes) / 1024 / n, byGroupKib, connectS, clients };
+  return { sessions, kibPerSession: (after.total.rssBytes - before.total.rssBytes) / 1024 / n, byGroupKib, connectS, clients, tally };
 }
 
 interface StormResult {
@@ -182,10 +252,12 @@ interface StormResult {
   readonly seconds: number;
   readonly cpuS: number;
   readonly spreadAfter: Record<string, number>;
+  /** Reconnect attempts that failed before a device got back (an agent's backoff retries them), by reason. */
+  readonly tally: ConnectTally;
 }
 
 /** SIGKILLs the broker holding the most sessions; its devices reconnect through HAProxy with backoff. */
-async function storm(cluster: ClusterHandle, target: Target, identities: readonly DeviceIdentity[], clients: MqttClient[]): Promise<StormResult> {
+async function storm(cluster: ClusterHandle, target: Target, identities: readonly DeviceIdentity[], clients: (MqttClient | undefined)[]): Promise<StormResult> {
   const sessions = await cluster.haproxy.sessions();
   const brokers = cluster.nodes.filter((n) => n.role === 'broker').map((n) => n.name);
   const victim = [...brokers].sort((a, b) => (sessions[`broker_mqtt/${b}`] ?? 0) - (sessions[`broker_mqtt/${a}`] ?? 0))[0] ?? 'broker-1';
@@ -194,14 +266,18 @@ async function storm(cluster: ClusterHandle, target: Target, identities: readonl
   let back = 0;
   let lastDrop = 0;
   let over = false;
+  const tally = newTally();
   const reconnect = async (i: number): Promise<void> => {
     const d = identities[i] as DeviceIdentity;
     for (let attempt = 0; !over; attempt += 1) {
       try {
-        clients[i] = await connect(target, d);
+        clients[i] = await connectOnce(target, d);
         back += 1;
         return;
-      } catch {
+      } catch (err) {
+        const reason = err instanceof ConnectFailure ? err.reason : (err as Error).message;
+        tally.reasons[reason] = (tally.reasons[reason] ?? 0) + 1;
+        tally.retries += 1;
         // An agent's backoff: 0.5 s doubling to 8 s, with jitter.
         await delay(Math.min(8_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2));
       }
@@ -209,7 +285,7 @@ async function storm(cluster: ClusterHandle, target: Target, identities: readonl
   };
   const pending: Promise<void>[] = [];
   clients.forEach((c, i) =>
-    c.once('close', () => {
+    c?.once('close', () => {
       // Closes after the storm (the bench ending its sessions) are not part of it.
       if (over) return;
       dropped += 1;
@@ -237,7 +313,8 @@ async function storm(cluster: ClusterHandle, target: Target, identities: readonl
   over = true;
   await Promise.all(pending);
   const after = await sampleGroups(target.groups);
-  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - (before.total.cpuS - victimCpuS), spreadAfter: await cluster.haproxy.sessions() };
+  tally.failed = dropped - back;
+  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - (before.total.cpuS - victimCpuS), spreadAfter: await cluster.haproxy.sessions(), tally };
 }
 
 async function redisUsedMemory(cluster: ClusterHandle): Promise<number> {
@@ -294,8 +371,9 @@ try {
         try {
           const held = await idle(target, fleet.identities.slice(0, config.idle));
           single.idle = held;
-          say(`single: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s, ${fmt(held.kibPerSession, 1)} KiB RSS each`);
-          await Promise.all(held.clients.map((c) => c.endAsync(true).catch(() => undefined)));
+          say(`single: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s (connects: ${tallyLine(held.tally)}), ${fmt(held.kibPerSession, 1)} KiB RSS each`);
+          if (held.tally.failed > 0) failures.push(`single idle: ${String(held.tally.failed)} of ${String(config.idle)} devices never connected (${tallyLine(held.tally)})`);
+          await Promise.all(connected(held.clients).map((c) => c.endAsync(true).catch(() => undefined)));
         } catch (err) {
           failures.push(`single idle: ${(err as Error).message}`);
         }
@@ -308,11 +386,14 @@ try {
   }
 
   // ---- Three broker nodes + one control node behind HAProxy, on Redis, PostgreSQL and InfluxDB.
-  const cluster = await startCluster({ brokers: 3, controls: 1, env, nodeTimeoutMs: 300_000, progress: (m) => say(`cluster: ${m}`) });
+  // Every connection through HAProxy is one frontend session: its maxconn (global, and so each frontend's) must hold the
+  // idle fleet, the load devices and enrollment's connections, or the connects past it wait unanswered in the listen queue.
+  const haproxyMaxconn = config.haproxyMaxconn > 0 ? config.haproxyMaxconn : Math.max(8_000, Math.ceil((config.idle + config.devices + config.enrollConcurrency) * 1.2) + 1_000);
+  const cluster = await startCluster({ brokers: 3, controls: 1, env, nodeTimeoutMs: 300_000, haproxyMaxConnections: haproxyMaxconn, progress: (m) => say(`cluster: ${m}`) });
   try {
     const brokerPids = (): number[] => cluster.nodes.filter((n) => n.role === 'broker').map((n) => n.process?.child.pid ?? 0);
     const controlPids = (): number[] => cluster.nodes.filter((n) => n.role === 'control').map((n) => n.process?.child.pid ?? 0);
-    const [redisPids, postgresPids, haproxyPids] = await Promise.all([pidsListeningOn(cluster.redis.port), pidsListeningOn(cluster.postgres.port), pidsListeningOn(cluster.haproxy.mqttPort)]);
+    const [redisPids, postgresPids, haproxyPids] = await Promise.all([pidsListeningOn(cluster.redis.port), pidsListeningOn(cluster.postgres.port), pidsListeningOn(cluster.haproxy.mqttPort, '127.0.0.1')]);
     const groups = [
       new ProcessGroup('brokers', brokerPids),
       new ProcessGroup('control', controlPids),
@@ -344,14 +425,15 @@ try {
         multi.idle = held;
         multi.redisKibPerSession = ((await redisUsedMemory(cluster)) - redisBefore) / 1024 / Math.max(1, held.sessions);
         multi.spread = await cluster.haproxy.sessions();
-        say(`cluster: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s, ${fmt(held.kibPerSession, 1)} KiB RSS each (all processes), spread ${JSON.stringify(multi.spread)}`);
+        say(`cluster: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s (connects: ${tallyLine(held.tally)}), ${fmt(held.kibPerSession, 1)} KiB RSS each (all processes), spread ${JSON.stringify(multi.spread)}`);
+        if (held.tally.failed > 0) failures.push(`cluster idle: ${String(held.tally.failed)} of ${String(config.idle)} devices never connected (${tallyLine(held.tally)})`);
         try {
           multi.storm = await storm(cluster, target, fleet.identities.slice(0, config.idle), held.clients);
-          say(`cluster: storm — ${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s; spread after ${JSON.stringify(multi.storm.spreadAfter)}`);
+          say(`cluster: storm — ${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s (reconnect attempts that failed first: ${tallyLine(multi.storm.tally)}); spread after ${JSON.stringify(multi.storm.spreadAfter)}`);
         } catch (err) {
           failures.push(`cluster storm: ${(err as Error).message}`);
         }
-        await Promise.all(held.clients.map((c) => c.endAsync(true).catch(() => undefined)));
+        await Promise.all(connected(held.clients).map((c) => c.endAsync(true).catch(() => undefined)));
       } catch (err) {
         failures.push(`cluster idle: ${(err as Error).message}`);
       }
@@ -373,11 +455,14 @@ row('  of which, CPU s by process group', group(single.load?.byGroupCpuS, 1), gr
 row('points/s into InfluxDB, end to end', fmt(single.load?.pointsPerS), fmt(multi.load?.pointsPerS));
 row('points stored / sent', single.load === undefined ? '—' : `${String(single.load.stored)}/${String(single.load.total)}`, multi.load === undefined ? '—' : `${String(multi.load.stored)}/${String(multi.load.total)}`);
 row('idle sessions held', fmt(single.idle?.sessions), fmt(multi.idle?.sessions));
+row('idle connects retried / failed', single.idle === undefined ? '—' : `${String(single.idle.tally.retries)} / ${String(single.idle.tally.failed)}`, multi.idle === undefined ? '—' : `${String(multi.idle.tally.retries)} / ${String(multi.idle.tally.failed)}`);
+row('idle connect time', single.idle === undefined ? '—' : `${single.idle.connectS.toFixed(1)} s`, multi.idle === undefined ? '—' : `${multi.idle.connectS.toFixed(1)} s`);
 row('private RSS KiB per idle session (all processes)', fmt(single.idle?.kibPerSession, 1), fmt(multi.idle?.kibPerSession, 1));
 row('  of which, KiB by process group', group(single.idle?.byGroupKib, 1), group(multi.idle?.byGroupKib, 1));
 row('Redis used_memory KiB per idle session', '—', fmt(multi.redisKibPerSession, 2));
 row('idle sessions per broker (HAProxy scur)', '—', multi.spread === undefined ? '—' : Object.entries(multi.spread).filter(([k]) => k.startsWith('broker_mqtt/')).map(([k, v]) => `${k.slice(12)} ${String(v)}`).join(', '));
 row('reconnect storm after SIGKILL of a broker', '—', multi.storm === undefined ? '—' : `${String(multi.storm.moved)} devices of ${multi.storm.victim} back in ${multi.storm.seconds.toFixed(1)} s`);
+row('  storm reconnect attempts that failed first', '—', multi.storm === undefined ? '—' : tallyLine(multi.storm.tally));
 const widths = [0, 1, 2].map((i) => Math.max(...[['figure', 'one --role all', '3 brokers + control + HAProxy'], ...table].map((r) => (r[i] ?? '').length)));
 say('');
 for (const r of [['figure', 'one --role all', '3 brokers + control + HAProxy'], ...table]) say(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
@@ -393,6 +478,8 @@ vs('cluster end-to-end points/s into InfluxDB', 'points/s', 'higher', multi.load
 vs('cluster points lost', 'points', 'lower', multi.load === undefined ? undefined : multi.load.total - multi.load.stored, single.load === undefined ? undefined : single.load.total - single.load.stored);
 vs('cluster RSS per idle session (all processes)', 'KiB', 'lower', multi.idle?.kibPerSession, single.idle?.kibPerSession);
 figures.push({ name: 'cluster idle sessions held', value: multi.idle?.sessions ?? null, unit: 'sessions', goal: '10,000 (full profile)' });
+figures.push({ name: 'cluster idle connects failed (after retries)', value: multi.idle?.tally.failed ?? null, unit: 'connects', better: 'lower', anchor, anchorValue: single.idle?.tally.failed ?? null });
+figures.push({ name: 'cluster idle connects retried', value: multi.idle?.tally.retries ?? null, unit: 'connects', better: 'lower', anchor, anchorValue: single.idle?.tally.retries ?? null });
 // Below Redis' own noise (idle devices subscribe to nothing here), the difference can come out negative: no figure then.
 const redisPerSession = multi.redisKibPerSession !== undefined && multi.redisKibPerSession >= 0 ? multi.redisKibPerSession : null;
 figures.push({ name: 'cluster Redis memory per idle session', value: redisPerSession, unit: 'KiB', better: 'lower' });
