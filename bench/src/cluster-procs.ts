@@ -44,19 +44,27 @@ async function allPids(): Promise<number[]> {
 }
 
 /**
- * The pids holding a listening TCP socket on `port` (IPv4 or IPv6), found through the socket
- * inode in /proc/net/tcp* and the processes' fd links. Run it before clients connect: it reads
- * every fd of every process.
+ * The pids holding a listening TCP socket on `port` (IPv4 or IPv6; with `ipv4`, only on that
+ * address), found through the socket inode in /proc/net/tcp* and the processes' fd links. Run it
+ * before clients connect: it reads every fd of every process.
+ *
+ * Give the address when other processes listen on the same port number elsewhere: on loopback
+ * the broker nodes listen on HAProxy's port numbers at 127.0.0.11–13, and a lookup by port
+ * alone counted them as HAProxy (session 21's "HAProxy 90 KiB per session" was the brokers' again).
  */
-export async function pidsListeningOn(port: number): Promise<number[]> {
+export async function pidsListeningOn(port: number, ipv4?: string): Promise<number[]> {
   const inodes = new Set<string>();
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  // /proc/net/tcp writes an IPv4 address as its 32 bits in host (little-endian) order: 127.0.0.1 = 0100007F.
+  const hexAddress = ipv4 === undefined ? undefined : ipv4.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
+  const tables = hexAddress === undefined ? ['/proc/net/tcp', '/proc/net/tcp6'] : ['/proc/net/tcp'];
+  for (const table of tables) {
     const text = await readFile(table, 'utf8').catch(() => '');
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       // local_address is HEXIP:HEXPORT; state 0A = LISTEN; inode is column 9.
-      if (cols[1]?.endsWith(`:${hexPort}`) === true && cols[3] === '0A' && cols[9] !== undefined) inodes.add(cols[9]);
+      const local = cols[1] ?? '';
+      if (local.endsWith(`:${hexPort}`) && (hexAddress === undefined || local === `${hexAddress}:${hexPort}`) && cols[3] === '0A' && cols[9] !== undefined) inodes.add(cols[9]);
     }
   }
   const found: number[] = [];

@@ -37,6 +37,11 @@ export interface StartClusterOptions {
   readonly nodeTimeoutMs?: number;
   /** HAProxy's health-check interval (default 1 s). */
   readonly checkIntervalMs?: number;
+  /**
+   * HAProxy's global maxconn, which is also each frontend's limit (default startHaproxy's 8000).
+   * Connections past it wait in the listen queue unanswered: raise it above the sessions a run holds.
+   */
+  readonly haproxyMaxConnections?: number;
   /** Told about each step (the `npm run cluster` banner prints them). */
   readonly progress?: (message: string) => void;
 }
@@ -106,6 +111,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     progress('starting HAProxy');
     const haproxy = await startHaproxy({
       checkIntervalMs: options.checkIntervalMs ?? 1_000,
+      ...(options.haproxyMaxConnections === undefined ? {} : { maxConnections: options.haproxyMaxConnections }),
       backends: (ports): HaproxyBackend[] => plan.map((p) => ({ name: p.name, role: p.role, host: p.host, mqttPort: ports.mqtt, devicePort: ports.device, operatorPort: ports.operator })),
     });
     opened.push(haproxy);
