@@ -4,7 +4,8 @@
  *
  * A `write` is one transaction: points are checked (bad names, a type other than the metric's
  * fixed type → the whole point goes to the dead-letter file, as InfluxDB refuses a whole line),
- * the rest is inserted with replace-on-conflict (a replay changes nothing), the touched minutes
+ * the rest is inserted with replace-on-conflict (a replay changes nothing; multi-row statements
+ * of up to 128 rows, see RowWriter), the touched minutes
  * of the rollup are marked for recompute (done about once a second and before every query)
  * and the `latest` catalog moves forward. A failing SQLite (disk
  * full, I/O error, closed) makes `write` reject with TELEMETRY_STORE_UNAVAILABLE.
@@ -49,6 +50,54 @@ import { decode, encode, queryBuckets, SERIES_SQL, tagsetOf, type BucketQuery, t
 import { ROLLUP_MS, SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.js';
 
 const DAY_MS = 86_400_000;
+
+/** Most rows in one multi-row INSERT (× 4 parameters stays far below SQLite's 32,766). */
+const MAX_ROWS = 128;
+
+/**
+ * One multi-row INSERT run over many rows: one statement execution per up to MAX_ROWS rows
+ * instead of one per row (the per-run cost of better-sqlite3 and SQLite's VM was most of a
+ * value's cost). Row counts are cut into powers of two, so at most log2(MAX_ROWS) + 1 statements
+ * are prepared, each once, and found by index, not by SQL text.
+ */
+class RowWriter {
+  readonly #db: Database.Database;
+  readonly #width: number;
+  readonly #sqlOf: (rows: string) => string;
+  readonly #row: string;
+  /** By log2 of the row count. */
+  readonly #statements: (Database.Statement | undefined)[] = [];
+
+  constructor(db: Database.Database, width: number, sqlOf: (rows: string) => string) {
+    this.#db = db;
+    this.#width = width;
+    this.#sqlOf = sqlOf;
+    this.#row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  }
+
+  /** Inserts `values` (rows of `width` parameters, flat) in their order. */
+  run(values: readonly (number | string)[]): void {
+    const total = values.length / this.#width;
+    let done = 0;
+    while (done < total) {
+      let log = Math.log2(MAX_ROWS);
+      while (1 << log > total - done) log -= 1;
+      const n = 1 << log;
+      const params = n === total ? values : values.slice(done * this.#width, (done + n) * this.#width);
+      this.#statementOf(log).run(params);
+      done += n;
+    }
+  }
+
+  #statementOf(log: number): Database.Statement {
+    let statement = this.#statements[log];
+    if (statement === undefined) {
+      statement = this.#db.prepare(this.#sqlOf(Array.from({ length: 1 << log }, () => this.#row).join(', ')));
+      this.#statements[log] = statement;
+    }
+    return statement;
+  }
+}
 
 export interface SqliteTelemetryStoreOptions {
   /** The SQLite file (its parent directory is created); `:memory:` for a throwaway store. */
@@ -106,6 +155,7 @@ class SqliteStore implements SqliteTelemetryStore {
   /** Series ids by `device\u0000tagset`, then metric (one string built per point, not per value). */
   readonly #seriesIds = new Map<string, Map<string, number>>();
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #rowWriters: { readonly samples: RowWriter; readonly marks: RowWriter; readonly latest: RowWriter };
   #timer: NodeJS.Timeout | undefined;
   /**
    * Rollup minutes written to since their last recompute, by series: the same rows as the
@@ -124,6 +174,16 @@ class SqliteStore implements SqliteTelemetryStore {
     this.#db = db;
     this.#options = options;
     this.#deadLetters = openDeadLetterFile(options.deadLetterFile);
+    this.#rowWriters = {
+      samples: new RowWriter(db, 3, (rows) => `INSERT OR REPLACE INTO samples (series, ts, value) VALUES ${rows}`),
+      marks: new RowWriter(db, 2, (rows) => `INSERT OR IGNORE INTO rollup_dirty (series, bucket) VALUES ${rows}`),
+      latest: new RowWriter(
+        db,
+        4,
+        (rows) => `INSERT INTO latest (device, metric, ts, value) VALUES ${rows}
+                   ON CONFLICT (device, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest.ts`,
+      ),
+    };
     const clock = options.clock;
     this.#now = clock ? () => clock.now() : () => Date.now();
     this.#loadKinds();
@@ -252,9 +312,10 @@ class SqliteStore implements SqliteTelemetryStore {
   }
 
   #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean, marks: Map<number, Set<number>>): number {
-    const insertSample = this.#statement('INSERT OR REPLACE INTO samples (series, ts, value) VALUES (?, ?, ?)');
+    // (series, ts, value) of every value, flat: inserted by multi-row statements (rowsInto).
+    const rows: (number | string)[] = [];
     const touched = new Map<number, Set<number>>();
-    const newest = new Map<string, Map<string, { device: string; metric: string; ts: number; value: number | string }>>();
+    const newest = new Map<string, Map<string, { ts: number; value: number | string }>>();
     let written = 0;
     for (const point of points) {
       const problem = (validated ? undefined : pointProblem(point)) ?? this.#typeProblem(point);
@@ -266,6 +327,7 @@ class SqliteStore implements SqliteTelemetryStore {
       const seriesOfPoint = this.#seriesOf(point.deviceId, tagset);
       let newestOfDevice = newest.get(point.deviceId);
       if (newestOfDevice === undefined) newest.set(point.deviceId, (newestOfDevice = new Map()));
+      const minute = bucketOf(point.ts, ROLLUP_MS);
       for (const metric in point.metrics) {
         const value = point.metrics[metric];
         if (value === undefined) continue;
@@ -276,34 +338,34 @@ class SqliteStore implements SqliteTelemetryStore {
         }
         const series = seriesOfPoint.get(metric) ?? this.#newSeriesId(seriesOfPoint, point.deviceId, metric, tagset);
         const stored = encode(value);
-        insertSample.run(series, point.ts, stored);
-        const minute = bucketOf(point.ts, ROLLUP_MS);
+        rows.push(series, point.ts, stored);
         let minutes = touched.get(series);
         if (minutes === undefined) touched.set(series, (minutes = new Set()));
         minutes.add(minute);
         const current = newestOfDevice.get(metric);
-        if (current === undefined || point.ts >= current.ts) newestOfDevice.set(metric, { device: point.deviceId, metric, ts: point.ts, value: stored });
+        if (current === undefined || point.ts >= current.ts) newestOfDevice.set(metric, { ts: point.ts, value: stored });
       }
       written += 1;
     }
+    // In point order, so the later of two values of one series and ts replaces the earlier.
+    this.#rowWriters.samples.run(rows);
     // The touched minutes are marked, not recomputed: a minute of a 1 Hz series is touched by
     // every write for a whole minute; #flushRollups recomputes it once (see #dirty).
-    const markDirty = this.#statement('INSERT OR IGNORE INTO rollup_dirty (series, bucket) VALUES (?, ?)');
+    const marked: number[] = [];
     for (const [series, minutes] of touched) {
       const known = this.#dirty.get(series);
       for (const bucket of minutes) {
         if (known?.has(bucket) === true) continue;
-        markDirty.run(series, bucket);
-        let marked = marks.get(series);
-        if (marked === undefined) marks.set(series, (marked = new Set()));
-        marked.add(bucket);
+        marked.push(series, bucket);
+        let ofSeries = marks.get(series);
+        if (ofSeries === undefined) marks.set(series, (ofSeries = new Set()));
+        ofSeries.add(bucket);
       }
     }
-    const upsertLatest = this.#statement(
-      `INSERT INTO latest (device, metric, ts, value) VALUES (?, ?, ?, ?)
-       ON CONFLICT (device, metric) DO UPDATE SET ts = excluded.ts, value = excluded.value WHERE excluded.ts >= latest.ts`,
-    );
-    for (const ofDevice of newest.values()) for (const entry of ofDevice.values()) upsertLatest.run(entry.device, entry.metric, entry.ts, entry.value);
+    this.#rowWriters.marks.run(marked);
+    const latest: (number | string)[] = [];
+    for (const [device, ofDevice] of newest) for (const [metric, entry] of ofDevice) latest.push(device, metric, entry.ts, entry.value);
+    this.#rowWriters.latest.run(latest);
     return written;
   }
 
