@@ -15,7 +15,7 @@
  * from when the rule starts (engine start, or the rule's creation/change). A device that is no
  * longer active (suspended, revoked, deleted) never fires an absence alert.
  */
-import type { IngestSpool, InboxMessage, TelemetryRecord, TelemetryRecordsPort } from '@outpost/kernel';
+import type { IngestSpool, InboxMessage, TelemetryRecordsPort } from '@outpost/kernel';
 import type { SpoolEntry } from '@outpost/telemetry';
 import type { EdgeAlert, Rule } from '@outpost/protocol';
 import { evaluateRules, type RuleSample, type RuleTransition } from '@outpost/rules';
@@ -203,7 +203,6 @@ export class AlertEngine {
 
   async #process(batch: readonly SpoolEntry[], samples: Subject<RuleSample>): Promise<void> {
     const { deps } = { deps: this.#deps };
-    const decoded: { entry: TelemetryRecord; samples: RuleSample[] }[] = [];
     // Typed and trusted: the publish hook validated each batch once (no second decode here).
     const { records, unreadable } = this.#records.recordsOf(batch);
     for (const bad of unreadable) {
@@ -212,35 +211,32 @@ export class AlertEngine {
     }
     // With no enabled rule nothing is evaluated: the samples are counted, not built (issue 12).
     const evaluating = deps.rules$.value.some((rule) => rule.enabled);
-    let skipped = 0;
-    for (const entry of records) {
-      const out: RuleSample[] = [];
-      for (const sample of entry.batch.samples) {
-        for (const metric in sample.metrics) {
-          const value = sample.metrics[metric];
-          if (value === undefined) continue;
-          if (evaluating) out.push({ deviceId: entry.deviceId, metric, value, ts: sample.ts, arrivedAt: entry.receivedAt });
-          else skipped += 1;
-        }
-      }
-      decoded.push({ entry, samples: out });
-    }
-    if (skipped > 0) deps.metrics.samples.inc(skipped);
-    const devices = new Set(decoded.map((d) => d.entry.deviceId));
-    if (deps.rules$.value.some((rule) => rule.enabled && needsRegistry(rule.scope))) {
-      await this.#withRetry(() => deps.scope.prefetch(devices), 'looking devices up in the registry');
+    const seen = records.map((entry) => [entry.deviceId, entry.receivedAt] as const);
+    if (evaluating && deps.rules$.value.some((rule) => rule.enabled && needsRegistry(rule.scope))) {
+      await this.#withRetry(() => deps.scope.prefetch(new Set(seen.map(([deviceId]) => deviceId))), 'looking devices up in the registry');
     }
     // Stored in order with the transitions; the evaluation only needs the in-memory set.
-    void this.#enqueue(() => this.#remember(decoded.map((d) => [d.entry.deviceId, d.entry.receivedAt] as const)));
+    void this.#enqueue(() => this.#remember(seen));
     const collected: RuleTransition[] = [];
+    let count = 0;
     this.#collecting = collected;
     try {
-      for (const { samples: list } of decoded) {
-        deps.metrics.samples.inc(list.length);
-        for (const sample of list) samples.next(sample);
+      // Each sample goes straight into the rules as it is read (issue 12: no per-record arrays).
+      for (const entry of records) {
+        const { deviceId, receivedAt } = entry;
+        for (const sample of entry.batch.samples) {
+          const { ts } = sample;
+          for (const metric in sample.metrics) {
+            const value = sample.metrics[metric];
+            if (value === undefined) continue;
+            count += 1;
+            if (evaluating) samples.next({ deviceId, metric, value, ts, arrivedAt: receivedAt });
+          }
+        }
       }
     } finally {
       this.#collecting = undefined;
+      if (count > 0) deps.metrics.samples.inc(count);
       if (this.#evaluations > 0) deps.metrics.evaluations.inc(this.#evaluations);
       this.#evaluations = 0;
     }

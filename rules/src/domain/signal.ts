@@ -25,7 +25,7 @@ export function rawSignal(): Signal {
 
 /** mean/min/max of the values in `(ts − window.ms, ts]`. */
 export function windowSignal(window: RuleWindow): Signal {
-  const points = new SampleWindow(window.ms);
+  const points = new SampleWindow(window.ms, window.fn);
   return {
     numeric: true,
     next(ts, operand) {
@@ -43,7 +43,7 @@ export function windowSignal(window: RuleWindow): Signal {
  */
 export function rateSignal(window?: RuleWindow): Signal {
   if (window !== undefined) {
-    const points = new SampleWindow(window.ms);
+    const points = new SampleWindow(window.ms, 'none');
     return {
       numeric: true,
       next(ts, operand) {

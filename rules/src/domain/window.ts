@@ -6,7 +6,9 @@
  *
  * Aggregates are kept incrementally, O(1) amortised per in-order sample: a running sum
  * (re-summed whenever the array is compacted, which sheds floating-point drift) and monotonic
- * deques for min and max (rebuilt after an out-of-order insert, which is rare).
+ * deques for min and max (rebuilt after an out-of-order insert, which is rare). A window
+ * built for one aggregate keeps only the deque that aggregate needs (issue 12: a mean or rate
+ * window does no deque work per sample); another aggregate is then computed by a scan.
  */
 import type { RuleWindowFn } from '@outpost/protocol';
 import { ExtremumDeque } from './extremum-deque.js';
@@ -22,11 +24,14 @@ export class SampleWindow {
   #points: TimedNumber[] = [];
   #head = 0;
   #sum = 0;
-  readonly #min = new ExtremumDeque((a, b) => a <= b);
-  readonly #max = new ExtremumDeque((a, b) => a >= b);
+  readonly #min: ExtremumDeque | undefined;
+  readonly #max: ExtremumDeque | undefined;
 
-  constructor(ms: number) {
+  /** `keeps`: the aggregate it is asked for (`none`: only `first`/`last`); default all of them. */
+  constructor(ms: number, keeps?: RuleWindowFn | 'none') {
     this.#ms = ms;
+    if (keeps === undefined || keeps === 'min') this.#min = new ExtremumDeque((a, b) => a <= b);
+    if (keeps === undefined || keeps === 'max') this.#max = new ExtremumDeque((a, b) => a >= b);
   }
 
   /** The points in the window, oldest first. */
@@ -55,8 +60,8 @@ export class SampleWindow {
     if (end === undefined || ts > end) {
       this.#points.push(point);
       this.#sum += value;
-      this.#min.push(point);
-      this.#max.push(point);
+      this.#min?.push(point);
+      this.#max?.push(point);
       this.#slide(ts);
       return true;
     }
@@ -67,8 +72,8 @@ export class SampleWindow {
     if (index > this.#head && points[index - 1]?.ts === ts) return false;
     points.splice(index, 0, point);
     this.#sum += value;
-    this.#min.rebuild(points, this.#head);
-    this.#max.rebuild(points, this.#head);
+    this.#min?.rebuild(points, this.#head);
+    this.#max?.rebuild(points, this.#head);
     return true;
   }
 
@@ -76,7 +81,14 @@ export class SampleWindow {
   aggregate(fn: RuleWindowFn): number | undefined {
     if (this.size === 0) return undefined;
     if (fn === 'mean') return this.#sum / this.size;
-    return (fn === 'min' ? this.#min : this.#max).peek()?.value;
+    const deque = fn === 'min' ? this.#min : this.#max;
+    if (deque !== undefined) return deque.peek()?.value;
+    let extremum = fn === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+    for (let index = this.#head; index < this.#points.length; index += 1) {
+      const value = this.#points[index]?.value ?? extremum;
+      extremum = fn === 'min' ? Math.min(extremum, value) : Math.max(extremum, value);
+    }
+    return extremum;
   }
 
   #slide(end: number): void {
@@ -86,8 +98,8 @@ export class SampleWindow {
       const oldest = points[this.#head];
       if (oldest === undefined || oldest.ts > start) break;
       this.#sum -= oldest.value;
-      this.#min.evict(oldest);
-      this.#max.evict(oldest);
+      this.#min?.evict(oldest);
+      this.#max?.evict(oldest);
       this.#head += 1;
     }
     if (this.#head * 2 >= points.length) this.#compact();

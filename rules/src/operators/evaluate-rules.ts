@@ -10,8 +10,8 @@
  * timers ran out).
  */
 import type { Rule } from '@outpost/protocol';
-import { connect, defer, EMPTY, endWith, filter, groupBy, ignoreElements, merge, mergeMap, Subject, switchMap, takeUntil, tap } from 'rxjs';
-import type { Observable, OperatorFunction } from 'rxjs';
+import { connect, defer, EMPTY, endWith, groupBy, ignoreElements, merge, mergeMap, Observable, switchMap, takeUntil, tap } from 'rxjs';
+import type { OperatorFunction, Subscriber } from 'rxjs';
 import { createWatermarks } from '../domain/watermarks.js';
 import type { RuleOptions } from '../rule-options.js';
 import type { RuleSample } from '../rule-sample.js';
@@ -35,34 +35,49 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
       return samples$.pipe(
         tap((sample) => watermarks.observe(sample.deviceId, sample.ts)),
         connect((shared$) => {
-          const routes = new Map<string, Subject<RuleSample>>();
-          const metric$ = (metric: string): Observable<RuleSample> => {
-            let routed = routes.get(metric);
-            if (routed === undefined) {
-              routed = new Subject<RuleSample>();
-              routes.set(metric, routed);
-            }
-            return routed;
-          };
+          // Direct dispatch (issue 12, alert p99): a sample goes from the metric's list of rule
+          // inlets straight into each rule's operator — one call per rule, no Subject or filter
+          // hop and no allocation per sample. Lists are copied on change, so a rule that starts
+          // or stops while a sample is dispatched neither misses nor breaks the loop.
+          const routes = new Map<string, readonly ((sample: RuleSample) => void)[]>();
+          const open = new Set<Subscriber<RuleSample>>();
+          let samplesDone = false;
+          const forRule = (rule: Rule): Observable<RuleSample> =>
+            new Observable<RuleSample>((subscriber) => {
+              if (samplesDone) {
+                subscriber.complete();
+                return undefined;
+              }
+              const inlet =
+                inScope === undefined && onEvaluate === undefined
+                  ? (sample: RuleSample): void => subscriber.next(sample)
+                  : (sample: RuleSample): void => {
+                      if (inScope !== undefined && !inScope(rule, sample.deviceId)) return;
+                      onEvaluate?.();
+                      subscriber.next(sample);
+                    };
+              routes.set(rule.metric, [...(routes.get(rule.metric) ?? []), inlet]);
+              open.add(subscriber);
+              return () => {
+                open.delete(subscriber);
+                const left = (routes.get(rule.metric) ?? []).filter((other) => other !== inlet);
+                if (left.length > 0) routes.set(rule.metric, left);
+                else routes.delete(rule.metric);
+              };
+            });
           const dispatch$ = shared$.pipe(
             tap({
-              next: (sample) => routes.get(sample.metric)?.next(sample),
+              next: (sample) => {
+                const inlets = routes.get(sample.metric);
+                if (inlets !== undefined) for (const inlet of inlets) inlet(sample);
+              },
               complete: () => {
-                for (const routed of routes.values()) routed.complete();
+                samplesDone = true;
+                for (const subscriber of [...open]) subscriber.complete();
               },
             }),
             ignoreElements(),
           );
-          const forRule = (rule: Rule): Observable<RuleSample> =>
-            inScope === undefined && onEvaluate === undefined
-              ? metric$(rule.metric)
-              : metric$(rule.metric).pipe(
-                  filter((sample) => {
-                    if (inScope !== undefined && !inScope(rule, sample.deviceId)) return false;
-                    onEvaluate?.();
-                    return true;
-                  }),
-                );
           const samplesDone$ = shared$.pipe(ignoreElements(), endWith(true));
           const transitions$ = rules$.pipe(
             takeUntil(samplesDone$),

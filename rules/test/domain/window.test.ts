@@ -93,4 +93,25 @@ describe('SampleWindow', () => {
       else expect(actual).toBe(expected);
     }
   });
+  it.each<[RuleWindowFn | 'none', RuleWindowFn]>([
+    ['mean', 'max'],
+    ['mean', 'min'],
+    ['max', 'min'],
+    ['min', 'max'],
+    ['none', 'mean'],
+    ['none', 'max'],
+  ])('built to keep %s, still answers %s (by a scan) as the full window does', (keeps, fn) => {
+    const random = prng(keeps.length + fn.length);
+    const kept = new SampleWindow(250, keeps);
+    const full = new SampleWindow(250);
+    let ts = 0;
+    for (let step = 0; step < 2000; step += 1) {
+      const late = random() < 0.1;
+      const at = late ? ts - Math.floor(random() * 300) : (ts += 1 + Math.floor(random() * 20));
+      const value = Math.round(random() * 2000 - 1000) / 10;
+      expect(kept.add(at, value)).toBe(full.add(at, value));
+      if (fn === 'mean') expect(kept.aggregate(fn)).toBeCloseTo(full.aggregate(fn) ?? Number.NaN, 9);
+      else expect(kept.aggregate(fn)).toBe(full.aggregate(fn));
+    }
+  });
 });
