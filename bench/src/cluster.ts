@@ -258,7 +258,7 @@ interface StormResult {
 
 /** SIGKILLs the broker holding the most sessions; its devices reconnect through HAProxy with backoff. */
 async function storm(cluster: ClusterHandle, target: Target, identities: readonly DeviceIdentity[], clients: (MqttClient | undefined)[]): Promise<StormResult> {
-  const sessions = await cluster.haproxy.sessions();
+  const sessions = await haproxySessions(cluster);
   const brokers = cluster.nodes.filter((n) => n.role === 'broker').map((n) => n.name);
   const victim = [...brokers].sort((a, b) => (sessions[`broker_mqtt/${b}`] ?? 0) - (sessions[`broker_mqtt/${a}`] ?? 0))[0] ?? 'broker-1';
   const expected = sessions[`broker_mqtt/${victim}`] ?? 0;
@@ -314,7 +314,19 @@ async function storm(cluster: ClusterHandle, target: Target, identities: readonl
   await Promise.all(pending);
   const after = await sampleGroups(target.groups);
   tally.failed = dropped - back;
-  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - (before.total.cpuS - victimCpuS), spreadAfter: await cluster.haproxy.sessions(), tally };
+  return { victim, moved: dropped, seconds, cpuS: after.total.cpuS - (before.total.cpuS - victimCpuS), spreadAfter: await haproxySessions(cluster), tally };
+}
+
+/** HAProxy's sessions per server; its stats page gets 1 s per try, which a machine busy with 10,000 handshakes can miss: 5 tries. */
+async function haproxySessions(cluster: ClusterHandle): Promise<Record<string, number>> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await cluster.haproxy.sessions();
+    } catch (err) {
+      if (tries >= 5) throw err;
+      await delay(500);
+    }
+  }
 }
 
 async function redisUsedMemory(cluster: ClusterHandle): Promise<number> {
@@ -424,7 +436,7 @@ try {
         const held = await idle(target, fleet.identities.slice(0, config.idle));
         multi.idle = held;
         multi.redisKibPerSession = ((await redisUsedMemory(cluster)) - redisBefore) / 1024 / Math.max(1, held.sessions);
-        multi.spread = await cluster.haproxy.sessions();
+        multi.spread = await haproxySessions(cluster);
         say(`cluster: ${String(held.sessions)} idle sessions in ${held.connectS.toFixed(1)} s (connects: ${tallyLine(held.tally)}), ${fmt(held.kibPerSession, 1)} KiB RSS each (all processes), spread ${JSON.stringify(multi.spread)}`);
         if (held.tally.failed > 0) failures.push(`cluster idle: ${String(held.tally.failed)} of ${String(config.idle)} devices never connected (${tallyLine(held.tally)})`);
         try {
