@@ -17,7 +17,7 @@ import type { RuleOptions } from '../rule-options.js';
 import type { RuleSample } from '../rule-sample.js';
 import type { RuleTransition } from '../rule-transition.js';
 import { ruleChanges } from './rule-changes.js';
-import { ruleOperator } from './rule-operator.js';
+import { ruleEvaluator, ruleOperator } from './rule-operator.js';
 
 export interface EvaluateRulesOptions extends RuleOptions {
   /** Does the rule apply to this device now? Asked once per (sample, rule of its metric); default: always. */
@@ -36,34 +36,60 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
         tap((sample) => watermarks.observe(sample.deviceId, sample.ts)),
         connect((shared$) => {
           // Direct dispatch (issue 12, alert p99): a sample goes from the metric's list of rule
-          // inlets straight into each rule's operator — one call per rule, no Subject or filter
-          // hop and no allocation per sample. Lists are copied on change, so a rule that starts
-          // or stops while a sample is dispatched neither misses nor breaks the loop.
+          // inlets straight into each rule — a threshold or rate rule is one function call, no
+          // Subject, filter or subscriber hop and no allocation per sample. Lists are copied on
+          // change, so a rule that starts or stops while a sample is dispatched neither misses
+          // nor breaks the loop.
           const routes = new Map<string, readonly ((sample: RuleSample) => void)[]>();
-          const open = new Set<Subscriber<RuleSample>>();
+          const open = new Set<Subscriber<never>>();
           let samplesDone = false;
+          /** Adds a rule's inlet to its metric; the returned teardown takes it out. */
+          const route = (rule: Rule, subscriber: Subscriber<never>, inlet: (sample: RuleSample) => void): (() => void) => {
+            routes.set(rule.metric, [...(routes.get(rule.metric) ?? []), inlet]);
+            open.add(subscriber);
+            return () => {
+              open.delete(subscriber);
+              const left = (routes.get(rule.metric) ?? []).filter((other) => other !== inlet);
+              if (left.length > 0) routes.set(rule.metric, left);
+              else routes.delete(rule.metric);
+            };
+          };
+          const applies = (rule: Rule, sample: RuleSample): boolean => {
+            if (inScope !== undefined && !inScope(rule, sample.deviceId)) return false;
+            onEvaluate?.();
+            return true;
+          };
+          // Absence rules (timers) run as their operator over the rule's samples.
           const forRule = (rule: Rule): Observable<RuleSample> =>
             new Observable<RuleSample>((subscriber) => {
               if (samplesDone) {
                 subscriber.complete();
                 return undefined;
               }
-              const inlet =
-                inScope === undefined && onEvaluate === undefined
-                  ? (sample: RuleSample): void => subscriber.next(sample)
-                  : (sample: RuleSample): void => {
-                      if (inScope !== undefined && !inScope(rule, sample.deviceId)) return;
-                      onEvaluate?.();
-                      subscriber.next(sample);
-                    };
-              routes.set(rule.metric, [...(routes.get(rule.metric) ?? []), inlet]);
-              open.add(subscriber);
-              return () => {
-                open.delete(subscriber);
-                const left = (routes.get(rule.metric) ?? []).filter((other) => other !== inlet);
-                if (left.length > 0) routes.set(rule.metric, left);
-                else routes.delete(rule.metric);
-              };
+              return route(rule, subscriber, (sample) => {
+                if (applies(rule, sample)) subscriber.next(sample);
+              });
+            });
+          // Threshold and rate rules are called as plain functions from the dispatch loop.
+          const evaluated = (rule: Rule): Observable<RuleTransition> =>
+            new Observable<RuleTransition>((subscriber) => {
+              const evaluate = ruleEvaluator(rule, ruleOptions);
+              if (evaluate === undefined) return forRule(rule).pipe(ruleOperator(rule, ruleOptions)).subscribe(subscriber);
+              if (samplesDone) {
+                subscriber.complete();
+                return undefined;
+              }
+              return route(rule, subscriber, (sample) => {
+                if (!applies(rule, sample)) return;
+                let transition: RuleTransition | undefined;
+                try {
+                  transition = evaluate(sample);
+                } catch (error) {
+                  subscriber.error(error);
+                  return;
+                }
+                if (transition !== undefined) subscriber.next(transition);
+              });
             });
           const dispatch$ = shared$.pipe(
             tap({
@@ -83,7 +109,7 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
             takeUntil(samplesDone$),
             ruleChanges(),
             groupBy((change) => change.id),
-            mergeMap((changes$) => changes$.pipe(switchMap(({ rule }) => (rule?.enabled === true ? forRule(rule).pipe(ruleOperator(rule, ruleOptions)) : EMPTY)))),
+            mergeMap((changes$) => changes$.pipe(switchMap(({ rule }) => (rule?.enabled === true ? evaluated(rule) : EMPTY)))),
           );
           return merge(transitions$, dispatch$);
         }),

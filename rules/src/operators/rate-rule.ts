@@ -10,8 +10,13 @@ import { rateSignal } from '../domain/signal.js';
 import type { RuleOptions } from '../rule-options.js';
 import type { RuleSample } from '../rule-sample.js';
 import type { RuleTransition } from '../rule-transition.js';
-import { sampleTimeRule } from './sample-time-rule.js';
+import { sampleTimeRule, type SampleTimeRuleSpec } from './sample-time-rule.js';
 
 export function rateRule(rule: Rule, options: RuleOptions): OperatorFunction<RuleSample, RuleTransition> {
-  return sampleTimeRule(rule, options, { bound: rule.ratePerS, signal: () => rateSignal(rule.window) });
+  return sampleTimeRule(rule, options, rateSpec(rule));
+}
+
+/** What a rate rule compares: its `ratePerS`, against the change per second. */
+export function rateSpec(rule: Rule): SampleTimeRuleSpec {
+  return { bound: rule.ratePerS, signal: () => rateSignal(rule.window) };
 }

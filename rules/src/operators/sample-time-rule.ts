@@ -15,6 +15,8 @@ import { compileCondition } from '../domain/hysteresis.js';
 import { createSeriesEvaluator } from '../domain/series-evaluator.js';
 import type { SeriesEvaluator } from '../domain/series-evaluator.js';
 import type { Signal } from '../domain/signal.js';
+import type { AlertTiming } from '../domain/alert-state.js';
+import type { CompiledCondition } from '../domain/hysteresis.js';
 import { isLate } from '../domain/watermarks.js';
 import type { RuleOptions } from '../rule-options.js';
 import { resolveRuleOptions } from '../rule-options.js';
@@ -28,43 +30,23 @@ export interface SampleTimeRuleSpec {
   readonly signal: () => Signal;
 }
 
+/** One rule over every device's series, as a plain function: the transition a sample causes, if any. */
+export type SampleEvaluator = (sample: RuleSample) => RuleTransition | undefined;
+
+/**
+ * The rule's evaluation without rxjs (issue 12: `evaluateRules` calls it straight from its
+ * metric dispatch, one call per sample instead of three subscriber hops). Fresh state per call.
+ */
+export function sampleTimeEvaluator(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec): SampleEvaluator {
+  return compiledEvaluator(rule, options, spec, compiled(rule, spec));
+}
+
 export function sampleTimeRule(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec): OperatorFunction<RuleSample, RuleTransition> {
   if (!rule.enabled) return ignoreElements();
-  const condition = compileCondition({
-    condition: rule.condition,
-    bound: spec.bound,
-    range: rule.range,
-    clearThreshold: rule.clearThreshold,
-  });
-  const timing = alertTiming(rule);
+  const compiledRule = compiled(rule, spec);
   return (samples$) =>
     new Observable<RuleTransition>((subscriber) => {
-      const { watermarks, latenessMs, now } = resolveRuleOptions(options);
-      const devices = new Map<string, SeriesEvaluator>();
-      const evaluate = (sample: RuleSample): RuleTransition | undefined => {
-        watermarks.observe(sample.deviceId, sample.ts);
-        if (sample.metric !== rule.metric) return undefined;
-        let series = devices.get(sample.deviceId);
-        if (series === undefined) {
-          series = createSeriesEvaluator(condition, spec.signal(), timing, options.openSince?.(rule, sample.deviceId));
-          devices.set(sample.deviceId, series);
-        }
-        const decision = series.next(sample.ts, sample.value);
-        if (decision === undefined) return undefined;
-        const watermark = watermarks.highest(sample.deviceId);
-        return {
-          ruleId: rule.id,
-          deviceId: sample.deviceId,
-          metric: rule.metric,
-          state: decision.state,
-          value: decision.value,
-          ts: decision.ts,
-          arrivedAt: sample.arrivedAt,
-          at: now(),
-          severity: rule.severity,
-          late: isLate(decision.ts, { watermark, arrivedAt: sample.arrivedAt }, latenessMs),
-        };
-      };
+      const evaluate = compiledEvaluator(rule, options, spec, compiledRule);
       return samples$.subscribe({
         next(sample) {
           let transition: RuleTransition | undefined;
@@ -80,4 +62,48 @@ export function sampleTimeRule(rule: Rule, options: RuleOptions, spec: SampleTim
         complete: () => subscriber.complete(),
       });
     });
+}
+
+interface CompiledRule {
+  readonly condition: CompiledCondition;
+  readonly timing: AlertTiming;
+}
+
+function compiled(rule: Rule, spec: SampleTimeRuleSpec): CompiledRule {
+  const condition = compileCondition({
+    condition: rule.condition,
+    bound: spec.bound,
+    range: rule.range,
+    clearThreshold: rule.clearThreshold,
+  });
+  return { condition, timing: alertTiming(rule) };
+}
+
+function compiledEvaluator(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec, { condition, timing }: CompiledRule): SampleEvaluator {
+  const { watermarks, latenessMs, now } = resolveRuleOptions(options);
+  const devices = new Map<string, SeriesEvaluator>();
+  return (sample) => {
+    watermarks.observe(sample.deviceId, sample.ts);
+    if (sample.metric !== rule.metric) return undefined;
+    let series = devices.get(sample.deviceId);
+    if (series === undefined) {
+      series = createSeriesEvaluator(condition, spec.signal(), timing, options.openSince?.(rule, sample.deviceId));
+      devices.set(sample.deviceId, series);
+    }
+    const decision = series.next(sample.ts, sample.value);
+    if (decision === undefined) return undefined;
+    const watermark = watermarks.highest(sample.deviceId);
+    return {
+      ruleId: rule.id,
+      deviceId: sample.deviceId,
+      metric: rule.metric,
+      state: decision.state,
+      value: decision.value,
+      ts: decision.ts,
+      arrivedAt: sample.arrivedAt,
+      at: now(),
+      severity: rule.severity,
+      late: isLate(decision.ts, { watermark, arrivedAt: sample.arrivedAt }, latenessMs),
+    };
+  };
 }
