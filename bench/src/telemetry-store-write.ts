@@ -93,6 +93,8 @@ interface RoundResult {
   readonly usPerBatch: number;
   readonly valuesPerSecond: number;
   readonly fileBytes: number;
+  /** Share of the CPU spent in the kernel (writes to the WAL and the file, fsyncs at checkpoints). */
+  readonly systemShare: number;
 }
 
 async function round(shape: Shape): Promise<RoundResult> {
@@ -125,7 +127,7 @@ async function round(shape: Shape): Promise<RoundResult> {
     const cpu = process.cpuUsage(cpu0);
     const us = cpu.user + cpu.system;
     const fileBytes = (await stat(file)).size + (await stat(`${file}-wal`).catch(() => ({ size: 0 }))).size;
-    return { usPerValue: us / values, usPerBatch: (us / values) * config.samples * config.metrics, valuesPerSecond: values / seconds, fileBytes };
+    return { usPerValue: us / values, usPerBatch: (us / values) * config.samples * config.metrics, valuesPerSecond: values / seconds, fileBytes, systemShare: cpu.system / us };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -148,7 +150,7 @@ for (const shape of shapes) {
     const result = await round(shape);
     results.push(result);
     console.log(
-      `  ${shape.padEnd(9)} round ${r + 1}: ${result.usPerValue.toFixed(3)} µs CPU per value (${result.usPerBatch.toFixed(1)} µs per ${config.samples}×${config.metrics} batch), ` +
+      `  ${shape.padEnd(9)} round ${r + 1}: ${result.usPerValue.toFixed(3)} µs CPU per value (${result.usPerBatch.toFixed(1)} µs per ${config.samples}×${config.metrics} batch, ${Math.round(result.systemShare * 100)} % system), ` +
         `${Math.round(result.valuesPerSecond).toLocaleString('en')} values/s, file ${(result.fileBytes / 1_048_576).toFixed(1)} MiB; load ${load()}`,
     );
   }

@@ -312,8 +312,8 @@ class SqliteStore implements SqliteTelemetryStore {
   }
 
   #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean, marks: Map<number, Set<number>>): number {
-    // (series, ts, value) of every value, flat: inserted by multi-row statements (rowsInto).
-    const rows: (number | string)[] = [];
+    // (series, ts, value) of every value, flat, by series (see below).
+    const rowsBySeries = new Map<number, (number | string)[]>();
     const touched = new Map<number, Set<number>>();
     const newest = new Map<string, Map<string, { ts: number; value: number | string }>>();
     let written = 0;
@@ -338,7 +338,9 @@ class SqliteStore implements SqliteTelemetryStore {
         }
         const series = seriesOfPoint.get(metric) ?? this.#newSeriesId(seriesOfPoint, point.deviceId, metric, tagset);
         const stored = encode(value);
-        rows.push(series, point.ts, stored);
+        let ofSeries = rowsBySeries.get(series);
+        if (ofSeries === undefined) rowsBySeries.set(series, (ofSeries = []));
+        ofSeries.push(series, point.ts, stored);
         let minutes = touched.get(series);
         if (minutes === undefined) touched.set(series, (minutes = new Set()));
         minutes.add(minute);
@@ -347,7 +349,11 @@ class SqliteStore implements SqliteTelemetryStore {
       }
       written += 1;
     }
-    // In point order, so the later of two values of one series and ts replaces the earlier.
+    // Series after series, so consecutive rows land in the same leaf of the (series, ts) key
+    // instead of hopping between a device's metrics; within a series in point order, so the later
+    // of two values of one series and ts replaces the earlier.
+    const rows: (number | string)[] = [];
+    for (const ofSeries of rowsBySeries.values()) for (const value of ofSeries) rows.push(value);
     this.#rowWriters.samples.run(rows);
     // The touched minutes are marked, not recomputed: a minute of a 1 Hz series is touched by
     // every write for a whole minute; #flushRollups recomputes it once (see #dirty).

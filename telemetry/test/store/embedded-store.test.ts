@@ -107,6 +107,29 @@ describe('embedded SQLite store', () => {
     expect(await store.range({ ...query, fn: 'mean' })).toEqual([{ ts: t, value: ((58 * 59) / 2 - 100) / 60 }]);
   });
 
+  it('stores every value of a write larger than one multi-row statement, the later of two equal (series, ts) winning', async () => {
+    const now = { value: Date.UTC(2026, 5, 10) };
+    const store = await open(now);
+    const t = now.value - 3_600_000;
+    // 3 devices × 301 samples × 3 metrics = 2,709 rows: statements of 128, 64, … 1 rows (cut
+    // into powers of two), with a device's metrics interleaved in the points as ingest sends them.
+    const points = ['dev-a', 'dev-b', 'dev-c'].flatMap((deviceId, d) =>
+      Array.from({ length: 301 }, (_, k) => ({ deviceId, ts: t + k * 1000, metrics: { temp: d * 1000 + k, hum: -k, on: k % 2 === 0 } })),
+    );
+    // The same (device, metric, ts) again later in the same write: its value replaces the first.
+    points.push({ deviceId: 'dev-b', ts: t + 5_000, metrics: { temp: 0.5, hum: 0.25, on: true } });
+    expect(await store.write(points)).toEqual({ written: 904, deadLettered: 0 });
+    const temps = await store.raw({ metric: 'temp', deviceIds: ['dev-b'], from: t, to: t + 301_000 });
+    expect(temps).toHaveLength(301);
+    expect(temps.map((p) => p.value)).toEqual(Array.from({ length: 301 }, (_, k) => (k === 5 ? 0.5 : 1000 + k)));
+    expect(await store.raw({ metric: 'hum', from: t, to: t + 301_000, limit: 100_000 })).toHaveLength(903);
+    expect((await store.raw({ metric: 'on', deviceIds: ['dev-c'], from: t, to: t + 3_000 })).map((p) => p.value)).toEqual([true, false, true]);
+    const query = { deviceId: 'dev-b', metric: 'temp', from: t, to: t + 60_000, everyMs: 60_000 } as const;
+    expect(await store.range({ ...query, fn: 'count' })).toEqual([{ ts: t, value: 60 }]);
+    expect(await store.range({ ...query, fn: 'min' })).toEqual([{ ts: t, value: 0.5 }]);
+    expect(await store.latest('dev-c')).toEqual({ temp: { ts: t + 300_000, value: 2300 }, hum: { ts: t + 300_000, value: -300 }, on: { ts: t + 300_000, value: true } });
+  });
+
   it('recomputes the rollup minutes a write marked: on its timer, and at open after a crash', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 't.sqlite');
