@@ -93,6 +93,7 @@ interface RoundResult {
   readonly usPerBatch: number;
   readonly valuesPerSecond: number;
   readonly fileBytes: number;
+  readonly walBytes: number;
   /** Share of the CPU spent in the kernel (writes to the WAL and the file, fsyncs at checkpoints). */
   readonly systemShare: number;
 }
@@ -126,8 +127,9 @@ async function round(shape: Shape): Promise<RoundResult> {
     const seconds = (performance.now() - t0) / 1_000;
     const cpu = process.cpuUsage(cpu0);
     const us = cpu.user + cpu.system;
-    const fileBytes = (await stat(file)).size + (await stat(`${file}-wal`).catch(() => ({ size: 0 }))).size;
-    return { usPerValue: us / values, usPerBatch: (us / values) * config.samples * config.metrics, valuesPerSecond: values / seconds, fileBytes, systemShare: cpu.system / us };
+    const fileBytes = (await stat(file)).size;
+    const walBytes = (await stat(`${file}-wal`).catch(() => ({ size: 0 }))).size;
+    return { usPerValue: us / values, usPerBatch: (us / values) * config.samples * config.metrics, valuesPerSecond: values / seconds, fileBytes, walBytes, systemShare: cpu.system / us };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -151,7 +153,7 @@ for (const shape of shapes) {
     results.push(result);
     console.log(
       `  ${shape.padEnd(9)} round ${r + 1}: ${result.usPerValue.toFixed(3)} µs CPU per value (${result.usPerBatch.toFixed(1)} µs per ${config.samples}×${config.metrics} batch, ${Math.round(result.systemShare * 100)} % system), ` +
-        `${Math.round(result.valuesPerSecond).toLocaleString('en')} values/s, file ${(result.fileBytes / 1_048_576).toFixed(1)} MiB; load ${load()}`,
+        `${Math.round(result.valuesPerSecond).toLocaleString('en')} values/s, file ${(result.fileBytes / 1_048_576).toFixed(1)} MiB + WAL ${(result.walBytes / 1_048_576).toFixed(1)} MiB; load ${load()}`,
     );
   }
   const us = median(results.map((r) => r.usPerValue));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '../../src/adapters/sqlite-store.js';
+import { openSqliteTelemetryStore, PAGE_SIZE, type SqliteTelemetryStore } from '../../src/adapters/sqlite-store.js';
 import { openTelemetryStore } from '../../src/store/open-store.js';
 import { telemetryStoreContract, type OpenedStore } from '../contract/telemetry-store-contract.js';
 
@@ -128,6 +128,49 @@ describe('embedded SQLite store', () => {
     expect(await store.range({ ...query, fn: 'count' })).toEqual([{ ts: t, value: 60 }]);
     expect(await store.range({ ...query, fn: 'min' })).toEqual([{ ts: t, value: 0.5 }]);
     expect(await store.latest('dev-c')).toEqual({ temp: { ts: t + 300_000, value: 2300 }, hum: { ts: t + 300_000, value: -300 }, on: { ts: t + 300_000, value: true } });
+  });
+
+  it('creates a new file with 16 KiB pages, and opens a file of 4 KiB pages (made before them) with its data, keeping its page size', async () => {
+    const dir = await tempDir();
+    const t = Date.UTC(2026, 5, 10) - 3_600_000;
+    const options = (file: string) => ({ file, deadLetterFile: path.join(dir, 'd.jsonl'), retentionDays: 3_650, retentionIntervalMs: 0 });
+    const pageSize = (file: string): number => {
+      const peek = new Database(file, { readonly: true });
+      try {
+        return peek.pragma('page_size', { simple: true }) as number;
+      } finally {
+        peek.close();
+      }
+    };
+    const fresh = openSqliteTelemetryStore(options(path.join(dir, 'new.sqlite')));
+    opened.push(fresh);
+    await fresh.write([{ deviceId: 'dev-a', ts: t, metrics: { temp: 1 } }]);
+    expect(pageSize(path.join(dir, 'new.sqlite'))).toBe(PAGE_SIZE);
+
+    // An old data dir: the same schema in a file of SQLite's default 4 KiB pages, with data.
+    const oldFile = path.join(dir, 'old.sqlite');
+    const made = new Database(oldFile);
+    made.pragma('page_size = 4096');
+    made.pragma('journal_mode = WAL');
+    made.close();
+    const before = openSqliteTelemetryStore(options(oldFile));
+    await before.write(Array.from({ length: 120 }, (_, k) => ({ deviceId: 'dev-a', ts: t + k * 1000, metrics: { temp: k, on: k % 2 === 0 } })));
+    await before.close();
+    expect(pageSize(oldFile)).toBe(4096);
+    const reopened = openSqliteTelemetryStore(options(oldFile));
+    opened.push(reopened);
+    await reopened.write([{ deviceId: 'dev-a', ts: t + 120_000, metrics: { temp: 120, on: true } }]);
+    expect(pageSize(oldFile)).toBe(4096);
+    expect(await reopened.range({ deviceId: 'dev-a', metric: 'temp', from: t, to: t + 180_000, everyMs: 60_000, fn: 'count' })).toEqual([
+      { ts: t, value: 60 },
+      { ts: t + 60_000, value: 60 },
+      { ts: t + 120_000, value: 1 },
+    ]);
+    expect(await reopened.latest('dev-a')).toEqual({ temp: { ts: t + 120_000, value: 120 }, on: { ts: t + 120_000, value: true } });
+    expect(await reopened.raw({ metric: 'on', from: t, to: t + 2_000 })).toEqual([
+      { deviceId: 'dev-a', ts: t, value: true },
+      { deviceId: 'dev-a', ts: t + 1000, value: false },
+    ]);
   });
 
   it('recomputes the rollup minutes a write marked: on its timer, and at open after a crash', async () => {
