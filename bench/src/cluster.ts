@@ -27,6 +27,7 @@
  * Ends with one BENCH_RESULT line (result-line.ts): the cluster's figures, anchored to the single
  * process's figures of the same run.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -335,6 +336,32 @@ async function redisUsedMemory(cluster: ClusterHandle): Promise<number> {
 }
 
 const fleetSize = Math.max(config.devices, config.idle);
+
+/**
+ * Every connection through HAProxy is one frontend session; its maxconn (global, and so each
+ * frontend's) must hold the most sessions the run holds at once, or the connects past it wait
+ * unanswered in the listen queue ('connack timeout'). Each session costs HAProxy two descriptors
+ * (client and server side) and it refuses to start when 2 × maxconn + ~33 exceeds the hard
+ * open-files limit it inherits (20,000 here, not raisable without CAP_SYS_RESOURCE): checked
+ * before anything is enrolled.
+ */
+function hardOpenFilesLimit(): number {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const hard = /^Max open files\s+\S+\s+(\S+)/m.exec(limits)?.[1];
+    return hard === undefined || hard === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(hard);
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}
+const sessionsAtOnce = Math.max(config.idle, config.devices, config.enrollConcurrency) + 50;
+const haproxyFit = Math.floor((hardOpenFilesLimit() - 64) / 2);
+if ((config.haproxyMaxconn > 0 ? config.haproxyMaxconn : sessionsAtOnce) > haproxyFit) {
+  throw new Error(
+    `HAProxy can hold at most ${String(haproxyFit)} sessions under this machine's hard open-files limit (${String(hardOpenFilesLimit())}: two descriptors per session); ` +
+      `the run needs ${String(config.haproxyMaxconn > 0 ? config.haproxyMaxconn : sessionsAtOnce)}: lower idle= (or haproxyMaxconn=), or raise the hard limit (ulimit -Hn, LimitNOFILE)`,
+  );
+}
 const figures: BenchFigure[] = [];
 const table: [string, string, string][] = [];
 const failures: string[] = [];
@@ -398,9 +425,7 @@ try {
   }
 
   // ---- Three broker nodes + one control node behind HAProxy, on Redis, PostgreSQL and InfluxDB.
-  // Every connection through HAProxy is one frontend session: its maxconn (global, and so each frontend's) must hold the
-  // idle fleet, the load devices and enrollment's connections, or the connects past it wait unanswered in the listen queue.
-  const haproxyMaxconn = config.haproxyMaxconn > 0 ? config.haproxyMaxconn : Math.max(8_000, Math.ceil((config.idle + config.devices + config.enrollConcurrency) * 1.2) + 1_000);
+  const haproxyMaxconn = config.haproxyMaxconn > 0 ? config.haproxyMaxconn : Math.min(haproxyFit, Math.max(8_000, sessionsAtOnce + 1_000));
   const cluster = await startCluster({ brokers: 3, controls: 1, env, nodeTimeoutMs: 300_000, haproxyMaxConnections: haproxyMaxconn, progress: (m) => say(`cluster: ${m}`) });
   try {
     const brokerPids = (): number[] => cluster.nodes.filter((n) => n.role === 'broker').map((n) => n.process?.child.pid ?? 0);
