@@ -11,6 +11,11 @@
  * device whose every `probeEvery`-th message (100) flips the value across its threshold — each probe message
  * is one transition, stored as an alert event, and its latency is measured.
  *
+ * Besides p50/p99 it prints where a probe's time went — append → durable (the spool's group-commit
+ * fsync), durable → read by the engine, read → stored (evaluation of the batch and its one
+ * transaction) — and the process's CPU time per message, which a loaded machine distorts far
+ * less than it distorts the tail. Set TMPDIR=/dev/shm to take the disk out of the first stage.
+ *
  *   npm run build && node bench/dist/src/alerts.js [rate=5000] [rules=1000] [seconds=10] [devices=500] [metricCount=200] [metricsPerMsg=2] [probeEvery=100]
  */
 import { randomBytes } from 'node:crypto';
