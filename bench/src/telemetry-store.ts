@@ -9,7 +9,7 @@
  * its backfill of the loaded days is timed, and its charts run once it is done (raw scans vs the
  * rollup side by side: influx-chart.js).
  *
- *   npx tsc -b bench && node bench/dist/src/telemetry-store.js [days=30] [connections=3] [repeats=5]
+ *   npx tsc -b bench && node bench/dist/src/telemetry-store.js [days=30] [connections=3] [repeats=5] [embedded]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,8 @@ type RollupStatus = ReturnType<InfluxTelemetryStore['rollupStatus']>;
 const days = Number(process.argv[2] ?? 30);
 const connections = Number(process.argv[3] ?? 3);
 const repeats = Number(process.argv[4] ?? 5);
+/** `embedded`: the embedded store alone (no influxd started). */
+const only = process.argv[5];
 
 const SECOND = 1_000;
 const DAY = 86_400_000;
@@ -117,9 +119,9 @@ async function rawCeiling(influxUrl: string, db: string): Promise<number> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-telemetry-'));
-const influx = await startInfluxd();
+const influx = only === 'embedded' ? undefined : await startInfluxd();
 try {
-  console.log(`TelemetryStore: ${days} days of 1 Hz for one device = ${total.toLocaleString('en')} points; ${repeats} runs per query; influxd ${influx.version}`);
+  console.log(`TelemetryStore: ${days} days of 1 Hz for one device = ${total.toLocaleString('en')} points; ${repeats} runs per query; influxd ${influx?.version ?? 'not started'}`);
 
   const embedded = await openTelemetryStore({
     embeddedFile: join(dir, 'telemetry.sqlite'),
@@ -134,36 +136,38 @@ try {
     await embedded.close();
   }
 
-  const db = 'bench';
-  await queryInfluxQL({ url: influx.url }, `CREATE DATABASE "${db}" WITH DURATION ${(days + 5) * 24}h`);
-  const ceiling = await rawCeiling(influx.url, db);
-  console.log(`influxdb  raw line-protocol ceiling: ${Math.round(ceiling).toLocaleString('en')} points/s (${connections} connections, 5,000-line batches)`);
-  const opened = performance.now();
-  const store = await openTelemetryStore({
-    influx: { url: influx.url, api: 'auto', db },
-    embeddedFile: join(dir, 'unused.sqlite'),
-    deadLetterFile: join(dir, 'dead-letters-influx.jsonl'),
-    retentionDays: days + 5,
-    maxSockets: connections,
-  });
-  try {
-    const tenth = Math.floor(total / 10) * SECOND;
-    const rate = await load(store, 'bench-0002', start, start + tenth, 50_000);
-    console.log(
-      `influxdb  store write(): ${Math.round(rate).toLocaleString('en')} points/s (${(tenth / SECOND).toLocaleString('en')} points, 50,000 a call as ingest sends them, one call at a time; ` +
-        'old points, so each call also recomputes its minutes of the rollup)',
-    );
-    if (store.kind === 'influxdb-v1') {
-      const status = (): RollupStatus => (store as InfluxTelemetryStore).rollupStatus();
-      const horizon = Math.floor((Date.now() - 3 * 60_000) / 60_000) * 60_000;
-      await waitFor(() => (status()?.coveredTo ?? 0) >= horizon, { description: 'the rollup backfill', timeoutMs: 30 * 60_000, intervalMs: 50 });
-      console.log(`influxdb  rollup backfill of ${days} days: done ${((performance.now() - opened) / 1000).toFixed(1)} s after open (${status()?.passes ?? 0} steps of 1 h)`);
+  if (influx !== undefined) {
+    const db = 'bench';
+    await queryInfluxQL({ url: influx.url }, `CREATE DATABASE "${db}" WITH DURATION ${(days + 5) * 24}h`);
+    const ceiling = await rawCeiling(influx.url, db);
+    console.log(`influxdb  raw line-protocol ceiling: ${Math.round(ceiling).toLocaleString('en')} points/s (${connections} connections, 5,000-line batches)`);
+    const opened = performance.now();
+    const store = await openTelemetryStore({
+      influx: { url: influx.url, api: 'auto', db },
+      embeddedFile: join(dir, 'unused.sqlite'),
+      deadLetterFile: join(dir, 'dead-letters-influx.jsonl'),
+      retentionDays: days + 5,
+      maxSockets: connections,
+    });
+    try {
+      const tenth = Math.floor(total / 10) * SECOND;
+      const rate = await load(store, 'bench-0002', start, start + tenth, 50_000);
+      console.log(
+        `influxdb  store write(): ${Math.round(rate).toLocaleString('en')} points/s (${(tenth / SECOND).toLocaleString('en')} points, 50,000 a call as ingest sends them, one call at a time; ` +
+          'old points, so each call also recomputes its minutes of the rollup)',
+      );
+      if (store.kind === 'influxdb-v1') {
+        const status = (): RollupStatus => (store as InfluxTelemetryStore).rollupStatus();
+        const horizon = Math.floor((Date.now() - 3 * 60_000) / 60_000) * 60_000;
+        await waitFor(() => (status()?.coveredTo ?? 0) >= horizon, { description: 'the rollup backfill', timeoutMs: 30 * 60_000, intervalMs: 50 });
+        console.log(`influxdb  rollup backfill of ${days} days: done ${((performance.now() - opened) / 1000).toFixed(1)} s after open (${status()?.passes ?? 0} steps of 1 h)`);
+      }
+      await charts('influxdb', store);
+    } finally {
+      await store.close();
     }
-    await charts('influxdb', store);
-  } finally {
-    await store.close();
   }
 } finally {
-  await influx.stop();
+  await influx?.stop();
   await rm(dir, { recursive: true, force: true });
 }
