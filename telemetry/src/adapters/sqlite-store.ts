@@ -15,6 +15,7 @@
  * then minutes a bucket boundary cuts are read raw), from `samples` for the rest, merged per bucket. Retention deletes whole minutes older than `retentionDays` on a timer.
  */
 import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -121,6 +122,7 @@ export interface SqliteTelemetryStore extends TelemetryStore {
   readonly kind: 'embedded';
   /** Deletes samples older than the retention now; resolves with the number of samples deleted. */
   sweepRetention(): Promise<number>;
+  sync(): Promise<void>;
 }
 
 export function openSqliteTelemetryStore(options: SqliteTelemetryStoreOptions): SqliteTelemetryStore {
@@ -521,6 +523,27 @@ class SqliteStore implements SqliteTelemetryStore {
     if (this.#closed === undefined) this.#statement('DELETE FROM latest WHERE ts < ?').run(cutoff);
     if (deleted > 0) this.#options.log?.info({ deleted, cutoff }, 'telemetry retention removed old samples');
     return deleted;
+  }
+
+  /**
+   * fdatasync of the WAL (off the event loop): with `synchronous = NORMAL` SQLite syncs the WAL
+   * only before a checkpoint, so commits since the last one could be lost to a power cut. What
+   * checkpoints moved into the main file was synced by SQLite; a missing WAL holds nothing.
+   */
+  async sync(): Promise<void> {
+    if (this.#options.file === ':memory:' || this.#closed !== undefined) return;
+    let wal: FileHandle;
+    try {
+      wal = await open(`${this.#options.file}-wal`, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    try {
+      await wal.datasync();
+    } finally {
+      await wal.close();
+    }
   }
 
   close(): Promise<void> {

@@ -170,10 +170,12 @@ export class IngestPipeline {
       while (this.#order[0]?.done === true) seq = this.#order.shift()?.lastSeq;
       if (seq === undefined) return;
       try {
+        // The records leave the spool's keeping only once the store holds them durably.
+        await this.#deps.store.sync?.();
         await this.#deps.spool.commit(INGEST_CONSUMER, seq);
       } catch (error) {
-        // Only a closed or failed spool refuses a commit; the records are replayed (idempotently) after a restart.
-        this.#deps.log.warn({ err: (error as Error).message, seq }, 'ingest: committing the spool cursor failed');
+        // A closed or failed spool, or a failed sync: the records are written again (idempotently) after a restart.
+        this.#deps.log.warn({ err: (error as Error).message, seq }, 'ingest: syncing the store or committing the spool cursor failed; the records stay in the spool');
       }
     });
     return this.#committing;

@@ -130,6 +130,14 @@ export interface TelemetryStore {
   raw(query: RawQuery): Promise<RawPoint[]>;
   /** Resolves true when the store answers now (InfluxDB `/ping`; SQLite always). */
   ping(): Promise<boolean>;
+  /**
+   * Makes every write confirmed so far durable against a power cut, where the store's confirmation
+   * alone does not (the embedded store commits with `synchronous = NORMAL`: a killed process keeps a
+   * commit, an OS crash may not). Ingest calls it before it moves the spool's cursor past the
+   * records, so the spool keeps them until then. Absent = confirmed writes are durable already
+   * (InfluxDB answers a write after its own WAL).
+   */
+  sync?(): Promise<void>;
   stats(): TelemetryStoreStats;
   /** Waits for in-flight writes, then releases sockets/files; idempotent. */
   close(): Promise<void>;

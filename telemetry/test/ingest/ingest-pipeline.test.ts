@@ -4,6 +4,7 @@
  * the records in the spool (retried with backoff) until it writes again. The end-to-end path
  * MQTT → spool → store is in broker/test/ingest/.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,6 +39,7 @@ function switchable(store: TelemetryStore): { store: TelemetryStore; failing: bo
   const handle = { failing: true, store };
   handle.store = Object.create(store, {
     write: { value: (...args: Parameters<TelemetryStore['write']>) => (handle.failing ? Promise.reject(Object.assign(new Error('store down'), { code: 'TELEMETRY_STORE_UNAVAILABLE' })) : store.write(...args)) },
+    sync: { value: () => store.sync?.() },
   }) as TelemetryStore;
   return handle;
 }
@@ -76,6 +78,7 @@ describe('IngestPipeline', () => {
           return store.write(...args);
         },
       },
+      sync: { value: () => store.sync() },
     }) as TelemetryStore;
     for (let seq = 1; seq <= 10; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
     const pipeline = new IngestPipeline({ spool, store: counting, log: memoryLogger(), now: () => T0, wait: async () => true }, { maxRecords: 10, maxWaitMs: 50, embeddedWritePoints: 6 });
@@ -93,6 +96,46 @@ describe('IngestPipeline', () => {
     expect(pipeline.stats()).toMatchObject({ records: 10, points: 20 });
     // Timers ran between the writes of one read (setImmediate yields the loop).
     expect(new Set(calls).size).toBeGreaterThan(1);
+  });
+
+  it("moves the cursor only after the store's sync made the writes durable (the spool keeps the records until then)", async () => {
+    const dir = await kit.tempDir();
+    const spool = await kit.open({ dir, consumers: [INGEST_CONSUMER] });
+    const store = await openStore(dir);
+    const events: string[] = [];
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const syncing = Object.create(store, {
+      write: { value: async (...args: Parameters<TelemetryStore['write']>) => { const result = await store.write(...args); events.push('write'); return result; } },
+      sync: { value: async () => { events.push('sync'); await held; await store.sync(); events.push('synced'); } },
+    }) as TelemetryStore;
+    for (let seq = 1; seq <= 4; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
+    const pipeline = new IngestPipeline({ spool, store: syncing, log: memoryLogger(), now: () => T0, wait: async () => true }, { maxRecords: 4, maxWaitMs: 1 });
+    pipelines.push(pipeline);
+    pipeline.start();
+
+    await eventually(() => events.includes('sync'));
+    // Written and confirmed, but not yet durable: the cursor has not moved.
+    expect((await store.raw({ deviceIds: ['dev-1'], metric: 'temp', from: T0, to: T0 + 60_000 })).length).toBe(8);
+    await delay(50);
+    expect(spool.committed(INGEST_CONSUMER)).toBe(0);
+    release?.();
+    await eventually(() => spool.committed(INGEST_CONSUMER) === 4);
+    expect(events).toEqual(['write', 'sync', 'synced']);
+  });
+
+  it('the embedded store syncs its WAL after writes, and answers a sync with no WAL or after close', async () => {
+    const dir = await kit.tempDir();
+    const store = await openStore(dir);
+    await expect(store.sync(), 'no write yet').resolves.toBeUndefined();
+    await store.write([{ deviceId: 'dev-1', ts: T0, metrics: { temp: 1 } }]);
+    expect(existsSync(path.join(dir, 'telemetry.sqlite-wal')), 'a WAL to sync').toBe(true);
+    await expect(store.sync(), 'after a write').resolves.toBeUndefined();
+    await store.close();
+    await expect(store.sync(), 'after close').resolves.toBeUndefined();
+    const memory = openSqliteTelemetryStore({ file: ':memory:', retentionDays: 1, deadLetterFile: path.join(dir, 'x.jsonl'), retentionIntervalMs: 0 });
+    stores.push(memory);
+    await expect(memory.sync(), ':memory:').resolves.toBeUndefined();
   });
 
   it('keeps the records in the spool while the store fails, retries, and drains them once it writes again', async () => {
