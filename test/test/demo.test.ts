@@ -60,7 +60,8 @@ async function agentChildren(parent: number): Promise<number[]> {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid !== parent) continue;
       const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
-      if (cmdline.some((arg) => arg.endsWith(join('edge-agent', 'dist', 'src', 'main.js'))) && cmdline.includes('run')) pids.push(Number(entry));
+      // The one-file agent a device runs, with its launcher's memory flags.
+      if (cmdline.some((arg) => arg.endsWith(join('edge-agent', 'dist', 'standalone', 'dist', 'src', 'main.js'))) && cmdline.includes('--lite-mode') && cmdline.includes('run')) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }

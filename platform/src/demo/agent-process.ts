@@ -20,6 +20,8 @@ export interface AgentCommandOptions {
   readonly node: string;
   /** `outpost-agent`'s main.js. */
   readonly bin: string;
+  /** Node options before `bin` (for the one-file agent: the device launcher's memory flags). */
+  readonly nodeFlags?: readonly string[];
   readonly deviceId: string;
   readonly log: AgentLog;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -112,7 +114,7 @@ export class AgentProcess {
 }
 
 function spawnAgent(options: AgentCommandOptions, args: readonly string[]): ChildProcess {
-  return spawn(options.node, [options.bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env } });
+  return spawn(options.node, [...(options.nodeFlags ?? []), options.bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env } });
 }
 
 function forwardLines(child: ChildProcess, options: AgentCommandOptions, also?: (line: string) => void): void {

@@ -4,6 +4,7 @@
  * rules, and a banner. SIGINT/SIGTERM stops the agents first (they flush their outboxes to the
  * still-running broker), then the platform.
  */
+import { existsSync } from 'node:fs';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -159,6 +160,7 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
       const agent = new AgentProcess({
         node: process.execPath,
         bin: agentBin,
+        nodeFlags: agentNodeFlags(agentBin),
         deviceId: id,
         args: ['run', '--state-dir', join(agentsDir, id), '--hardware', DEMO_HARDWARE, '--log-level', config.logLevel === 'trace' || config.logLevel === 'debug' ? 'debug' : 'info'],
         env: options.env,
@@ -245,7 +247,21 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 
 /** `outpost-agent`'s main.js next to the installed @outpost/edge-agent's entry point. */
 export function locateAgentBin(): string {
-  return join(dirname(createRequire(import.meta.url).resolve('@outpost/edge-agent')), 'main.js');
+  const dist = dirname(createRequire(import.meta.url).resolve('@outpost/edge-agent'));
+  const oneFile = join(dist, '..', 'standalone', 'dist', 'src', 'main.js');
+  return existsSync(oneFile) ? oneFile : join(dist, 'main.js');
+}
+
+/**
+ * The node options a device's launcher gives the one-file agent (edge-agent/install/launcher.sh:
+ * a small heap, lite mode; `--no-expose-wasm` before Node 23, which refuses it), so a demo agent
+ * costs what it costs on a device (~50 MB instead of ~90 MB for the package build); none for
+ * another build of the agent.
+ */
+export function agentNodeFlags(agentBin: string, nodeVersion = process.versions.node): string[] {
+  if (!agentBin.endsWith(join('standalone', 'dist', 'src', 'main.js'))) return [];
+  const flags = ['--max-semi-space-size=1', '--max-old-space-size=32', '--lite-mode'];
+  return Number(nodeVersion.split('.')[0]) >= 23 ? flags : [...flags, '--no-expose-wasm'];
 }
 
 /** The device listener as the agents reach it: the public host, with the configured or bound port. */
@@ -300,7 +316,7 @@ async function prepareAgents(input: {
       log.info({ devices: toEnroll, server: input.deviceServer }, `enrolling ${toEnroll.length} demo agent${toEnroll.length === 1 ? '' : 's'}`);
       input.progress(`enrolling ${toEnroll.length} device${toEnroll.length === 1 ? '' : 's'}…`);
       const enrollOne = async (id: string): Promise<void> => {
-        const { code, tail } = await runAgentCommand({ node: process.execPath, bin: input.agentBin, deviceId: id, env: input.env, log }, [
+        const { code, tail } = await runAgentCommand({ node: process.execPath, bin: input.agentBin, nodeFlags: agentNodeFlags(input.agentBin), deviceId: id, env: input.env, log }, [
           'enroll',
           '--server',
           input.deviceServer,
