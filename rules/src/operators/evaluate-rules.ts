@@ -18,6 +18,7 @@ import type { RuleSample } from '../rule-sample.js';
 import type { RuleTransition } from '../rule-transition.js';
 import { ruleChanges } from './rule-changes.js';
 import { ruleEvaluator, ruleOperator } from './rule-operator.js';
+import { evaluateInto } from './sample-time-rule.js';
 
 export interface EvaluateRulesOptions extends RuleOptions {
   /** Does the rule apply to this device now? Asked once per (sample, rule of its metric); default: always. */
@@ -80,15 +81,7 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
                 return undefined;
               }
               return route(rule, subscriber, (sample) => {
-                if (!applies(rule, sample)) return;
-                let transition: RuleTransition | undefined;
-                try {
-                  transition = evaluate(sample);
-                } catch (error) {
-                  subscriber.error(error);
-                  return;
-                }
-                if (transition !== undefined) subscriber.next(transition);
+                if (applies(rule, sample)) evaluateInto(subscriber, evaluate, sample);
               });
             });
           const dispatch$ = shared$.pipe(

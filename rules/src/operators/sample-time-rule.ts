@@ -9,7 +9,7 @@
  */
 import type { Rule } from '@outpost/protocol';
 import { ignoreElements, Observable } from 'rxjs';
-import type { OperatorFunction } from 'rxjs';
+import type { OperatorFunction, Subscriber } from 'rxjs';
 import { alertTiming } from '../domain/alert-state.js';
 import { compileCondition } from '../domain/hysteresis.js';
 import { createSeriesEvaluator } from '../domain/series-evaluator.js';
@@ -41,6 +41,18 @@ export function sampleTimeEvaluator(rule: Rule, options: RuleOptions, spec: Samp
   return compiledEvaluator(rule, options, spec, compiled(rule, spec));
 }
 
+/** One evaluation into `subscriber`: the transition it made, if any, or the error it threw. */
+export function evaluateInto(subscriber: Subscriber<RuleTransition>, evaluate: SampleEvaluator, sample: RuleSample): void {
+  let transition: RuleTransition | undefined;
+  try {
+    transition = evaluate(sample);
+  } catch (error) {
+    subscriber.error(error);
+    return;
+  }
+  if (transition !== undefined) subscriber.next(transition);
+}
+
 export function sampleTimeRule(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec): OperatorFunction<RuleSample, RuleTransition> {
   if (!rule.enabled) return ignoreElements();
   const compiledRule = compiled(rule, spec);
@@ -48,16 +60,7 @@ export function sampleTimeRule(rule: Rule, options: RuleOptions, spec: SampleTim
     new Observable<RuleTransition>((subscriber) => {
       const evaluate = compiledEvaluator(rule, options, spec, compiledRule);
       return samples$.subscribe({
-        next(sample) {
-          let transition: RuleTransition | undefined;
-          try {
-            transition = evaluate(sample);
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          if (transition !== undefined) subscriber.next(transition);
-        },
+        next: (sample) => evaluateInto(subscriber, evaluate, sample),
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
