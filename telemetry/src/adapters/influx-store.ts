@@ -95,6 +95,8 @@ export interface InfluxTelemetryStoreOptions {
 
 export interface InfluxTelemetryStore extends TelemetryStore {
   readonly kind: 'influxdb-v1' | 'influxdb-v2';
+  /** Resolves once the rollup holds the late points of every write confirmed so far (see sync below). */
+  sync(): Promise<void>;
   /** The 1-minute rollup's state; undefined when there is none (2.x/3.x, or turned off). */
   rollupStatus(): RollupStatus | undefined;
 }
@@ -348,6 +350,20 @@ class InfluxStore implements InfluxTelemetryStore {
 
   rollupStatus(): RollupStatus | undefined {
     return this.#rollup?.status();
+  }
+
+  /**
+   * Points are durable once InfluxDB answered their write; what a write may leave behind is the
+   * rollup of its late points (recomputed in the background, shared by the writes of a backlog).
+   * Resolves once those minutes are rolled up, so ingest moves the spool's cursor only then.
+   */
+  async sync(): Promise<void> {
+    if (this.#rollup === undefined) return;
+    try {
+      await this.#rollup.settle();
+    } catch (error) {
+      throw asUnavailable(error);
+    }
   }
 
   async latest(deviceId: string): Promise<Record<string, LatestValue>> {

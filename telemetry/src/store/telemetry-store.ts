@@ -134,8 +134,9 @@ export interface TelemetryStore {
    * Makes every write confirmed so far durable against a power cut, where the store's confirmation
    * alone does not (the embedded store commits with `synchronous = NORMAL`: a killed process keeps a
    * commit, an OS crash may not). Ingest calls it before it moves the spool's cursor past the
-   * records, so the spool keeps them until then. Absent = confirmed writes are durable already
-   * (InfluxDB answers a write after its own WAL).
+   * records, so the spool keeps them until then. InfluxDB 1.x: the points are durable once written
+   * (its WAL), and sync waits for the rollup of late points, which writes leave to the background.
+   * Absent = confirmed writes are complete already.
    */
   sync?(): Promise<void>;
   stats(): TelemetryStoreStats;

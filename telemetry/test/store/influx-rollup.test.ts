@@ -126,6 +126,13 @@ async function writeAll(store: InfluxTelemetryStore, points: readonly TelemetryP
 
 const FNS: readonly AggregateFn[] = ['mean', 'min', 'max', 'count', 'last'];
 
+/** The points of `temp` the minute rollup itself counts for a device (read straight from `telemetry_1m`). */
+async function rolledCount(db: string, deviceId: string, from: number, to: number): Promise<number> {
+  const [result] = await queryInfluxQL({ url: url(), db }, `SELECT sum("count_temp") FROM "telemetry_1m" WHERE "device" = '${deviceId}' AND time >= ${from}ms AND time < ${to}ms`);
+  const value = result?.series[0]?.values[0]?.[1];
+  return typeof value === 'number' ? value : 0;
+}
+
 describe('InfluxDB rollup', () => {
   it(
     'backfills existing points, then answers charts across the raw/rollup edges as the raw points do',
@@ -204,6 +211,49 @@ describe('InfluxDB rollup', () => {
   );
 
   it(
+    'late writes in flight together share recomputes, and each resolves with its own points in the rollup',
+    async () => {
+      const db = freshDb();
+      const rolled = await open(db);
+      const raw = await open(db, { rollup: false });
+      const now = Date.now();
+      const start = floorMinute(now) - 3 * HOUR;
+      await coveredTo(rolled, now);
+      // A backlog as ingest drains it: 3 devices, 8 writes each of 30 s of 1 Hz points, all in flight at once.
+      const devices = ['share-a', 'share-b', 'share-c'];
+      const writes = devices.flatMap((deviceId, d) =>
+        Array.from({ length: 8 }, (_, w) =>
+          Array.from({ length: 30 }, (_, k): TelemetryPoint => ({ deviceId, ts: start + d * HOUR + w * 30_000 + k * 1_000, metrics: { temp: 10 + d + w + k / 100 } })),
+        ),
+      );
+      const before = rolled.rollupStatus();
+      await Promise.all(writes.map(async (points) => expect((await rolled.write(points)).deadLettered).toBe(0)));
+      const after = rolled.rollupStatus();
+      expect((after?.lateWrites ?? 0) - (before?.lateWrites ?? 0)).toBe(writes.length);
+      // Before sync the late minutes may not be rolled up yet: charts over them read raw points, so
+      // they are right at once.
+      const cases = (d: number): Case[] => {
+        const from = start + d * HOUR - HOUR;
+        return [
+          { from, to: from + 3 * HOUR, everyMs: MINUTE },
+          { from, to: from + 3 * HOUR, everyMs: HOUR },
+        ];
+      };
+      for (const [d, deviceId] of devices.entries()) await compare(rolled, raw, deviceId, 'temp', FNS, cases(d));
+      // sync: every late minute noted so far is in the rollup (what ingest waits for before it moves the spool's cursor).
+      await rolled.sync();
+      const recomputes = (rolled.rollupStatus()?.lateRecomputes ?? 0) - (before?.lateRecomputes ?? 0);
+      expect(recomputes).toBeGreaterThan(0);
+      expect(recomputes).toBeLessThan(writes.length);
+      for (const [d, deviceId] of devices.entries()) {
+        expect(await rolledCount(db, deviceId, start - HOUR, start + 4 * HOUR)).toBe(8 * 30);
+        await compare(rolled, raw, deviceId, 'temp', FNS, cases(d));
+      }
+    },
+    TEST_MS,
+  );
+
+  it(
     'rolls up late points and replays in the write that brings them, counting nothing twice',
     async () => {
       const db = freshDb();
@@ -217,6 +267,8 @@ describe('InfluxDB rollup', () => {
       const points = series('late-a', start, now - 5 * MINUTE);
       await writeAll(rolled, points);
       expect(rolled.rollupStatus()?.lateWrites).toBeGreaterThan(0);
+      await rolled.sync();
+      expect(await rolledCount(db, 'late-a', start - HOUR, now + HOUR)).toBe(points.filter((p) => 'temp' in p.metrics).length);
       const cases: Case[] = [
         { from: start, to: now + MINUTE, everyMs: MINUTE },
         { from: start - HOUR, to: now, everyMs: 10 * MINUTE },
@@ -233,7 +285,10 @@ describe('InfluxDB rollup', () => {
         { deviceId: 'late-a', ts: points[100]?.ts ?? start, metrics: { temp: 55.5 } },
       ];
       await writeAll(rolled, late);
-      // No waiting: the write resolved after the rollup held its points.
+      // Right at once (minutes not rolled up yet read raw points), and right from the rollup after sync.
+      await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
+      await rolled.sync();
+      expect(await rolledCount(db, 'late-a', start - HOUR, now + HOUR)).toBe(points.filter((p) => 'temp' in p.metrics).length + 3);
       await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
       const count = (store: InfluxTelemetryStore): Promise<SeriesPoint[]> => store.range({ deviceId: 'late-a', metric: 'temp', fn: 'count', from: start - HOUR, to: now, everyMs: 10 * MINUTE });
       const before = await count(rolled);
@@ -241,7 +296,9 @@ describe('InfluxDB rollup', () => {
       // A replay (the spool after a crash) writes the same points again: the same answers.
       await writeAll(rolled, late);
       await writeAll(rolled, points.slice(0, 3_000));
+      await rolled.sync();
       expect(await count(rolled)).toEqual(before);
+      expect(await rolledCount(db, 'late-a', start - HOUR, now + HOUR)).toBe(points.filter((p) => 'temp' in p.metrics).length + 3);
       await compare(rolled, raw, 'late-a', 'temp', FNS, cases);
     },
     TEST_MS,
@@ -261,6 +318,8 @@ describe('InfluxDB rollup', () => {
       expect(planting.status).toBe(204);
       const points = series('rw-a', late + 5_000, floorMinute(now) - MINUTE).map((point) => ({ ...point, metrics: { ...point.metrics, hum: 40 } }));
       expect(await rolled.write(points)).toEqual({ written: points.length, deadLettered: 0 });
+      // Nor the sync ingest waits for: the refused minutes are left to raw points and the periodic pass.
+      await rolled.sync();
       expect(rolled.rollupStatus()?.coveredTo).toBeLessThanOrEqual(late);
       await compare(rolled, raw, 'rw-a', 'temp', FNS, [{ from: late - HOUR, to: now + MINUTE, everyMs: MINUTE }]);
       // The lower watermark was stored: a restarted store does not trust those minutes either.
