@@ -78,6 +78,9 @@ try {
     OUTPOST_INFLUX_DB: 'outpost',
     OUTPOST_LIMIT_MSGS_PER_S: '100000',
     OUTPOST_LIMIT_BYTES_PER_S: '1 GiB',
+  }, {
+    // Node flags for the server only, e.g. OUTPOST_BENCH_SERVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as in broker.js).
+    nodeFlags: (process.env['OUTPOST_BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== ''),
   });
   try {
     const ids = Array.from({ length: devices }, (_, i) => `bench-${String(i).padStart(4, '0')}`);

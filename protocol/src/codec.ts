@@ -9,6 +9,7 @@ import { Compile } from 'typebox/compile';
 import { checkConfig, checkRegistryEvent, checkRule } from './checks/config-checks.js';
 import { normalizeDurations } from './checks/durations.js';
 import { checkTelemetryBatch } from './checks/telemetry-checks.js';
+import { isTelemetryBatchJson } from './checks/telemetry-shape.js';
 import type { PublishErrorCode } from './errors.js';
 import { parseJson, readText } from './json-input.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -87,6 +88,11 @@ export function validatePayload<K extends PayloadKind>(
   value: unknown,
   options: DecodeOptions = {},
 ): DecodeResult<PayloadOf<K>> {
+  return validateValue(kind, value, options, false);
+}
+
+/** `fromJson`: `value` is JSON.parse's output (plain data), so a TelemetryBatch may take the one-pass shape check. */
+function validateValue<K extends PayloadKind>(kind: K, value: unknown, options: DecodeOptions, fromJson: boolean): DecodeResult<PayloadOf<K>> {
   try {
     if (!isPayloadKind(kind)) return fail('PAYLOAD_INVALID', `unknown payload kind ${JSON.stringify(String(kind))}`);
     let candidate = value;
@@ -95,8 +101,12 @@ export function validatePayload<K extends PayloadKind>(
       if (!normalized.ok) return normalized;
       candidate = normalized.value;
     }
+    // The telemetry hot path: a one-pass check of JSON data that accepts only what the schema
+    // accepts; anything it does not accept goes to the compiled schema, which decides and words
+    // the refusal.
+    const shaped = fromJson && kind === 'TelemetryBatch' && isTelemetryBatchJson(candidate);
     const checker = checkerFor(kind);
-    if (!checker.Check(candidate)) return schemaFailure(kind, checker, candidate);
+    if (!shaped && !checker.Check(candidate)) return schemaFailure(kind, checker, candidate);
     const problem = semanticFailure(kind, candidate, options.limits ?? DEFAULT_LIMITS, options.now ?? Date.now());
     return problem ?? ok(candidate as PayloadOf<K>);
   } catch (error) {
@@ -119,7 +129,7 @@ export function decodePayload<K extends PayloadKind>(
     if (!text.ok) return text;
     const parsed = parseJson(text.value);
     if (!parsed.ok) return parsed;
-    return validatePayload(kind, parsed.value, options);
+    return validateValue(kind, parsed.value, options, true);
   } catch (error) {
     return unexpected(error);
   }

@@ -43,9 +43,38 @@ export function lineProblem(point: TelemetryPoint): string | undefined {
   return undefined;
 }
 
+/** `,name=` (or ` name=` for the first field) per metric name: ingest writes the same few names millions of times. */
+const fieldPrefixes = new Map<string, readonly [string, string]>();
+const FIELD_PREFIXES_MAX = 10_000;
+
+function fieldPrefix(name: string, first: boolean): string {
+  let prefixes = fieldPrefixes.get(name);
+  if (prefixes === undefined) {
+    if (fieldPrefixes.size >= FIELD_PREFIXES_MAX) fieldPrefixes.clear();
+    const key = escapeKey(name);
+    prefixes = [` ${key}=`, `,${key}=`];
+    fieldPrefixes.set(name, prefixes);
+  }
+  return first ? prefixes[0] : prefixes[1];
+}
+
 /** One line for a point already checked by pointProblem and lineProblem. */
 export function toLine(point: TelemetryPoint): string {
   // Device ids match ^[a-z0-9][a-z0-9-]{2,63}$: nothing to escape.
+  let line = point.tags === undefined ? MEASUREMENT_DEVICE + point.deviceId : MEASUREMENT + tagText(point);
+  let first = true;
+  for (const name in point.metrics) {
+    const value = point.metrics[name];
+    if (value === undefined) continue;
+    line += fieldPrefix(name, first) + (typeof value === 'number' ? String(value) : fieldValue(value));
+    first = false;
+  }
+  return line + ' ' + String(point.ts);
+}
+
+const MEASUREMENT_DEVICE = `${MEASUREMENT},${DEVICE_TAG}=`;
+
+function tagText(point: TelemetryPoint): string {
   let tagText = `,${DEVICE_TAG}=${point.deviceId}`;
   if (point.tags !== undefined) {
     const tags: [string, string][] = [[DEVICE_TAG, point.deviceId]];
@@ -53,11 +82,5 @@ export function toLine(point: TelemetryPoint): string {
     tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     tagText = tags.map(([name, value]) => `,${escapeKey(name)}=${escapeKey(value)}`).join('');
   }
-  let fields = '';
-  for (const name in point.metrics) {
-    const value = point.metrics[name];
-    if (value === undefined) continue;
-    fields += `${fields === '' ? '' : ','}${escapeKey(name)}=${fieldValue(value)}`;
-  }
-  return `${MEASUREMENT}${tagText} ${fields} ${point.ts}`;
+  return tagText;
 }

@@ -273,10 +273,16 @@ class InfluxStore implements InfluxTelemetryStore {
         letters.push({ at, reason: line.reason, deviceId: point?.deviceId ?? '', ts: point?.ts ?? 0, line: lines[line.index] });
       }
     }
-    sent.forEach((point, index) => {
-      if (refused.has(index)) return;
-      for (const [metric, value] of Object.entries(point.metrics)) if (!this.#kinds.has(metric)) this.#kinds.set(metric, kindOf(value));
-    });
+    // The metrics' kinds as InfluxDB fixed them (for the next batches' type checks). No entries
+    // arrays: this runs for every point, and allocating per point was a fifth of ingest's garbage.
+    for (let index = 0; index < sent.length; index += 1) {
+      const metrics = sent[index]?.metrics;
+      if (metrics === undefined || refused.has(index)) continue;
+      for (const metric in metrics) {
+        const value = metrics[metric];
+        if (value !== undefined && !this.#kinds.has(metric)) this.#kinds.set(metric, kindOf(value));
+      }
+    }
     if (this.#rollup !== undefined) {
       try {
         await this.#rollup.afterWrite(refused.size === 0 ? sent : sent.filter((_, index) => !refused.has(index)));
