@@ -130,6 +130,11 @@ try {
       const acked = (performance.now() - t0) / 1000;
       const stored = await waitForCount(influx.url, 'outpost', totalPoints, 120_000, start, start + span);
       const seconds = (performance.now() - t0) / 1000;
+      if (stored < totalPoints) {
+        // A shortfall: what ingest and the server said, so a stall can be told from a loss.
+        const metrics = (await (await fetch(`${server.operatorUrl}/metrics`)).text()).split('\n').filter((l) => /^outpost_(ingest|telemetry)_/.test(l));
+        console.log(`SHORTFALL: ${String(totalPoints - stored)} points missing after 120 s\n${metrics.join('\n')}\n--- server log (last 4 kB) ---\n${server.output().slice(-4096)}`);
+      }
       const cpu = (await server.cpuSeconds()) - cpu0;
       if (!waitCursor) return { seconds, stored, acked, cpu };
       const deadline = Date.now() + 120_000;
