@@ -278,13 +278,19 @@ export class InfluxRollup {
         await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
       }
     } catch (error) {
+      let failure = error;
       if (!(error instanceof OutpostError && error.code === TELEMETRY_STORE_UNAVAILABLE)) {
-        await this.#rewind(batch.earliest, error);
-        return;
+        try {
+          await this.#rewind(batch.earliest, error);
+          return;
+        } catch (rewindError) {
+          // The lower watermark could not be stored: the minutes stay noted and are tried again.
+          failure = rewindError;
+        }
       }
       this.#failedLate ??= { minutes: new Map(), earliest: Number.POSITIVE_INFINITY, latest: Number.NEGATIVE_INFINITY };
       for (const [deviceId, minutes] of batch.minutes) for (const minute of minutes) addMinute(this.#failedLate, deviceId, minute);
-      throw error;
+      throw failure;
     } finally {
       if (this.#runningLate === batch) this.#runningLate = undefined;
     }
