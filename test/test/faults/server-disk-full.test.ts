@@ -81,6 +81,13 @@ describe('fault suite: a full server disk', () => {
 
     const filled = await disk.fill();
     await until('the server refusing to acknowledge what it cannot store', () => s.tail().includes('could not be stored'), FAULT_WAIT_MS);
+    // tmpfs allocates whole pages: after the first refusal, a smaller batch may still fit the slack of
+    // the spool file's last page, be made durable and acknowledged (CI saw one). Once the agent holds
+    // 4 batches the slack is spent; from there the disk is full for every batch.
+    await until('the agent holding 4 more batches', async () => {
+      const status = await readStatus(stateDir);
+      return status !== undefined && status.outbox.depth >= 4 ? true : undefined;
+    }, FAULT_WAIT_MS);
     const ackedAtFull = qos.acked();
     // The agent keeps collecting into its outbox meanwhile.
     const fullDepth = await until('the agent holding 8 more batches', async () => {
