@@ -61,12 +61,12 @@ function fieldPrefix(name: string, first: boolean): string {
 /** One line for a point already checked by pointProblem and lineProblem. */
 export function toLine(point: TelemetryPoint): string {
   // Device ids match ^[a-z0-9][a-z0-9-]{2,63}$: nothing to escape.
-  let line = point.tags === undefined ? MEASUREMENT_DEVICE + point.deviceId : MEASUREMENT + tagText(point);
+  let line = point.tags === undefined ? MEASUREMENT_DEVICE + point.deviceId : MEASUREMENT + tagText(point.deviceId, point.tags);
   let first = true;
   for (const name in point.metrics) {
     const value = point.metrics[name];
     if (value === undefined) continue;
-    line += fieldPrefix(name, first) + (typeof value === 'number' ? String(value) : fieldValue(value));
+    line += fieldPrefix(name, first) + fieldValue(value);
     first = false;
   }
   return line + ' ' + String(point.ts);
@@ -74,13 +74,10 @@ export function toLine(point: TelemetryPoint): string {
 
 const MEASUREMENT_DEVICE = `${MEASUREMENT},${DEVICE_TAG}=`;
 
-function tagText(point: TelemetryPoint): string {
-  let tagText = `,${DEVICE_TAG}=${point.deviceId}`;
-  if (point.tags !== undefined) {
-    const tags: [string, string][] = [[DEVICE_TAG, point.deviceId]];
-    for (const [name, value] of Object.entries(point.tags)) if (value !== '') tags.push([name, value]);
-    tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    tagText = tags.map(([name, value]) => `,${escapeKey(name)}=${escapeKey(value)}`).join('');
-  }
-  return tagText;
+/** `,device=…` and the sample's non-empty tags, sorted by name, escaped. */
+function tagText(deviceId: string, tags: Readonly<Record<string, string>>): string {
+  const pairs: [string, string][] = [[DEVICE_TAG, deviceId]];
+  for (const [name, value] of Object.entries(tags)) if (value !== '') pairs.push([name, value]);
+  pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return pairs.map(([name, value]) => `,${escapeKey(name)}=${escapeKey(value)}`).join('');
 }
