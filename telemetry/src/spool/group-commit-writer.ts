@@ -14,7 +14,12 @@ interface PendingAppend {
 
 export interface GroupCommitOptions {
   readonly segmentBytes: number;
-  /** Linger of a group's first append; 0 = one write and one fsync per append. */
+  /**
+   * Linger of a group's first append when the writer is idle. 0: no linger — the group is
+   * written on the next turn of the event loop (the appends of one turn, e.g. every publish read
+   * from the sockets in one poll, share it); appends made while a group is written and fsynced
+   * always form the next group.
+   */
   readonly groupCommitMs: number;
   readonly sync: (handle: FileHandle) => Promise<void>;
 }
@@ -40,6 +45,7 @@ export class GroupCommitWriter {
   private reserved = 0;
   private unresolved = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
   private written: number;
   failure: OutpostError | undefined;
@@ -82,10 +88,7 @@ export class GroupCommitWriter {
   /** Writes everything queued now; resolves when nothing is queued or being written. */
   async drain(): Promise<void> {
     while (this.running || this.pending.length > 0) {
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
+      this.cancelWait();
       this.running ??= this.run();
       await this.running;
     }
@@ -98,10 +101,16 @@ export class GroupCommitWriter {
 
   private schedule(): void {
     if (this.running) return;
-    if (this.options.groupCommitMs === 0 || this.pendingBytes >= EARLY_FLUSH_BYTES) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = undefined;
+    if (this.pendingBytes >= EARLY_FLUSH_BYTES) {
+      this.cancelWait();
       this.running = this.run();
+      return;
+    }
+    if (this.options.groupCommitMs === 0) {
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.running ??= this.run();
+      });
       return;
     }
     this.timer ??= setTimeout(() => {
@@ -110,10 +119,17 @@ export class GroupCommitWriter {
     }, this.options.groupCommitMs);
   }
 
+  private cancelWait(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+  }
+
   private async run(): Promise<void> {
     try {
       while (this.pending.length > 0) {
-        const group = this.options.groupCommitMs === 0 ? this.pending.splice(0, 1) : this.pending.splice(0);
+        const group = this.pending.splice(0);
         for (const append of group) this.pendingBytes -= append.record.bytes.length;
         await this.writeGroup(group);
       }

@@ -44,7 +44,11 @@ export interface SpoolOptions {
   readonly maxBytes?: number;
   /** Roll to a new segment past this size; default 64 MiB, at most maxBytes / 4. */
   readonly segmentBytes?: number;
-  /** How long the first append of a group waits for others to share its fsync; default 2 ms; 0 = one fsync per append. */
+  /**
+   * How long the first append after an idle spell waits for others to share its fsync; default
+   * 0: it is written on the next turn of the event loop, with every append made up to then.
+   * Appends made while a group is written and fsynced form the next group in every case.
+   */
   readonly groupCommitMs?: number;
   /** `nearFull` from this fraction of maxBytes on; default 0.8. */
   readonly nearFullRatio?: number;

@@ -62,10 +62,28 @@ describe('spool group commit', () => {
     expect(spool.stats().fsyncs).toBe(2);
   });
 
-  it('fsyncs once per append when groupCommitMs is 0', async () => {
-    const spool = await kit.open({ dir: await kit.tempDir(), groupCommitMs: 0 });
+  it('with groupCommitMs 0 (the default) writes at once: the appends of one turn share an fsync, an append alone has its own', async () => {
+    const spool = await kit.open({ dir: await kit.tempDir() });
     await Promise.all(Array.from({ length: 20 }, (_, n) => spool.append({ deviceId: 'pi-01', payload: batchPayload(n) })));
-    expect(spool.stats()).toMatchObject({ appends: 20, fsyncs: 20 });
+    expect(spool.stats()).toMatchObject({ appends: 20, fsyncs: 1 });
+    for (let n = 20; n < 25; n++) await spool.append({ deviceId: 'pi-01', payload: batchPayload(n) });
+    expect(spool.stats()).toMatchObject({ appends: 25, fsyncs: 6 });
+  });
+
+  it('with groupCommitMs 0, appends made during an fsync wait for it and then share the next one', async () => {
+    const gate = gatedSync();
+    const spool = await kit.open({ dir: await kit.tempDir(), groupCommitMs: 0 }, { sync: gate.sync });
+    const first = spool.append({ deviceId: 'pi-01', payload: batchPayload(0) });
+    await eventually(() => gate.waiting === 1);
+    const during = Array.from({ length: 10 }, (_, n) => spool.append({ deviceId: 'pi-01', payload: batchPayload(n + 1) }));
+    // Nothing more is written while the first fsync is out.
+    expect(spool.stats()).toMatchObject({ fsyncs: 0, pendingAppends: 11 });
+    gate.releaseAll();
+    expect((await first).seq).toBe(1);
+    await eventually(() => gate.waiting === 1);
+    gate.releaseAll();
+    expect((await Promise.all(during)).map((result) => result.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(spool.stats()).toMatchObject({ appends: 11, fsyncs: 2 });
   });
 
   it('refuses the group and every later append after a failed fsync, until reopened', async () => {
