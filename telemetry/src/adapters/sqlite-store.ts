@@ -79,18 +79,28 @@ class RowWriter {
     this.#row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
   }
 
-  /** Inserts `values` (rows of `width` parameters, flat) in their order. */
-  run(values: readonly (number | string)[]): void {
-    const total = values.length / this.#width;
+  /** Parameter arrays by log2 of the row count, reused (one per statement, filled per run). */
+  readonly #params: (number | string)[][] = [];
+
+  /** Inserts the first `count` values of `values` (rows of `width` parameters, flat) in their order. */
+  run(values: readonly (number | string)[], count = values.length): void {
+    const total = count / this.#width;
     let done = 0;
     while (done < total) {
       let log = Math.log2(MAX_ROWS);
       while (1 << log > total - done) log -= 1;
       const n = 1 << log;
-      const params = n === total ? values : values.slice(done * this.#width, (done + n) * this.#width);
-      this.#statementOf(log).run(params);
+      this.#statementOf(log).run(n === total && count === values.length ? values : this.#paramsOf(log, values, done * this.#width));
       done += n;
     }
+  }
+
+  #paramsOf(log: number, values: readonly (number | string)[], from: number): (number | string)[] {
+    const size = (1 << log) * this.#width;
+    let params = this.#params[log];
+    if (params === undefined) this.#params[log] = params = new Array<number | string>(size).fill(0);
+    for (let k = 0; k < size; k += 1) params[k] = values[from + k] as number | string;
+    return params;
   }
 
   #statementOf(log: number): Database.Statement {
@@ -100,6 +110,51 @@ class RowWriter {
       this.#statements[log] = statement;
     }
     return statement;
+  }
+}
+
+/**
+ * The values of one write, in batch order, in parallel arrays that are reused from write to
+ * write (issue 12: the per-value arrays, objects and map entries of a write were a quarter of
+ * the broker's allocation), and their order by series.
+ */
+class WriteValues {
+  readonly series: number[] = [];
+  readonly ts: number[] = [];
+  readonly value: (number | string)[] = [];
+  readonly device: string[] = [];
+  readonly metric: string[] = [];
+  size = 0;
+  #keys = new Float64Array(1024);
+  #scale = 1;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  add(series: number, ts: number, value: number | string, device: string, metric: string): void {
+    const i = this.size++;
+    this.series[i] = series;
+    this.ts[i] = ts;
+    this.value[i] = value;
+    this.device[i] = device;
+    this.metric[i] = metric;
+  }
+
+  /**
+   * Sorts the positions by (series, position), stable by construction: each key is
+   * `series × scale + position` (exact in a double while series × scale < 2^53), sorted as
+   * numbers without a comparator. Returns the k-th position in that order.
+   */
+  bySeries(): (k: number) => number {
+    const n = this.size;
+    if (this.#keys.length < n) this.#keys = new Float64Array(2 ** Math.ceil(Math.log2(n)));
+    const scale = 2 ** Math.ceil(Math.log2(n + 1));
+    this.#scale = scale;
+    const keys = this.#keys;
+    for (let i = 0; i < n; i += 1) keys[i] = (this.series[i] as number) * scale + i;
+    keys.subarray(0, n).sort();
+    return (k) => (keys[k] as number) % this.#scale;
   }
 }
 
@@ -180,6 +235,10 @@ class SqliteStore implements SqliteTelemetryStore {
   #flushTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
   #pendingWrites = new Set<Promise<unknown>>();
+  /** The values of the write in progress, by position in the batch (reused: no allocation per value). */
+  readonly #values = new WriteValues();
+  /** The samples rows of the write in progress, flat (reused). */
+  readonly #rows: (number | string)[] = [];
   #stats = { pointsWritten: 0, batchesWritten: 0, writeErrors: 0, retries: 0, lastWriteMs: 0 };
 
   constructor(db: Database.Database, options: SqliteTelemetryStoreOptions) {
@@ -324,10 +383,8 @@ class SqliteStore implements SqliteTelemetryStore {
   }
 
   #insert(points: readonly TelemetryPoint[], letters: DeadLetter[], at: number, validated: boolean, marks: Map<number, Set<number>>): number {
-    // (series, ts, value) of every value, flat, by series (see below).
-    const rowsBySeries = new Map<number, (number | string)[]>();
-    const touched = new Map<number, Set<number>>();
-    const newest = new Map<string, Map<string, { ts: number; value: number | string }>>();
+    const values = this.#values;
+    values.clear();
     let written = 0;
     for (const point of points) {
       const problem = (validated ? undefined : pointProblem(point)) ?? this.#typeProblem(point);
@@ -337,9 +394,6 @@ class SqliteStore implements SqliteTelemetryStore {
       }
       const tagset = tagsetOf(point.tags);
       const seriesOfPoint = this.#seriesOf(point.deviceId, tagset);
-      let newestOfDevice = newest.get(point.deviceId);
-      if (newestOfDevice === undefined) newest.set(point.deviceId, (newestOfDevice = new Map()));
-      const minute = bucketOf(point.ts, ROLLUP_MS);
       for (const metric in point.metrics) {
         const value = point.metrics[metric];
         if (value === undefined) continue;
@@ -349,40 +403,57 @@ class SqliteStore implements SqliteTelemetryStore {
           this.#kinds.set(metric, kind);
         }
         const series = seriesOfPoint.get(metric) ?? this.#newSeriesId(seriesOfPoint, point.deviceId, metric, tagset);
-        const stored = encode(value);
-        let ofSeries = rowsBySeries.get(series);
-        if (ofSeries === undefined) rowsBySeries.set(series, (ofSeries = []));
-        ofSeries.push(series, point.ts, stored);
-        let minutes = touched.get(series);
-        if (minutes === undefined) touched.set(series, (minutes = new Set()));
-        minutes.add(minute);
-        const current = newestOfDevice.get(metric);
-        if (current === undefined || point.ts >= current.ts) newestOfDevice.set(metric, { ts: point.ts, value: stored });
+        values.add(series, point.ts, encode(value), point.deviceId, metric);
       }
       written += 1;
     }
-    // Series after series, so consecutive rows land in the same leaf of the (series, ts) key
-    // instead of hopping between a device's metrics; within a series in point order, so the later
-    // of two values of one series and ts replaces the earlier.
-    const rows: (number | string)[] = [];
-    for (const ofSeries of rowsBySeries.values()) for (const value of ofSeries) rows.push(value);
-    this.#rowWriters.samples.run(rows);
+    // Series after series (ascending id: consecutive rows land in the same leaf of the
+    // (series, ts) key instead of hopping between a device's metrics); within a series in batch
+    // order, so the later of two values of one series and ts replaces the earlier.
+    const order = values.bySeries();
+    const rows = this.#rows;
+    let count = 0;
     // The touched minutes are marked, not recomputed: a minute of a 1 Hz series is touched by
     // every write for a whole minute; #flushRollups recomputes it once (see #dirty).
     const marked: number[] = [];
-    for (const [series, minutes] of touched) {
-      const known = this.#dirty.get(series);
-      for (const bucket of minutes) {
-        if (known?.has(bucket) === true) continue;
-        marked.push(series, bucket);
-        let ofSeries = marks.get(series);
-        if (ofSeries === undefined) marks.set(series, (ofSeries = new Set()));
-        ofSeries.add(bucket);
-      }
+    /** Per series the position of its newest value (ties: the later), in batch order below. */
+    const newest: number[] = [];
+    let current = -1;
+    let newestAt = -1;
+    let minute = Number.NaN;
+    let known: Set<number> | undefined;
+    for (let k = 0; k < values.size; k += 1) {
+      const i = order(k);
+      const series = values.series[i] as number;
+      const ts = values.ts[i] as number;
+      if (series !== current) {
+        if (newestAt >= 0) newest.push(newestAt);
+        current = series;
+        newestAt = i;
+        minute = Number.NaN;
+        known = this.#dirty.get(series);
+      } else if (ts >= (values.ts[newestAt] as number)) newestAt = i;
+      rows[count++] = series;
+      rows[count++] = ts;
+      rows[count++] = values.value[i] as number | string;
+      const bucket = bucketOf(ts, ROLLUP_MS);
+      if (bucket === minute) continue;
+      minute = bucket;
+      if (known?.has(bucket) === true) continue;
+      let ofSeries = marks.get(series);
+      if (ofSeries === undefined) marks.set(series, (ofSeries = new Set()));
+      else if (ofSeries.has(bucket)) continue;
+      ofSeries.add(bucket);
+      marked.push(series, bucket);
     }
+    if (newestAt >= 0) newest.push(newestAt);
+    this.#rowWriters.samples.run(rows, count);
     this.#rowWriters.marks.run(marked);
+    // Newest per (device, metric): one row per series, in batch order, so when two series of a
+    // device's metric (other tag sets) hold the same time the upsert keeps the later one.
+    newest.sort((a, b) => a - b);
     const latest: (number | string)[] = [];
-    for (const [device, ofDevice] of newest) for (const [metric, entry] of ofDevice) latest.push(device, metric, entry.ts, entry.value);
+    for (const i of newest) latest.push(values.device[i] as string, values.metric[i] as string, values.ts[i] as number, values.value[i] as number | string);
     this.#rowWriters.latest.run(latest);
     return written;
   }

@@ -130,6 +130,32 @@ describe('embedded SQLite store', () => {
     expect(await store.latest('dev-c')).toEqual({ temp: { ts: t + 300_000, value: 2300 }, hum: { ts: t + 300_000, value: -300 }, on: { ts: t + 300_000, value: true } });
   });
 
+
+  it('keeps as latest the newest value of a write, whatever its order; of two tag sets at one time, the later in the write', async () => {
+    const now = { value: Date.UTC(2026, 5, 10) };
+    const store = await open(now);
+    const t = now.value - 3_600_000;
+    // Series ids in the order right, left: the write below names them left, right.
+    await store.write([
+      { deviceId: 'dev-a', ts: t, tags: { probe: 'right' }, metrics: { hum: 0 } },
+      { deviceId: 'dev-a', ts: t, tags: { probe: 'left' }, metrics: { hum: 0 } },
+    ]);
+    await store.write([
+      { deviceId: 'dev-a', ts: t + 9_000, metrics: { temp: 9 } },
+      { deviceId: 'dev-a', ts: t + 2_000, metrics: { temp: 2, hum: 20 } },
+      { deviceId: 'dev-a', ts: t + 5_000, tags: { probe: 'left' }, metrics: { hum: 51 } },
+      { deviceId: 'dev-a', ts: t + 5_000, tags: { probe: 'right' }, metrics: { hum: 52 } },
+      { deviceId: 'dev-a', ts: t + 4_000, metrics: { hum: 40 } },
+    ]);
+    expect(await store.latest('dev-a')).toEqual({ temp: { ts: t + 9_000, value: 9 }, hum: { ts: t + 5_000, value: 52 } });
+    // A later write at the same time moves it again; an older one does not.
+    await store.write([
+      { deviceId: 'dev-a', ts: t + 5_000, tags: { probe: 'left' }, metrics: { hum: 53 } },
+      { deviceId: 'dev-a', ts: t + 1_000, metrics: { temp: 1 } },
+    ]);
+    expect(await store.latest('dev-a')).toEqual({ temp: { ts: t + 9_000, value: 9 }, hum: { ts: t + 5_000, value: 53 } });
+    expect((await store.raw({ metric: 'hum', deviceIds: ['dev-a'], from: t + 1, to: t + 10_000 })).map((p) => p.value)).toEqual([20, 40, 53, 52]);
+  });
   it('creates a new file with 16 KiB pages, and opens a file of 4 KiB pages (made before them) with its data, keeping its page size', async () => {
     const dir = await tempDir();
     const t = Date.UTC(2026, 5, 10) - 3_600_000;
