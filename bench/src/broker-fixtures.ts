@@ -14,6 +14,7 @@ import { request } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findFreePorts, spawnService, startServerProcess, type SpawnedService } from '@outpost/e2e';
 import forge from 'node-forge';
@@ -92,6 +93,11 @@ export interface OutpostOptions {
   readonly startTimeoutMs?: number;
 }
 
+/** Node flags for the brokers run by Node (Outpost, bare aedes), e.g. OUTPOST_BENCH_SERVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where their CPU goes. */
+function serverNodeFlags(): string[] {
+  return (process.env['OUTPOST_BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 /** `outpost server` on the cached data dir, on free loopback ports; the spool starts empty. */
 export async function startOutpost(options: OutpostOptions = {}): Promise<OutpostProcess> {
   const cacheDir = options.cacheDir ?? CACHE_DIR;
@@ -100,8 +106,7 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
   await rm(join(cacheDir, 'data', 'spool'), { recursive: true, force: true });
   const [httpPort, devicePort, mqttPort] = await findFreePorts(3);
   if (httpPort === undefined || devicePort === undefined || mqttPort === undefined) throw new Error('no free ports');
-  // Node flags for the server only, e.g. OUTPOST_BENCH_SERVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to see where its CPU goes.
-  const nodeFlags = (process.env['OUTPOST_BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+  const nodeFlags = serverNodeFlags();
   const operatorUrl = `http://127.0.0.1:${String(httpPort)}`;
   const server = await startServerProcess(
     cacheDir,
@@ -381,6 +386,50 @@ export async function startMosquitto(options: MosquittoOptions): Promise<BrokerU
   if (pid === undefined) throw new Error('mosquitto has no pid');
   return {
     name: options.persistence ? 'mosquitto (persistence)' : 'mosquitto',
+    url: `mqtts://127.0.0.1:${String(handle.ports[0])}`,
+    serverCaPem: server.caPem,
+    pid,
+    accepted: async () => undefined,
+    stop: () => handle.stop(),
+  };
+}
+
+export interface BareAedesOptions {
+  /** Where its server certificate is cached; default CACHE_DIR. */
+  readonly cacheDir?: string;
+  /** The platform CA chain: client certificates must chain to it. */
+  readonly clientCaPem: string;
+}
+
+/**
+ * The floor of Outpost's broker stack (bare-aedes.ts): aedes over `node:tls` with client
+ * certificates required and nothing else, its own process on a free loopback port, the same
+ * Node flags as Outpost's server in this run.
+ */
+export async function startBareAedes(options: BareAedesOptions): Promise<BrokerUnderTest> {
+  const server = await mosquittoServerCredentials(options.cacheDir ?? CACHE_DIR);
+  const script = fileURLToPath(new URL('./bare-aedes.js', import.meta.url));
+  const handle: SpawnedService<true> = await spawnService<true>({
+    name: 'bare aedes',
+    executable: process.execPath,
+    installHint: 'the Node.js running this bench',
+    tempDirPrefix: 'outpost-bench-aedes-',
+    portCount: 1,
+    startTimeoutMs: 20_000,
+    stopTimeoutMs: 10_000,
+    portConflict: /EADDRINUSE/,
+    async configure(ctx) {
+      await writeFile(join(ctx.dir, 'clients-ca.pem'), options.clientCaPem);
+      await writeFile(join(ctx.dir, 'server.pem'), server.certPem);
+      await writeFile(join(ctx.dir, 'server.key'), server.keyPem);
+      return [...serverNodeFlags(), script, String(ctx.ports[0]), ctx.dir];
+    },
+    probe: (ctx) => tcpOpen(ctx.ports[0] ?? 0),
+  });
+  const pid = handle.pid;
+  if (pid === undefined) throw new Error('bare aedes has no pid');
+  return {
+    name: 'bare aedes',
     url: `mqtts://127.0.0.1:${String(handle.ports[0])}`,
     serverCaPem: server.caPem,
     pid,

@@ -30,7 +30,7 @@
  * for 5,000; not measured); later runs reuse them.
  */
 import { keyValueArgs, wholeNumber } from './args.js';
-import { benchDevices, CACHE_DIR, startMosquitto, startOutpost, type BrokerUnderTest, type DeviceIdentity } from './broker-fixtures.js';
+import { benchDevices, CACHE_DIR, startBareAedes, startMosquitto, startOutpost, type BrokerUnderTest, type DeviceIdentity } from './broker-fixtures.js';
 import { idleRss, storm, throughput, type IdleResult, type StormResult, type ThroughputResult } from './broker-scenarios.js';
 import { printResult } from './result-line.js';
 
@@ -45,6 +45,7 @@ const config = {
   idle: num('idle', 1_000),
   storm: num('storm', 5_000),
   persistence: num('persistence', 1) === 1,
+  floor: num('floor', 1) === 1,
   drainTimeoutMs: num('drainMs', 60_000),
   settleMs: num('settleMs', 2_000),
   only: new Set((args['only'] ?? 'throughput,idle,storm').split(',')),
@@ -61,15 +62,15 @@ interface Figures {
 
 const say = (line: string): void => console.log(line);
 
-async function runAll(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], subscriber: DeviceIdentity | undefined, figures: Figures): Promise<void> {
+async function runAll(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], subscriber: DeviceIdentity | undefined, figures: Figures, only: ReadonlySet<string> = config.only): Promise<void> {
   // Idle sessions first, on a broker that has served nothing yet: after the throughput runs the
   // garbage they leave is collected while the sessions connect, and the RSS difference goes
   // negative (-14 kB per session in one run).
-  if (config.only.has('idle') && config.idle > 0) {
+  if (only.has('idle') && config.idle > 0) {
     figures.idle = await idleRss(broker, devices.slice(0, config.idle), { concurrency: 50, settleMs: config.settleMs });
     say(`  ${broker.name} idle: ${String(figures.idle.connections)} sessions, RSS ${mb(figures.idle.rssBefore)} → ${mb(figures.idle.rssAfter)} MB = ${(figures.idle.bytesPerConnection / 1024).toFixed(1)} kB per session`);
   }
-  if (config.only.has('throughput') && config.publishers > 0) {
+  if (only.has('throughput') && config.publishers > 0) {
     const publishers = devices.slice(0, config.publishers);
     for (const qos of [1, 0] as const) {
       const result = await throughput(broker, publishers, subscriber, { qos, messagesPerPublisher: config.messages, window: config.window, samples: config.samples, metrics: config.metrics, drainTimeoutMs: config.drainTimeoutMs });
@@ -82,7 +83,7 @@ async function runAll(broker: BrokerUnderTest, devices: readonly DeviceIdentity[
       );
     }
   }
-  if (config.only.has('storm') && config.storm > 0) {
+  if (only.has('storm') && config.storm > 0) {
     const sessions = new Map<string, Buffer>();
     const stormDevices = devices.slice(0, config.storm);
     figures.storm = await storm(broker, stormDevices, { collect: sessions });
@@ -107,6 +108,7 @@ say(
 const outpostFigures: Figures = {};
 const mosquittoFigures: Figures = {};
 const persistentFigures: Figures = {};
+const floorFigures: Figures = {};
 const outpost = await startOutpost({ cacheDir: config.cache, env: { OUTPOST_LIMIT_MSGS_PER_S: '1000000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB', OUTPOST_LOG_LEVEL: 'warn' } });
 let chainPem: string;
 let devices: DeviceIdentity[];
@@ -143,6 +145,18 @@ if (config.persistence && config.only.has('throughput') && config.publishers > 0
   }
 }
 
+// The stack's floor: aedes over node:tls and nothing else (throughput and idle sessions only).
+const floorOnly = new Set([...config.only].filter((what) => what !== 'storm'));
+if (config.floor && floorOnly.size > 0) {
+  const bare = await startBareAedes({ cacheDir: config.cache, clientCaPem: chainPem });
+  try {
+    say(`bare aedes over node:tls, the floor of Outpost's stack (pid ${String(bare.pid)}, ${bare.url}):`);
+    await runAll(bare, devices, subscriber, floorFigures, floorOnly);
+  } finally {
+    await bare.stop();
+  }
+}
+
 // ---------------------------------------------------------------- the table
 const rows: [string, number | undefined, number | undefined, 'higher' | 'lower', string][] = [];
 const add = (label: string, ours: number | undefined, theirs: number | undefined, better: 'higher' | 'lower', unit: string): void => {
@@ -172,11 +186,30 @@ for (const [label, ours, theirs, better, unit] of rows) {
   const ratio = ours === undefined || theirs === undefined || theirs === 0 ? '—' : `${(ours / theirs).toFixed(2)}× (${better} is better)`;
   say(`${label.padEnd(width)} | ${`${fmt(ours)} ${unit}`.padStart(10)} | ${`${fmt(theirs)} ${unit}`.padStart(10)} | ${ratio}`);
 }
+if (floorFigures.q1 !== undefined || floorFigures.idle !== undefined) {
+  say('');
+  say('the floor (bare aedes + node:tls, nothing of Outpost\'s own work), same run:');
+  const q1 = outpostFigures.q1;
+  const floorQ1 = floorFigures.q1;
+  if (q1 !== undefined && floorQ1 !== undefined) {
+    say(`  QoS 1: ${rate(floorQ1).toFixed(0)} msg/s (mosquitto ×${(rate(floorQ1) / (t(mosquittoFigures, 'q1', rate) ?? Number.NaN)).toFixed(2)}), ${cpuPerMsg(floorQ1).toFixed(1)} µs broker CPU per message; Outpost's own work on top: ${(cpuPerMsg(q1) - cpuPerMsg(floorQ1)).toFixed(1)} µs`);
+  }
+  if (floorFigures.q0 !== undefined) say(`  QoS 0: ${rate(floorFigures.q0).toFixed(0)} msg/s to a subscriber, ${cpuPerMsg(floorFigures.q0).toFixed(1)} µs per message`);
+  if (floorFigures.idle !== undefined) {
+    say(`  RSS per idle mTLS session: ${(floorFigures.idle.bytesPerConnection / 1024).toFixed(1)} kB` + (outpostFigures.idle === undefined ? '' : `; Outpost's own on top: ${((outpostFigures.idle.bytesPerConnection - floorFigures.idle.bytesPerConnection) / 1024).toFixed(1)} kB`));
+  }
+}
 say('');
 say('goals (issue 12): QoS 1 ≥ 0.6× mosquitto msg/s with validation, spool, ingest and alerts on; ≤ 40 µs broker CPU per QoS 1 message; ≤ 30 kB per idle mTLS session.');
+const floorRows: { name: string; value: number | undefined; unit: string; better: 'higher' | 'lower' }[] = [
+  { name: 'floor: bare aedes QoS 1 accepted msg/s', value: t(floorFigures, 'q1', rate), unit: 'msg/s', better: 'higher' },
+  { name: 'floor: bare aedes QoS 1 broker CPU per message', value: t(floorFigures, 'q1', cpuPerMsg), unit: 'µs', better: 'lower' },
+  { name: 'floor: bare aedes RSS per idle mTLS session', value: floorFigures.idle === undefined ? undefined : floorFigures.idle.bytesPerConnection / 1024, unit: 'kB', better: 'lower' },
+];
 printResult({
   bench: 'broker',
-  figures: rows.map(([label, ours, theirs, better, unit]) => ({
+  figures: [
+    ...rows.map(([label, ours, theirs, better, unit]) => ({
     name: label,
     value: ours ?? null,
     unit,
@@ -185,4 +218,6 @@ printResult({
     anchorValue: theirs ?? null,
     ...(label.startsWith('QoS 1 accepted') || label.startsWith('QoS 1 msg/s') ? { goal: '≥ 0.6× mosquitto' } : label === 'QoS 1 broker CPU per message' ? { goal: '≤ 40 µs' } : label === 'RSS per idle mTLS session' ? { goal: '≤ 30 kB' } : {}),
   })),
+    ...floorRows.filter((row) => row.value !== undefined).map((row) => ({ ...row, value: row.value ?? null })),
+  ],
 });

@@ -1,6 +1,7 @@
 /**
- * Smoke test of the broker benchmark: the built script runs both brokers with tiny numbers
- * and prints every figure for both (the figures themselves are never asserted).
+ * Smoke test of the broker benchmark: the built script runs both brokers (and the stack's floor,
+ * bare aedes) with tiny numbers and prints every figure for each (the figures themselves are
+ * never asserted).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -53,6 +54,17 @@ describe('bench: broker (Outpost vs mosquitto) with tiny numbers', () => {
     }
     expect(result.output).toContain('stored in the spool: 40');
     expect(result.output).not.toContain('warning:');
+  });
+
+  it('measures the floor of the stack (bare aedes over node:tls) beside them: throughput and idle sessions, no storm', () => {
+    expect(result.output).toContain('bare aedes QoS 1: 40/40 accepted (PUBACK)');
+    expect(result.output).toContain('bare aedes QoS 0: 40/40 accepted (subscriber)');
+    expect(result.output).toMatch(/bare aedes idle: 3 sessions, RSS/);
+    expect(result.output).not.toContain('bare aedes storm');
+    expect(result.output).toMatch(/QoS 1: \d+ msg\/s \(mosquitto ×\d+\.\d\d\), \d+\.\d µs broker CPU per message; Outpost's own work on top: -?\d+\.\d µs/);
+    const json = result.output.split('\n').find((line) => line.startsWith('BENCH_RESULT '));
+    const figures = (JSON.parse(json?.slice('BENCH_RESULT '.length) ?? '{}') as { figures?: { name: string; value: number | null }[] }).figures ?? [];
+    expect(figures.find((f) => f.name === 'floor: bare aedes QoS 1 accepted msg/s')?.value).toBeGreaterThan(0);
   });
 
   it('connects every storm client, resuming TLS sessions the second time', () => {
