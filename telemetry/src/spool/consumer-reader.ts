@@ -38,6 +38,16 @@ export class ConsumerReader {
    * that the first record always goes when `firstMayExceed`. Empty when none is durable yet.
    */
   async take(maxRecords: number, maxBytes: number, firstMayExceed: boolean): Promise<SpoolEntry[]> {
+    if (this.state.closed) return [];
+    const cached = this.state.tail.take(this.lastDelivered + 1, maxRecords, maxBytes, firstMayExceed);
+    if (cached !== undefined) {
+      // Caught up with the tail: no file needed until the reader falls behind the cache (then it
+      // starts again from the position index, not from a stale offset).
+      if (this.position) await this.leave();
+      const last = cached[cached.length - 1];
+      if (last !== undefined) this.lastDelivered = last.seq;
+      return cached;
+    }
     const entries: SpoolEntry[] = [];
     let bytes = 0;
     while (entries.length < maxRecords && !this.state.closed) {

@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { OutpostError } from '@outpost/protocol';
-import { sealRecord, type EncodedRecord } from './record-format.js';
+import { RECORD_HEADER_BYTES, sealRecord, type EncodedRecord } from './record-format.js';
 import { syncDirectory } from './segment-files.js';
 import { spoolError } from './spool-errors.js';
 import type { SegmentState, SpoolState } from './spool-state.js';
@@ -203,8 +203,13 @@ export class GroupCommitWriter {
     let offset = start;
     let seq = firstSeq;
     for (const append of chunk) {
-      this.state.index.offer({ seq, base: this.active.base, offset, at: append.record.receivedAt });
-      offset += append.record.bytes.length;
+      const { bytes, receivedAt } = append.record;
+      this.state.index.offer({ seq, base: this.active.base, offset, at: receivedAt });
+      // Durable now: readers that keep up take it from memory, the bytes the file holds.
+      const idEnd = RECORD_HEADER_BYTES + (bytes[3] ?? 0);
+      const deviceId = append.record.deviceId ?? bytes.toString('utf8', RECORD_HEADER_BYTES, idEnd);
+      this.state.tail.add({ seq, deviceId, receivedAt, payload: bytes.subarray(idEnd) }, bytes.length);
+      offset += bytes.length;
       seq += 1;
     }
     this.active.size = this.written;

@@ -44,7 +44,7 @@ export async function openSpool(options: SpoolOptions, deps: SpoolDeps = {}): Pr
 }
 
 async function openLocked(config: ResolvedSpoolOptions, cursorsDir: string, lock: LockFile, deps: SpoolDeps): Promise<Spool> {
-  const state = new SpoolState(config.dir, deps.log);
+  const state = new SpoolState(config.dir, deps.log, config.tailCacheBytes);
   await removeStaleCursorTemps(cursorsDir);
   const cursors = new Map<string, number | undefined>();
   for (const consumer of config.consumers) {
@@ -139,7 +139,7 @@ class OpenSpool implements Spool {
         }),
       );
     }
-    const seq = this.writer.enqueue(encodeRecord(deviceId, payload, receivedAt)).then((value) => ({ seq: value }));
+    const seq = this.writer.enqueue(encodeRecord(deviceId, payload, receivedAt, record.deviceId)).then((value) => ({ seq: value }));
     this.checkPressure();
     return seq;
   }

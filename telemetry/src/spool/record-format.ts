@@ -31,6 +31,8 @@ export const MAX_DEVICE_ID_BYTES = 255;
 export interface EncodedRecord {
   readonly bytes: Buffer;
   readonly receivedAt: number;
+  /** The device id as text, when the appender has it (else read back from the bytes). */
+  readonly deviceId?: string | undefined;
 }
 
 /** A decoded, verified header. */
@@ -43,7 +45,7 @@ export interface RecordHeader {
 }
 
 /** Lays out header (without seq and header CRC) and body; computes the body CRC. */
-export function encodeRecord(deviceId: Buffer, payload: Uint8Array, receivedAt: number): EncodedRecord {
+export function encodeRecord(deviceId: Buffer, payload: Uint8Array, receivedAt: number, deviceIdText?: string): EncodedRecord {
   const bodyBytes = deviceId.length + payload.length;
   const bytes = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
   bytes[0] = RECORD_MAGIC_0;
@@ -57,7 +59,7 @@ export function encodeRecord(deviceId: Buffer, payload: Uint8Array, receivedAt: 
   bytes.set(payload, RECORD_HEADER_BYTES + deviceId.length);
   bytes.writeUInt32LE(crc32(bytes.subarray(RECORD_HEADER_BYTES)), 24);
   bytes.writeUInt32LE(0, 28);
-  return { bytes, receivedAt };
+  return { bytes, receivedAt, deviceId: deviceIdText };
 }
 
 /** Stamps the sequence number and seals the header with its CRC (done when the write is ordered). */

@@ -11,6 +11,7 @@ export const DEFAULT_SPOOL_SEGMENT_BYTES = 64 * 1024 * 1024;
  */
 export const DEFAULT_SPOOL_GROUP_COMMIT_MS = 0;
 export const DEFAULT_SPOOL_NEAR_FULL_RATIO = 0.8;
+export const DEFAULT_SPOOL_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 const MIN_MAX_BYTES = 4096;
 
 export interface ResolvedSpoolOptions {
@@ -20,6 +21,7 @@ export interface ResolvedSpoolOptions {
   readonly segmentBytes: number;
   readonly groupCommitMs: number;
   readonly nearFullRatio: number;
+  readonly tailCacheBytes: number;
 }
 
 function isPositiveInteger(value: unknown): value is number {
@@ -48,6 +50,10 @@ export function resolveSpoolOptions(options: SpoolOptions): ResolvedSpoolOptions
   if (typeof nearFullRatio !== 'number' || !(nearFullRatio > 0 && nearFullRatio <= 1)) {
     problems.push('nearFullRatio must be in (0, 1]');
   }
+  const tailCacheBytes = options.tailCacheBytes ?? DEFAULT_SPOOL_TAIL_CACHE_BYTES;
+  if (typeof tailCacheBytes !== 'number' || !Number.isSafeInteger(tailCacheBytes) || tailCacheBytes < 0) {
+    problems.push('tailCacheBytes must be a whole number of bytes ≥ 0');
+  }
   if (typeof options.dir !== 'string' || options.dir === '') problems.push('dir must be a non-empty path');
   if (!Array.isArray(options.consumers) || options.consumers.length === 0) {
     problems.push('consumers must name at least one consumer');
@@ -67,5 +73,6 @@ export function resolveSpoolOptions(options: SpoolOptions): ResolvedSpoolOptions
     segmentBytes,
     groupCommitMs,
     nearFullRatio,
+    tailCacheBytes,
   });
 }

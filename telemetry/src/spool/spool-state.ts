@@ -3,6 +3,7 @@ import { Subject } from 'rxjs';
 import { PositionIndex } from './position-index.js';
 import { segmentFileName } from './segment-files.js';
 import { spoolError } from './spool-errors.js';
+import { TailCache } from './tail-cache.js';
 import type { SpoolLogger } from './spool-types.js';
 
 /** A segment file; `size` counts durable bytes only (readers never read further). */
@@ -34,10 +35,16 @@ export class SpoolState {
   readonly persisted = new Map<string, number>();
   private readonly reported = new Set<string>();
 
+  /** The newest durable records, for readers that keep up. */
+  readonly tail: TailCache;
+
   constructor(
     readonly dir: string,
     readonly log: SpoolLogger | undefined,
-  ) {}
+    tailCacheBytes = 0,
+  ) {
+    this.tail = new TailCache(tailCacheBytes);
+  }
 
   segmentPath(base: number): string {
     return path.join(this.dir, segmentFileName(base));

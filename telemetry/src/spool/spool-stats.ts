@@ -42,6 +42,7 @@ export function spoolStats(state: SpoolState, writer: GroupCommitWriter, extras:
     maxFsyncMs: writer.maxFsyncMs,
     corruptRegions: state.corruptRegions,
     truncatedBytes: extras.truncatedBytes,
+    readFromMemory: state.tail.served,
     consumers,
   };
   return writer.failure ? { ...stats, failed: writer.failure.code } : stats;

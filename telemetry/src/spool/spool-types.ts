@@ -52,6 +52,11 @@ export interface SpoolOptions {
   readonly groupCommitMs?: number;
   /** `nearFull` from this fraction of maxBytes on; default 0.8. */
   readonly nearFullRatio?: number;
+  /**
+   * The newest durable records kept in memory for readers that keep up (whole records, bytes);
+   * default 8 MiB; 0 = every read goes to the segment files.
+   */
+  readonly tailCacheBytes?: number;
 }
 
 /** Injected dependencies: everything has a real default. */
@@ -112,6 +117,8 @@ export interface SpoolStats {
   readonly corruptRegions: number;
   /** Bytes of a torn tail cut at open. */
   readonly truncatedBytes: number;
+  /** Records readers took from the in-memory tail instead of the segment files, since open. */
+  readonly readFromMemory: number;
   /** Set after a failed fsync: every append is refused until the spool is reopened. */
   readonly failed?: string;
   readonly consumers: Readonly<Record<string, SpoolConsumerStats>>;
