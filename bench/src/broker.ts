@@ -22,9 +22,16 @@
  * `persistence true`. The clients run in this process: on a 2-core machine they compete with
  * the broker for CPU (their CPU is printed too).
  *
+ * - The floor (`floor=1`, default): bare aedes over `node:tls` with client certificates required
+ *   and nothing else (bare-aedes.ts), for throughput and idle sessions: what any broker on this
+ *   stack spends before its own work.
+ *
+ * All brokers run for the whole bench; with `rounds=N` the throughput runs alternate between them
+ * N times and the table shows the medians (this machine drifts by ±20 % within minutes).
+ *
  *   npm run build && node bench/dist/src/broker.js [publishers=20] [messages=2000] [window=16]
- *     [samples=10] [metrics=5] [idle=1000] [storm=5000] [persistence=1] [only=throughput,idle,storm]
- *     [drainMs=60000] [settleMs=2000] [cache=$TMPDIR/outpost-bench-broker]
+ *     [samples=10] [metrics=5] [idle=1000] [storm=5000] [persistence=1] [floor=1] [rounds=1]
+ *     [only=throughput,idle,storm] [drainMs=60000] [settleMs=2000] [cache=$TMPDIR/outpost-bench-broker]
  *
  * The first run at a size enrolls the devices it lacks into the cached platform (a minute
  * for 5,000; not measured); later runs reuse them.
@@ -46,6 +53,7 @@ const config = {
   storm: num('storm', 5_000),
   persistence: num('persistence', 1) === 1,
   floor: num('floor', 1) === 1,
+  rounds: Math.max(1, num('rounds', 1)),
   drainTimeoutMs: num('drainMs', 60_000),
   settleMs: num('settleMs', 2_000),
   only: new Set((args['only'] ?? 'throughput,idle,storm').split(',')),
@@ -53,8 +61,9 @@ const config = {
 };
 
 interface Figures {
-  q1?: ThroughputResult;
-  q0?: ThroughputResult;
+  /** One result per round (rounds alternate between the brokers). */
+  q1: ThroughputResult[];
+  q0: ThroughputResult[];
   idle?: IdleResult;
   storm?: StormResult;
   resumed?: StormResult;
@@ -62,36 +71,33 @@ interface Figures {
 
 const say = (line: string): void => console.log(line);
 
-async function runAll(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], subscriber: DeviceIdentity | undefined, figures: Figures, only: ReadonlySet<string> = config.only): Promise<void> {
-  // Idle sessions first, on a broker that has served nothing yet: after the throughput runs the
-  // garbage they leave is collected while the sessions connect, and the RSS difference goes
-  // negative (-14 kB per session in one run).
-  if (only.has('idle') && config.idle > 0) {
-    figures.idle = await idleRss(broker, devices.slice(0, config.idle), { concurrency: 50, settleMs: config.settleMs });
-    say(`  ${broker.name} idle: ${String(figures.idle.connections)} sessions, RSS ${mb(figures.idle.rssBefore)} → ${mb(figures.idle.rssAfter)} MB = ${(figures.idle.bytesPerConnection / 1024).toFixed(1)} kB per session`);
+/** Idle sessions, on a broker that has served nothing yet: after throughput runs the garbage they leave is collected while the sessions connect, and the RSS difference goes negative (-14 kB per session in one run). */
+async function idlePhase(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], figures: Figures): Promise<void> {
+  figures.idle = await idleRss(broker, devices.slice(0, config.idle), { concurrency: 50, settleMs: config.settleMs });
+  say(`  ${broker.name} idle: ${String(figures.idle.connections)} sessions, RSS ${mb(figures.idle.rssBefore)} → ${mb(figures.idle.rssAfter)} MB = ${(figures.idle.bytesPerConnection / 1024).toFixed(1)} kB per session`);
+}
+
+async function throughputPhase(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], subscriber: DeviceIdentity | undefined, figures: Figures): Promise<void> {
+  const publishers = devices.slice(0, config.publishers);
+  for (const qos of [1, 0] as const) {
+    const result = await throughput(broker, publishers, subscriber, { qos, messagesPerPublisher: config.messages, window: config.window, samples: config.samples, metrics: config.metrics, drainTimeoutMs: config.drainTimeoutMs });
+    (qos === 1 ? figures.q1 : figures.q0).push(result);
+    say(
+      `  ${broker.name} QoS ${String(qos)}: ${String(result.accepted)}/${String(result.sent)} accepted (${result.acceptedBy}) in ${result.acceptSeconds.toFixed(2)} s = ${rate(result).toFixed(0)} msg/s; broker CPU ${result.brokerCpuSeconds.toFixed(2)} s = ${cpuPerMsg(result).toFixed(1)} µs/msg; client CPU ${result.clientCpuSeconds.toFixed(2)} s` +
+        (result.stored === undefined ? '' : `; stored in the spool: ${String(result.stored)}`) +
+        (result.delivered === undefined ? '' : `; subscriber got ${String(result.delivered)}${result.deliverSeconds === undefined ? '' : ` by ${result.deliverSeconds.toFixed(2)} s`}`),
+    );
   }
-  if (only.has('throughput') && config.publishers > 0) {
-    const publishers = devices.slice(0, config.publishers);
-    for (const qos of [1, 0] as const) {
-      const result = await throughput(broker, publishers, subscriber, { qos, messagesPerPublisher: config.messages, window: config.window, samples: config.samples, metrics: config.metrics, drainTimeoutMs: config.drainTimeoutMs });
-      if (qos === 1) figures.q1 = result;
-      else figures.q0 = result;
-      say(
-        `  ${broker.name} QoS ${String(qos)}: ${String(result.accepted)}/${String(result.sent)} accepted (${result.acceptedBy}) in ${result.acceptSeconds.toFixed(2)} s = ${rate(result).toFixed(0)} msg/s; broker CPU ${result.brokerCpuSeconds.toFixed(2)} s = ${cpuPerMsg(result).toFixed(1)} µs/msg; client CPU ${result.clientCpuSeconds.toFixed(2)} s` +
-          (result.stored === undefined ? '' : `; stored in the spool: ${String(result.stored)}`) +
-          (result.delivered === undefined ? '' : `; subscriber got ${String(result.delivered)}${result.deliverSeconds === undefined ? '' : ` by ${result.deliverSeconds.toFixed(2)} s`}`),
-      );
-    }
-  }
-  if (only.has('storm') && config.storm > 0) {
-    const sessions = new Map<string, Buffer>();
-    const stormDevices = devices.slice(0, config.storm);
-    figures.storm = await storm(broker, stormDevices, { collect: sessions });
-    say(`  ${broker.name} storm: ${stormLine(figures.storm)} (${String(sessions.size)} session tickets kept)`);
-    await new Promise((r) => setTimeout(r, config.settleMs));
-    figures.resumed = await storm(broker, stormDevices, { sessions });
-    say(`  ${broker.name} storm with TLS resumption: ${stormLine(figures.resumed)}`);
-  }
+}
+
+async function stormPhase(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], figures: Figures): Promise<void> {
+  const sessions = new Map<string, Buffer>();
+  const stormDevices = devices.slice(0, config.storm);
+  figures.storm = await storm(broker, stormDevices, { collect: sessions });
+  say(`  ${broker.name} storm: ${stormLine(figures.storm)} (${String(sessions.size)} session tickets kept)`);
+  await new Promise((r) => setTimeout(r, config.settleMs));
+  figures.resumed = await storm(broker, stormDevices, { sessions });
+  say(`  ${broker.name} storm with TLS resumption: ${stormLine(figures.resumed)}`);
 }
 
 const rate = (r: ThroughputResult): number => r.accepted / r.acceptSeconds;
@@ -105,56 +111,59 @@ say(
   `broker benchmark: ${JSON.stringify({ ...config, only: [...config.only] })}; Node ${process.version}; ${String((await import('node:os')).cpus().length)} CPUs (clients share them with the broker)`,
 );
 
-const outpostFigures: Figures = {};
-const mosquittoFigures: Figures = {};
-const persistentFigures: Figures = {};
-const floorFigures: Figures = {};
-const outpost = await startOutpost({ cacheDir: config.cache, env: { OUTPOST_LIMIT_MSGS_PER_S: '1000000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB', OUTPOST_LOG_LEVEL: 'warn' } });
-let chainPem: string;
-let devices: DeviceIdentity[];
-let subscriber: DeviceIdentity;
+const figuresOf = (): Figures => ({ q1: [], q0: [] });
+const outpostFigures = figuresOf();
+const mosquittoFigures = figuresOf();
+const persistentFigures = figuresOf();
+const floorFigures = figuresOf();
+const running = config.only.has('throughput') && config.publishers > 0;
+const idling = config.only.has('idle') && config.idle > 0;
+const storming = config.only.has('storm') && config.storm > 0;
+
+// Every broker runs for the whole bench (an idle broker costs no CPU), so the throughput rounds
+// can alternate between them: this machine drifts by ±20 % within minutes, and a ratio of two runs
+// minutes apart says more about the drift than about the brokers.
+const stops: (() => Promise<void>)[] = [];
 try {
-  ({ devices, subscriber } = await benchDevices(outpost, need, (line) => process.stdout.write(line.endsWith(' ') ? line : `${line}\n`)));
-  chainPem = outpost.chainPem;
-  say(`Outpost (pid ${String(outpost.pid)}, ${outpost.url}):`);
-  await runAll(outpost, devices, undefined, outpostFigures);
+  const outpost = await startOutpost({ cacheDir: config.cache, env: { OUTPOST_LIMIT_MSGS_PER_S: '1000000', OUTPOST_LIMIT_BYTES_PER_S: '1 GiB', OUTPOST_LOG_LEVEL: 'warn' } });
+  stops.push(() => outpost.stop());
+  const { devices, subscriber } = await benchDevices(outpost, need, (line) => process.stdout.write(line.endsWith(' ') ? line : `${line}\n`));
+  const mosquitto = await startMosquitto({ cacheDir: config.cache, clientCaPem: outpost.chainPem, persistence: false });
+  stops.push(() => mosquitto.stop());
+  const persistent = config.persistence && running ? await startMosquitto({ cacheDir: config.cache, clientCaPem: outpost.chainPem, persistence: true }) : undefined;
+  if (persistent !== undefined) stops.push(() => persistent.stop());
+  // The stack's floor: aedes over node:tls and nothing else (throughput and idle sessions only).
+  const bare = config.floor && (running || idling) ? await startBareAedes({ cacheDir: config.cache, clientCaPem: outpost.chainPem }) : undefined;
+  if (bare !== undefined) stops.push(() => bare.stop());
+  say(`Outpost: pid ${String(outpost.pid)}, ${outpost.url}`);
+  say(`mosquitto, persistence false: pid ${String(mosquitto.pid)}, ${mosquitto.url}`);
+  if (persistent !== undefined) say(`mosquitto, persistence true: pid ${String(persistent.pid)}, ${persistent.url}`);
+  if (bare !== undefined) say(`bare aedes over node:tls, the floor of Outpost's stack: pid ${String(bare.pid)}, ${bare.url}`);
+
+  if (idling) {
+    await idlePhase(outpost, devices, outpostFigures);
+    await idlePhase(mosquitto, devices, mosquittoFigures);
+    if (bare !== undefined) await idlePhase(bare, devices, floorFigures);
+  }
+  if (running) {
+    for (let round = 1; round <= config.rounds; round += 1) {
+      if (config.rounds > 1) say(`round ${String(round)} of ${String(config.rounds)}:`);
+      await throughputPhase(outpost, devices, undefined, outpostFigures);
+      await throughputPhase(mosquitto, devices, subscriber, mosquittoFigures);
+      if (persistent !== undefined) await throughputPhase(persistent, devices, subscriber, persistentFigures);
+      if (bare !== undefined) await throughputPhase(bare, devices, subscriber, floorFigures);
+    }
+  }
+  if (storming) {
+    await stormPhase(outpost, devices, outpostFigures);
+    await stormPhase(mosquitto, devices, mosquittoFigures);
+  }
   const refused = await outpost.metric('outpost_mqtt_validation_failures_total');
   if (refused > 0) say(`  warning: Outpost refused ${String(refused)} payloads (validation)`);
   const limited = await outpost.metric('outpost_mqtt_rate_limited_total');
   if (limited > 0) say(`  warning: Outpost rate-limited ${String(limited)} publishes`);
 } finally {
-  await outpost.stop();
-}
-
-const mosquitto = await startMosquitto({ cacheDir: config.cache, clientCaPem: chainPem, persistence: false });
-try {
-  say(`mosquitto, persistence false (pid ${String(mosquitto.pid)}, ${mosquitto.url}):`);
-  await runAll(mosquitto, devices, subscriber, mosquittoFigures);
-} finally {
-  await mosquitto.stop();
-}
-if (config.persistence && config.only.has('throughput') && config.publishers > 0) {
-  const persistent = await startMosquitto({ cacheDir: config.cache, clientCaPem: chainPem, persistence: true });
-  try {
-    say(`mosquitto, persistence true (pid ${String(persistent.pid)}):`);
-    config.only.delete('idle');
-    config.only.delete('storm');
-    await runAll(persistent, devices, subscriber, persistentFigures);
-  } finally {
-    await persistent.stop();
-  }
-}
-
-// The stack's floor: aedes over node:tls and nothing else (throughput and idle sessions only).
-const floorOnly = new Set([...config.only].filter((what) => what !== 'storm'));
-if (config.floor && floorOnly.size > 0) {
-  const bare = await startBareAedes({ cacheDir: config.cache, clientCaPem: chainPem });
-  try {
-    say(`bare aedes over node:tls, the floor of Outpost's stack (pid ${String(bare.pid)}, ${bare.url}):`);
-    await runAll(bare, devices, subscriber, floorFigures, floorOnly);
-  } finally {
-    await bare.stop();
-  }
+  for (const stop of stops.reverse()) await stop().catch((error: unknown) => say(`  warning: stopping a broker failed: ${String(error)}`));
 }
 
 // ---------------------------------------------------------------- the table
@@ -162,12 +171,19 @@ const rows: [string, number | undefined, number | undefined, 'higher' | 'lower',
 const add = (label: string, ours: number | undefined, theirs: number | undefined, better: 'higher' | 'lower', unit: string): void => {
   rows.push([label, ours, theirs, better, unit]);
 };
-const t = (f: Figures, key: 'q1' | 'q0', read: (r: ThroughputResult) => number): number | undefined => (f[key] === undefined ? undefined : read(f[key]));
+/** The median over the rounds (the figure of each round read by `read`). */
+const t = (f: Figures, key: 'q1' | 'q0', read: (r: ThroughputResult) => number): number | undefined => median(f[key].map(read));
+function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
 add('QoS 1 accepted msg/s (PUBACKs)', t(outpostFigures, 'q1', rate), t(mosquittoFigures, 'q1', rate), 'higher', 'msg/s');
 add('QoS 1 broker CPU per message', t(outpostFigures, 'q1', cpuPerMsg), t(mosquittoFigures, 'q1', cpuPerMsg), 'lower', 'µs');
 add('QoS 0 accepted msg/s (Outpost: spool; mosquitto: subscriber)', t(outpostFigures, 'q0', rate), t(mosquittoFigures, 'q0', rate), 'higher', 'msg/s');
 add('QoS 0 broker CPU per message', t(outpostFigures, 'q0', cpuPerMsg), t(mosquittoFigures, 'q0', cpuPerMsg), 'lower', 'µs');
-if (persistentFigures.q1 !== undefined) {
+if (persistentFigures.q1.length > 0) {
   add('QoS 1 msg/s vs mosquitto persistence true', t(outpostFigures, 'q1', rate), t(persistentFigures, 'q1', rate), 'higher', 'msg/s');
   add('QoS 1 CPU/msg vs mosquitto persistence true', t(outpostFigures, 'q1', cpuPerMsg), t(persistentFigures, 'q1', cpuPerMsg), 'lower', 'µs');
 }
@@ -186,15 +202,22 @@ for (const [label, ours, theirs, better, unit] of rows) {
   const ratio = ours === undefined || theirs === undefined || theirs === 0 ? '—' : `${(ours / theirs).toFixed(2)}× (${better} is better)`;
   say(`${label.padEnd(width)} | ${`${fmt(ours)} ${unit}`.padStart(10)} | ${`${fmt(theirs)} ${unit}`.padStart(10)} | ${ratio}`);
 }
-if (floorFigures.q1 !== undefined || floorFigures.idle !== undefined) {
+if (config.rounds > 1 && outpostFigures.q1.length > 0 && mosquittoFigures.q1.length === outpostFigures.q1.length) {
+  const ratios = outpostFigures.q1.map((ours, i) => rate(ours) / rate(mosquittoFigures.q1[i] as ThroughputResult));
+  say('');
+  say(`QoS 1 Outpost/mosquitto msg/s by round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${(median(ratios) ?? Number.NaN).toFixed(2)}×); the table shows medians over the rounds`);
+}
+if (floorFigures.q1.length > 0 || floorFigures.idle !== undefined) {
   say('');
   say('the floor (bare aedes + node:tls, nothing of Outpost\'s own work), same run:');
-  const q1 = outpostFigures.q1;
-  const floorQ1 = floorFigures.q1;
-  if (q1 !== undefined && floorQ1 !== undefined) {
-    say(`  QoS 1: ${rate(floorQ1).toFixed(0)} msg/s (mosquitto ×${(rate(floorQ1) / (t(mosquittoFigures, 'q1', rate) ?? Number.NaN)).toFixed(2)}), ${cpuPerMsg(floorQ1).toFixed(1)} µs broker CPU per message; Outpost's own work on top: ${(cpuPerMsg(q1) - cpuPerMsg(floorQ1)).toFixed(1)} µs`);
+  const ownQ1 = t(outpostFigures, 'q1', cpuPerMsg);
+  const floorQ1 = t(floorFigures, 'q1', cpuPerMsg);
+  const floorRate = t(floorFigures, 'q1', rate);
+  if (ownQ1 !== undefined && floorQ1 !== undefined && floorRate !== undefined) {
+    say(`  QoS 1: ${floorRate.toFixed(0)} msg/s (mosquitto ×${(floorRate / (t(mosquittoFigures, 'q1', rate) ?? Number.NaN)).toFixed(2)}), ${floorQ1.toFixed(1)} µs broker CPU per message; Outpost's own work on top: ${(ownQ1 - floorQ1).toFixed(1)} µs`);
   }
-  if (floorFigures.q0 !== undefined) say(`  QoS 0: ${rate(floorFigures.q0).toFixed(0)} msg/s to a subscriber, ${cpuPerMsg(floorFigures.q0).toFixed(1)} µs per message`);
+  const floorQ0 = t(floorFigures, 'q0', rate);
+  if (floorQ0 !== undefined) say(`  QoS 0: ${floorQ0.toFixed(0)} msg/s to a subscriber, ${(t(floorFigures, 'q0', cpuPerMsg) ?? Number.NaN).toFixed(1)} µs per message`);
   if (floorFigures.idle !== undefined) {
     say(`  RSS per idle mTLS session: ${(floorFigures.idle.bytesPerConnection / 1024).toFixed(1)} kB` + (outpostFigures.idle === undefined ? '' : `; Outpost's own on top: ${((outpostFigures.idle.bytesPerConnection - floorFigures.idle.bytesPerConnection) / 1024).toFixed(1)} kB`));
   }

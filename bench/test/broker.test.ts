@@ -36,7 +36,7 @@ describe('bench: broker (Outpost vs mosquitto) with tiny numbers', () => {
 
   beforeAll(async () => {
     cache = await mkdtemp(join(tmpdir(), 'outpost-bench-broker-smoke-'));
-    result = await run(['publishers=2', 'messages=20', 'window=4', 'idle=3', 'storm=3', 'settleMs=100', 'persistence=0', `cache=${cache}`]);
+    result = await run(['publishers=2', 'messages=20', 'window=4', 'idle=3', 'storm=3', 'settleMs=100', 'persistence=0', 'rounds=2', `cache=${cache}`]);
   }, RUN_TIMEOUT_MS + 10_000);
   afterAll(async () => {
     await rm(cache, { recursive: true, force: true });
@@ -54,6 +54,15 @@ describe('bench: broker (Outpost vs mosquitto) with tiny numbers', () => {
     }
     expect(result.output).toContain('stored in the spool: 40');
     expect(result.output).not.toContain('warning:');
+  });
+
+  it('alternates the throughput runs between the brokers, round by round, and reports the ratio of each round', () => {
+    const order = result.output
+      .split('\n')
+      .filter((line) => / QoS 1: \d+\/\d+ accepted/.test(line) || /^round \d of 2:$/.test(line))
+      .map((line) => line.trim().split(' QoS')[0]);
+    expect(order).toEqual(['round 1 of 2:', 'Outpost', 'mosquitto', 'bare aedes', 'round 2 of 2:', 'Outpost', 'mosquitto', 'bare aedes']);
+    expect(result.output).toMatch(/QoS 1 Outpost\/mosquitto msg\/s by round: \d+\.\d\d×, \d+\.\d\d× \(median \d+\.\d\d×\)/);
   });
 
   it('measures the floor of the stack (bare aedes over node:tls) beside them: throughput and idle sessions, no storm', () => {
