@@ -35,7 +35,7 @@ interface BenchEntry {
 /** The benches, the anchor each measures against, and their sizes per profile (each bench's own argument form). */
 const BENCHES: readonly BenchEntry[] = [
   // vs Debian mosquitto configured alike, same run: throughput, CPU/msg, idle session RSS, reconnect storm.
-  { bench: 'broker', file: 'broker.js', quick: ['publishers=5', 'messages=300', 'idle=200', 'storm=200', 'persistence=0'], full: ['publishers=20', 'messages=2000', 'idle=1000', 'storm=5000', 'persistence=1'], quickTimeoutS: 240, fullTimeoutS: 1200 },
+  { bench: 'broker', file: 'broker.js', quick: ['publishers=5', 'messages=300', 'idle=200', 'storm=200', 'persistence=0'], full: ['publishers=20', 'messages=2000', 'idle=1000', 'storm=5000', 'persistence=1', 'rounds=3'], quickTimeoutS: 240, fullTimeoutS: 1200 },
   // MQTT → InfluxDB end to end vs the raw influxd ceiling: devices, batches/device, samples/batch, metrics, connections.
   { bench: 'ingest', file: 'ingest.js', quick: ['10', '20', '100', '5', '3'], full: ['20', '100', '100', '5', '3'], quickTimeoutS: 120, fullTimeoutS: 900 },
   // append → alert event latency at msg/s, rules, seconds.
