@@ -126,7 +126,6 @@ class WriteValues {
   readonly metric: string[] = [];
   size = 0;
   #keys = new Float64Array(1024);
-  #scale = 1;
 
   clear(): void {
     this.size = 0;
@@ -150,11 +149,10 @@ class WriteValues {
     const n = this.size;
     if (this.#keys.length < n) this.#keys = new Float64Array(2 ** Math.ceil(Math.log2(n)));
     const scale = 2 ** Math.ceil(Math.log2(n + 1));
-    this.#scale = scale;
     const keys = this.#keys;
     for (let i = 0; i < n; i += 1) keys[i] = (this.series[i] as number) * scale + i;
     keys.subarray(0, n).sort();
-    return (k) => (keys[k] as number) % this.#scale;
+    return (k) => (keys[k] as number) % scale;
   }
 }
 

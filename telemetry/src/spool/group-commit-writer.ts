@@ -203,11 +203,10 @@ export class GroupCommitWriter {
     let offset = start;
     let seq = firstSeq;
     for (const append of chunk) {
-      const { bytes, receivedAt } = append.record;
+      const { bytes, receivedAt, deviceId } = append.record;
       this.state.index.offer({ seq, base: this.active.base, offset, at: receivedAt });
       // Durable now: readers that keep up take it from memory, the bytes the file holds.
       const idEnd = RECORD_HEADER_BYTES + (bytes[3] ?? 0);
-      const deviceId = append.record.deviceId ?? bytes.toString('utf8', RECORD_HEADER_BYTES, idEnd);
       this.state.tail.add({ seq, deviceId, receivedAt, payload: bytes.subarray(idEnd) }, bytes.length);
       offset += bytes.length;
       seq += 1;

@@ -139,7 +139,7 @@ class OpenSpool implements Spool {
         }),
       );
     }
-    const seq = this.writer.enqueue(encodeRecord(deviceId, payload, receivedAt, record.deviceId)).then((value) => ({ seq: value }));
+    const seq = this.writer.enqueue(encodeRecord(record.deviceId, deviceId, payload, receivedAt)).then((value) => ({ seq: value }));
     this.checkPressure();
     return seq;
   }

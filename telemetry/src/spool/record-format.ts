@@ -31,8 +31,8 @@ export const MAX_DEVICE_ID_BYTES = 255;
 export interface EncodedRecord {
   readonly bytes: Buffer;
   readonly receivedAt: number;
-  /** The device id as text, when the appender has it (else read back from the bytes). */
-  readonly deviceId?: string | undefined;
+  /** The device id as text (the bytes hold it as UTF-8): what readers of the in-memory tail get. */
+  readonly deviceId: string;
 }
 
 /** A decoded, verified header. */
@@ -45,21 +45,21 @@ export interface RecordHeader {
 }
 
 /** Lays out header (without seq and header CRC) and body; computes the body CRC. */
-export function encodeRecord(deviceId: Buffer, payload: Uint8Array, receivedAt: number, deviceIdText?: string): EncodedRecord {
-  const bodyBytes = deviceId.length + payload.length;
+export function encodeRecord(deviceId: string, deviceIdBytes: Buffer, payload: Uint8Array, receivedAt: number): EncodedRecord {
+  const bodyBytes = deviceIdBytes.length + payload.length;
   const bytes = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyBytes);
   bytes[0] = RECORD_MAGIC_0;
   bytes[1] = RECORD_MAGIC_1;
   bytes[2] = RECORD_VERSION;
-  bytes[3] = deviceId.length;
+  bytes[3] = deviceIdBytes.length;
   bytes.writeUInt32LE(bodyBytes, 4);
   bytes.writeBigUInt64LE(0n, 8);
   bytes.writeBigUInt64LE(BigInt(receivedAt), 16);
-  deviceId.copy(bytes, RECORD_HEADER_BYTES);
-  bytes.set(payload, RECORD_HEADER_BYTES + deviceId.length);
+  deviceIdBytes.copy(bytes, RECORD_HEADER_BYTES);
+  bytes.set(payload, RECORD_HEADER_BYTES + deviceIdBytes.length);
   bytes.writeUInt32LE(crc32(bytes.subarray(RECORD_HEADER_BYTES)), 24);
   bytes.writeUInt32LE(0, 28);
-  return { bytes, receivedAt, deviceId: deviceIdText };
+  return { bytes, receivedAt, deviceId };
 }
 
 /** Stamps the sequence number and seals the header with its CRC (done when the write is ordered). */

@@ -41,7 +41,7 @@ export class SpoolState {
   constructor(
     readonly dir: string,
     readonly log: SpoolLogger | undefined,
-    tailCacheBytes = 0,
+    tailCacheBytes: number,
   ) {
     this.tail = new TailCache(tailCacheBytes);
   }

@@ -30,7 +30,7 @@ export class TailCache {
   add(entry: SpoolEntry, bytes: number): void {
     if (this.#maxBytes <= 0) return;
     const last = this.#entries[this.#entries.length - 1];
-    if (last !== undefined && entry.seq !== last.seq + 1) this.clear();
+    if (last !== undefined && entry.seq !== last.seq + 1) this.#clear();
     this.#entries.push(entry);
     this.#sizes.push(bytes);
     this.#bytes += bytes;
@@ -45,7 +45,7 @@ export class TailCache {
     }
   }
 
-  clear(): void {
+  #clear(): void {
     this.#entries = [];
     this.#sizes = [];
     this.#head = 0;

@@ -3,7 +3,7 @@ import { PositionIndex } from '../../src/spool/position-index.js';
 import { bodyMatches, decodeHeader, encodeRecord, RECORD_HEADER_BYTES, sealRecord } from '../../src/spool/record-format.js';
 
 function sealed(seq: number): Buffer {
-  const record = encodeRecord(Buffer.from('pi-01'), Buffer.from('{"v":1}'), 1_700_000_000_123);
+  const record = encodeRecord('pi-01', Buffer.from('pi-01'), Buffer.from('{"v":1}'), 1_700_000_000_123);
   sealRecord(record, seq);
   return record.bytes;
 }
