@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { adminApi, findFreePorts, startServerProcess, waitFor } from '@outpost/e2e';
 import { parseDuration } from '@outpost/protocol';
 import { printResult } from './result-line.js';
+import { median } from './stats.js';
 
 const AGENT_SRC = dirname(createRequire(import.meta.url).resolve('@outpost/edge-agent'));
 const AGENT_DIR = dirname(dirname(AGENT_SRC));
@@ -106,12 +107,6 @@ function agentConfig(rate: number): unknown {
   const intervalMs = Math.round((1000 * metricsPerSample) / rate);
   const metrics = Object.fromEntries(Array.from({ length: metricsPerSample }, (_, i) => [`m${String(i).padStart(3, '0')}`, { base: 20 + i, amplitude: 2, periodS: 60, noise: 0.1 }]));
   return { collectors: [{ type: 'simulated', intervalMs, seed: rate, metrics }] };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 function runToEnd(args: readonly string[]): Promise<{ code: number | null; output: string }> {

@@ -40,6 +40,7 @@ import { keyValueArgs, wholeNumber } from './args.js';
 import { benchDevices, CACHE_DIR, startBareAedes, startMosquitto, startOutpost, type BrokerUnderTest, type DeviceIdentity } from './broker-fixtures.js';
 import { idleRss, storm, throughput, type IdleResult, type StormResult, type ThroughputResult } from './broker-scenarios.js';
 import { printResult } from './result-line.js';
+import { median } from './stats.js';
 
 const args = keyValueArgs(process.argv.slice(2));
 const num = (key: string, fallback: number): number => wholeNumber(args, key, fallback);
@@ -171,14 +172,8 @@ const rows: [string, number | undefined, number | undefined, 'higher' | 'lower',
 const add = (label: string, ours: number | undefined, theirs: number | undefined, better: 'higher' | 'lower', unit: string): void => {
   rows.push([label, ours, theirs, better, unit]);
 };
-/** The median over the rounds (the figure of each round read by `read`). */
-const t = (f: Figures, key: 'q1' | 'q0', read: (r: ThroughputResult) => number): number | undefined => median(f[key].map(read));
-function median(values: readonly number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
+/** The median over the rounds (the figure of each round read by `read`); undefined when the broker ran none. */
+const t = (f: Figures, key: 'q1' | 'q0', read: (r: ThroughputResult) => number): number | undefined => (f[key].length === 0 ? undefined : median(f[key].map(read)));
 add('QoS 1 accepted msg/s (PUBACKs)', t(outpostFigures, 'q1', rate), t(mosquittoFigures, 'q1', rate), 'higher', 'msg/s');
 add('QoS 1 broker CPU per message', t(outpostFigures, 'q1', cpuPerMsg), t(mosquittoFigures, 'q1', cpuPerMsg), 'lower', 'µs');
 add('QoS 0 accepted msg/s (Outpost: spool; mosquitto: subscriber)', t(outpostFigures, 'q0', rate), t(mosquittoFigures, 'q0', rate), 'higher', 'msg/s');
@@ -205,7 +200,7 @@ for (const [label, ours, theirs, better, unit] of rows) {
 if (config.rounds > 1 && outpostFigures.q1.length > 0 && mosquittoFigures.q1.length === outpostFigures.q1.length) {
   const ratios = outpostFigures.q1.map((ours, i) => rate(ours) / rate(mosquittoFigures.q1[i] as ThroughputResult));
   say('');
-  say(`QoS 1 Outpost/mosquitto msg/s by round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${(median(ratios) ?? Number.NaN).toFixed(2)}×); the table shows medians over the rounds`);
+  say(`QoS 1 Outpost/mosquitto msg/s by round: ${ratios.map((r) => `${r.toFixed(2)}×`).join(', ')} (median ${median(ratios).toFixed(2)}×); the table shows medians over the rounds`);
 }
 if (floorFigures.q1.length > 0 || floorFigures.idle !== undefined) {
   say('');
@@ -233,14 +228,14 @@ printResult({
   bench: 'broker',
   figures: [
     ...rows.map(([label, ours, theirs, better, unit]) => ({
-    name: label,
-    value: ours ?? null,
-    unit,
-    better,
-    anchor: label.includes('persistence true') ? 'mosquitto (persistence true)' : 'mosquitto',
-    anchorValue: theirs ?? null,
-    ...(label.startsWith('QoS 1 accepted') || label.startsWith('QoS 1 msg/s') ? { goal: '≥ 0.6× mosquitto' } : label === 'QoS 1 broker CPU per message' ? { goal: '≤ 40 µs' } : label === 'RSS per idle mTLS session' ? { goal: '≤ 30 kB' } : {}),
-  })),
+      name: label,
+      value: ours ?? null,
+      unit,
+      better,
+      anchor: label.includes('persistence true') ? 'mosquitto (persistence true)' : 'mosquitto',
+      anchorValue: theirs ?? null,
+      ...(label.startsWith('QoS 1 accepted') || label.startsWith('QoS 1 msg/s') ? { goal: '≥ 0.6× mosquitto' } : label === 'QoS 1 broker CPU per message' ? { goal: '≤ 40 µs' } : label === 'RSS per idle mTLS session' ? { goal: '≤ 30 kB' } : {}),
+    })),
     ...floorRows.filter((row) => row.value !== undefined).map((row) => ({ ...row, value: row.value ?? null })),
   ],
 });
