@@ -126,8 +126,10 @@ export function createBrokerPart(partOptions: BrokerPartOptions = {}): (deps: Pa
     };
     // Decode once: the hook's validated batches, handed typed to the spool's consumers — ingest
     // here, and the alerts part (spool consumer `alerts`, composed after the broker) through the
-    // `telemetryRecords` port.
-    const records = new TelemetryRecords({ consumers: (deps.telemetry === undefined ? 0 : 1) + (options.spoolConsumers.includes('alerts') ? 1 : 0) });
+    // `telemetryRecords` port. A store in its own thread decodes what ingest hands it there
+    // (`writeEntries`), so ingest takes nothing from memory then.
+    const ingestTakes = deps.telemetry !== undefined && deps.telemetry.writeEntries === undefined;
+    const records = new TelemetryRecords({ consumers: (ingestTakes ? 1 : 0) + (options.spoolConsumers.includes('alerts') ? 1 : 0) });
     const openSink = async (): Promise<IngestSink> => {
       if (options.sink !== undefined) return options.sink;
       spool = await openSpool({ dir: join(config.dataDir, 'spool'), consumers: options.spoolConsumers, maxBytes: config.spoolMaxBytes }, { clock: deps.clock, log });

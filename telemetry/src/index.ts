@@ -23,6 +23,7 @@ export * from './spool/index.js';
 export * from './ingest/index.js';
 export type {
   AggregateFn,
+  EntriesWriteResult,
   FleetQuery,
   LatestValue,
   MetricInfo,
@@ -39,6 +40,7 @@ export type {
   WriteResult,
 } from './store/telemetry-store.js';
 export { openTelemetryStore } from './store/open-store.js';
+export type { WorkerTelemetryStore } from './store/worker-store.js';
 export type { InfluxConnectionOptions, OpenTelemetryStoreOptions, TelemetryStoreLog } from './store/open-store.js';
 export { isRetryableStoreError, TELEMETRY_QUERY_INVALID, TELEMETRY_STORE_UNAVAILABLE } from './store/store-errors.js';
 export { openSqliteTelemetryStore } from './adapters/sqlite-store.js';

@@ -145,7 +145,9 @@ export class Platform {
         retentionDays: config.retentionDays,
         deadLetterFile: join(config.dataDir, 'dead-letters', 'telemetry.jsonl'),
         log: log.child({ component: 'telemetry' }),
-        clock,
+        // In real time the store gets its own thread (a second core for SQLite or InfluxDB
+        // encoding, off the broker's); a test's virtual clock keeps it in this thread.
+        ...(options.clock === undefined ? { thread: 'worker' as const } : { clock }),
       });
       const store = telemetry;
       log.info({ store: store.kind }, `telemetry store: ${store.kind}`);

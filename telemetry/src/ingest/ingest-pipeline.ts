@@ -9,10 +9,11 @@
 import { from, mergeMap, type Subscription } from 'rxjs';
 import type { Spool, SpoolEntry } from '../spool/spool-types.js';
 import type { TelemetryStoreLog } from '../store/open-store.js';
-import type { TelemetryPoint, TelemetryStore, WriteResult } from '../store/telemetry-store.js';
+import type { TelemetryStore, WriteResult } from '../store/telemetry-store.js';
 import { backoffMs } from './backoff.js';
 import { pointsOf } from './batch-points.js';
-import { TelemetryRecords, type TelemetryRecordsPort } from './telemetry-records.js';
+import { writeInChunks } from './store-write.js';
+import { TelemetryRecords, type TelemetryRecordsPort, type UnreadableRecord } from './telemetry-records.js';
 
 export const INGEST_CONSUMER = 'ingest';
 
@@ -183,17 +184,12 @@ export class IngestPipeline {
 
   /** Writes the entries' points, retrying until the store confirms; false when shutdown stopped it first. */
   async #ingest(entries: readonly SpoolEntry[]): Promise<boolean> {
-    const { records, unreadable } = this.#records.recordsOf(entries);
-    const points = pointsOf(records);
-    for (const bad of unreadable) {
-      this.#stats.undecodable += 1;
-      this.#deps.log.error({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'ingest: a spooled batch does not decode; skipped');
-    }
+    const write = this.#writerOf(entries);
     for (let attempt = 0; !this.#closing; attempt += 1) {
       const started = performance.now();
       try {
-        const result = await this.#write(points);
-        this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: true });
+        const result = await write.run();
+        this.#observe({ seconds: (performance.now() - started) / 1000, points: result.points, ok: true });
         this.#stats.batches += 1;
         this.#stats.records += entries.length;
         this.#stats.points += result.written;
@@ -205,7 +201,7 @@ export class IngestPipeline {
         this.#warnIfNearFull();
         return true;
       } catch (error) {
-        this.#observe({ seconds: (performance.now() - started) / 1000, points: points.length, ok: false });
+        this.#observe({ seconds: (performance.now() - started) / 1000, points: write.points, ok: false });
         this.#lastError = (error as Error).message;
         this.#failingSince ??= this.#deps.now();
         this.#stats.retries += 1;
@@ -223,26 +219,41 @@ export class IngestPipeline {
     return false;
   }
 
-  /** The points in one store write, or (embedded store) in writes of embeddedWritePoints with the event loop free between them. */
-  async #write(points: readonly TelemetryPoint[]): Promise<WriteResult> {
+  /**
+   * One read's write, ready to (re)try: a store in its own thread takes the entries' bytes and
+   * decodes them there; otherwise the records are decoded here (once) and their points written.
+   * Undecodable entries are reported once, whichever side finds them.
+   */
+  #writerOf(entries: readonly SpoolEntry[]): { points: number; run(): Promise<WriteResult & { readonly points: number }> } {
     const { store } = this.#deps;
-    if (points.length === 0) return { written: 0, deadLettered: 0 };
-    if (store.kind !== 'embedded' || points.length <= this.#options.embeddedWritePoints) return store.write(points, { validated: true });
-    // Grouped by device (a stable sort: the later of two points of one series and ts still wins),
-    // so a series' rollup minutes are recomputed in one transaction, not in every one: in a
-    // micro-bench, 1,000-point transactions cost +45 % CPU unsorted and +0-10 % sorted.
-    const chunk = this.#options.embeddedWritePoints;
-    const grouped = [...points].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
-    let written = 0;
-    let deadLettered = 0;
-    for (let start = 0; start < grouped.length; start += chunk) {
-      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      // A failure retries the whole read: replaced points change nothing (idempotent).
-      const result = await store.write(grouped.slice(start, start + chunk), { validated: true });
-      written += result.written;
-      deadLettered += result.deadLettered;
+    if (store.writeEntries !== undefined) {
+      const writeEntries = store.writeEntries.bind(store);
+      const writer = {
+        points: 0,
+        reported: false,
+        run: async () => {
+          const result = await writeEntries(entries);
+          writer.points = result.points;
+          if (!writer.reported) {
+            writer.reported = true;
+            this.#reportUnreadable(result.unreadable);
+          }
+          return result;
+        },
+      };
+      return writer;
     }
-    return { written, deadLettered };
+    const { records, unreadable } = this.#records.recordsOf(entries);
+    this.#reportUnreadable(unreadable);
+    const points = pointsOf(records);
+    return { points: points.length, run: async () => ({ ...(await writeInChunks(store, points, this.#options.embeddedWritePoints)), points: points.length }) };
+  }
+
+  #reportUnreadable(unreadable: readonly UnreadableRecord[]): void {
+    for (const bad of unreadable) {
+      this.#stats.undecodable += 1;
+      this.#deps.log.error({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'ingest: a spooled batch does not decode; skipped');
+    }
   }
 
   #observe(observation: WriteObservation): void {

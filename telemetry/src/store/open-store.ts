@@ -6,6 +6,7 @@ import type { InfluxRollupOptions } from '../adapters/influx-rollup.js';
 import { openInfluxTelemetryStore } from '../adapters/influx-store.js';
 import { openSqliteTelemetryStore } from '../adapters/sqlite-store.js';
 import type { TelemetryStore } from './telemetry-store.js';
+import { openWorkerTelemetryStore } from './worker-store.js';
 
 export interface TelemetryStoreLog {
   info(o: object, m: string): void;
@@ -44,9 +45,19 @@ export interface OpenTelemetryStoreOptions {
   readonly timeoutMs?: number;
   /** Embedded: how often retention runs (default 1 h). */
   readonly retentionIntervalMs?: number;
+  /**
+   * `worker`: the store runs in its own thread (worker-store.ts) and ingest hands it spool
+   * entries as bytes; needs real time (a `clock` is refused). Default `main`: in the caller's thread.
+   */
+  readonly thread?: 'main' | 'worker';
 }
 
 export async function openTelemetryStore(options: OpenTelemetryStoreOptions): Promise<TelemetryStore> {
+  if (options.thread === 'worker') {
+    if (options.clock !== undefined) throw new Error('a telemetry store in its own thread keeps real time: open it without a clock');
+    const { log, clock: _clock, thread: _thread, ...rest } = options;
+    return openWorkerTelemetryStore(rest, log);
+  }
   if (options.influx === undefined) {
     const store = openSqliteTelemetryStore({
       file: options.embeddedFile,

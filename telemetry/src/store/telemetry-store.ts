@@ -16,6 +16,9 @@
  */
 
 /** A stored metric value (SPEC TelemetryBatch). */
+import type { UnreadableRecord } from '../ingest/telemetry-records.js';
+import type { SpoolEntry } from '../spool/spool-types.js';
+
 export type MetricValue = number | boolean | string;
 
 export type AggregateFn = 'mean' | 'min' | 'max' | 'last' | 'count';
@@ -114,6 +117,12 @@ export interface TelemetryStoreStats {
  * (names, ids, values) are skipped; type conflicts with stored metrics are still refused. Every
  * other caller leaves it out and gets the store's full checks.
  */
+/** What `writeEntries` did: the points written and refused, and the entries that did not decode (skipped). */
+export interface EntriesWriteResult extends WriteResult {
+  readonly points: number;
+  readonly unreadable: readonly UnreadableRecord[];
+}
+
 export interface WriteOptions {
   readonly validated?: boolean;
 }
@@ -139,6 +148,13 @@ export interface TelemetryStore {
    * Absent = confirmed writes are complete already.
    */
   sync?(): Promise<void>;
+  /**
+   * Present when the store runs in its own thread (worker-store.ts): ingest hands it the spool's
+   * entries as they are (their bytes, moved, not copied object by object) and the store's thread
+   * decodes them (trusted: the publish hook validated them) and writes their points. Absent =
+   * ingest decodes and calls `write`.
+   */
+  writeEntries?(entries: readonly SpoolEntry[]): Promise<EntriesWriteResult>;
   stats(): TelemetryStoreStats;
   /** Waits for in-flight writes, then releases sockets/files; idempotent. */
   close(): Promise<void>;

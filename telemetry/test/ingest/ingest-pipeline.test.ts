@@ -10,17 +10,20 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteTelemetryStore, type SqliteTelemetryStore } from '../../src/adapters/sqlite-store.js';
 import { IngestPipeline, INGEST_CONSUMER, TelemetryRecords } from '../../src/ingest/index.js';
+import { openTelemetryStore } from '../../src/store/open-store.js';
 import type { TelemetryStore } from '../../src/store/telemetry-store.js';
+import type { WorkerTelemetryStore } from '../../src/store/worker-store.js';
 import { eventually, memoryLogger, SpoolKit } from '../spool/spool-test-kit.js';
 
 const T0 = 1_700_000_000_000;
 const kit = new SpoolKit();
 const stores: SqliteTelemetryStore[] = [];
 const pipelines: IngestPipeline[] = [];
+const workerStores: WorkerTelemetryStore[] = [];
 
 afterEach(async () => {
   await Promise.allSettled(pipelines.splice(0).map((pipeline) => pipeline.close()));
-  await Promise.allSettled(stores.splice(0).map((store) => store.close()));
+  await Promise.allSettled([...stores.splice(0), ...workerStores.splice(0)].map((store) => store.close()));
   await kit.cleanup();
 });
 
@@ -62,6 +65,33 @@ describe('IngestPipeline', () => {
     expect(pipeline.stats()).toMatchObject({ records: 11, points: 20, undecodable: 1, retries: 0 });
     expect(log.lines.filter((line) => line.level === 'error').map((line) => line.message)).toEqual(['ingest: a spooled batch does not decode; skipped']);
     expect(pipeline.ready()).toBe('ok');
+  });
+
+  it('hands a store in its own thread the entries as bytes: every sample stored, an undecodable record counted once, nothing lost when the thread dies', async () => {
+    const dir = await kit.tempDir();
+    const spool = await kit.open({ dir, consumers: [INGEST_CONSUMER] });
+    const store = (await openTelemetryStore({ embeddedFile: path.join(dir, 'telemetry.sqlite'), retentionDays: 3650, deadLetterFile: path.join(dir, 'dead-letters.jsonl'), thread: 'worker' })) as WorkerTelemetryStore;
+    workerStores.push(store);
+    const log = memoryLogger();
+    for (let seq = 1; seq <= 10; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
+    await spool.append({ deviceId: 'dev-2', payload: Buffer.from('{not json'), receivedAt: T0 });
+    // Nothing is remembered for ingest: the store's thread parses the bytes itself.
+    const records = new TelemetryRecords({ consumers: 1 });
+    const pipeline = new IngestPipeline({ spool, records, store, log, now: () => T0, wait: (ms) => delay(ms, true) }, { maxRecords: 4, maxWaitMs: 1, retryMinMs: 1, retryMaxMs: 5 });
+    pipelines.push(pipeline);
+    pipeline.start();
+    await eventually(() => spool.committed(INGEST_CONSUMER) === spool.stats().lastSeq);
+    expect(pipeline.stats()).toMatchObject({ records: 11, points: 20, undecodable: 1 });
+    expect(records.stats()).toMatchObject({ shared: 0, parsed: 0 });
+
+    // The thread dies while more records arrive: ingest retries (a new thread reopens the store) and stores them all.
+    await store.terminateThread();
+    for (let seq = 11; seq <= 20; seq += 1) await spool.append({ deviceId: 'dev-1', payload: batch(seq), receivedAt: T0 });
+    await eventually(() => spool.committed(INGEST_CONSUMER) === spool.stats().lastSeq);
+    const stored = await store.raw({ deviceIds: ['dev-1'], metric: 'temp', from: T0, to: T0 + 60_000 });
+    expect(stored.map((point) => point.value)).toEqual(Array.from({ length: 40 }, (_, i) => i + 2));
+    expect(pipeline.stats()).toMatchObject({ records: 21, points: 40, undecodable: 1 });
+    expect(log.lines.filter((line) => line.level === 'error').map((line) => line.message)).toEqual(['ingest: a spooled batch does not decode; skipped']);
   });
 
   it('writes a read to the embedded store in transactions of embeddedWritePoints, with the event loop free between them', async () => {
