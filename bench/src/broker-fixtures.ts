@@ -42,6 +42,8 @@ export interface BrokerUnderTest {
   readonly pid: number;
   /** Broker-side count of accepted telemetry batches so far (Outpost: durable in the spool); undefined when the broker has none. */
   accepted(): Promise<number | undefined>;
+  /** Accepted messages the broker has not processed yet (Outpost: spool records ingest or alerts have not committed); absent when a broker keeps no backlog. */
+  backlog?(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -156,6 +158,7 @@ export async function startOutpost(options: OutpostOptions = {}): Promise<Outpos
     pid,
     metric,
     accepted: () => metric('outpost_ingest_spool_last_seq'),
+    backlog: () => metric('outpost_ingest_spool_depth_records'),
     stop: server.stop,
   };
 }

@@ -9,7 +9,9 @@
  *   from /metrics), and mosquitto's deliveries to one subscriber of `devices/+/telemetry` —
  *   Outpost's ACL lets no client subscribe to device data, so it has no subscriber and its
  *   "delivered" is "accepted and stored". Broker CPU per message is utime+stime of the
- *   broker process (/proc) over the run, divided by the accepted messages.
+ *   broker process (/proc, every thread) over the run, divided by the accepted messages; for
+ *   Outpost the run lasts until ingest and alerts have caught up with what it accepted (the
+ *   store works in its own thread and would otherwise finish during the next broker's run).
  * - Idle: RSS of the broker process before and after `idle` idle mTLS sessions, per session.
  * - Reconnect storm: `storm` devices connect at once; time to the last CONNACK. Then a second
  *   storm offering the TLS session tickets of the first (resumption).
@@ -86,6 +88,7 @@ async function throughputPhase(broker: BrokerUnderTest, devices: readonly Device
     say(
       `  ${broker.name} QoS ${String(qos)}: ${String(result.accepted)}/${String(result.sent)} accepted (${result.acceptedBy}) in ${result.acceptSeconds.toFixed(2)} s = ${rate(result).toFixed(0)} msg/s; broker CPU ${result.brokerCpuSeconds.toFixed(2)} s = ${cpuPerMsg(result).toFixed(1)} µs/msg; client CPU ${result.clientCpuSeconds.toFixed(2)} s` +
         (result.stored === undefined ? '' : `; stored in the spool: ${String(result.stored)}`) +
+        (result.caughtUpSeconds === undefined ? '' : `; ingest and alerts caught up at ${result.caughtUpSeconds.toFixed(2)} s`) +
         (result.delivered === undefined ? '' : `; subscriber got ${String(result.delivered)}${result.deliverSeconds === undefined ? '' : ` by ${result.deliverSeconds.toFixed(2)} s`}`),
     );
   }
