@@ -32,7 +32,8 @@ export interface IngestOptions {
    * Most points per store write when the store writes synchronously (the embedded SQLite store
    * holds the event loop for its whole transaction): a read of 500 batches becomes several
    * transactions with the event loop free in between, so PUBACKs and alerts do not queue behind
-   * one long write; default 1,000. Stores that write over the network take a read whole.
+   * one long write; default 1,000. Stores that write over the network take a read whole. A
+   * store in its own thread (`writeEntries`) chunks in that thread, by its own option.
    */
   readonly embeddedWritePoints?: number;
   /** How long a partial read waits for more records; default 20 ms. */
