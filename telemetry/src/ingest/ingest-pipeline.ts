@@ -33,7 +33,7 @@ export interface IngestOptions {
    * holds the event loop for its whole transaction): a read of 500 batches becomes several
    * transactions with the event loop free in between, so PUBACKs and alerts do not queue behind
    * one long write; default 1,000. Stores that write over the network take a read whole. A
-   * store in its own thread (`writeEntries`) chunks in that thread, by its own option.
+   * store in its own thread (`writeEntries`) is handed this and chunks there.
    */
   readonly embeddedWritePoints?: number;
   /** How long a partial read waits for more records; default 20 ms. */
@@ -231,14 +231,11 @@ export class IngestPipeline {
       const writeEntries = store.writeEntries.bind(store);
       const writer = {
         points: 0,
-        reported: false,
+        // Reported on success only, and a read is written again only after a failure: once.
         run: async () => {
-          const result = await writeEntries(entries);
+          const result = await writeEntries(entries, this.#options.embeddedWritePoints);
           writer.points = result.points;
-          if (!writer.reported) {
-            writer.reported = true;
-            this.#reportUnreadable(result.unreadable);
-          }
+          this.#reportUnreadable(result.unreadable);
           return result;
         },
       };

@@ -2,7 +2,7 @@
  * The telemetry store's thread (worker-store.ts is its stand-in in the broker's thread): opens
  * the store from `workerData`, answers calls in the order they arrive and forwards log lines.
  * Spool entries are decoded here (trusted: the publish hook validated them before they were
- * appended) and written in the same chunks ingest would use in the broker's thread.
+ * appended) and written in the chunks ingest asks for.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { pointsOf } from '../ingest/batch-points.js';
@@ -22,7 +22,7 @@ const log: TelemetryStoreLog = {
   error: (data, message) => post({ type: 'log', level: 'error', data, message }),
 };
 
-const { embeddedWritePoints = 1_000, ...options } = workerData as WorkerStoreOptions;
+const options = workerData as WorkerStoreOptions;
 // One consumer, nothing remembered: every entry is parsed once, here.
 const records = new TelemetryRecords({ consumers: 1 });
 
@@ -33,7 +33,7 @@ async function answer(store: TelemetryStore, call: StoreCall): Promise<unknown> 
     case 'writeEntries': {
       const decoded = records.recordsOf(unpackEntries(call.entries));
       const points = pointsOf(decoded.records);
-      const result = await writeInChunks(store, points, Math.max(1, embeddedWritePoints));
+      const result = await writeInChunks(store, points, Math.max(1, call.embeddedWritePoints));
       return { ...result, points: points.length, unreadable: decoded.unreadable } satisfies EntriesWriteResult;
     }
     case 'range':

@@ -15,10 +15,10 @@
  *   user input is never spliced into a query.
  */
 
-/** A stored metric value (SPEC TelemetryBatch). */
 import type { UnreadableRecord } from '../ingest/telemetry-records.js';
 import type { SpoolEntry } from '../spool/spool-types.js';
 
+/** A stored metric value (SPEC TelemetryBatch). */
 export type MetricValue = number | boolean | string;
 
 export type AggregateFn = 'mean' | 'min' | 'max' | 'last' | 'count';
@@ -117,14 +117,14 @@ export interface TelemetryStoreStats {
  * (names, ids, values) are skipped; type conflicts with stored metrics are still refused. Every
  * other caller leaves it out and gets the store's full checks.
  */
+export interface WriteOptions {
+  readonly validated?: boolean;
+}
+
 /** What `writeEntries` did: the points written and refused, and the entries that did not decode (skipped). */
 export interface EntriesWriteResult extends WriteResult {
   readonly points: number;
   readonly unreadable: readonly UnreadableRecord[];
-}
-
-export interface WriteOptions {
-  readonly validated?: boolean;
 }
 
 export interface TelemetryStore {
@@ -151,10 +151,11 @@ export interface TelemetryStore {
   /**
    * Present when the store runs in its own thread (worker-store.ts): ingest hands it the spool's
    * entries as they are (their bytes, moved, not copied object by object) and the store's thread
-   * decodes them (trusted: the publish hook validated them) and writes their points. Absent =
+   * decodes them (trusted: the publish hook validated them) and writes their points, the
+   * embedded store in transactions of at most `embeddedWritePoints` (ingest's option). Absent =
    * ingest decodes and calls `write`.
    */
-  writeEntries?(entries: readonly SpoolEntry[]): Promise<EntriesWriteResult>;
+  writeEntries?(entries: readonly SpoolEntry[], embeddedWritePoints: number): Promise<EntriesWriteResult>;
   stats(): TelemetryStoreStats;
   /** Waits for in-flight writes, then releases sockets/files; idempotent. */
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 /**
- * The TelemetryStore in its own thread (ADR 0003 amendment, issue 12): the store — SQLite
+ * The TelemetryStore in its own thread (ADR 0004 amendment, issue 12): the store — SQLite
  * transactions, rollups and retention, or InfluxDB line encoding and HTTP — runs in a
  * `worker_threads` Worker and this object is its stand-in in the broker's thread. Ingest hands
  * it spool entries as bytes (`writeEntries`: one transferred buffer per read, no object copied
@@ -34,12 +34,12 @@ import type {
 } from './telemetry-store.js';
 
 /** The options the worker opens its store with: everything but the log (forwarded) and the clock (the worker's is real time). */
-export type WorkerStoreOptions = Omit<OpenTelemetryStoreOptions, 'log' | 'clock' | 'thread'> & { readonly embeddedWritePoints?: number };
+export type WorkerStoreOptions = Omit<OpenTelemetryStoreOptions, 'log' | 'clock' | 'thread'>;
 
 /** A call to the store's thread. */
 export type StoreCall =
   | { readonly op: 'write'; readonly points: readonly TelemetryPoint[]; readonly options: WriteOptions }
-  | { readonly op: 'writeEntries'; readonly entries: PackedEntries }
+  | { readonly op: 'writeEntries'; readonly entries: PackedEntries; readonly embeddedWritePoints: number }
   | { readonly op: 'range'; readonly query: RangeQuery }
   | { readonly op: 'fleet'; readonly query: FleetQuery }
   | { readonly op: 'latest'; readonly deviceId: string }
@@ -251,10 +251,10 @@ export class WorkerTelemetryStore implements TelemetryStore {
     return this.#call({ op: 'write', points, options }) as Promise<WriteResult>;
   }
 
-  writeEntries(entries: readonly SpoolEntry[]): Promise<EntriesWriteResult> {
+  writeEntries(entries: readonly SpoolEntry[], embeddedWritePoints: number): Promise<EntriesWriteResult> {
     if (entries.length === 0) return Promise.resolve({ written: 0, deadLettered: 0, points: 0, unreadable: [] });
     const { packed, transfer } = packEntries(entries);
-    return this.#call({ op: 'writeEntries', entries: packed }, transfer) as Promise<EntriesWriteResult>;
+    return this.#call({ op: 'writeEntries', entries: packed, embeddedWritePoints }, transfer) as Promise<EntriesWriteResult>;
   }
 
   range(query: RangeQuery): Promise<SeriesPoint[]> {

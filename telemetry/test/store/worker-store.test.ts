@@ -80,7 +80,7 @@ describe('telemetry store in its own thread', () => {
       entry(2, 'dev-b', 'not json'),
       entry(3, 'dev-b', batch([{ ts: T, metrics: { temp: 5 }, tags: { probe: 'left' } }])),
       entry(4, 'dev-c', '{"no":"samples"}'),
-    ]);
+    ], 1_000);
     expect(result.points).toBe(3);
     expect(result.written).toBe(3);
     expect(result.deadLettered).toBe(0);
@@ -92,7 +92,7 @@ describe('telemetry store in its own thread', () => {
     expect(await store.latest('dev-a')).toEqual({ temp: { ts: T + 1_000, value: 22 }, on: { ts: T, value: true } });
     expect(await store.raw({ metric: 'temp', deviceIds: ['dev-b'], from: T, to: T + 60_000 })).toEqual([{ deviceId: 'dev-b', ts: T, value: 5 }]);
     expect(store.stats()).toMatchObject({ pointsWritten: 3, inFlight: 0 });
-    expect(await store.writeEntries([])).toEqual({ written: 0, deadLettered: 0, points: 0, unreadable: [] });
+    expect(await store.writeEntries([], 1_000)).toEqual({ written: 0, deadLettered: 0, points: 0, unreadable: [] });
   });
 
   it('writes a read larger than one transaction in chunks, every value kept', async () => {
@@ -100,7 +100,7 @@ describe('telemetry store in its own thread', () => {
     const entries = Array.from({ length: 300 }, (_, k) =>
       entry(k + 1, `dev-${String(k % 7)}`, batch(Array.from({ length: 5 }, (_, j) => ({ ts: T + k * 5_000 + j * 1_000, metrics: { temp: k * 10 + j } })))),
     );
-    const result = await store.writeEntries(entries);
+    const result = await store.writeEntries(entries, 1_000);
     expect(result).toMatchObject({ points: 1_500, written: 1_500, unreadable: [] });
     expect(await store.raw({ metric: 'temp', from: T, to: T + 3_600_000, limit: 10_000 })).toHaveLength(1_500);
   });
