@@ -1,8 +1,7 @@
 /** Rate of change in units per second of sample time. */
-import type { TimedNumber } from './window.js';
 
-/** (to − from) per second; undefined when `to` is not later than `from`. */
-export function ratePerSecond(from: TimedNumber, to: TimedNumber): number | undefined {
-  const elapsedMs = to.ts - from.ts;
-  return elapsedMs > 0 ? ((to.value - from.value) * 1000) / elapsedMs : undefined;
+/** (toValue − fromValue) per second; undefined when `toTs` is not later than `fromTs`. Plain numbers: windows and signals keep no point objects. */
+export function ratePerSecondOf(fromTs: number, fromValue: number, toTs: number, toValue: number): number | undefined {
+  const elapsedMs = toTs - fromTs;
+  return elapsedMs > 0 ? ((toValue - fromValue) * 1000) / elapsedMs : undefined;
 }

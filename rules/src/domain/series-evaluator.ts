@@ -29,26 +29,48 @@ export interface SeriesEvaluator {
 
 /** `firingSince`: the series starts firing at that sample time (an alert already open); older samples only backfill. */
 export function createSeriesEvaluator(condition: CompiledCondition, signal: Signal, timing: AlertTiming, firingSince?: number): SeriesEvaluator {
-  let state: AlertState = firingSince === undefined ? IDLE : { phase: 'firing', pendingSince: firingSince, firedAt: firingSince };
-  let newest: number | undefined = firingSince;
-  return {
-    get state() {
-      return state;
-    },
-    next(ts, value) {
-      const operand = toOperand(value, condition.condition);
-      if (operand === undefined || (signal.numeric && typeof operand !== 'number')) return undefined;
-      if (newest !== undefined && ts <= newest) {
-        if (typeof operand === 'number') signal.backfill(ts, operand);
-        return undefined;
-      }
-      newest = ts;
-      const measure = signal.next(ts, operand);
-      if (measure === undefined) return undefined;
-      const step = stepAlert(state, { ts, holds: condition.holds(measure), clears: condition.clears(measure) }, timing);
-      state = step.state;
-      if (step.transition === undefined) return undefined;
-      return { state: step.transition, value: typeof measure === 'number' ? measure : null, ts };
-    },
-  };
+  return new Series(condition, signal, timing, firingSince);
+}
+
+/**
+ * A class, not a closure: the newest sample time is a number field V8 updates in place, where a
+ * closure's variable would box every new time — one survivor per evaluation with a thousand
+ * rules (issue 12, alert p99).
+ */
+class Series implements SeriesEvaluator {
+  readonly #condition: CompiledCondition;
+  readonly #signal: Signal;
+  readonly #timing: AlertTiming;
+  #state: AlertState;
+  /** The newest sample time evaluated; −∞ before the first. */
+  #newest: number;
+
+  constructor(condition: CompiledCondition, signal: Signal, timing: AlertTiming, firingSince: number | undefined) {
+    this.#condition = condition;
+    this.#signal = signal;
+    this.#timing = timing;
+    this.#state = firingSince === undefined ? IDLE : { phase: 'firing', pendingSince: firingSince, firedAt: firingSince };
+    this.#newest = firingSince ?? Number.NEGATIVE_INFINITY;
+  }
+
+  get state(): AlertState {
+    return this.#state;
+  }
+
+  next(ts: number, value: SampleValue): Decision | undefined {
+    const condition = this.#condition;
+    const operand = toOperand(value, condition.condition);
+    if (operand === undefined || (this.#signal.numeric && typeof operand !== 'number')) return undefined;
+    if (ts <= this.#newest) {
+      if (typeof operand === 'number') this.#signal.backfill(ts, operand);
+      return undefined;
+    }
+    this.#newest = ts;
+    const measure = this.#signal.next(ts, operand);
+    if (measure === undefined) return undefined;
+    const step = stepAlert(this.#state, { ts, holds: condition.holds(measure), clears: condition.clears(measure) }, this.#timing);
+    this.#state = step.state;
+    if (step.transition === undefined) return undefined;
+    return { state: step.transition, value: typeof measure === 'number' ? measure : null, ts };
+  }
 }

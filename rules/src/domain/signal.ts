@@ -5,8 +5,7 @@
  */
 import type { RuleWindow } from '@outpost/protocol';
 import type { Operand } from './condition.js';
-import { ratePerSecond } from './rate.js';
-import type { TimedNumber } from './window.js';
+import { ratePerSecondOf } from './rate.js';
 import { SampleWindow } from './window.js';
 
 export interface Signal {
@@ -18,20 +17,23 @@ export interface Signal {
   backfill(ts: number, value: number): void;
 }
 
-/** The sample's own value. */
+/** The sample's own value: it keeps no state, so every series shares one. */
+const RAW: Signal = Object.freeze({ numeric: false, next: (_ts: number, operand: Operand) => operand, backfill: () => undefined });
+
 export function rawSignal(): Signal {
-  return { numeric: false, next: (_ts, operand) => operand, backfill: () => undefined };
+  return RAW;
 }
 
 /** mean/min/max of the values in `(ts − window.ms, ts]`. */
 export function windowSignal(window: RuleWindow): Signal {
   const points = new SampleWindow(window.ms, window.fn);
+  const { fn } = window;
   return {
     numeric: true,
     next(ts, operand) {
       if (typeof operand !== 'number') return undefined;
       points.add(ts, operand);
-      return points.aggregate(window.fn);
+      return points.aggregate(fn);
     },
     backfill: (ts, value) => void points.add(ts, value),
   };
@@ -49,22 +51,31 @@ export function rateSignal(window?: RuleWindow): Signal {
       next(ts, operand) {
         if (typeof operand !== 'number') return undefined;
         points.add(ts, operand);
-        const { first, last } = points;
-        return first === undefined || last === undefined ? undefined : ratePerSecond(first, last);
+        return points.rate();
       },
       backfill: (ts, value) => void points.add(ts, value),
     };
   }
-  let previous: TimedNumber | undefined;
-  return {
-    numeric: true,
-    next(ts, operand) {
-      if (typeof operand !== 'number') return undefined;
-      const current = { ts, value: operand };
-      const rate = previous === undefined ? undefined : ratePerSecond(previous, current);
-      previous = current;
-      return rate;
-    },
-    backfill: () => undefined,
-  };
+  return new ConsecutiveRate();
+}
+
+/** The rate between consecutive samples; the previous one is kept as two numbers, not an object per sample. */
+class ConsecutiveRate implements Signal {
+  readonly numeric = true;
+  #hasPrevious = false;
+  #previousTs = 0;
+  #previousValue = 0;
+
+  next(ts: number, operand: Operand): Operand | undefined {
+    if (typeof operand !== 'number') return undefined;
+    const rate = this.#hasPrevious ? ratePerSecondOf(this.#previousTs, this.#previousValue, ts, operand) : undefined;
+    this.#hasPrevious = true;
+    this.#previousTs = ts;
+    this.#previousValue = operand;
+    return rate;
+  }
+
+  backfill(): void {
+    // Only consecutive in-order samples count: an older one changes nothing.
+  }
 }

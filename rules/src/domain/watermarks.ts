@@ -10,14 +10,24 @@ export interface Watermarks {
 }
 
 export function createWatermarks(): Watermarks {
-  const highest = new Map<string, number>();
+  // One holder per device whose number field is updated in place: a Map of numbers would box
+  // every new sample time (one survivor per evaluation; issue 12, alert p99).
+  const highest = new Map<string, Mark>();
   return {
     observe(deviceId, ts) {
-      const current = highest.get(deviceId);
-      if (current === undefined || ts > current) highest.set(deviceId, ts);
+      const mark = highest.get(deviceId);
+      if (mark === undefined) highest.set(deviceId, new Mark(ts));
+      else if (ts > mark.ts) mark.ts = ts;
     },
-    highest: (deviceId) => highest.get(deviceId),
+    highest: (deviceId) => highest.get(deviceId)?.ts,
   };
+}
+
+class Mark {
+  ts: number;
+  constructor(ts: number) {
+    this.ts = ts;
+  }
 }
 
 /**

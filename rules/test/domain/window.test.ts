@@ -115,3 +115,18 @@ describe('SampleWindow', () => {
     }
   });
 });
+
+describe('SampleWindow.rate', () => {
+  it('is the change per second from the oldest to the newest point in the window', () => {
+    const window = new SampleWindow(2500, 'none');
+    expect(window.rate()).toBeUndefined();
+    window.add(0, 0);
+    expect(window.rate()).toBeUndefined();
+    window.add(1000, 5);
+    expect(window.rate()).toBe(5);
+    window.add(3000, 6);
+    expect(window.rate()).toBe(0.5);
+    expect(window.first).toEqual({ ts: 1000, value: 5 });
+    expect(window.last).toEqual({ ts: 3000, value: 6 });
+  });
+});
