@@ -45,7 +45,10 @@ export class ConsumerReader {
       // starts again from the position index, not from a stale offset).
       if (this.position) await this.leave();
       const last = cached[cached.length - 1];
-      if (last !== undefined) this.lastDelivered = last.seq;
+      if (last !== undefined) {
+        this.lastDelivered = last.seq;
+        this.state.releaseDelivered();
+      }
       return cached;
     }
     const entries: SpoolEntry[] = [];

@@ -56,6 +56,7 @@ export function readBatchesOf(
       });
 
     const reader = new ConsumerReader(state, state.requested.get(consumer) ?? 0);
+    state.readers.set(reader, consumer);
     const room = (): number => maxUncommitted - (reader.delivered - (state.requested.get(consumer) ?? 0));
 
     const loop = async (): Promise<void> => {
@@ -105,7 +106,14 @@ export function readBatchesOf(
         }
       },
     );
-    track(done.finally(() => reader.close()).catch(() => undefined));
+    track(
+      done
+        .finally(() => {
+          state.readers.delete(reader);
+          return reader.close();
+        })
+        .catch(() => undefined),
+    );
 
     return () => {
       stopped = true;

@@ -37,6 +37,8 @@ export class SpoolState {
 
   /** The newest durable records, for readers that keep up. */
   readonly tail: TailCache;
+  /** Readers open now, by the consumer they read for (what each was handed frees the tail cache). */
+  readonly readers = new Map<{ readonly delivered: number }, string>();
 
   constructor(
     readonly dir: string,
@@ -72,6 +74,21 @@ export class SpoolState {
     let total = 0;
     for (const segment of this.segments) total += segment.size;
     return total;
+  }
+
+  /**
+   * Frees the tail cache of the records every consumer has been handed: a consumer's position is
+   * the least of its open readers' (a consumer with none counts at its cursor, so a reader that
+   * starts later still finds its records in memory, within the cache's bound).
+   */
+  releaseDelivered(): void {
+    let floor = Number.POSITIVE_INFINITY;
+    for (const [consumer, cursor] of this.requested) {
+      let position: number | undefined;
+      for (const [reader, of] of this.readers) if (of === consumer) position = Math.min(position ?? Number.POSITIVE_INFINITY, reader.delivered);
+      floor = Math.min(floor, position ?? cursor);
+    }
+    if (floor !== Number.POSITIVE_INFINITY) this.tail.release(floor);
   }
 
   notify(): void {

@@ -11,14 +11,22 @@ import type { SpoolEntry } from './spool-types.js';
  * write took). Seqs are contiguous; a record that does not follow the last one starts the cache
  * over. Bounded by bytes (whole records), oldest out first; a reader further behind reads the
  * file, as after a restart (the cache starts empty).
+ *
+ * Records every consumer has been handed are released at once (`release`): a cache that held
+ * the last 8 MiB regardless kept every record alive for seconds at a few thousand messages per
+ * second, so each one survived the young generation and was copied into old space — the
+ * largest share of the GC pauses behind the alert engine's tail latency (issue 12).
  */
 export class TailCache {
   readonly #maxBytes: number;
-  #entries: SpoolEntry[] = [];
+  /** Released and evicted slots are cleared at once (undefined) so the records can be collected young. */
+  #entries: (SpoolEntry | undefined)[] = [];
   /** The bytes each record holds in memory, by the same index. */
   #sizes: number[] = [];
   #head = 0;
   #bytes = 0;
+  /** The seq after the newest record added: a reader asking for it has caught up (even with the cache emptied). */
+  #next: number | undefined;
   /** Records handed to readers from memory (stats). */
   served = 0;
 
@@ -29,16 +37,29 @@ export class TailCache {
   /** A record just made durable; `bytes` is what it holds in memory (header, device id, payload). */
   add(entry: SpoolEntry, bytes: number): void {
     if (this.#maxBytes <= 0) return;
-    const last = this.#entries[this.#entries.length - 1];
-    if (last !== undefined && entry.seq !== last.seq + 1) this.#clear();
+    if (this.#next !== undefined && entry.seq !== this.#next) this.#clear();
     this.#entries.push(entry);
     this.#sizes.push(bytes);
     this.#bytes += bytes;
-    while (this.#bytes > this.#maxBytes && this.#entries.length - this.#head > 1) {
-      this.#bytes -= this.#sizes[this.#head] ?? 0;
-      this.#head += 1;
-    }
-    if (this.#head > 1024 && this.#head * 2 >= this.#entries.length) {
+    this.#next = entry.seq + 1;
+    while (this.#bytes > this.#maxBytes && this.#entries.length - this.#head > 1) this.#drop();
+    this.#compact();
+  }
+
+  /** Every consumer has been handed the records through `seq`: they leave memory. */
+  release(seq: number): void {
+    while (this.#head < this.#entries.length && (this.#entries[this.#head]?.seq ?? Number.POSITIVE_INFINITY) <= seq) this.#drop();
+    this.#compact();
+  }
+
+  #drop(): void {
+    this.#bytes -= this.#sizes[this.#head] ?? 0;
+    this.#entries[this.#head] = undefined;
+    this.#head += 1;
+  }
+
+  #compact(): void {
+    if (this.#head > 64 && this.#head * 2 >= this.#entries.length) {
       this.#entries = this.#entries.slice(this.#head);
       this.#sizes = this.#sizes.slice(this.#head);
       this.#head = 0;
@@ -50,15 +71,17 @@ export class TailCache {
     this.#sizes = [];
     this.#head = 0;
     this.#bytes = 0;
+    this.#next = undefined;
   }
 
   /**
    * The records from seq `from` on — up to `maxRecords`, within `maxBytes` of payload except
    * that the first always goes when `firstMayExceed` — or undefined when `from` is not in the
-   * cache (older than its oldest record, or the cache is empty). Empty when `from` is just past
-   * the newest record.
+   * cache (older than its oldest record, or nothing was added since it started over). Empty when
+   * `from` is just past the newest record, also after every record was released.
    */
   take(from: number, maxRecords: number, maxBytes: number, firstMayExceed: boolean): SpoolEntry[] | undefined {
+    if (from === this.#next) return [];
     const oldest = this.#entries[this.#head];
     if (oldest === undefined || from < oldest.seq) return undefined;
     let index = this.#head + (from - oldest.seq);

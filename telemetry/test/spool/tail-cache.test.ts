@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpoolEntry } from '../../src/spool/index.js';
-import { batchPayload, readEntries, SpoolKit } from './spool-test-kit.js';
+import { batchPayload, eventually, readEntries, SpoolKit } from './spool-test-kit.js';
 
 const kit = new SpoolKit();
 afterEach(() => kit.cleanup());
@@ -40,6 +40,36 @@ describe('spool tail cache', () => {
     const { readFromMemory } = spool.stats();
     expect(readFromMemory).toBeGreaterThan(0);
     expect(readFromMemory).toBeLessThanOrEqual(35);
+  });
+
+  it('lets go of the records every consumer has been handed: a reader starting over reads them from the files', async () => {
+    const spool = await kit.open({ dir: await kit.tempDir() });
+    const got = { ingest: 0, alerts: 0 };
+    const readers = (['ingest', 'alerts'] as const).map((consumer) => spool.readBatches(consumer).subscribe((batch) => (got[consumer] += batch.length)));
+    for (let n = 0; n < 20; n += 1) await spool.append({ deviceId: 'pi-01', payload: batchPayload(n) });
+    await eventually(() => got.ingest === 20 && got.alerts === 20);
+    expect(spool.stats().readFromMemory).toBe(40);
+    // Nothing was committed: a second ingest reader starts at the cursor, behind what memory still holds.
+    const again = await readEntries(spool, 'ingest', 20);
+    expect(again.map((entry) => entry.seq)).toEqual(Array.from({ length: 20 }, (_, n) => n + 1));
+    expect(spool.stats().readFromMemory).toBe(40);
+    // Caught up, the live readers keep taking new records from memory.
+    await spool.append({ deviceId: 'pi-01', payload: batchPayload(20) });
+    await eventually(() => got.ingest === 21 && got.alerts === 21);
+    expect(spool.stats().readFromMemory).toBe(42);
+    for (const reader of readers) reader.unsubscribe();
+  });
+
+  it('keeps the records a consumer with no open reader has not been handed', async () => {
+    const spool = await kit.open({ dir: await kit.tempDir() });
+    let ingested = 0;
+    const reader = spool.readBatches('ingest').subscribe((batch) => (ingested += batch.length));
+    for (let n = 0; n < 20; n += 1) await spool.append({ deviceId: 'pi-01', payload: batchPayload(n) });
+    await eventually(() => ingested === 20);
+    const alerts = await readEntries(spool, 'alerts', 20);
+    expect(alerts.map((entry) => entry.seq)).toEqual(Array.from({ length: 20 }, (_, n) => n + 1));
+    expect(spool.stats().readFromMemory).toBe(40);
+    reader.unsubscribe();
   });
 
   it('reads every record from the files with tailCacheBytes 0', async () => {
