@@ -29,6 +29,7 @@ import { openSpool, TelemetryRecords } from '@outpost/telemetry';
 import { Registry } from 'prom-client';
 import { NEVER } from 'rxjs';
 import { pino } from 'pino';
+import { benchRules } from './alert-rules.js';
 import { printResult } from './result-line.js';
 
 const rate = Number(process.argv[2] ?? 5000);
@@ -63,14 +64,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 function makeRules(): Rule[] {
-  const rules: Rule[] = [];
-  for (let i = 0; i < ruleCount; i++) {
-    const metric = `m${String(i % metricCount)}`;
-    const base = { v: 1 as const, id: `r${String(i)}`, name: `rule ${String(i)}`, scope: {}, metric, forMs: 60_000, severity: 'warning' as const, cooldownMs: 0, enabled: true };
-    if (i % 10 === 0) rules.push({ ...base, kind: 'rate', condition: '>', ratePerS: 1e9, window: { ms: 30_000, fn: 'mean' } });
-    else if (i % 3 === 0) rules.push({ ...base, kind: 'threshold', condition: '>', threshold: 1_000 + i, window: { ms: 10_000, fn: i % 2 === 0 ? 'max' : 'mean' } });
-    else rules.push({ ...base, kind: 'threshold', condition: i % 2 === 0 ? '>' : '<', threshold: i % 2 === 0 ? 1_000 + i : -1_000 - i, clearThreshold: i % 2 === 0 ? 900 : -900 });
-  }
+  const rules = benchRules(ruleCount, metricCount);
   rules.push({ v: 1, id: 'probe', name: 'probe', kind: 'threshold', scope: { devices: ['probe-dev'] }, metric: 'probe', condition: '>', threshold: 0, forMs: 0, severity: 'info', cooldownMs: 0, enabled: true });
   return rules;
 }

@@ -40,6 +40,8 @@ const BENCHES: readonly BenchEntry[] = [
   { bench: 'ingest', file: 'ingest.js', quick: ['10', '20', '100', '5', '3'], full: ['20', '100', '100', '5', '3'], quickTimeoutS: 120, fullTimeoutS: 900 },
   // append → alert event latency at msg/s, rules, seconds.
   { bench: 'alerts', file: 'alerts.js', quick: ['2000', '1000', '5'], full: ['5000', '1000', '10'], quickTimeoutS: 90, fullTimeoutS: 300 },
+  // The rule engine alone, the alerts bench's rules: rules, metrics, devices, msg/s of sample time, rounds, messages per round, warm-up rounds.
+  { bench: 'rule-evaluation', file: 'rule-evaluation.js', quick: ['1000', '200', '500', '5000', '6', '40000', '4'], full: ['1000', '200', '500', '5000', '8', '50000', '3'], quickTimeoutS: 60, fullTimeoutS: 180 },
   // enrollments/s: devices, concurrency, pre-generated keys.
   { bench: 'enroll', file: 'enroll.js', quick: ['300', '16', '50'], full: ['10000', '16', '200'], quickTimeoutS: 150, fullTimeoutS: 900 },
   // OTA fan-out vs a static https server: devices, MiB, rounds, identities.
