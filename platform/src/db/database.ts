@@ -5,6 +5,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 
 import type { Log, OutpostConfig, StateDatabase } from '@outpost/kernel';
 import { openPostgresStateDatabase, type StateDbHealth } from './postgres.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type { StateDatabase };
 
@@ -29,7 +30,7 @@ export function openConfiguredStateDatabase(config: OutpostConfig, log: Log): Op
   return { db: opened.db, path: opened.where, health: opened.health, close: () => opened.close() };
 }
 
-/** Opens (creating if needed) `state.db` in the data dir, in WAL mode with foreign keys on. */
+/** Opens (creating if needed) `state.db` in the data dir, in WAL mode with foreign keys on, its prepared statements kept. */
 export function openStateDatabase(dataDir: string, fileName = 'state.db'): OpenedDatabase {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, fileName);
@@ -38,7 +39,7 @@ export function openStateDatabase(dataDir: string, fileName = 'state.db'): Opene
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db: StateDatabase = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db: StateDatabase = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   return {
     db,
     path,
