@@ -33,7 +33,7 @@ export class SampleWindow {
   readonly #min: ExtremumDeque | undefined;
   readonly #max: ExtremumDeque | undefined;
 
-  /** `keeps`: the aggregate it is asked for (`none`: only the first and last points); default all of them. */
+  /** `keeps`: the aggregate it is asked for (`none`: only `rate()`); default all of them. */
   constructor(ms: number, keeps?: RuleWindowFn | 'none') {
     this.#ms = ms;
     if (keeps === undefined || keeps === 'min') this.#min = new ExtremumDeque((a, b) => a <= b);
@@ -43,22 +43,12 @@ export class SampleWindow {
   /** The points in the window, oldest first (a copy, as objects). */
   get points(): readonly TimedNumber[] {
     const points: TimedNumber[] = [];
-    for (let index = 0; index < this.#points.size; index += 1) points.push(this.#at(index));
+    for (let index = 0; index < this.#points.size; index += 1) points.push({ ts: this.#points.timeAt(index), value: this.#points.valueAt(index) });
     return points;
   }
 
   get size(): number {
     return this.#points.size;
-  }
-
-  /** The oldest point in the window, if any. */
-  get first(): TimedNumber | undefined {
-    return this.size === 0 ? undefined : this.#at(0);
-  }
-
-  /** The newest point, if any. */
-  get last(): TimedNumber | undefined {
-    return this.size === 0 ? undefined : this.#at(this.size - 1);
   }
 
   /** Change per second of sample time from the oldest to the newest point; undefined with fewer than two. */
@@ -105,10 +95,6 @@ export class SampleWindow {
       extremum = fn === 'min' ? Math.min(extremum, value) : Math.max(extremum, value);
     }
     return extremum;
-  }
-
-  #at(index: number): TimedNumber {
-    return { ts: this.#points.timeAt(index), value: this.#points.valueAt(index) };
   }
 
   #slide(end: number): void {

@@ -126,7 +126,9 @@ describe('SampleWindow.rate', () => {
     expect(window.rate()).toBe(5);
     window.add(3000, 6);
     expect(window.rate()).toBe(0.5);
-    expect(window.first).toEqual({ ts: 1000, value: 5 });
-    expect(window.last).toEqual({ ts: 3000, value: 6 });
+    expect(window.points).toEqual([
+      { ts: 1000, value: 5 },
+      { ts: 3000, value: 6 },
+    ]);
   });
 });
