@@ -12,6 +12,7 @@
  */
 import { HttpError } from '@influxdata/influxdb-client';
 import { storeUnavailable } from '../store/store-errors.js';
+import type { LineBody } from './influx-batch.js';
 
 export interface LineWriterOptions {
   /** Posts one body of newline-separated lines; rejects with the client's HttpError or a network error. */
@@ -25,6 +26,7 @@ export interface LineWriterOptions {
 }
 
 export interface RefusedLine {
+  /** The line's batch-wide index. */
   readonly index: number;
   readonly reason: string;
 }
@@ -47,22 +49,29 @@ function messageOf(error: unknown): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The text of lines [start, end) of `body` (indexes relative to the body); the body's own text when that is all of it. */
+function textOf(body: LineBody, start: number, end: number): string {
+  if (start === 0 && end === body.ends.length) return body.text;
+  return body.text.slice(start === 0 ? 0 : (body.ends[start - 1] ?? 0) + 1, body.ends[end - 1]);
+}
+
 /**
- * Writes `lines[start, end)`; resolves with the refused lines (by index into `lines`), rejects
- * with TELEMETRY_STORE_UNAVAILABLE when InfluxDB cannot take the body now.
+ * Writes lines [start, end) of `body` (all of them by default); resolves with the refused lines
+ * (batch-wide indexes: `body.first` + index in the body), rejects with TELEMETRY_STORE_UNAVAILABLE
+ * when InfluxDB cannot take the body now.
  */
-export async function writeLines(lines: readonly string[], start: number, end: number, options: LineWriterOptions): Promise<RefusedLine[]> {
+export async function writeLines(body: LineBody, options: LineWriterOptions, start = 0, end = body.ends.length): Promise<RefusedLine[]> {
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await options.post(lines.slice(start, end).join('\n'));
+      await options.post(textOf(body, start, end));
       return [];
     } catch (error) {
       const status = statusOf(error);
       if (status !== undefined && PER_LINE_STATUSES.has(status)) {
-        if (end - start === 1) return [{ index: start, reason: messageOf(error) }];
+        if (end - start === 1) return [{ index: body.first + start, reason: messageOf(error) }];
         const middle = start + Math.ceil((end - start) / 2);
-        const left = await writeLines(lines, start, middle, options);
-        const right = await writeLines(lines, middle, end, options);
+        const left = await writeLines(body, options, start, middle);
+        const right = await writeLines(body, options, middle, end);
         return [...left, ...right];
       }
       if (status !== undefined && CONFIG_STATUSES.has(status)) {

@@ -32,7 +32,8 @@
  */
 import { OutpostError } from '@outpost/protocol';
 import { TELEMETRY_STORE_UNAVAILABLE } from '../store/store-errors.js';
-import type { AggregateFn, TelemetryPoint } from '../store/telemetry-store.js';
+import type { AggregateFn } from '../store/telemetry-store.js';
+import type { LineKeys } from './influx-batch.js';
 import type { InfluxQLResult } from './influxql.js';
 import type { Statement } from './influx-queries.js';
 import {
@@ -223,21 +224,23 @@ export class InfluxRollup {
 
 
   /**
-   * After `points` are stored: the minutes of those below the watermark (or the step running)
-   * join the late recompute waiting in the queue. Does not wait for it (settle() does). Rejects
+   * After lines are stored (their devices and times; `skip`: indexes InfluxDB refused): the
+   * minutes of those below the watermark (or the step running) join the late recompute waiting in the queue. Does not wait for it (settle() does). Rejects
    * only when the watermark cannot be read (InfluxDB unreachable; the caller retries the write).
    */
-  async afterWrite(points: readonly TelemetryPoint[]): Promise<void> {
-    if (this.#closed || points.length === 0) return;
+  async afterWrite(lines: LineKeys, skip?: ReadonlySet<number>): Promise<void> {
+    const { deviceIds, ts } = lines;
+    if (this.#closed || ts.length === 0) return;
     await this.load();
     if (this.#disabled !== undefined || this.#coveredTo === undefined) return;
     // From here to joining the batch nothing awaits: the check and the place in the queue go together.
     const claimed = Math.max(this.#claimed, this.#coveredTo);
     let batch: LateBatch | undefined;
-    for (const point of points) {
-      if (point.ts >= claimed) continue;
+    for (let index = 0; index < ts.length; index += 1) {
+      const at = ts[index] ?? claimed;
+      if (at >= claimed || skip?.has(index) === true) continue;
       batch ??= this.#pendingLate ?? this.#newLateBatch();
-      addMinute(batch, point.deviceId, floorMinute(point.ts));
+      addMinute(batch, deviceIds[index] ?? '', floorMinute(at));
     }
     if (batch !== undefined) this.#lateWrites += 1;
   }

@@ -54,7 +54,7 @@ import type {
 } from '../store/telemetry-store.js';
 import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
 import { createInfluxConnection, type InfluxConnection } from './influx-connection.js';
-import { encodeBatch } from './influx-batch.js';
+import { encodeBatch, lineOf, type EncodedBatch } from './influx-batch.js';
 import { writeLines } from './influx-line-writer.js';
 import { apiOfVersion, pingInflux } from './influx-ping.js';
 import { InfluxRollup, type InfluxRollupOptions, type RollupStatus } from './influx-rollup.js';
@@ -236,16 +236,19 @@ class InfluxStore implements InfluxTelemetryStore {
 
   async #write(points: readonly TelemetryPoint[], validated: boolean): Promise<WriteResult> {
     const at = this.#now();
-    const letters: DeadLetter[] = [];
     try {
       await this.connect();
     } catch (error) {
       this.#stats.writeErrors += 1;
       throw asUnavailable(error);
     }
-    const { lines, sent, refused: invalid } = encodeBatch(points, this.#kinds, at, validated);
-    letters.push(...invalid);
-    const size = this.#options.batchLines ?? 5_000;
+    // The points are not held while InfluxDB answers: only their encoding is (influx-batch.ts).
+    return this.#send(encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000), at);
+  }
+
+  async #send(encoded: EncodedBatch, at: number): Promise<WriteResult> {
+    const { bodies, keys } = encoded;
+    const letters: DeadLetter[] = [...encoded.refused];
     const writer = {
       post: (body: string) => this.#post(body),
       maxRetries: this.#options.maxRetries ?? 2,
@@ -255,43 +258,41 @@ class InfluxStore implements InfluxTelemetryStore {
         this.#stats.retries += 1;
       },
     };
-    const bodies: Promise<Awaited<ReturnType<typeof writeLines>>>[] = [];
-    for (let start = 0; start < lines.length; start += size) bodies.push(writeLines(lines, start, Math.min(lines.length, start + size), writer));
     // Every body settles before the write does, so close() never leaves a request behind.
-    const outcomes = await Promise.allSettled(bodies);
+    const outcomes = await Promise.allSettled(bodies.map((body) => writeLines(body, writer)));
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) {
       this.#stats.writeErrors += 1;
       throw asUnavailable(failed.reason);
     }
     const refused = new Set<number>();
-    for (const outcome of outcomes) {
-      if (outcome.status !== 'fulfilled') continue;
+    outcomes.forEach((outcome, b) => {
+      const body = bodies[b];
+      if (outcome.status !== 'fulfilled' || body === undefined) return;
       for (const line of outcome.value) {
         refused.add(line.index);
-        const point = sent[line.index];
-        letters.push({ at, reason: line.reason, deviceId: point?.deviceId ?? '', ts: point?.ts ?? 0, line: lines[line.index] });
+        letters.push({ at, reason: line.reason, deviceId: keys.deviceIds[line.index] ?? '', ts: keys.ts[line.index] ?? 0, line: lineOf(body, line.index - body.first) });
       }
-    }
-    // The metrics' kinds as InfluxDB fixed them (for the next batches' type checks). No entries
-    // arrays: this runs for every point, and allocating per point was a fifth of ingest's garbage.
-    for (let index = 0; index < sent.length; index += 1) {
-      const metrics = sent[index]?.metrics;
-      if (metrics === undefined || refused.has(index)) continue;
-      for (const metric in metrics) {
-        const value = metrics[metric];
-        if (value !== undefined && !this.#kinds.has(metric)) this.#kinds.set(metric, kindOf(value));
-      }
+    });
+    // The metrics' kinds as InfluxDB fixed them (for the next batches' type checks): this batch's
+    // new metrics when every line went in; after a refusal, InfluxDB's own list (a refused line's
+    // metric may be known to InfluxDB with another kind, or not at all).
+    if (refused.size === 0) {
+      for (const [metric, kind] of encoded.newKinds) if (!this.#kinds.has(metric)) this.#kinds.set(metric, kind);
+    } else if (encoded.newKinds.size > 0) {
+      await this.#loadKinds().catch((error: unknown) => {
+        this.#options.log?.warn({ err: (error as Error).message }, 'InfluxDB: re-reading the field types after a refused line failed; they are read again later');
+      });
     }
     if (this.#rollup !== undefined) {
       try {
-        await this.#rollup.afterWrite(refused.size === 0 ? sent : sent.filter((_, index) => !refused.has(index)));
+        await this.#rollup.afterWrite(keys, refused);
       } catch (error) {
         this.#stats.writeErrors += 1;
         throw asUnavailable(error);
       }
     }
-    const written = sent.length - refused.size;
+    const written = keys.ts.length - refused.size;
     this.#stats.pointsWritten += written;
     this.#stats.batchesWritten += 1;
     this.#stats.lastWriteMs = at;

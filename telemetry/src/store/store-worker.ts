@@ -10,7 +10,7 @@ import { writeInChunks } from '../ingest/store-write.js';
 import { TelemetryRecords } from '../ingest/telemetry-records.js';
 import { openTelemetryStore, type TelemetryStoreLog } from './open-store.js';
 import type { EntriesWriteResult, TelemetryStore } from './telemetry-store.js';
-import { serializeError, unpackEntries, type StoreCall, type StoreMessage, type WorkerStoreOptions } from './worker-store.js';
+import { serializeError, unpackEntries, type PackedEntries, type StoreCall, type StoreMessage, type WorkerStoreOptions } from './worker-store.js';
 
 const port = parentPort;
 if (port === null) throw new Error('store-worker.js runs as a worker thread (see worker-store.ts)');
@@ -26,16 +26,23 @@ const options = workerData as WorkerStoreOptions;
 // One consumer, nothing remembered: every entry is parsed once, here.
 const records = new TelemetryRecords({ consumers: 1 });
 
+/**
+ * Not async on purpose: the parsed batches and their points are handed to the store and not held
+ * here while it writes (a held object graph is copied by every scavenge until the write is done).
+ */
+function writeEntries(store: TelemetryStore, entries: PackedEntries, embeddedWritePoints: number): Promise<EntriesWriteResult> {
+  const { records: decoded, unreadable } = records.recordsOf(unpackEntries(entries));
+  const points = pointsOf(decoded);
+  const count = points.length;
+  return writeInChunks(store, points, Math.max(1, embeddedWritePoints)).then((result) => ({ ...result, points: count, unreadable }));
+}
+
 async function answer(store: TelemetryStore, call: StoreCall): Promise<unknown> {
   switch (call.op) {
     case 'write':
       return store.write(call.points, call.options);
-    case 'writeEntries': {
-      const decoded = records.recordsOf(unpackEntries(call.entries));
-      const points = pointsOf(decoded.records);
-      const result = await writeInChunks(store, points, Math.max(1, call.embeddedWritePoints));
-      return { ...result, points: points.length, unreadable: decoded.unreadable } satisfies EntriesWriteResult;
-    }
+    case 'writeEntries':
+      return writeEntries(store, call.entries, call.embeddedWritePoints);
     case 'range':
       return store.range(call.query);
     case 'fleet':

@@ -119,6 +119,14 @@ describe('InfluxDB store', () => {
       { ts: now, value: 19 },
     ]);
     expect(store.stats().deadLetters).toBe(1);
+    // After the refusal the store asked InfluxDB for the field types: the next number for `speed`
+    // is refused before it is sent (its own reason, not InfluxDB's), a string goes in.
+    expect(await store.write([{ deviceId: 'dev-a', ts: now + 30, metrics: { speed: 6 } }, { deviceId: 'dev-a', ts: now + 31, metrics: { speed: 'slow' } }])).toEqual({
+      written: 1,
+      deadLettered: 1,
+    });
+    const later = (await readFile(options.deadLetterFile, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(String(later[1]?.['reason'])).toMatch(/^TYPE_CONFLICT: metric speed is stored as string/);
   });
 
   it('does not open with api auto while InfluxDB does not answer, and names the way out', async () => {
