@@ -248,11 +248,12 @@ export class AlertEngine {
     const last = batch[batch.length - 1];
     if (last !== undefined) {
       this.#newestArrival = Math.max(this.#newestArrival ?? 0, last.receivedAt);
-      const previous = this.#commits;
-      this.#commits = applied
-        .then(() => previous)
+      // Commits are made in spool order (the serial chain resolves in order); none waits for the
+      // previous one's cursor file, which the spool writes at most every cursorSyncMs.
+      const committed = applied
         .then(() => this.#withRetry(() => deps.spool.commit(SPOOL_CONSUMER, last.seq), 'committing the spool cursor'))
         .catch((err: unknown) => deps.log.error({ err }, 'alerts: committing the spool cursor failed; the spool will replay it'));
+      this.#commits = Promise.all([this.#commits, committed]);
     }
     this.#processedBatches++;
   }

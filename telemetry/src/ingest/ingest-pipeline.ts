@@ -84,6 +84,8 @@ export class IngestPipeline {
   /** Reads not yet committed, in spool order, with whether their write is done. */
   readonly #order: { readonly lastSeq: number; done: boolean }[] = [];
   #committing: Promise<void> = Promise.resolve();
+  /** The cursor commits whose files are not written yet. */
+  #persisting: Promise<void> = Promise.resolve();
   #closing = false;
   #lastWarnAt = -Infinity;
   #stats = { batches: 0, records: 0, points: 0, retries: 0, undecodable: 0, deadLettered: 0 };
@@ -163,6 +165,7 @@ export class IngestPipeline {
     this.#subscription?.unsubscribe();
     await Promise.all([...this.#inFlight]);
     await this.#committing;
+    await this.#persisting;
   }
 
   /** Commits past the longest prefix of reads whose writes are done (one commit at a time). */
@@ -171,14 +174,21 @@ export class IngestPipeline {
       let seq: number | undefined;
       while (this.#order[0]?.done === true) seq = this.#order.shift()?.lastSeq;
       if (seq === undefined) return;
+      const failed = (error: unknown): void => {
+        // A closed or failed spool, or a failed sync: the records are written again (idempotently) after a restart.
+        this.#deps.log.warn({ err: (error as Error).message, seq }, 'ingest: syncing the store or committing the spool cursor failed; the records stay in the spool');
+      };
       try {
         // The records leave the spool's keeping only once the store holds them durably.
         await this.#deps.store.sync?.();
-        await this.#deps.spool.commit(INGEST_CONSUMER, seq);
       } catch (error) {
-        // A closed or failed spool, or a failed sync: the records are written again (idempotently) after a restart.
-        this.#deps.log.warn({ err: (error as Error).message, seq }, 'ingest: syncing the store or committing the spool cursor failed; the records stay in the spool');
+        failed(error);
+        return;
       }
+      // The commit counts at once (the reader's backpressure with it); the next one does not wait
+      // for its cursor file, which the spool writes at most every cursorSyncMs.
+      const persisted = this.#deps.spool.commit(INGEST_CONSUMER, seq).catch(failed);
+      this.#persisting = Promise.all([this.#persisting, persisted]).then(() => undefined);
     });
     return this.#committing;
   }

@@ -93,6 +93,8 @@ class OpenSpool implements Spool {
   private pressure: 'ok' | 'near-full' | 'full' = 'ok';
   private readonly commits = new Map<string, Promise<void>>();
   private readonly cursorFiles = new Map<string, CursorFile>();
+  /** When each consumer's cursor file was last written (performance.now()). */
+  private readonly lastPersist = new Map<string, number>();
   private reclaiming: Promise<void> = Promise.resolve();
   private readonly readers = new Set<Promise<void>>();
   private readonly now: () => number;
@@ -223,8 +225,13 @@ class OpenSpool implements Spool {
   }
 
   private async persist(consumer: string): Promise<void> {
+    if ((this.state.requested.get(consumer) ?? 0) <= (this.state.persisted.get(consumer) ?? 0)) return;
+    // At most one cursor write per cursorSyncMs: what is committed meanwhile goes with it.
+    const wait = (this.lastPersist.get(consumer) ?? Number.NEGATIVE_INFINITY) + this.config.cursorSyncMs - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const target = this.state.requested.get(consumer) ?? 0;
     if (target <= (this.state.persisted.get(consumer) ?? 0)) return;
+    this.lastPersist.set(consumer, performance.now());
     let file = this.cursorFiles.get(consumer);
     if (file === undefined) this.cursorFiles.set(consumer, (file = new CursorFile(this.cursorsDir, consumer)));
     await file.write(target);

@@ -57,6 +57,13 @@ export interface SpoolOptions {
    * default 8 MiB; 0 = every read goes to the segment files.
    */
   readonly tailCacheBytes?: number;
+  /**
+   * The least time between two writes of one consumer's cursor file (each a write and an
+   * fdatasync); default 100 ms. Commits made meanwhile are written together by the next one, and
+   * their promises resolve then. A crash replays at most this much more (replays are idempotent);
+   * readers never wait for it (their backpressure counts from the last commit, written or not).
+   */
+  readonly cursorSyncMs?: number;
 }
 
 /** Injected dependencies: everything has a real default. */

@@ -55,6 +55,31 @@ describe('spool cursors', () => {
     expect((await readEntries(third, 'ingest', 1)).map((entry) => entry.seq)).toEqual([12]);
   });
 
+  it('writes a consumer\'s cursor file at most once per cursorSyncMs: commits made meanwhile go together, and readers do not wait for it', async () => {
+    const dir = await kit.tempDir();
+    const spool = await kit.open({ dir, cursorSyncMs: 1_000 });
+    await appendMany(spool, 0, 12);
+    const file = path.join(dir, 'cursors', 'ingest');
+    await spool.commit('ingest', 1);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ seq: 1 });
+    let resolved = 0;
+    const later = [2, 3, 4].map((seq) => spool.commit('ingest', seq).then(() => (resolved += 1)));
+    // The commits count at once (a reader starts after 4; backpressure counts from there) ...
+    expect(spool.committed('ingest')).toBe(4);
+    expect((await readEntries(spool, 'ingest', 2)).map((entry) => entry.seq)).toEqual([5, 6]);
+    // ... while the file still says 1 and no commit has resolved.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ seq: 1 });
+    expect(resolved).toBe(0);
+    await Promise.all(later);
+    expect(resolved).toBe(3);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ seq: 4 });
+    // close() writes what was committed last.
+    void spool.commit('ingest', 9);
+    await spool.close();
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ seq: 9 });
+  });
+
   it('redelivers what was read but not committed (at least once)', async () => {
     const spool = await kit.open({ dir: await kit.tempDir() });
     await appendMany(spool, 0, 5);
