@@ -12,6 +12,10 @@
  * store's sync() resolved, i.e. once those minutes are rolled up.
  *
  *   npm run build && node bench/dist/src/ingest.js [devices=20] [batchesPerDevice=100] [samplesPerBatch=100] [metrics=5] [connections=3]
+ *
+ * OUTPOST_BENCH_ROLLUP=false runs the server without the InfluxDB rollup (OUTPOST_INFLUX_ROLLUP):
+ * the points of both runs lie mostly below the rollup's watermark, so each write has their minutes
+ * recomputed server side, and that share of influxd's work shows as the difference.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -69,7 +73,7 @@ async function rawCeiling(influxUrl: string): Promise<{ pointsPerS: number; poin
 const influx = await startInfluxd();
 const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-ingest-'));
 try {
-  console.log(`MQTT → InfluxDB: ${devices} devices × ${batchesPerDevice} batches × ${samplesPerBatch} samples × ${metricCount} metrics = ${totalPoints.toLocaleString('en')} points (QoS 1, ${inFlight} in flight per device); influxd 1.6.7 at ${influx.url}`);
+  console.log(`MQTT → InfluxDB: ${process.env['OUTPOST_BENCH_ROLLUP'] === 'false' ? '(rollup off) ' : ''}${devices} devices × ${batchesPerDevice} batches × ${samplesPerBatch} samples × ${metricCount} metrics = ${totalPoints.toLocaleString('en')} points (QoS 1, ${inFlight} in flight per device); influxd 1.6.7 at ${influx.url}`);
   const ceiling = await rawCeiling(influx.url);
   console.log(`raw line protocol ceiling: ${Math.round(ceiling.pointsPerS).toLocaleString('en')} points/s (${connections} connections, 5,000-line batches)`);
 
@@ -78,6 +82,7 @@ try {
     OUTPOST_INFLUX_DB: 'outpost',
     OUTPOST_LIMIT_MSGS_PER_S: '100000',
     OUTPOST_LIMIT_BYTES_PER_S: '1 GiB',
+    ...(process.env['OUTPOST_BENCH_ROLLUP'] === undefined ? {} : { OUTPOST_INFLUX_ROLLUP: process.env['OUTPOST_BENCH_ROLLUP'] }),
   }, {
     // Node flags for the server only, e.g. OUTPOST_BENCH_SERVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (as in broker.js).
     nodeFlags: (process.env['OUTPOST_BENCH_SERVER_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== ''),
