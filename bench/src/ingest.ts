@@ -14,7 +14,8 @@
  *   npm run build && node bench/dist/src/ingest.js [devices=20] [batchesPerDevice=100] [samplesPerBatch=100] [metrics=5] [connections=3]
  *
  * OUTPOST_BENCH_ROLLUP=false runs the server without the InfluxDB rollup (OUTPOST_INFLUX_ROLLUP):
- * the points of both runs lie mostly below the rollup's watermark, so each write has their minutes
+ * the backlog's points — and the live run's beyond the rollup's settle time (120 s: more than 120
+ * batches per device) — lie below the rollup's watermark, so each write has their minutes
  * recomputed server side, and that share of influxd's work shows as the difference.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
