@@ -70,6 +70,8 @@ export function createAlertStreamPart(options: AlertStreamPartOptions = {}): (de
     let streams: AlertStreamRedis | undefined;
     let forwarder: Subscription | undefined;
     let inFlight: Promise<unknown> = Promise.resolve();
+    /** The cursor commits whose files are not written yet. */
+    let committing: Promise<unknown> = Promise.resolve();
     let forwarded = 0;
     let failing = false;
     let closed = false;
@@ -93,7 +95,14 @@ export function createAlertStreamPart(options: AlertStreamPartOptions = {}): (de
       for (const bad of unreadable) log.warn({ seq: bad.seq, deviceId: bad.deviceId, reason: bad.reason }, 'alert streams: a spool record could not be read; not forwarded');
       await started().add(typed);
       const last = entries[entries.length - 1];
-      if (last !== undefined) await spool.commit(FORWARD_CONSUMER, last.seq);
+      // The commit counts at once (the reader's backpressure with it); the spool writes its cursor
+      // file within cursorSyncMs, and the next read does not wait for that (close() does).
+      if (last !== undefined) {
+        const committed = spool.commit(FORWARD_CONSUMER, last.seq).catch((err: unknown) => {
+          log.warn({ err, seq: last.seq }, 'alert streams: committing the spool cursor failed; the spool forwards those records again after a restart');
+        });
+        committing = Promise.all([committing, committed]);
+      }
       forwarded += typed.length;
       if (failing) log.info({ records: typed.length }, 'alert streams: forwarding again');
       failing = false;
@@ -140,6 +149,7 @@ export function createAlertStreamPart(options: AlertStreamPartOptions = {}): (de
         closed = true;
         forwarder?.unsubscribe();
         await inFlight;
+        await committing;
         await streams?.close();
       },
     };
