@@ -193,19 +193,43 @@ export async function throughput(
 export interface IdleResult {
   readonly connections: number;
   readonly rssBefore: number;
+  /** RSS once the first half of the sessions is connected. */
+  readonly rssHalf: number;
   readonly rssAfter: number;
   readonly bytesPerConnection: number;
+  /**
+   * What the second half of the sessions added, per session: the fixed costs of the first
+   * connects (V8's young generation growing in the burst, TLS and module warm-up, a major GC
+   * that may or may not run meanwhile) are behind it, so it moves far less between runs.
+   */
+  readonly marginalBytesPerConnection: number;
 }
 
-/** RSS of the broker before and after `devices` idle mTLS sessions (connected `concurrency` at a time, then `settleMs` of quiet). */
+/**
+ * RSS of the broker before, halfway and after `devices` idle mTLS sessions (connected
+ * `concurrency` at a time, then `settleMs` of quiet each time).
+ */
 export async function idleRss(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], options: { concurrency: number; settleMs: number }): Promise<IdleResult> {
-  await new Promise((r) => setTimeout(r, options.settleMs));
+  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, options.settleMs));
+  const half = Math.floor(devices.length / 2);
+  await settle();
   const rssBefore = await rssBytes(broker.pid);
-  const clients = await connectAll(broker, devices, options.concurrency);
-  await new Promise((r) => setTimeout(r, options.settleMs));
+  const first = await connectAll(broker, devices.slice(0, half), options.concurrency);
+  await settle();
+  const rssHalf = await rssBytes(broker.pid);
+  const second = await connectAll(broker, devices.slice(half), options.concurrency);
+  await settle();
   const rssAfter = await rssBytes(broker.pid);
+  const clients = [...first, ...second];
   await endAll(clients);
-  return { connections: clients.length, rssBefore, rssAfter, bytesPerConnection: (rssAfter - rssBefore) / clients.length };
+  return {
+    connections: clients.length,
+    rssBefore,
+    rssHalf,
+    rssAfter,
+    bytesPerConnection: (rssAfter - rssBefore) / clients.length,
+    marginalBytesPerConnection: second.length === 0 ? Number.NaN : (rssAfter - rssHalf) / second.length,
+  };
 }
 
 export interface StormResult {

@@ -12,7 +12,8 @@
  *   broker process (/proc, every thread) over the run, divided by the accepted messages; for
  *   Outpost the run lasts until ingest and alerts have caught up with what it accepted (the
  *   store works in its own thread and would otherwise finish during the next broker's run).
- * - Idle: RSS of the broker process before and after `idle` idle mTLS sessions, per session.
+ * - Idle: RSS of the broker process before and after `idle` idle mTLS sessions, per session; and what
+ *   the second half of them added, per session (the first connects' fixed costs behind it).
  * - Reconnect storm: `storm` devices connect at once; time to the last CONNACK. Then a second
  *   storm offering the TLS session tickets of the first (resumption).
  *
@@ -77,7 +78,10 @@ const say = (line: string): void => console.log(line);
 /** Idle sessions, on a broker that has served nothing yet: after throughput runs the garbage they leave is collected while the sessions connect, and the RSS difference goes negative (-14 kB per session in one run). */
 async function idlePhase(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], figures: Figures): Promise<void> {
   figures.idle = await idleRss(broker, devices.slice(0, config.idle), { concurrency: 50, settleMs: config.settleMs });
-  say(`  ${broker.name} idle: ${String(figures.idle.connections)} sessions, RSS ${mb(figures.idle.rssBefore)} → ${mb(figures.idle.rssAfter)} MB = ${(figures.idle.bytesPerConnection / 1024).toFixed(1)} kB per session`);
+  const idle = figures.idle;
+  say(
+    `  ${broker.name} idle: ${String(idle.connections)} sessions, RSS ${mb(idle.rssBefore)} → ${mb(idle.rssHalf)} → ${mb(idle.rssAfter)} MB = ${(idle.bytesPerConnection / 1024).toFixed(1)} kB per session; the second half alone ${(idle.marginalBytesPerConnection / 1024).toFixed(1)} kB per session`,
+  );
 }
 
 async function throughputPhase(broker: BrokerUnderTest, devices: readonly DeviceIdentity[], subscriber: DeviceIdentity | undefined, figures: Figures): Promise<void> {
@@ -186,6 +190,13 @@ if (persistentFigures.q1.length > 0) {
   add('QoS 1 CPU/msg vs mosquitto persistence true', t(outpostFigures, 'q1', cpuPerMsg), t(persistentFigures, 'q1', cpuPerMsg), 'lower', 'µs');
 }
 add('RSS per idle mTLS session', outpostFigures.idle === undefined ? undefined : outpostFigures.idle.bytesPerConnection / 1024, mosquittoFigures.idle === undefined ? undefined : mosquittoFigures.idle.bytesPerConnection / 1024, 'lower', 'kB');
+add(
+  'RSS per idle mTLS session, second half only',
+  outpostFigures.idle === undefined ? undefined : outpostFigures.idle.marginalBytesPerConnection / 1024,
+  mosquittoFigures.idle === undefined ? undefined : mosquittoFigures.idle.marginalBytesPerConnection / 1024,
+  'lower',
+  'kB',
+);
 add('reconnect storm, full handshakes', outpostFigures.storm?.seconds, mosquittoFigures.storm?.seconds, 'lower', 's');
 add('reconnect storm, TLS resumption', outpostFigures.resumed?.seconds, mosquittoFigures.resumed?.seconds, 'lower', 's');
 add('storm broker CPU, full handshakes', outpostFigures.storm?.brokerCpuSeconds, mosquittoFigures.storm?.brokerCpuSeconds, 'lower', 's');
@@ -217,7 +228,12 @@ if (floorFigures.q1.length > 0 || floorFigures.idle !== undefined) {
   const floorQ0 = t(floorFigures, 'q0', rate);
   if (floorQ0 !== undefined) say(`  QoS 0: ${floorQ0.toFixed(0)} msg/s to a subscriber, ${(t(floorFigures, 'q0', cpuPerMsg) ?? Number.NaN).toFixed(1)} µs per message`);
   if (floorFigures.idle !== undefined) {
-    say(`  RSS per idle mTLS session: ${(floorFigures.idle.bytesPerConnection / 1024).toFixed(1)} kB` + (outpostFigures.idle === undefined ? '' : `; Outpost's own on top: ${((outpostFigures.idle.bytesPerConnection - floorFigures.idle.bytesPerConnection) / 1024).toFixed(1)} kB`));
+    const floorIdle = floorFigures.idle;
+    const ownIdle = outpostFigures.idle;
+    say(
+      `  RSS per idle mTLS session: ${(floorIdle.bytesPerConnection / 1024).toFixed(1)} kB, the second half alone ${(floorIdle.marginalBytesPerConnection / 1024).toFixed(1)} kB` +
+        (ownIdle === undefined ? '' : `; Outpost's own on top of the second half: ${((ownIdle.marginalBytesPerConnection - floorIdle.marginalBytesPerConnection) / 1024).toFixed(1)} kB`),
+    );
   }
 }
 say('');
@@ -226,6 +242,7 @@ const floorRows: { name: string; value: number | undefined; unit: string; better
   { name: 'floor: bare aedes QoS 1 accepted msg/s', value: t(floorFigures, 'q1', rate), unit: 'msg/s', better: 'higher' },
   { name: 'floor: bare aedes QoS 1 broker CPU per message', value: t(floorFigures, 'q1', cpuPerMsg), unit: 'µs', better: 'lower' },
   { name: 'floor: bare aedes RSS per idle mTLS session', value: floorFigures.idle === undefined ? undefined : floorFigures.idle.bytesPerConnection / 1024, unit: 'kB', better: 'lower' },
+  { name: 'floor: bare aedes RSS per idle mTLS session, second half only', value: floorFigures.idle === undefined ? undefined : floorFigures.idle.marginalBytesPerConnection / 1024, unit: 'kB', better: 'lower' },
 ];
 printResult({
   bench: 'broker',
