@@ -21,7 +21,11 @@ import { ruleEvaluator, ruleOperator } from './rule-operator.js';
 import { evaluateInto } from './sample-time-rule.js';
 
 export interface EvaluateRulesOptions extends RuleOptions {
-  /** Does the rule apply to this device now? Asked once per (sample, rule of its metric); default: always. */
+  /**
+   * Does the rule apply to this device now? Asked once per (sample, rule of its metric) for rules
+   * whose scope names devices, groups or tags; a rule with an empty scope applies to every device
+   * (SPEC, Rule `scope`) and is not asked about. Default: always.
+   */
   readonly inScope?: (rule: Rule, deviceId: string) => boolean;
   /** Counts rule evaluations (one per sample handed to a rule). */
   readonly onEvaluate?: () => void;
@@ -55,8 +59,10 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
               else routes.delete(rule.metric);
             };
           };
-          const applies = (rule: Rule, sample: RuleSample): boolean => {
-            if (inScope !== undefined && !inScope(rule, sample.deviceId)) return false;
+          // Asked once per rule when it starts, not per sample (issue 12, alert p99).
+          const scoped = (rule: Rule): boolean => inScope !== undefined && (rule.scope.devices !== undefined || rule.scope.groups !== undefined || rule.scope.tags !== undefined);
+          const applies = (rule: Rule, checked: boolean, sample: RuleSample): boolean => {
+            if (checked && inScope?.(rule, sample.deviceId) === false) return false;
             onEvaluate?.();
             return true;
           };
@@ -67,8 +73,9 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
                 subscriber.complete();
                 return undefined;
               }
+              const checked = scoped(rule);
               return route(rule, subscriber, (sample) => {
-                if (applies(rule, sample)) subscriber.next(sample);
+                if (applies(rule, checked, sample)) subscriber.next(sample);
               });
             });
           // Threshold and rate rules are called as plain functions from the dispatch loop.
@@ -80,8 +87,9 @@ export function evaluateRules(rules$: Observable<readonly Rule[]>, options: Eval
                 subscriber.complete();
                 return undefined;
               }
+              const checked = scoped(rule);
               return route(rule, subscriber, (sample) => {
-                if (applies(rule, sample)) evaluateInto(subscriber, evaluate, sample);
+                if (applies(rule, checked, sample)) evaluateInto(subscriber, evaluate, sample);
               });
             });
           const dispatch$ = shared$.pipe(

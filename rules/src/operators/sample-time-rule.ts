@@ -36,9 +36,11 @@ export type SampleEvaluator = (sample: RuleSample) => RuleTransition | undefined
 /**
  * The rule's evaluation without rxjs (issue 12: `evaluateRules` calls it straight from its
  * metric dispatch, one call per sample instead of three subscriber hops). Fresh state per call.
+ * The caller observes every sample — of every metric — into `options.watermarks` before it
+ * calls the evaluator (the dispatch does it once per sample, not once per rule).
  */
 export function sampleTimeEvaluator(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec): SampleEvaluator {
-  return compiledEvaluator(rule, options, spec, compiled(rule, spec));
+  return compiledEvaluator(rule, options, spec, compiled(rule, spec), false);
 }
 
 /** One evaluation into `subscriber`: the transition it made, if any, or the error it threw. */
@@ -58,7 +60,7 @@ export function sampleTimeRule(rule: Rule, options: RuleOptions, spec: SampleTim
   const compiledRule = compiled(rule, spec);
   return (samples$) =>
     new Observable<RuleTransition>((subscriber) => {
-      const evaluate = compiledEvaluator(rule, options, spec, compiledRule);
+      const evaluate = compiledEvaluator(rule, options, spec, compiledRule, true);
       return samples$.subscribe({
         next: (sample) => evaluateInto(subscriber, evaluate, sample),
         error: (error: unknown) => subscriber.error(error),
@@ -82,11 +84,12 @@ function compiled(rule: Rule, spec: SampleTimeRuleSpec): CompiledRule {
   return { condition, timing: alertTiming(rule) };
 }
 
-function compiledEvaluator(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec, { condition, timing }: CompiledRule): SampleEvaluator {
+/** `observes`: the evaluator records each sample's time in the watermarks itself (the operator; the dispatch already did). */
+function compiledEvaluator(rule: Rule, options: RuleOptions, spec: SampleTimeRuleSpec, { condition, timing }: CompiledRule, observes: boolean): SampleEvaluator {
   const { watermarks, latenessMs, now } = resolveRuleOptions(options);
   const devices = new Map<string, SeriesEvaluator>();
   return (sample) => {
-    watermarks.observe(sample.deviceId, sample.ts);
+    if (observes) watermarks.observe(sample.deviceId, sample.ts);
     if (sample.metric !== rule.metric) return undefined;
     let series = devices.get(sample.deviceId);
     if (series === undefined) {

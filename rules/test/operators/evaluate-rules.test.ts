@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Rule } from '@outpost/protocol';
 import { concat, NEVER, of } from 'rxjs';
 import { evaluateRules } from '../../src/operators/evaluate-rules.js';
@@ -67,5 +67,30 @@ describe('evaluateRules', () => {
         y: resolved(20, 1, { at: 0 }),
       });
     });
+  });
+
+  it('asks inScope only about rules whose scope names devices, groups or tags, and counts what it evaluates', () => {
+    const everywhere = makeRule({ id: 'all' });
+    const onlyD2 = makeRule({ id: 'd2', scope: { devices: ['d2'] } });
+    const tagged = makeRule({ id: 'tagged', scope: { tags: { site: 'north' } } });
+    const asked: string[] = [];
+    let evaluated = 0;
+    const transitions: string[] = [];
+    of(makeSample(0, 31), makeSample(1, 31, { deviceId: 'd2' }))
+      .pipe(
+        evaluateRules(concat(of([everywhere, onlyD2, tagged]), NEVER), {
+          ...options,
+          now: () => 0,
+          inScope: (rule, deviceId) => {
+            asked.push(`${rule.id}/${deviceId}`);
+            return rule.id === 'd2' ? deviceId === 'd2' : false;
+          },
+          onEvaluate: () => void (evaluated += 1),
+        }),
+      )
+      .subscribe((transition) => transitions.push(`${transition.ruleId}/${transition.deviceId}`));
+    expect(asked).toEqual(['d2/d1', 'tagged/d1', 'd2/d2', 'tagged/d2']);
+    expect(evaluated).toBe(3);
+    expect(transitions).toEqual(['all/d1', 'all/d2', 'd2/d2']);
   });
 });
