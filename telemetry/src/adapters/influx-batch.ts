@@ -38,9 +38,10 @@ export interface EncodedBatch {
   readonly refused: DeadLetter[];
 }
 
-/** Line `index` of `body` (index relative to the body). */
-export function lineOf(body: LineBody, index: number): string {
-  return body.text.slice(index === 0 ? 0 : (body.ends[index - 1] ?? 0) + 1, body.ends[index]);
+/** The text of lines [start, end) of `body` (indexes relative to the body); the body's own text when that is all of it. */
+export function textOf(body: LineBody, start: number, end: number): string {
+  if (start === 0 && end === body.ends.length) return body.text;
+  return body.text.slice(start === 0 ? 0 : (body.ends[start - 1] ?? 0) + 1, body.ends[end - 1]);
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { HttpError } from '@influxdata/influxdb-client';
 import { storeUnavailable } from '../store/store-errors.js';
-import type { LineBody } from './influx-batch.js';
+import { textOf, type LineBody } from './influx-batch.js';
 
 export interface LineWriterOptions {
   /** Posts one body of newline-separated lines; rejects with the client's HttpError or a network error. */
@@ -48,12 +48,6 @@ function messageOf(error: unknown): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The text of lines [start, end) of `body` (indexes relative to the body); the body's own text when that is all of it. */
-function textOf(body: LineBody, start: number, end: number): string {
-  if (start === 0 && end === body.ends.length) return body.text;
-  return body.text.slice(start === 0 ? 0 : (body.ends[start - 1] ?? 0) + 1, body.ends[end - 1]);
-}
 
 /**
  * Writes lines [start, end) of `body` (all of them by default); resolves with the refused lines

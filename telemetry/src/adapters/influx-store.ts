@@ -54,7 +54,7 @@ import type {
 } from '../store/telemetry-store.js';
 import { openDeadLetterFile, type DeadLetter, type DeadLetterFile } from './dead-letters.js';
 import { createInfluxConnection, type InfluxConnection } from './influx-connection.js';
-import { encodeBatch, lineOf, type EncodedBatch } from './influx-batch.js';
+import { encodeBatch, textOf, type EncodedBatch } from './influx-batch.js';
 import { writeLines } from './influx-line-writer.js';
 import { apiOfVersion, pingInflux } from './influx-ping.js';
 import { InfluxRollup, type InfluxRollupOptions, type RollupStatus } from './influx-rollup.js';
@@ -271,7 +271,7 @@ class InfluxStore implements InfluxTelemetryStore {
       if (outcome.status !== 'fulfilled' || body === undefined) return;
       for (const line of outcome.value) {
         refused.add(line.index);
-        letters.push({ at, reason: line.reason, deviceId: keys.deviceIds[line.index] ?? '', ts: keys.ts[line.index] ?? 0, line: lineOf(body, line.index - body.first) });
+        letters.push({ at, reason: line.reason, deviceId: keys.deviceIds[line.index] ?? '', ts: keys.ts[line.index] ?? 0, line: textOf(body, line.index - body.first, line.index - body.first + 1) });
       }
     });
     // The metrics' kinds as InfluxDB fixed them (for the next batches' type checks): this batch's
