@@ -95,6 +95,14 @@ describe('alert lifecycle on live telemetry', () => {
     ]);
     expect(await p.metric('outpost_alert_transitions_total', { state: 'firing', outcome: 'stored' })).toBeGreaterThanOrEqual(1);
     expect(await p.metric('outpost_alert_rule_evaluations_total')).toBeGreaterThanOrEqual(7);
+    // Time per spool read: every read with samples is evaluated; the reads with the firing and the resolve stored them.
+    const reads = (await p.platform.registry.getSingleMetric('outpost_alert_read_duration_seconds')?.get())?.values ?? [];
+    const timed = (stage: string, suffix: string): number =>
+      reads.find((v) => (v as { readonly metricName?: string }).metricName === `outpost_alert_read_duration_seconds_${suffix}` && v.labels['stage'] === stage)?.value ?? Number.NaN;
+    expect(timed('evaluate', 'count')).toBeGreaterThanOrEqual(3);
+    expect(timed('store', 'count')).toBeGreaterThanOrEqual(2);
+    expect(timed('store', 'count')).toBeLessThanOrEqual(timed('evaluate', 'count'));
+    expect(timed('evaluate', 'sum')).toBeGreaterThan(0);
   });
 
   it('applies the scope: a rule for another group never sees the device', async () => {

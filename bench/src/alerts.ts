@@ -15,6 +15,7 @@
  * fsync), durable → read by the engine, read → stored (evaluation of the batch and its one
  * transaction) — and the process's CPU time per message, which a loaded machine distorts far
  * less than it distorts the tail. Set TMPDIR=/dev/shm to take the disk out of the first stage.
+ * The engine's own time per spool read (evaluating, storing) comes from its histogram.
  *
  *   npm run build && node bench/dist/src/alerts.js [rate=5000] [rules=1000] [seconds=10] [devices=500] [metricCount=200] [metricsPerMsg=2] [probeEvery=100]
  */
@@ -221,6 +222,20 @@ const stage = (list: number[]): string => {
   return `p50 ${percentile(ordered, 50).toFixed(1)} / p99 ${percentile(ordered, 99).toFixed(1)} ms`;
 };
 console.log(`  stages: append → durable ${stage(stages.durable)}; durable → read by the engine ${stage(stages.read)}; read → stored ${stage(stages.stored)}`);
+// The engine's own time per spool read, from its histogram (p50/p99 as the bucket bound they fall under).
+const readValues = (await registry.getSingleMetric('outpost_alert_read_duration_seconds')?.get())?.values ?? [];
+const perRead = (label: string): string => {
+  const of = (suffix: string) => readValues.filter((v) => (v as { readonly metricName?: string }).metricName === `outpost_alert_read_duration_seconds_${suffix}` && v.labels['stage'] === label);
+  const count = of('count')[0]?.value ?? 0;
+  if (count === 0) return `${label}: none`;
+  const buckets = of('bucket').map((v) => ({ le: Number(v.labels['le']), n: v.value }));
+  const bound = (q: number): string => {
+    const le = buckets.find((b) => b.n >= q * count)?.le ?? Number.POSITIVE_INFINITY;
+    return le === Number.POSITIVE_INFINITY ? '> 1 s' : `≤ ${String(le * 1000)} ms`;
+  };
+  return `${label} ${String(count)} reads, mean ${(((of('sum')[0]?.value ?? 0) / count) * 1000).toFixed(2)} ms, p50 ${bound(0.5)}, p99 ${bound(0.99)}`;
+};
+console.log(`  engine per spool read (outpost_alert_read_duration_seconds): ${perRead('evaluate')}; ${perRead('store')}`);
 printResult({
   bench: 'alerts',
   figures: [

@@ -40,6 +40,17 @@ export class AlertsMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [],
   });
+  /**
+   * Per read of the ingest spool (issue 12, alert latency): `evaluate` — its samples through the
+   * rules; `store` — its transitions stored in one transaction, for reads that made any.
+   */
+  readonly readSeconds = new Histogram({
+    name: 'outpost_alert_read_duration_seconds',
+    help: 'Alert engine time per spool read, by stage: evaluate (the samples through the rules) and store (the transitions of a read that made any, one transaction)',
+    labelNames: ['stage'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [],
+  });
   readonly engineErrors = new Counter({ name: 'outpost_alert_engine_errors_total', help: 'Failures of the alert engine (a batch is retried after them)', registers: [] });
   readonly #lag: Gauge;
   readonly #rules: Gauge;
@@ -84,7 +95,7 @@ export class AlertsMetrics {
   }
 
   register(registry: Registry): void {
-    for (const metric of [this.evaluations, this.samples, this.undecodable, this.transitions, this.notifications, this.suppressed, this.webhookSeconds, this.engineErrors, this.#lag, this.#rules, this.#pending, this.#partitions] as Metric[]) {
+    for (const metric of [this.evaluations, this.samples, this.undecodable, this.transitions, this.notifications, this.suppressed, this.webhookSeconds, this.readSeconds, this.engineErrors, this.#lag, this.#rules, this.#pending, this.#partitions] as Metric[]) {
       registry.registerMetric(metric);
     }
   }

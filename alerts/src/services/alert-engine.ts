@@ -219,6 +219,7 @@ export class AlertEngine {
     void this.#enqueue(() => this.#remember(seen));
     const collected: RuleTransition[] = [];
     let count = 0;
+    const evaluationStarted = performance.now();
     this.#collecting = collected;
     try {
       // Each sample goes straight into the rules as it is read (issue 12: no per-record arrays).
@@ -240,11 +241,12 @@ export class AlertEngine {
       if (this.#evaluations > 0) deps.metrics.evaluations.inc(this.#evaluations);
       this.#evaluations = 0;
     }
+    if (evaluating && count > 0) deps.metrics.readSeconds.observe({ stage: 'evaluate' }, (performance.now() - evaluationStarted) / 1000);
     // The next batch is evaluated while these transitions are stored and the cursor is fsynced
     // (issue 12: a probe's alert no longer queues behind the previous batch's cursor file). The
     // cursor still moves only past batches whose transitions are stored (the serial chain runs
     // in spool order), and the spool's maxUncommitted bounds what waits here.
-    const applied = this.#enqueue(() => this.#applyAll(collected));
+    const applied = this.#enqueue(() => this.#storeRead(collected));
     const last = batch[batch.length - 1];
     if (last !== undefined) {
       this.#newestArrival = Math.max(this.#newestArrival ?? 0, last.receivedAt);
@@ -256,6 +258,14 @@ export class AlertEngine {
       this.#commits = Promise.all([this.#commits, committed]);
     }
     this.#processedBatches++;
+  }
+
+  /** A read's transitions, stored; timed when there are any (`outpost_alert_read_duration_seconds{stage="store"}`). */
+  async #storeRead(transitions: readonly RuleTransition[]): Promise<void> {
+    if (transitions.length === 0) return;
+    const started = performance.now();
+    await this.#applyAll(transitions);
+    this.#deps.metrics.readSeconds.observe({ stage: 'store' }, (performance.now() - started) / 1000);
   }
 
   async #remember(entries: readonly (readonly [string, number])[]): Promise<void> {
