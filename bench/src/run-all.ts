@@ -38,6 +38,8 @@ const BENCHES: readonly BenchEntry[] = [
   { bench: 'broker', file: 'broker.js', quick: ['publishers=5', 'messages=300', 'idle=200', 'storm=200', 'persistence=0'], full: ['publishers=20', 'messages=2000', 'idle=1000', 'storm=5000', 'persistence=1', 'rounds=3'], quickTimeoutS: 240, fullTimeoutS: 1200 },
   // MQTT → InfluxDB end to end vs the raw influxd ceiling: devices, batches/device, samples/batch, metrics, connections.
   { bench: 'ingest', file: 'ingest.js', quick: ['10', '20', '100', '5', '3'], full: ['20', '100', '100', '5', '3'], quickTimeoutS: 120, fullTimeoutS: 900 },
+  // influxd's CPU per value for the InfluxDB rollup (ADR 0008) next to the write's: series, minutes of 1 Hz, fields.
+  { bench: 'influx-rollup-cost', file: 'influx-rollup-cost.js', quick: ['10', '60', '5'], full: ['20', '180', '5'], quickTimeoutS: 120, fullTimeoutS: 600 },
   // append → alert event latency at msg/s, rules, seconds.
   { bench: 'alerts', file: 'alerts.js', quick: ['2000', '1000', '5'], full: ['5000', '1000', '10'], quickTimeoutS: 90, fullTimeoutS: 300 },
   // The rule engine alone, the alerts bench's rules: rules, metrics, devices, msg/s of sample time, rounds, messages per round, warm-up rounds.
