@@ -13,7 +13,7 @@
 import { kindOf, pointProblem } from '../store/point-checks.js';
 import type { MetricKind, TelemetryPoint } from '../store/telemetry-store.js';
 import type { DeadLetter } from './dead-letters.js';
-import { lineProblem, toLine } from './influx-line.js';
+import { lineProblem, seriesKeyOf, toLine } from './influx-line.js';
 
 /** Up to `batchLines` lines joined by newlines. */
 export interface LineBody {
@@ -46,7 +46,7 @@ export function textOf(body: LineBody, start: number, end: number): string {
 
 /**
  * `validated`: the points passed protocol's checks at the broker (the store's point checks are skipped).
- * `batchLines`: most lines per body.
+ * `batchLines`: most lines per body. `tally`: hears every point that goes out, with its series key (the rollup's minute tallies).
  */
 export function encodeBatch(
   points: readonly TelemetryPoint[],
@@ -54,6 +54,7 @@ export function encodeBatch(
   at: number,
   validated: boolean,
   batchLines: number,
+  tally?: (key: string, point: TelemetryPoint) => void,
 ): EncodedBatch {
   const newKinds = new Map<string, MetricKind>();
   const bodies: LineBody[] = [];
@@ -81,7 +82,9 @@ export function encodeBatch(
       const value = point.metrics[metric];
       if (value !== undefined && !kinds.has(metric) && !newKinds.has(metric)) newKinds.set(metric, kindOf(value));
     }
-    const line = toLine(point);
+    const key = seriesKeyOf(point.deviceId, point.tags);
+    tally?.(key, point);
+    const line = toLine(point, key);
     length += (lines.length === 0 ? 0 : 1) + line.length;
     lines.push(line);
     ends.push(length);

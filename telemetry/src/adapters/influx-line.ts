@@ -19,7 +19,7 @@ export const DEVICE_TAG = 'device';
 const NEEDS_ESCAPE = /[,= ]/;
 
 /** Escapes a tag key, tag value or field key: comma, equals sign and space. */
-function escapeKey(text: string): string {
+export function escapeKey(text: string): string {
   return NEEDS_ESCAPE.test(text) ? text.replace(/[,= ]/g, (char) => `\\${char}`) : text;
 }
 
@@ -58,10 +58,18 @@ function fieldPrefix(name: string, first: boolean): string {
   return first ? prefixes[0] : prefixes[1];
 }
 
-/** One line for a point already checked by pointProblem and lineProblem. */
-export function toLine(point: TelemetryPoint): string {
+/**
+ * The series a point's line belongs to, as line protocol writes it: the measurement, `device`
+ * and the non-empty tags sorted by name (the key the rollup's tallies are kept under).
+ */
+export function seriesKeyOf(deviceId: string, tags: Readonly<Record<string, string>> | undefined): string {
   // Device ids match ^[a-z0-9][a-z0-9-]{2,63}$: nothing to escape.
-  let line = point.tags === undefined ? MEASUREMENT_DEVICE + point.deviceId : MEASUREMENT + tagText(point.deviceId, point.tags);
+  return tags === undefined ? MEASUREMENT_DEVICE + deviceId : MEASUREMENT + tagText(deviceId, tags);
+}
+
+/** One line for a point already checked by pointProblem and lineProblem, under its series key. */
+export function toLine(point: TelemetryPoint, key = seriesKeyOf(point.deviceId, point.tags)): string {
+  let line = key;
   let first = true;
   for (const name in point.metrics) {
     const value = point.metrics[name];

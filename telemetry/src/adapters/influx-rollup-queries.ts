@@ -70,6 +70,18 @@ export function rollupIntoStatement(tier: Tier, target: RollupTarget, from: numb
   };
 }
 
+/**
+ * The points per raw series, minute and field in `[from, to)` (minute-aligned): one read of them,
+ * against which the periodic pass checks its tallies (influx-rollup-tally.ts).
+ */
+export function countStatement(target: RollupTarget, from: number, to: number): Statement {
+  if (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0) throw new Error('unaligned rollup range');
+  return {
+    query: `SELECT count(*) FROM ${qualified(target, MEASUREMENT)} WHERE time >= $f0 AND time < $t0 GROUP BY time(1m), * fill(none)`,
+    params: { f0: iso(from), t0: iso(to) },
+  };
+}
+
 /** Several statements as one request (`;`-separated, parameters named apart by index). */
 export function joinStatements(statements: readonly Statement[]): Statement {
   const params: Params = {};

@@ -32,12 +32,14 @@
  */
 import { OutpostError } from '@outpost/protocol';
 import { TELEMETRY_STORE_UNAVAILABLE } from '../store/store-errors.js';
-import type { AggregateFn } from '../store/telemetry-store.js';
+import type { AggregateFn, TelemetryPoint } from '../store/telemetry-store.js';
 import type { LineKeys } from './influx-batch.js';
 import type { InfluxQLResult } from './influxql.js';
 import type { Statement } from './influx-queries.js';
+import { MinuteTallies, tallyRows, type TalliedRange } from './influx-rollup-tally.js';
 import {
   COARSE_TIERS,
+  countStatement,
   joinStatements,
   MINUTE_MS,
   oldestRawStatement,
@@ -66,6 +68,8 @@ export interface InfluxRollupDeps {
   readonly query: (statement: Statement) => Promise<InfluxQLResult[]>;
   /** Writes line protocol to the store's database and retention policy. */
   readonly post: (body: string) => Promise<void>;
+  /** Resolves once the store's writes in flight now have settled (the periodic pass counts only what InfluxDB holds). */
+  readonly writesInFlight?: () => Promise<unknown>;
   readonly now: () => number;
   readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
@@ -81,6 +85,10 @@ export interface RollupStatus {
   readonly lateWrites: number;
   /** Late recomputes run: late writes waiting at the same time share one. */
   readonly lateRecomputes: number;
+  /** Series-minutes the periodic pass wrote from the tallies of the points written (no read-back of their points). */
+  readonly talliedMinutes: number;
+  /** Device-minutes the periodic pass recomputed from raw points although tallied (spoiled, or counts that differ). */
+  readonly recountedMinutes: number;
   /** Why the rollup is off (InfluxDB refused to read the watermark), if it is. */
   readonly disabled: string | undefined;
 }
@@ -90,6 +98,8 @@ const MERGE_GAP_MS = 10 * MINUTE_MS;
 /** Statements per recompute request, and devices per statement. */
 const STATEMENTS_PER_REQUEST = 50;
 const DEVICES_PER_STATEMENT = 200;
+/** Tallied minute rows per write. */
+const LINES_PER_POST = 5_000;
 
 export function floorMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
@@ -125,6 +135,10 @@ export class InfluxRollup {
   #passes = 0;
   #lateWrites = 0;
   #lateRecomputes = 0;
+  #talliedMinutes = 0;
+  #recountedMinutes = 0;
+  /** The live points' minutes, tallied as they are written (influx-rollup-tally.ts). */
+  readonly #tallies = new MinuteTallies();
   #disabled: string | undefined;
 
   constructor(deps: InfluxRollupDeps, options: InfluxRollupOptions = {}) {
@@ -137,7 +151,16 @@ export class InfluxRollup {
   }
 
   status(): RollupStatus {
-    return { coveredTo: this.#coveredTo, startedFrom: this.#startedFrom, passes: this.#passes, lateWrites: this.#lateWrites, lateRecomputes: this.#lateRecomputes, disabled: this.#disabled };
+    return {
+      coveredTo: this.#coveredTo,
+      startedFrom: this.#startedFrom,
+      passes: this.#passes,
+      lateWrites: this.#lateWrites,
+      lateRecomputes: this.#lateRecomputes,
+      talliedMinutes: this.#talliedMinutes,
+      recountedMinutes: this.#recountedMinutes,
+      disabled: this.#disabled,
+    };
   }
 
   /**
@@ -202,8 +225,11 @@ export class InfluxRollup {
       if (this.#closed || this.#disabled !== undefined || from === undefined || from >= horizon) return false;
       const to = Math.min(horizon, from + this.#stepMs);
       this.#claimed = Math.max(this.#claimed, to);
+      // Taken now: a point of [from, to) written from here on is late (its write recomputes it).
+      const tallied = this.#tallies.take(from, to);
       try {
-        await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
+        if (tallied === undefined) await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
+        else await this.#rollUpTallied(from, to, tallied);
         // The 10 minutes and hours this step completed (the one holding `from` may have had minutes before).
         for (const tier of COARSE_TIERS) {
           const size = TIER_MS[tier];
@@ -220,6 +246,45 @@ export class InfluxRollup {
       return true;
     };
     while (await this.#enqueue(step));
+  }
+
+  /**
+   * The minutes of [from, to) from their tallies where one `count(*)` pass shows a tally holds
+   * InfluxDB's points; the others (and their devices' other series) recomputed from raw points.
+   * A failure loses the tallies: the step's retry recomputes the whole range.
+   */
+  async #rollUpTallied(from: number, to: number, tallied: TalliedRange): Promise<void> {
+    await this.#deps.writesInFlight?.();
+    const [counts] = await this.#deps.query(countStatement(this.#deps.target, from, to));
+    const { lines, recompute } = tallyRows(counts, tallied);
+    for (let start = 0; start < lines.length; start += LINES_PER_POST) await this.#deps.post(lines.slice(start, start + LINES_PER_POST).join('\n'));
+    const statements = lateStatements(this.#deps.target, recompute, Number.NEGATIVE_INFINITY);
+    for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
+      await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
+    }
+    this.#talliedMinutes += lines.length;
+    for (const minutes of recompute.values()) this.#recountedMinutes += minutes.size;
+  }
+
+  /**
+   * A point about to be written, under its series key: tallied for the periodic pass when it is
+   * live (at or above the watermark claimed); a late point's write recomputes its minutes.
+   */
+  tally(key: string, point: TelemetryPoint): void {
+    if (this.#closed || this.#disabled !== undefined || this.#coveredTo === undefined) return;
+    if (point.ts < Math.max(this.#claimed, this.#coveredTo)) return;
+    this.#tallies.add(key, point, this.#deps.now());
+  }
+
+  /** Lines of a write that failed (all of them) or that InfluxDB refused (`indexes`): their minutes are recomputed, not taken from tallies. */
+  spoil(lines: LineKeys, indexes?: Iterable<number>): void {
+    const { deviceIds, ts } = lines;
+    const spoil = (index: number): void => {
+      const at = ts[index];
+      if (at !== undefined) this.#tallies.spoil(deviceIds[index] ?? '', at);
+    };
+    if (indexes === undefined) for (let index = 0; index < ts.length; index += 1) spoil(index);
+    else for (const index of indexes) spoil(index);
   }
 
 
@@ -395,7 +460,7 @@ function addMinute(late: LateMinutes, deviceId: string, minute: number): void {
 /**
  * Per device, runs of late minutes (gaps under MERGE_GAP_MS joined); devices with the same run
  * share a statement. The minutes first, then the 10 minutes and hours holding them that are
- * complete (before `claimed`'s; a later periodic step computes the others).
+ * complete (before `claimed`'s; a later periodic step computes the others; none with `claimed` −∞).
  */
 function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, claimed: number): Statement[] {
   const byRange = new Map<string, { from: number; to: number; devices: string[] }>();

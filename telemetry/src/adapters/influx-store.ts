@@ -164,6 +164,7 @@ class InfluxStore implements InfluxTelemetryStore {
               target: { db: options.db, ...(options.rp === undefined ? {} : { rp: options.rp }) },
               query: (statement) => this.#query(statement),
               post: (body) => this.#post(body),
+              writesInFlight: () => Promise.allSettled([...this.#pending]),
               now: this.#now,
               ...(options.log === undefined ? {} : { log: options.log }),
             },
@@ -243,7 +244,9 @@ class InfluxStore implements InfluxTelemetryStore {
       throw asUnavailable(error);
     }
     // The points are not held while InfluxDB answers: only their encoding is (influx-batch.ts).
-    return this.#send(encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000), at);
+    const rollup = this.#rollup;
+    const tally = rollup === undefined ? undefined : (key: string, point: TelemetryPoint): void => rollup.tally(key, point);
+    return this.#send(encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000, tally), at);
   }
 
   async #send(encoded: EncodedBatch, at: number): Promise<WriteResult> {
@@ -263,6 +266,7 @@ class InfluxStore implements InfluxTelemetryStore {
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) {
       this.#stats.writeErrors += 1;
+      this.#rollup?.spoil(keys);
       throw asUnavailable(failed.reason);
     }
     const refused = new Set<number>();
@@ -285,6 +289,7 @@ class InfluxStore implements InfluxTelemetryStore {
       });
     }
     if (this.#rollup !== undefined) {
+      if (refused.size > 0) this.#rollup.spoil(keys, refused);
       try {
         await this.#rollup.afterWrite(keys, refused);
       } catch (error) {

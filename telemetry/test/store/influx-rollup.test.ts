@@ -409,6 +409,82 @@ describe('InfluxDB rollup', () => {
   );
 
   it(
+    'writes the live minutes it tallied without reading their points back, and recomputes those it cannot vouch for',
+    async () => {
+      const db = freshDb();
+      let clock = floorMinute(Date.now()) - 60 * MINUTE;
+      const rolled = await open(db, { clock: { now: () => clock } });
+      const raw = await open(db, { rollup: false });
+      const covered = await coveredTo(rolled, clock);
+      const minuteAt = (m: number, s: number): number => covered + m * MINUTE + s * 1_000;
+      const ticks = (deviceId: string, from: number, to: number, metrics: (k: number) => TelemetryPoint['metrics'], tags?: (k: number) => Record<string, string>): TelemetryPoint[] =>
+        Array.from({ length: to - from }, (_, i): TelemetryPoint => ({ deviceId, ts: minuteAt(0, from + i), metrics: metrics(from + i), ...(tags === undefined ? {} : { tags: tags(from + i) }) }));
+      // Ten minutes of 1 Hz, written in order over two writes: every minute tallied.
+      const plain = (k: number): Record<string, number> => ({ temp: 20 + Math.sin(k / 50) * 3 + (k % 7) * 0.01, hum: 50 + (k % 11) });
+      await writeAll(rolled, ticks('tally-a', 0, 300, plain));
+      await writeAll(rolled, ticks('tally-a', 300, 600, plain));
+      // Two tag sets of one device: two series, each tallied apart.
+      await writeAll(rolled, ticks('tally-b', 0, 600, plain, (k) => ({ site: k % 2 === 0 ? 'x' : 'y' })));
+      // A boolean in minute 2: not tallied (InfluxDB's wildcard aggregates treat it otherwise), recomputed.
+      await writeAll(rolled, ticks('tally-c', 0, 600, (k) => ({ ...plain(k), ...(k >= 120 && k < 180 && k % 10 === 0 ? { on: k % 20 === 0 } : {}) })));
+      // Minute 3 written again with other values (a replay): the later values count, recomputed.
+      await writeAll(rolled, ticks('tally-d', 0, 600, plain));
+      await writeAll(rolled, ticks('tally-d', 180, 240, (k) => ({ temp: 100 + k, hum: 1 })));
+      // A point of minute 4 that did not come through this store (as one written before a restart): the counts differ, recomputed.
+      const sneaked = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry,device=tally-e temp=1000 ${minuteAt(4, 30) + 500}` });
+      expect(sneaked.status).toBe(204);
+      await writeAll(rolled, ticks('tally-e', 0, 600, plain));
+
+      clock += 20 * MINUTE;
+      await coveredTo(rolled, minuteAt(12, 0));
+      const status = rolled.rollupStatus();
+      // a: 10 minutes, b: 2 series × 10, c, d, e: 9 each.
+      expect(status?.talliedMinutes).toBe(10 + 20 + 3 * 9);
+      expect(status?.recountedMinutes).toBe(3);
+
+      // Row for row what the minute statement computes from the raw points.
+      const rows = async (measurement: string): Promise<Map<string, Record<string, unknown>>> => {
+        const [result] = await queryInfluxQL({ url: url(), db }, `SELECT * FROM "${measurement}" WHERE time >= ${covered}ms AND time < ${minuteAt(12, 0)}ms GROUP BY *`);
+        const byKey = new Map<string, Record<string, unknown>>();
+        for (const series of result?.series ?? []) {
+          for (const values of series.values) {
+            const row: Record<string, unknown> = {};
+            series.columns.forEach((column, i) => {
+              if (column !== 'time' && values[i] !== null) row[column] = values[i];
+            });
+            byKey.set(`${JSON.stringify(series.tags)} ${String(values[0])}`, row);
+          }
+        }
+        return byKey;
+      };
+      await queryInfluxQL(
+        { url: url(), db },
+        `SELECT count(*), sum(*), min(*), max(*), last(*) INTO "telemetry_ref" FROM "telemetry" WHERE time >= ${covered}ms AND time < ${minuteAt(12, 0)}ms GROUP BY time(1m), * fill(none)`,
+      );
+      const [actual, expected] = [await rows('telemetry_1m'), await rows('telemetry_ref')];
+      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+      expect(actual.size).toBe(6 * 10);
+      for (const [key, want] of expected) {
+        const got = actual.get(key) ?? {};
+        expect(Object.keys(got).sort(), key).toEqual(Object.keys(want).sort());
+        for (const [field, value] of Object.entries(want)) {
+          if (typeof value === 'number') expect(got[field] as number, `${key} ${field}`).toBeCloseTo(value, 9);
+          else expect(got[field], `${key} ${field}`).toBe(value);
+        }
+      }
+      // And charts over them answer as the raw points do.
+      const cases: Case[] = [
+        { from: covered - MINUTE, to: minuteAt(12, 0), everyMs: MINUTE },
+        { from: covered, to: minuteAt(12, 0), everyMs: 10 * MINUTE },
+      ];
+      for (const deviceId of ['tally-a', 'tally-b', 'tally-c', 'tally-d', 'tally-e']) await compare(rolled, raw, deviceId, 'temp', FNS, cases);
+      await compare(rolled, raw, 'tally-c', 'on', ['count', 'last'], cases);
+      expect((await rolled.range({ deviceId: 'tally-e', metric: 'temp', fn: 'max', ...cases[0] } as Parameters<InfluxTelemetryStore['range']>[0])).some((p) => p.value === 1000)).toBe(true);
+    },
+    TEST_MS,
+  );
+
+  it(
     'takes its settings through openTelemetryStore, as the platform opens it',
     async () => {
       const db = freshDb();
