@@ -133,6 +133,28 @@ async function rolledCount(db: string, deviceId: string, from: number, to: numbe
   return typeof value === 'number' ? value : 0;
 }
 
+/**
+ * A rollup store on a clock of its own, starting `agoMs` before now (whole minutes), the raw-only
+ * store beside it on the same database, the watermark it starts from, and a way to move its clock.
+ */
+async function onClock(agoMs: number): Promise<{ db: string; rolled: InfluxTelemetryStore; raw: InfluxTelemetryStore; covered: number; now(): number; advance(ms: number): void }> {
+  const db = freshDb();
+  let clock = floorMinute(Date.now()) - agoMs;
+  const rolled = await open(db, { clock: { now: () => clock } });
+  const raw = await open(db, { rollup: false });
+  const covered = await coveredTo(rolled, clock);
+  return {
+    db,
+    rolled,
+    raw,
+    covered,
+    now: () => clock,
+    advance: (ms) => {
+      clock += ms;
+    },
+  };
+}
+
 describe('InfluxDB rollup', () => {
   it(
     'backfills existing points, then answers charts across the raw/rollup edges as the raw points do',
@@ -363,17 +385,13 @@ describe('InfluxDB rollup', () => {
   it(
     'moves the watermark as the clock passes minutes and rolls up what was written above it',
     async () => {
-      const db = freshDb();
-      let clock = floorMinute(Date.now()) - 30 * MINUTE;
-      const rolled = await open(db, { clock: { now: () => clock } });
-      const raw = await open(db, { rollup: false });
-      const covered = await coveredTo(rolled, clock);
+      const { rolled, raw, covered, now, advance } = await onClock(30 * MINUTE);
       // Above the watermark: stored raw, not rolled up by the write.
       const points = series('tick-a', covered, covered + 20 * MINUTE);
       await writeAll(rolled, points);
       expect(rolled.rollupStatus()?.lateWrites).toBe(0);
-      clock += 25 * MINUTE;
-      await coveredTo(rolled, clock);
+      advance(25 * MINUTE);
+      await coveredTo(rolled, now());
       const cases: Case[] = [
         { from: covered - MINUTE, to: covered + 30 * MINUTE, everyMs: 2 * MINUTE },
         { from: covered - HOUR, to: covered + HOUR, everyMs: HOUR },
@@ -387,11 +405,7 @@ describe('InfluxDB rollup', () => {
   it(
     'halves its step after a failed one, so it rolls up every minute before one InfluxDB refuses',
     async () => {
-      const db = freshDb();
-      let clock = floorMinute(Date.now()) - 60 * MINUTE;
-      const rolled = await open(db, { clock: { now: () => clock } });
-      const raw = await open(db, { rollup: false });
-      const covered = await coveredTo(rolled, clock);
+      const { db, rolled, raw, covered, advance } = await onClock(60 * MINUTE);
       const refused = covered + 20 * MINUTE;
       // Points above the watermark, and a rollup field given another type where one of them lands.
       await writeAll(raw, [
@@ -400,7 +414,7 @@ describe('InfluxDB rollup', () => {
       ]);
       const planting = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry_1m,device=other count_hum="text" ${refused}` });
       expect(planting.status).toBe(204);
-      clock += 40 * MINUTE;
+      advance(40 * MINUTE);
       // One 40-minute step would fail for good; halved steps reach the refused minute and stop there.
       expect(await coveredTo(rolled, refused)).toBe(refused);
       expect(rolled.rollupStatus()?.passes).toBeGreaterThanOrEqual(3);
@@ -411,11 +425,7 @@ describe('InfluxDB rollup', () => {
   it(
     'writes the live minutes it tallied without reading their points back, and recomputes those it cannot vouch for',
     async () => {
-      const db = freshDb();
-      let clock = floorMinute(Date.now()) - 60 * MINUTE;
-      const rolled = await open(db, { clock: { now: () => clock } });
-      const raw = await open(db, { rollup: false });
-      const covered = await coveredTo(rolled, clock);
+      const { db, rolled, raw, covered, advance } = await onClock(60 * MINUTE);
       const minuteAt = (m: number, s: number): number => covered + m * MINUTE + s * 1_000;
       const ticks = (deviceId: string, from: number, to: number, metrics: (k: number) => TelemetryPoint['metrics'], tags?: (k: number) => Record<string, string>): TelemetryPoint[] =>
         Array.from({ length: to - from }, (_, i): TelemetryPoint => ({ deviceId, ts: minuteAt(0, from + i), metrics: metrics(from + i), ...(tags === undefined ? {} : { tags: tags(from + i) }) }));
@@ -435,7 +445,7 @@ describe('InfluxDB rollup', () => {
       expect(sneaked.status).toBe(204);
       await writeAll(rolled, ticks('tally-e', 0, 600, plain));
 
-      clock += 20 * MINUTE;
+      advance(20 * MINUTE);
       await coveredTo(rolled, minuteAt(12, 0));
       const status = rolled.rollupStatus();
       // a: 10 minutes, b: 2 series × 10, c, d, e: 9 each.
