@@ -72,6 +72,9 @@ export function encodeBatch(
     ends = [];
     length = 0;
   };
+  let key = '';
+  let keyDevice: string | undefined;
+  let keyTags: TelemetryPoint['tags'];
   for (const point of points) {
     const problem = (validated ? undefined : pointProblem(point)) ?? lineProblem(point) ?? typeProblem(point, kinds, newKinds);
     if (problem !== undefined) {
@@ -82,7 +85,13 @@ export function encodeBatch(
       const value = point.metrics[metric];
       if (value !== undefined && !kinds.has(metric) && !newKinds.has(metric)) newKinds.set(metric, kindOf(value));
     }
-    const key = seriesKeyOf(point.deviceId, point.tags);
+    // Consecutive points of one record share a device and tags: their key is built once (and
+    // hashed once by the tallies' map).
+    if (point.deviceId !== keyDevice || point.tags !== keyTags) {
+      key = seriesKeyOf(point.deviceId, point.tags);
+      keyDevice = point.deviceId;
+      keyTags = point.tags;
+    }
     tally?.(key, point);
     const line = toLine(point, key);
     length += (lines.length === 0 ? 0 : 1) + line.length;

@@ -68,6 +68,10 @@ export class MinuteTallies {
   /** Minutes of a device spoiled by a failed write or a refused line, applied when their range is taken. */
   readonly #spoiled = new Map<string, Set<number>>();
   #minutes = 0;
+  #lastKey: string | undefined;
+  #lastSeries: SeriesTally | undefined;
+  #lastMinute = Number.NaN;
+  #lastTally: MinuteTally | undefined;
 
   /** Series-minutes held. */
   get size(): number {
@@ -78,18 +82,30 @@ export class MinuteTallies {
   add(key: string, point: TelemetryPoint, now: number): void {
     const { ts, metrics } = point;
     if (ts > now + AHEAD_MS) return;
-    let series = this.#series.get(key);
+    // Consecutive points are mostly of one series and minute: the last ones found are tried first.
+    let series = key === this.#lastKey ? this.#lastSeries : undefined;
     if (series === undefined) {
-      series = { deviceId: point.deviceId, newest: Number.NEGATIVE_INFINITY, minutes: new Map() };
-      this.#series.set(key, series);
+      series = this.#series.get(key);
+      if (series === undefined) {
+        series = { deviceId: point.deviceId, newest: Number.NEGATIVE_INFINITY, minutes: new Map() };
+        this.#series.set(key, series);
+      }
+      this.#lastKey = key;
+      this.#lastSeries = series;
+      this.#lastTally = undefined;
     }
     const minute = floorMinute(ts);
-    let tally = series.minutes.get(minute);
+    let tally = minute === this.#lastMinute ? this.#lastTally : undefined;
     if (tally === undefined) {
-      if (this.#minutes >= MAX_MINUTES) return;
-      tally = { spoiled: false, fields: new Map() };
-      series.minutes.set(minute, tally);
-      this.#minutes += 1;
+      tally = series.minutes.get(minute);
+      if (tally === undefined) {
+        if (this.#minutes >= MAX_MINUTES) return;
+        tally = { spoiled: false, fields: new Map() };
+        series.minutes.set(minute, tally);
+        this.#minutes += 1;
+      }
+      this.#lastMinute = minute;
+      this.#lastTally = tally;
     }
     if (ts <= series.newest) tally.spoiled = true;
     else series.newest = ts;
@@ -123,6 +139,10 @@ export class MinuteTallies {
 
   /** Takes the tallies of the minutes in [from, to) out (and drops any older ones); undefined when there are none. */
   take(from: number, to: number): TalliedRange | undefined {
+    this.#lastKey = undefined;
+    this.#lastSeries = undefined;
+    this.#lastMinute = Number.NaN;
+    this.#lastTally = undefined;
     const taken = new Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>();
     for (const [key, series] of this.#series) {
       let minutes: Map<number, MinuteTally> | undefined;
