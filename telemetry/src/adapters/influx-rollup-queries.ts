@@ -71,14 +71,15 @@ export function rollupIntoStatement(tier: Tier, target: RollupTarget, from: numb
 }
 
 /**
- * The points per raw series, minute and field in `[from, to)` (minute-aligned): one read of them,
- * against which the periodic pass checks its tallies (influx-rollup-tally.ts).
+ * The points per raw series, minute and field in `[from, to)` (minute-aligned) of `devices` (all
+ * when absent): one read of them, against which the rollup checks its tallies (influx-rollup-tally.ts).
  */
-export function countStatement(target: RollupTarget, from: number, to: number): Statement {
+export function countStatement(target: RollupTarget, from: number, to: number, devices?: readonly string[], index = 0): Statement {
   if (from % MINUTE_MS !== 0 || to % MINUTE_MS !== 0) throw new Error('unaligned rollup range');
+  const where = `time >= $f${index} AND time < $t${index}${devices === undefined ? '' : ` AND ${deviceRegex(devices)}`}`;
   return {
-    query: `SELECT count(*) FROM ${qualified(target, MEASUREMENT)} WHERE time >= $f0 AND time < $t0 GROUP BY time(1m), * fill(none)`,
-    params: { f0: iso(from), t0: iso(to) },
+    query: `SELECT count(*) FROM ${qualified(target, MEASUREMENT)} WHERE ${where} GROUP BY time(1m), * fill(none)`,
+    params: { [`f${index}`]: iso(from), [`t${index}`]: iso(to) },
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Minute rows of live points, tallied from the points the store writes, so the periodic pass
- * need not have InfluxDB read every point back (ADR 0008, amendment of session 29). InfluxDB
+ * Minute rows tallied from the points the store writes, so the rollup need not have InfluxDB read
+ * every point back (ADR 0008, amendment of session 29): live points' minutes for the periodic
+ * pass, late points' for the recompute their write notes. InfluxDB
  * 1.x reads the points once per aggregate call, and the minute statement makes five (`count`,
  * `sum`, `min`, `max`, `last` of every field): rolling up cost influxd 2.8–3× what writing the
  * points did (`bench influx-rollup-cost.js`).
@@ -13,7 +14,8 @@
  * - a value that is not a number spoils its minute (InfluxDB's wildcard aggregates treat
  *   strings and booleans otherwise);
  * - a write that failed, or a line InfluxDB refused, spoils the device's minute (`spoil`);
- * - the pass waits for the writes in flight when it starts before it counts.
+ * - the pass or recompute takes its tallies out when it starts (later points start new ones) and
+ *   waits for the writes in flight then before it counts.
  * So every tallied point is in InfluxDB, and equal counts mean the same points with the values
  * this store wrote last. A point left out of a tally (too far ahead of the clock, or past
  * MAX_MINUTES) only makes the counts differ. A minute whose tally is spoiled, missing or differs
@@ -28,6 +30,8 @@ import { MINUTE_MEASUREMENT, MINUTE_MS } from './influx-rollup-queries.js';
 const MAX_MINUTES = 500_000;
 /** Points further ahead of the clock than this are not tallied (their minutes settle long after). */
 const AHEAD_MS = 10 * MINUTE_MS;
+/** A late minute's tally that no recompute took within this long of the periodic pass passing it is dropped. */
+const STALE_MS = 60 * MINUTE_MS;
 
 interface FieldTally {
   count: number;
@@ -65,6 +69,8 @@ function floorMinute(ms: number): number {
 
 export class MinuteTallies {
   readonly #series = new Map<string, SeriesTally>();
+  /** Series keys by device (a late recompute takes a device's minutes). */
+  readonly #keysOf = new Map<string, Set<string>>();
   /** Minutes of a device spoiled by a failed write or a refused line, applied when their range is taken. */
   readonly #spoiled = new Map<string, Set<number>>();
   #minutes = 0;
@@ -89,6 +95,9 @@ export class MinuteTallies {
       if (series === undefined) {
         series = { deviceId: point.deviceId, newest: Number.NEGATIVE_INFINITY, minutes: new Map() };
         this.#series.set(key, series);
+        let keys = this.#keysOf.get(point.deviceId);
+        if (keys === undefined) this.#keysOf.set(point.deviceId, (keys = new Set()));
+        keys.add(key);
       }
       this.#lastKey = key;
       this.#lastSeries = series;
@@ -137,40 +146,96 @@ export class MinuteTallies {
     minutes.add(floorMinute(ts));
   }
 
-  /** Takes the tallies of the minutes in [from, to) out (and drops any older ones); undefined when there are none. */
+  /**
+   * The periodic pass: takes the tallies of the minutes in [from, to) out. Late minutes below
+   * `from` stay for the recompute their writes noted (takeMinutes), unless no recompute took them
+   * for STALE_MS. Undefined when there are none.
+   */
   take(from: number, to: number): TalliedRange | undefined {
-    this.#lastKey = undefined;
-    this.#lastSeries = undefined;
-    this.#lastMinute = Number.NaN;
-    this.#lastTally = undefined;
+    this.#forgetLast();
     const taken = new Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>();
     for (const [key, series] of this.#series) {
-      let minutes: Map<number, MinuteTally> | undefined;
       const spoiled = this.#spoiled.get(series.deviceId);
       for (const [minute, tally] of series.minutes) {
-        if (minute >= to) continue;
-        series.minutes.delete(minute);
-        this.#minutes -= 1;
-        if (minute < from) continue;
-        if (spoiled?.has(minute) === true) tally.spoiled = true;
-        if (minutes === undefined) taken.set(key, { deviceId: series.deviceId, minutes: (minutes = new Map()) });
-        minutes.set(minute, tally);
+        if (minute >= to || (minute < from && minute >= from - STALE_MS)) continue;
+        this.#takeOut(series, minute);
+        if (minute >= from) addTaken(taken, key, series.deviceId, minute, tally, spoiled);
       }
-      if (series.minutes.size === 0) this.#series.delete(key);
+      if (series.minutes.size === 0) this.#drop(key, series);
     }
     for (const [deviceId, minutes] of this.#spoiled) {
-      for (const minute of minutes) if (minute < to) minutes.delete(minute);
+      for (const minute of minutes) if ((minute >= from && minute < to) || minute < from - STALE_MS) minutes.delete(minute);
       if (minutes.size === 0) this.#spoiled.delete(deviceId);
     }
     return taken.size === 0 ? undefined : taken;
   }
+
+  /** A late recompute: takes the tallies of these minutes (by device) out; undefined when there are none. */
+  takeMinutes(minutes: ReadonlyMap<string, ReadonlySet<number>>): TalliedRange | undefined {
+    this.#forgetLast();
+    const taken = new Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>();
+    for (const [deviceId, wanted] of minutes) {
+      const spoiled = this.#spoiled.get(deviceId);
+      for (const key of this.#keysOf.get(deviceId) ?? []) {
+        const series = this.#series.get(key);
+        if (series === undefined) continue;
+        for (const minute of wanted) {
+          const tally = series.minutes.get(minute);
+          if (tally === undefined) continue;
+          this.#takeOut(series, minute);
+          addTaken(taken, key, deviceId, minute, tally, spoiled);
+        }
+        if (series.minutes.size === 0) this.#drop(key, series);
+      }
+      if (spoiled !== undefined) {
+        for (const minute of wanted) spoiled.delete(minute);
+        if (spoiled.size === 0) this.#spoiled.delete(deviceId);
+      }
+    }
+    return taken.size === 0 ? undefined : taken;
+  }
+
+  #takeOut(series: SeriesTally, minute: number): void {
+    series.minutes.delete(minute);
+    this.#minutes -= 1;
+  }
+
+  #drop(key: string, series: SeriesTally): void {
+    this.#series.delete(key);
+    const keys = this.#keysOf.get(series.deviceId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#keysOf.delete(series.deviceId);
+  }
+
+  /** The cached last series and minute may be taken out: found again by the next add. */
+  #forgetLast(): void {
+    this.#lastKey = undefined;
+    this.#lastSeries = undefined;
+    this.#lastMinute = Number.NaN;
+    this.#lastTally = undefined;
+  }
+}
+
+function addTaken(
+  taken: Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>,
+  key: string,
+  deviceId: string,
+  minute: number,
+  tally: MinuteTally,
+  spoiled: ReadonlySet<number> | undefined,
+): void {
+  if (spoiled?.has(minute) === true) tally.spoiled = true;
+  let entry = taken.get(key);
+  if (entry === undefined) taken.set(key, (entry = { deviceId, minutes: new Map() }));
+  entry.minutes.set(minute, tally);
 }
 
 /**
  * Matches a `SELECT count(*) … GROUP BY time(1m), *` answer (times in epoch ms) against the
- * tallies of its range: the minute rows to write, and the device-minutes to recompute.
+ * tallies of its range: the minute rows to write, and the device-minutes to recompute — of
+ * `only`'s device-minutes when given (the answer may hold others).
  */
-export function tallyRows(counts: InfluxQLResult | undefined, tallied: TalliedRange): TallyRows {
+export function tallyRows(counts: InfluxQLResult | undefined, tallied: TalliedRange, only?: ReadonlyMap<string, ReadonlySet<number>>): TallyRows {
   const lines: string[] = [];
   const recompute = new Map<string, Set<number>>();
   const expected = new Map<string, number>();
@@ -180,9 +245,11 @@ export function tallyRows(counts: InfluxQLResult | undefined, tallied: TalliedRa
     for (const [name, value] of Object.entries(series.tags ?? {})) if (name !== 'device') tags[name] = value;
     const key = seriesKeyOf(deviceId, tags);
     const tallies = tallied.get(key);
+    const wanted = only?.get(deviceId);
     for (const row of series.values) {
       const minute = row[0];
       if (typeof minute !== 'number') continue;
+      if (only !== undefined && wanted?.has(minute) !== true) continue;
       expected.clear();
       for (let column = 1; column < series.columns.length; column += 1) {
         const count = row[column];

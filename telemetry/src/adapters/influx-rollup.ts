@@ -254,25 +254,45 @@ export class InfluxRollup {
    * A failure loses the tallies: the step's retry recomputes the whole range.
    */
   async #rollUpTallied(from: number, to: number, tallied: TalliedRange): Promise<void> {
-    await this.#deps.writesInFlight?.();
-    const [counts] = await this.#deps.query(countStatement(this.#deps.target, from, to));
-    const { lines, recompute } = tallyRows(counts, tallied);
-    for (let start = 0; start < lines.length; start += LINES_PER_POST) await this.#deps.post(lines.slice(start, start + LINES_PER_POST).join('\n'));
-    const statements = lateStatements(this.#deps.target, recompute, Number.NEGATIVE_INFINITY);
+    const recompute = await this.#fromTallies(tallied, [countStatement(this.#deps.target, from, to)]);
+    const statements = lateStatements(this.#deps.target, recompute, new Map(), Number.NEGATIVE_INFINITY);
     for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
       await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
     }
-    this.#talliedMinutes += lines.length;
-    for (const minutes of recompute.values()) this.#recountedMinutes += minutes.size;
   }
 
   /**
-   * A point about to be written, under its series key: tallied for the periodic pass when it is
-   * live (at or above the watermark claimed); a late point's write recomputes its minutes.
+   * Writes the minute rows of the tallies that `counts` (count(*) statements) show hold
+   * InfluxDB's points, once the writes in flight now have settled; resolves with the other
+   * device-minutes with points (of `only`, when given), to recompute from raw points.
+   */
+  async #fromTallies(tallied: TalliedRange, counts: readonly Statement[], only?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Map<string, Set<number>>> {
+    await this.#deps.writesInFlight?.();
+    const lines: string[] = [];
+    const recompute = new Map<string, Set<number>>();
+    for (let start = 0; start < counts.length; start += STATEMENTS_PER_REQUEST) {
+      for (const result of await this.#deps.query(joinStatements(counts.slice(start, start + STATEMENTS_PER_REQUEST)))) {
+        const rows = tallyRows(result, tallied, only);
+        for (const line of rows.lines) lines.push(line);
+        for (const [deviceId, minutes] of rows.recompute) {
+          const set = recompute.get(deviceId);
+          if (set === undefined) recompute.set(deviceId, minutes);
+          else for (const minute of minutes) set.add(minute);
+        }
+      }
+    }
+    for (let start = 0; start < lines.length; start += LINES_PER_POST) await this.#deps.post(lines.slice(start, start + LINES_PER_POST).join('\n'));
+    this.#talliedMinutes += lines.length;
+    for (const minutes of recompute.values()) this.#recountedMinutes += minutes.size;
+    return recompute;
+  }
+
+  /**
+   * A point about to be written, under its series key: tallied for the periodic pass (live
+   * points) or for the late recompute its write will note (late points).
    */
   tally(key: string, point: TelemetryPoint): void {
     if (this.#closed || this.#disabled !== undefined || this.#coveredTo === undefined) return;
-    if (point.ts < Math.max(this.#claimed, this.#coveredTo)) return;
     this.#tallies.add(key, point, this.#deps.now());
   }
 
@@ -340,8 +360,15 @@ export class InfluxRollup {
     this.#runningLate = batch;
     this.#lateRecomputes += 1;
     const claimed = Math.max(this.#claimed, this.#coveredTo ?? Number.NEGATIVE_INFINITY);
-    const statements = lateStatements(this.#deps.target, batch.minutes, claimed);
+    // Taken now: points of these minutes written from here on start tallies of their own.
+    const tallied = this.#tallies.takeMinutes(batch.minutes);
     try {
+      const { target } = this.#deps;
+      const recompute =
+        tallied === undefined
+          ? batch.minutes
+          : await this.#fromTallies(tallied, perRun(runsOf(batch.minutes), (from, to, devices, index) => countStatement(target, from, to, devices, index)), batch.minutes);
+      const statements = lateStatements(target, recompute, batch.minutes, claimed);
       for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
         await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
       }
@@ -457,13 +484,15 @@ function addMinute(late: LateMinutes, deviceId: string, minute: number): void {
   if (minute > late.latest) late.latest = minute;
 }
 
-/**
- * Per device, runs of late minutes (gaps under MERGE_GAP_MS joined); devices with the same run
- * share a statement. The minutes first, then the 10 minutes and hours holding them that are
- * complete (before `claimed`'s; a later periodic step computes the others; none with `claimed` −∞).
- */
-function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, claimed: number): Statement[] {
-  const byRange = new Map<string, { from: number; to: number; devices: string[] }>();
+interface MinuteRun {
+  readonly from: number;
+  readonly to: number;
+  readonly devices: string[];
+}
+
+/** Per device, runs of minutes (gaps under MERGE_GAP_MS joined); devices with the same run share it. */
+function runsOf(minutes: ReadonlyMap<string, ReadonlySet<number>>): MinuteRun[] {
+  const byRange = new Map<string, MinuteRun>();
   for (const [deviceId, set] of minutes) {
     const sorted = [...set].sort((a, b) => a - b);
     let from = sorted[0] ?? 0;
@@ -485,19 +514,35 @@ function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, Reado
     }
     flush();
   }
-  const statements: Statement[] = [];
-  const add = (tier: 'minute' | (typeof COARSE_TIERS)[number], from: number, to: number, devices: readonly string[]): void => {
-    for (let start = 0; start < devices.length; start += DEVICES_PER_STATEMENT) {
-      statements.push(rollupIntoStatement(tier, target, from, to, devices.slice(start, start + DEVICES_PER_STATEMENT), statements.length % STATEMENTS_PER_REQUEST));
+  return [...byRange.values()];
+}
+
+/** One statement per run and DEVICES_PER_STATEMENT devices, parameters named apart per request of STATEMENTS_PER_REQUEST. */
+function perRun(runs: readonly MinuteRun[], statement: (from: number, to: number, devices: readonly string[], index: number) => Statement, statements: Statement[] = []): Statement[] {
+  for (const run of runs) {
+    for (let start = 0; start < run.devices.length; start += DEVICES_PER_STATEMENT) {
+      statements.push(statement(run.from, run.to, run.devices.slice(start, start + DEVICES_PER_STATEMENT), statements.length % STATEMENTS_PER_REQUEST));
     }
-  };
-  for (const range of byRange.values()) add('minute', range.from, range.to, range.devices);
+  }
+  return statements;
+}
+
+/**
+ * Recomputes `minutes` (by device) from raw points, then the 10 minutes and hours holding
+ * `coarse`'s minutes that are complete (before `claimed`'s; a later periodic step computes the
+ * others).
+ */
+function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, coarse: ReadonlyMap<string, ReadonlySet<number>>, claimed: number): Statement[] {
+  const statements = perRun(runsOf(minutes), (from, to, devices, index) => rollupIntoStatement('minute', target, from, to, devices, index));
+  const coarseRuns = runsOf(coarse);
   for (const tier of COARSE_TIERS) {
     const size = TIER_MS[tier];
-    for (const range of byRange.values()) {
-      const to = Math.min(Math.ceil(range.to / size) * size, floorTo(claimed, size));
-      if (floorTo(range.from, size) < to) add(tier, floorTo(range.from, size), to, range.devices);
-    }
+    const runs = coarseRuns.flatMap((run) => {
+      const to = Math.min(Math.ceil(run.to / size) * size, floorTo(claimed, size));
+      const from = floorTo(run.from, size);
+      return from < to ? [{ from, to, devices: run.devices }] : [];
+    });
+    perRun(runs, (from, to, devices, index) => rollupIntoStatement(tier, target, from, to, devices, index), statements);
   }
   return statements;
 }

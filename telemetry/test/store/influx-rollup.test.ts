@@ -134,6 +134,43 @@ async function rolledCount(db: string, deviceId: string, from: number, to: numbe
 }
 
 /**
+ * The minute rollup of [from, to) row for row as the minute statement (`SELECT … INTO`) computes
+ * it from the raw points now (into a measurement of its own); resolves with the rows compared.
+ */
+async function expectRowsAsComputed(db: string, from: number, to: number): Promise<number> {
+  const reference = `telemetry_ref_${String(from)}`;
+  const rows = async (measurement: string): Promise<Map<string, Record<string, unknown>>> => {
+    const [result] = await queryInfluxQL({ url: url(), db }, `SELECT * FROM "${measurement}" WHERE time >= ${from}ms AND time < ${to}ms GROUP BY *`);
+    const byKey = new Map<string, Record<string, unknown>>();
+    for (const series of result?.series ?? []) {
+      for (const values of series.values) {
+        const row: Record<string, unknown> = {};
+        series.columns.forEach((column, i) => {
+          if (column !== 'time' && values[i] !== null) row[column] = values[i];
+        });
+        byKey.set(`${JSON.stringify(series.tags)} ${String(values[0])}`, row);
+      }
+    }
+    return byKey;
+  };
+  await queryInfluxQL(
+    { url: url(), db },
+    `SELECT count(*), sum(*), min(*), max(*), last(*) INTO "${reference}" FROM "telemetry" WHERE time >= ${from}ms AND time < ${to}ms GROUP BY time(1m), * fill(none)`,
+  );
+  const [actual, expected] = [await rows('telemetry_1m'), await rows(reference)];
+  expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+  for (const [key, want] of expected) {
+    const got = actual.get(key) ?? {};
+    expect(Object.keys(got).sort(), key).toEqual(Object.keys(want).sort());
+    for (const [field, value] of Object.entries(want)) {
+      if (typeof value === 'number') expect(got[field] as number, `${key} ${field}`).toBeCloseTo(value, 9);
+      else expect(got[field], `${key} ${field}`).toBe(value);
+    }
+  }
+  return expected.size;
+}
+
+/**
  * A rollup store on a clock of its own, starting `agoMs` before now (whole minutes), the raw-only
  * store beside it on the same database, the watermark it starts from, and a way to move its clock.
  */
@@ -453,35 +490,7 @@ describe('InfluxDB rollup', () => {
       expect(status?.recountedMinutes).toBe(3);
 
       // Row for row what the minute statement computes from the raw points.
-      const rows = async (measurement: string): Promise<Map<string, Record<string, unknown>>> => {
-        const [result] = await queryInfluxQL({ url: url(), db }, `SELECT * FROM "${measurement}" WHERE time >= ${covered}ms AND time < ${minuteAt(12, 0)}ms GROUP BY *`);
-        const byKey = new Map<string, Record<string, unknown>>();
-        for (const series of result?.series ?? []) {
-          for (const values of series.values) {
-            const row: Record<string, unknown> = {};
-            series.columns.forEach((column, i) => {
-              if (column !== 'time' && values[i] !== null) row[column] = values[i];
-            });
-            byKey.set(`${JSON.stringify(series.tags)} ${String(values[0])}`, row);
-          }
-        }
-        return byKey;
-      };
-      await queryInfluxQL(
-        { url: url(), db },
-        `SELECT count(*), sum(*), min(*), max(*), last(*) INTO "telemetry_ref" FROM "telemetry" WHERE time >= ${covered}ms AND time < ${minuteAt(12, 0)}ms GROUP BY time(1m), * fill(none)`,
-      );
-      const [actual, expected] = [await rows('telemetry_1m'), await rows('telemetry_ref')];
-      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
-      expect(actual.size).toBe(6 * 10);
-      for (const [key, want] of expected) {
-        const got = actual.get(key) ?? {};
-        expect(Object.keys(got).sort(), key).toEqual(Object.keys(want).sort());
-        for (const [field, value] of Object.entries(want)) {
-          if (typeof value === 'number') expect(got[field] as number, `${key} ${field}`).toBeCloseTo(value, 9);
-          else expect(got[field], `${key} ${field}`).toBe(value);
-        }
-      }
+      expect(await expectRowsAsComputed(db, covered, minuteAt(12, 0))).toBe(6 * 10);
       // And charts over them answer as the raw points do.
       const cases: Case[] = [
         { from: covered - MINUTE, to: minuteAt(12, 0), everyMs: MINUTE },
@@ -490,6 +499,39 @@ describe('InfluxDB rollup', () => {
       for (const deviceId of ['tally-a', 'tally-b', 'tally-c', 'tally-d', 'tally-e']) await compare(rolled, raw, deviceId, 'temp', FNS, cases);
       await compare(rolled, raw, 'tally-c', 'on', ['count', 'last'], cases);
       expect((await rolled.range({ deviceId: 'tally-e', metric: 'temp', fn: 'max', ...cases[0] } as Parameters<InfluxTelemetryStore['range']>[0])).some((p) => p.value === 1000)).toBe(true);
+    },
+    TEST_MS,
+  );
+
+  it(
+    'rolls up late minutes from the tallies of their writes where the counts agree, and recomputes the others',
+    async () => {
+      const db = freshDb();
+      const rolled = await open(db);
+      const start = floorMinute(Date.now()) - 5 * HOUR;
+      await coveredTo(rolled, Date.now());
+      const at = (s: number): number => start + s * 1_000;
+      const backlog = (deviceId: string, from: number, to: number, value: (k: number) => number): TelemetryPoint[] =>
+        Array.from({ length: to - from }, (_, i): TelemetryPoint => ({ deviceId, ts: at(from + i), metrics: { temp: value(from + i), hum: (from + i) % 9 } }));
+      const before = rolled.rollupStatus();
+      // A backlog drained in order, four writes a device; one device's minute 2 sent again with other values.
+      for (let w = 0; w < 4; w++) {
+        await writeAll(rolled, backlog('late-a', w * 150, (w + 1) * 150, (k) => 10 + k / 100));
+        await writeAll(rolled, backlog('late-b', w * 150, (w + 1) * 150, (k) => 20 + k / 100));
+      }
+      await writeAll(rolled, backlog('late-b', 120, 180, (k) => 200 + k));
+      // A point of late-c's minute 5 that did not come through this store.
+      const sneaked = await fetch(`${url()}/write?db=${db}&precision=ms`, { method: 'POST', body: `telemetry,device=late-c temp=1000 ${at(330) + 500}` });
+      expect(sneaked.status).toBe(204);
+      await writeAll(rolled, backlog('late-c', 0, 600, (k) => 30 + k / 100));
+      await rolled.sync();
+      const after = rolled.rollupStatus();
+      expect((after?.lateWrites ?? 0) - (before?.lateWrites ?? 0)).toBe(10);
+      // From tallies: most minutes; recomputed: at least late-b's minute 2 and late-c's minute 5.
+      expect((after?.talliedMinutes ?? 0) - (before?.talliedMinutes ?? 0)).toBeGreaterThan(10);
+      expect((after?.recountedMinutes ?? 0) - (before?.recountedMinutes ?? 0)).toBeGreaterThanOrEqual(2);
+      expect(await expectRowsAsComputed(db, start, start + 10 * MINUTE)).toBe(3 * 10);
+      expect(await rolledCount(db, 'late-c', start, start + 10 * MINUTE)).toBe(601);
     },
     TEST_MS,
   );
