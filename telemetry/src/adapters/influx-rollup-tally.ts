@@ -1,59 +1,70 @@
 /**
  * Minute rows tallied from the points the store writes, so the rollup need not have InfluxDB read
- * every point back (ADR 0008, amendment of session 29): live points' minutes for the periodic
- * pass, late points' for the recompute their write notes. InfluxDB
- * 1.x reads the points once per aggregate call, and the minute statement makes five (`count`,
- * `sum`, `min`, `max`, `last` of every field): rolling up cost influxd 2.8–3× what writing the
- * points did (`bench influx-rollup-cost.js`).
+ * every point back (ADR 0008, amendment of session 29). InfluxDB 1.x reads the points once per
+ * aggregate call, and the minute statement makes five (`count`, `sum`, `min`, `max`, `last` of
+ * every field): rolling up cost influxd 2.5–3.2× what writing the points did (`bench
+ * influx-rollup-cost.js`).
  *
- * A tally is trusted only where one `count(*)` pass over the settled range proves it holds
- * exactly InfluxDB's points: for every series and minute, the same fields with the same counts,
- * and nothing that could make a tally hold a point InfluxDB does not hold —
- * - a time not newer than the series' newest tallied time (a replay, a duplicate, an
- *   out-of-order sample) spoils its minute;
- * - a value that is not a number spoils its minute (InfluxDB's wildcard aggregates treat
- *   strings and booleans otherwise);
- * - a write that failed, or a line InfluxDB refused, spoils the device's minute (`spoil`);
- * - the pass or recompute takes its tallies out when it starts (later points start new ones) and
- *   waits for the writes in flight then before it counts.
- * So every tallied point is in InfluxDB, and equal counts mean the same points with the values
- * this store wrote last. A point left out of a tally (too far ahead of the clock, or past
- * MAX_MINUTES) only makes the counts differ. A minute whose tally is spoiled, missing or differs
- * is recomputed from raw points as before (`SELECT … INTO`), for its device only.
+ * A write tallies its points per series (the line's measurement and tags) and minute as it
+ * encodes them (`TallyWrite`), and the tallies join the store's (`MinuteTallies.commit`) only once
+ * InfluxDB took the write — minus the lines it refused; a write InfluxDB did not confirm spoils
+ * its minutes (some of its lines may be in). So what a tally holds is always in
+ * InfluxDB, and the rollup trusts a tally only where one `count(*)` pass shows InfluxDB holds no
+ * more: for every field, the same count. The tallies it compares are copied before the count is
+ * asked, so the count can only be the same or larger. Besides,
+ * - a point whose time is not newer than the series' newest written (a replay, a duplicate, an
+ *   out-of-order sample) spoils its minute: InfluxDB kept one point where the tally would add two;
+ * - a value that is not a number spoils its minute (InfluxDB's wildcard aggregates treat strings
+ *   and booleans otherwise);
+ * - a point more than AHEAD_MS ahead of the clock, or past MAX_MINUTES, is not tallied: its
+ *   minute's counts then differ.
+ * Equal counts thus mean the same points, with the values this store wrote (it is the only writer
+ * of `telemetry`: ADR 0008). A minute whose tally is spoiled, missing or short is recomputed from
+ * raw points as before (`SELECT … INTO`), for its device. A tally stays until its minute is
+ * below the watermark and EVICT_MS passed since a write last joined it: a backlog's minute that
+ * spans several writes is whole by the time its last write's recompute counts it.
  */
 import type { TelemetryPoint } from '../store/telemetry-store.js';
 import type { InfluxQLResult } from './influxql.js';
 import { escapeKey, MEASUREMENT, seriesKeyOf } from './influx-line.js';
 import { MINUTE_MEASUREMENT, MINUTE_MS } from './influx-rollup-queries.js';
 
-/** Most series-minutes tallied at once (a fleet's minutes between settle and now, with room); beyond, minutes are recomputed. */
+/** Most series-minutes held at once; beyond, new minutes are not tallied (they are recomputed). */
 const MAX_MINUTES = 500_000;
 /** Points further ahead of the clock than this are not tallied (their minutes settle long after). */
 const AHEAD_MS = 10 * MINUTE_MS;
-/** A late minute's tally that no recompute took within this long of the periodic pass passing it is dropped. */
-const STALE_MS = 60 * MINUTE_MS;
+/** A minute's tally goes this long after the last write into it. */
+const EVICT_MS = 3 * MINUTE_MS;
+/** Writes remembered for `written` (more begun during one recompute only make it recompute more). */
+const RECENT_WRITES = 256;
+
+/** The writes under way when tallies were copied, and the first id of those begun after. */
+export interface TallyWatch {
+  readonly since: number;
+  readonly writing: readonly TallyWrite[];
+}
 
 interface FieldTally {
   count: number;
   sum: number;
   min: number;
   max: number;
+  /** The newest point's time and value. */
+  lastTs: number;
   last: number;
 }
 
 interface MinuteTally {
   spoiled: boolean;
   readonly fields: Map<string, FieldTally>;
+  /** When a write last joined it (store clock). */
+  touched: number;
 }
 
-interface SeriesTally {
-  readonly deviceId: string;
-  /** The newest time tallied: a point not newer spoils its minute. */
-  newest: number;
-  readonly minutes: Map<number, MinuteTally>;
-}
+/** Minute tallies by series key, with the series' device. */
+type Tallies = Map<string, { readonly deviceId: string; readonly minutes: Map<number, MinuteTally> }>;
 
-/** The tallies of a settled range, by series key (line protocol's measurement and tags). */
+/** Copies of the tallies a rollup step compares, by series key. */
 export type TalliedRange = ReadonlyMap<string, { readonly deviceId: string; readonly minutes: ReadonlyMap<number, MinuteTally> }>;
 
 export interface TallyRows {
@@ -67,57 +78,53 @@ function floorMinute(ms: number): number {
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 }
 
-export class MinuteTallies {
-  readonly #series = new Map<string, SeriesTally>();
-  /** Series keys by device (a late recompute takes a device's minutes). */
-  readonly #keysOf = new Map<string, Set<string>>();
-  /** Minutes of a device spoiled by a failed write or a refused line, applied when their range is taken. */
-  readonly #spoiled = new Map<string, Set<number>>();
-  #minutes = 0;
+function minuteOf(tallies: Tallies, key: string, deviceId: string, minute: number, at: number): MinuteTally {
+  let series = tallies.get(key);
+  if (series === undefined) tallies.set(key, (series = { deviceId, minutes: new Map() }));
+  let tally = series.minutes.get(minute);
+  if (tally === undefined) series.minutes.set(minute, (tally = { spoiled: false, fields: new Map(), touched: at }));
+  return tally;
+}
+
+/** The tallies of one write, as it encodes its points (see MinuteTallies.begin). */
+export class TallyWrite {
+  readonly tallies: Tallies = new Map();
+  /** The minutes it writes into, by device. */
+  readonly minutes = new Map<string, Set<number>>();
+  readonly #newest: Map<string, number>;
+  readonly #now: number;
   #lastKey: string | undefined;
-  #lastSeries: SeriesTally | undefined;
   #lastMinute = Number.NaN;
   #lastTally: MinuteTally | undefined;
 
-  /** Series-minutes held. */
-  get size(): number {
-    return this.#minutes;
+  constructor(
+    readonly id: number,
+    newest: Map<string, number>,
+    now: number,
+  ) {
+    this.#newest = newest;
+    this.#now = now;
   }
 
-  /** A point the store is about to write (live: at or above the watermark claimed), under its series key. */
-  add(key: string, point: TelemetryPoint, now: number): void {
+  /** A point going out under its series key. */
+  add(key: string, point: TelemetryPoint): void {
     const { ts, metrics } = point;
-    if (ts > now + AHEAD_MS) return;
-    // Consecutive points are mostly of one series and minute: the last ones found are tried first.
-    let series = key === this.#lastKey ? this.#lastSeries : undefined;
-    if (series === undefined) {
-      series = this.#series.get(key);
-      if (series === undefined) {
-        series = { deviceId: point.deviceId, newest: Number.NEGATIVE_INFINITY, minutes: new Map() };
-        this.#series.set(key, series);
-        let keys = this.#keysOf.get(point.deviceId);
-        if (keys === undefined) this.#keysOf.set(point.deviceId, (keys = new Set()));
-        keys.add(key);
-      }
-      this.#lastKey = key;
-      this.#lastSeries = series;
-      this.#lastTally = undefined;
-    }
+    if (ts > this.#now + AHEAD_MS) return;
     const minute = floorMinute(ts);
-    let tally = minute === this.#lastMinute ? this.#lastTally : undefined;
+    // Consecutive points are mostly of one series and minute: the last tally found is tried first.
+    let tally = key === this.#lastKey && minute === this.#lastMinute ? this.#lastTally : undefined;
     if (tally === undefined) {
-      tally = series.minutes.get(minute);
-      if (tally === undefined) {
-        if (this.#minutes >= MAX_MINUTES) return;
-        tally = { spoiled: false, fields: new Map() };
-        series.minutes.set(minute, tally);
-        this.#minutes += 1;
-      }
+      tally = minuteOf(this.tallies, key, point.deviceId, minute, this.#now);
+      let minutes = this.minutes.get(point.deviceId);
+      if (minutes === undefined) this.minutes.set(point.deviceId, (minutes = new Set()));
+      minutes.add(minute);
+      this.#lastKey = key;
       this.#lastMinute = minute;
       this.#lastTally = tally;
     }
-    if (ts <= series.newest) tally.spoiled = true;
-    else series.newest = ts;
+    const newest = this.#newest.get(key);
+    if (newest !== undefined && ts <= newest) tally.spoiled = true;
+    else this.#newest.set(key, ts);
     if (tally.spoiled) return;
     for (const name in metrics) {
       const value = metrics[name];
@@ -128,121 +135,190 @@ export class MinuteTallies {
       }
       const field = tally.fields.get(name);
       if (field === undefined) {
-        tally.fields.set(name, { count: 1, sum: value, min: value, max: value, last: value });
+        tally.fields.set(name, { count: 1, sum: value, min: value, max: value, lastTs: ts, last: value });
         continue;
       }
       field.count += 1;
       field.sum += value;
       if (value < field.min) field.min = value;
       if (value > field.max) field.max = value;
-      field.last = value;
+      if (ts > field.lastTs) {
+        field.lastTs = ts;
+        field.last = value;
+      }
     }
   }
 
-  /** A line of the device at `ts` may not be in InfluxDB (its write failed, or the line was refused). */
-  spoil(deviceId: string, ts: number): void {
-    let minutes = this.#spoiled.get(deviceId);
-    if (minutes === undefined) this.#spoiled.set(deviceId, (minutes = new Set()));
-    minutes.add(floorMinute(ts));
+  /** A line InfluxDB refused: its device's minute is not vouched for. */
+  refused(deviceId: string, ts: number): void {
+    const minute = floorMinute(ts);
+    for (const series of this.tallies.values()) {
+      if (series.deviceId !== deviceId) continue;
+      const tally = series.minutes.get(minute);
+      if (tally !== undefined) tally.spoiled = true;
+    }
+  }
+}
+
+export class MinuteTallies {
+  readonly #tallies: Tallies = new Map();
+  /** Per series key, the newest time a write encoded (a point not newer spoils its minute). */
+  readonly #newest = new Map<string, number>();
+  /** Writes begun and not yet committed or failed. */
+  readonly #writing = new Set<TallyWrite>();
+  /** The last RECENT_WRITES writes begun, oldest first. */
+  readonly #recent: TallyWrite[] = [];
+  #nextId = 0;
+  #minutes = 0;
+
+  /** Series-minutes held. */
+  get size(): number {
+    return this.#minutes;
+  }
+
+  /** A write about to encode its points; `now` is the store's clock. */
+  begin(now: number): TallyWrite {
+    const write = new TallyWrite(this.#nextId++, this.#newest, now);
+    this.#writing.add(write);
+    this.#recent.push(write);
+    if (this.#recent.length > RECENT_WRITES) this.#recent.shift();
+    return write;
+  }
+
+  /** Which writes were under way when tallies are copied (see written). */
+  watch(): TallyWatch {
+    return { since: this.#nextId, writing: [...this.#writing] };
   }
 
   /**
-   * The periodic pass: takes the tallies of the minutes in [from, to) out. Late minutes below
-   * `from` stay for the recompute their writes noted (takeMinutes), unless no recompute took them
-   * for STALE_MS. Undefined when there are none.
+   * Whether a write under way at `watch`, or begun since, writes into the device's minute: its
+   * points may have been in InfluxDB's count and not in the copied tallies, and it notes the
+   * minute for a recompute of its own when it lands (it is late for it).
    */
-  take(from: number, to: number): TalliedRange | undefined {
-    this.#forgetLast();
-    const taken = new Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>();
-    for (const [key, series] of this.#series) {
-      const spoiled = this.#spoiled.get(series.deviceId);
-      for (const [minute, tally] of series.minutes) {
-        if (minute >= to || (minute < from && minute >= from - STALE_MS)) continue;
-        this.#takeOut(series, minute);
-        if (minute >= from) addTaken(taken, key, series.deviceId, minute, tally, spoiled);
-      }
-      if (series.minutes.size === 0) this.#drop(key, series);
+  written(deviceId: string, minute: number, watch: TallyWatch): boolean {
+    const into = (write: TallyWrite): boolean => write.minutes.get(deviceId)?.has(minute) === true;
+    if (watch.writing.some(into)) return true;
+    for (let index = this.#recent.length - 1; index >= 0; index -= 1) {
+      const write = this.#recent[index];
+      if (write === undefined || write.id < watch.since) break;
+      if (into(write)) return true;
     }
-    for (const [deviceId, minutes] of this.#spoiled) {
-      for (const minute of minutes) if ((minute >= from && minute < to) || minute < from - STALE_MS) minutes.delete(minute);
-      if (minutes.size === 0) this.#spoiled.delete(deviceId);
-    }
-    return taken.size === 0 ? undefined : taken;
+    return false;
   }
 
-  /** A late recompute: takes the tallies of these minutes (by device) out; undefined when there are none. */
-  takeMinutes(minutes: ReadonlyMap<string, ReadonlySet<number>>): TalliedRange | undefined {
-    this.#forgetLast();
-    const taken = new Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>();
-    for (const [deviceId, wanted] of minutes) {
-      const spoiled = this.#spoiled.get(deviceId);
-      for (const key of this.#keysOf.get(deviceId) ?? []) {
-        const series = this.#series.get(key);
-        if (series === undefined) continue;
-        for (const minute of wanted) {
-          const tally = series.minutes.get(minute);
-          if (tally === undefined) continue;
-          this.#takeOut(series, minute);
-          addTaken(taken, key, deviceId, minute, tally, spoiled);
+  /** InfluxDB took the write (its refused lines are marked): its tallies join the store's. */
+  commit(write: TallyWrite, now: number): void {
+    this.#writing.delete(write);
+    for (const [key, series] of write.tallies) {
+      for (const [minute, added] of series.minutes) {
+        let tally = this.#tallies.get(key)?.minutes.get(minute);
+        if (tally === undefined) {
+          if (this.#minutes >= MAX_MINUTES) continue;
+          tally = minuteOf(this.#tallies, key, series.deviceId, minute, now);
+          this.#minutes += 1;
         }
-        if (series.minutes.size === 0) this.#drop(key, series);
-      }
-      if (spoiled !== undefined) {
-        for (const minute of wanted) spoiled.delete(minute);
-        if (spoiled.size === 0) this.#spoiled.delete(deviceId);
+        tally.touched = now;
+        if (added.spoiled) tally.spoiled = true;
+        if (tally.spoiled) {
+          tally.fields.clear();
+          continue;
+        }
+        for (const [name, field] of added.fields) {
+          const into = tally.fields.get(name);
+          if (into === undefined) {
+            tally.fields.set(name, { ...field });
+            continue;
+          }
+          into.count += field.count;
+          into.sum += field.sum;
+          if (field.min < into.min) into.min = field.min;
+          if (field.max > into.max) into.max = field.max;
+          if (field.lastTs > into.lastTs) {
+            into.lastTs = field.lastTs;
+            into.last = field.last;
+          }
+        }
       }
     }
-    return taken.size === 0 ? undefined : taken;
   }
 
-  #takeOut(series: SeriesTally, minute: number): void {
-    series.minutes.delete(minute);
-    this.#minutes -= 1;
+  /**
+   * InfluxDB did not confirm the write: some of its lines may be in, replacing values the tallies
+   * hold. Its minutes are spoiled, for the writes that join them later too.
+   */
+  fail(write: TallyWrite, now: number): void {
+    this.#writing.delete(write);
+    for (const [key, series] of write.tallies) {
+      for (const minute of series.minutes.keys()) {
+        let tally = this.#tallies.get(key)?.minutes.get(minute);
+        if (tally === undefined) {
+          if (this.#minutes >= MAX_MINUTES) continue;
+          tally = minuteOf(this.#tallies, key, series.deviceId, minute, now);
+          this.#minutes += 1;
+        }
+        tally.touched = now;
+        tally.spoiled = true;
+        tally.fields.clear();
+      }
+    }
   }
 
-  #drop(key: string, series: SeriesTally): void {
-    this.#series.delete(key);
-    const keys = this.#keysOf.get(series.deviceId);
-    keys?.delete(key);
-    if (keys?.size === 0) this.#keysOf.delete(series.deviceId);
+  /**
+   * Copies of the tallies of the minutes in [from, to) (the periodic pass); undefined when there
+   * are none. Drops the tallies of minutes before `from` (rolled up, or late) no write joined for
+   * EVICT_MS.
+   */
+  copyRange(from: number, to: number, now: number): TalliedRange | undefined {
+    this.#evict(now, from);
+    return this.#copy((_, minute) => minute >= from && minute < to);
   }
 
-  /** The cached last series and minute may be taken out: found again by the next add. */
-  #forgetLast(): void {
-    this.#lastKey = undefined;
-    this.#lastSeries = undefined;
-    this.#lastMinute = Number.NaN;
-    this.#lastTally = undefined;
+  /** Copies of the tallies of these minutes, by device; undefined when there are none. */
+  copyMinutes(minutes: ReadonlyMap<string, ReadonlySet<number>>): TalliedRange | undefined {
+    return this.#copy((deviceId, minute) => minutes.get(deviceId)?.has(minute) === true);
   }
-}
 
-function addTaken(
-  taken: Map<string, { deviceId: string; minutes: Map<number, MinuteTally> }>,
-  key: string,
-  deviceId: string,
-  minute: number,
-  tally: MinuteTally,
-  spoiled: ReadonlySet<number> | undefined,
-): void {
-  if (spoiled?.has(minute) === true) tally.spoiled = true;
-  let entry = taken.get(key);
-  if (entry === undefined) taken.set(key, (entry = { deviceId, minutes: new Map() }));
-  entry.minutes.set(minute, tally);
+  #copy(wanted: (deviceId: string, minute: number) => boolean): TalliedRange | undefined {
+    const copies: Tallies = new Map();
+    for (const [key, series] of this.#tallies) {
+      for (const [minute, tally] of series.minutes) {
+        if (!wanted(series.deviceId, minute)) continue;
+        const copy = minuteOf(copies, key, series.deviceId, minute, tally.touched);
+        copy.spoiled = tally.spoiled;
+        for (const [name, field] of tally.fields) copy.fields.set(name, { ...field });
+      }
+    }
+    return copies.size === 0 ? undefined : copies;
+  }
+
+  #evict(now: number, before: number): void {
+    for (const [key, series] of this.#tallies) {
+      for (const [minute, tally] of series.minutes) {
+        if (minute >= before || now - tally.touched < EVICT_MS) continue;
+        series.minutes.delete(minute);
+        this.#minutes -= 1;
+      }
+      if (series.minutes.size === 0) {
+        this.#tallies.delete(key);
+        this.#newest.delete(key);
+      }
+    }
+  }
 }
 
 /**
- * Matches a `SELECT count(*) … GROUP BY time(1m), *` answer (times in epoch ms) against the
- * tallies of its range: the minute rows to write, and the device-minutes to recompute — of
- * `only`'s device-minutes when given (the answer may hold others).
+ * Matches a `SELECT count(*) … GROUP BY time(1m), *` answer (times in epoch ms) against copies of
+ * the tallies: the minute rows to write, and the device-minutes to recompute — of `only`'s
+ * device-minutes when given (the answer may hold others).
  */
 export function tallyRows(counts: InfluxQLResult | undefined, tallied: TalliedRange, only?: ReadonlyMap<string, ReadonlySet<number>>): TallyRows {
   const lines: string[] = [];
   const recompute = new Map<string, Set<number>>();
   const expected = new Map<string, number>();
   for (const series of counts?.series ?? []) {
-    const deviceId = series.tags?.['device'] ?? '';
+    const deviceId = series.tags['device'] ?? '';
     const tags: Record<string, string> = {};
-    for (const [name, value] of Object.entries(series.tags ?? {})) if (name !== 'device') tags[name] = value;
+    for (const [name, value] of Object.entries(series.tags)) if (name !== 'device') tags[name] = value;
     const key = seriesKeyOf(deviceId, tags);
     const tallies = tallied.get(key);
     const wanted = only?.get(deviceId);

@@ -32,11 +32,11 @@
  */
 import { OutpostError } from '@outpost/protocol';
 import { TELEMETRY_STORE_UNAVAILABLE } from '../store/store-errors.js';
-import type { AggregateFn, TelemetryPoint } from '../store/telemetry-store.js';
+import type { AggregateFn } from '../store/telemetry-store.js';
 import type { LineKeys } from './influx-batch.js';
 import type { InfluxQLResult } from './influxql.js';
 import type { Statement } from './influx-queries.js';
-import { MinuteTallies, tallyRows, type TalliedRange } from './influx-rollup-tally.js';
+import { MinuteTallies, tallyRows, type TalliedRange, type TallyWatch, type TallyWrite } from './influx-rollup-tally.js';
 import {
   COARSE_TIERS,
   countStatement,
@@ -85,10 +85,12 @@ export interface RollupStatus {
   readonly lateWrites: number;
   /** Late recomputes run: late writes waiting at the same time share one. */
   readonly lateRecomputes: number;
-  /** Series-minutes the periodic pass wrote from the tallies of the points written (no read-back of their points). */
+  /** Series-minutes rolled up from the tallies of the points written (no read-back of their points). */
   readonly talliedMinutes: number;
-  /** Device-minutes the periodic pass recomputed from raw points although tallied (spoiled, or counts that differ). */
+  /** Device-minutes with tallies recomputed from raw points all the same (spoiled, or counts that differ). */
   readonly recountedMinutes: number;
+  /** Device-minutes whose counts differed while a write into them was under way: left to that write's own recompute. */
+  readonly deferredMinutes: number;
   /** Why the rollup is off (InfluxDB refused to read the watermark), if it is. */
   readonly disabled: string | undefined;
 }
@@ -137,6 +139,7 @@ export class InfluxRollup {
   #lateRecomputes = 0;
   #talliedMinutes = 0;
   #recountedMinutes = 0;
+  #deferredMinutes = 0;
   /** The live points' minutes, tallied as they are written (influx-rollup-tally.ts). */
   readonly #tallies = new MinuteTallies();
   #disabled: string | undefined;
@@ -159,6 +162,7 @@ export class InfluxRollup {
       lateRecomputes: this.#lateRecomputes,
       talliedMinutes: this.#talliedMinutes,
       recountedMinutes: this.#recountedMinutes,
+      deferredMinutes: this.#deferredMinutes,
       disabled: this.#disabled,
     };
   }
@@ -225,11 +229,8 @@ export class InfluxRollup {
       if (this.#closed || this.#disabled !== undefined || from === undefined || from >= horizon) return false;
       const to = Math.min(horizon, from + this.#stepMs);
       this.#claimed = Math.max(this.#claimed, to);
-      // Taken now: a point of [from, to) written from here on is late (its write recomputes it).
-      const tallied = this.#tallies.take(from, to);
       try {
-        if (tallied === undefined) await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
-        else await this.#rollUpTallied(from, to, tallied);
+        if (!(await this.#rollUpTallied(from, to))) await this.#deps.query(rollupIntoStatement('minute', this.#deps.target, from, to));
         // The 10 minutes and hours this step completed (the one holding `from` may have had minutes before).
         for (const tier of COARSE_TIERS) {
           const size = TIER_MS[tier];
@@ -253,21 +254,26 @@ export class InfluxRollup {
    * InfluxDB's points; the others (and their devices' other series) recomputed from raw points.
    * A failure loses the tallies: the step's retry recomputes the whole range.
    */
-  async #rollUpTallied(from: number, to: number, tallied: TalliedRange): Promise<void> {
-    const recompute = await this.#fromTallies(tallied, [countStatement(this.#deps.target, from, to)]);
+  async #rollUpTallied(from: number, to: number): Promise<boolean> {
+    await this.#deps.writesInFlight?.();
+    const watch = this.#tallies.watch();
+    const tallied = this.#tallies.copyRange(from, to, this.#deps.now());
+    if (tallied === undefined) return false;
+    const recompute = await this.#fromTallies(tallied, watch, [countStatement(this.#deps.target, from, to)]);
     const statements = lateStatements(this.#deps.target, recompute, new Map(), Number.NEGATIVE_INFINITY);
     for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
       await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
     }
+    return true;
   }
 
   /**
-   * Writes the minute rows of the tallies that `counts` (count(*) statements) show hold
-   * InfluxDB's points, once the writes in flight now have settled; resolves with the other
-   * device-minutes with points (of `only`, when given), to recompute from raw points.
+   * Writes the minute rows of the tallies (copied before) that `counts` (count(*) statements)
+   * show hold InfluxDB's points; resolves with the other device-minutes with points (of `only`,
+   * when given), to recompute from raw points — but those a write under way when the tallies were
+   * copied, or begun since, writes into: that write is late for them and has them recomputed when it lands.
    */
-  async #fromTallies(tallied: TalliedRange, counts: readonly Statement[], only?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Map<string, Set<number>>> {
-    await this.#deps.writesInFlight?.();
+  async #fromTallies(tallied: TalliedRange, watch: TallyWatch, counts: readonly Statement[], only?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Map<string, Set<number>>> {
     const lines: string[] = [];
     const recompute = new Map<string, Set<number>>();
     for (let start = 0; start < counts.length; start += STATEMENTS_PER_REQUEST) {
@@ -275,9 +281,15 @@ export class InfluxRollup {
         const rows = tallyRows(result, tallied, only);
         for (const line of rows.lines) lines.push(line);
         for (const [deviceId, minutes] of rows.recompute) {
-          const set = recompute.get(deviceId);
-          if (set === undefined) recompute.set(deviceId, minutes);
-          else for (const minute of minutes) set.add(minute);
+          for (const minute of minutes) {
+            if (this.#tallies.written(deviceId, minute, watch)) {
+              this.#deferredMinutes += 1;
+              continue;
+            }
+            let set = recompute.get(deviceId);
+            if (set === undefined) recompute.set(deviceId, (set = new Set()));
+            set.add(minute);
+          }
         }
       }
     }
@@ -287,24 +299,25 @@ export class InfluxRollup {
     return recompute;
   }
 
-  /**
-   * A point about to be written, under its series key: tallied for the periodic pass (live
-   * points) or for the late recompute its write will note (late points).
-   */
-  tally(key: string, point: TelemetryPoint): void {
-    if (this.#closed || this.#disabled !== undefined || this.#coveredTo === undefined) return;
-    this.#tallies.add(key, point, this.#deps.now());
+  /** A write about to encode its points: it tallies them (influx-rollup-tally.ts); undefined while the rollup is off. */
+  beginWrite(): TallyWrite | undefined {
+    if (this.#closed || this.#disabled !== undefined || this.#coveredTo === undefined) return undefined;
+    return this.#tallies.begin(this.#deps.now());
   }
 
-  /** Lines of a write that failed (all of them) or that InfluxDB refused (`indexes`): their minutes are recomputed, not taken from tallies. */
-  spoil(lines: LineKeys, indexes?: Iterable<number>): void {
-    const { deviceIds, ts } = lines;
-    const spoil = (index: number): void => {
-      const at = ts[index];
-      if (at !== undefined) this.#tallies.spoil(deviceIds[index] ?? '', at);
-    };
-    if (indexes === undefined) for (let index = 0; index < ts.length; index += 1) spoil(index);
-    else for (const index of indexes) spoil(index);
+  /**
+   * The write ended: confirmed by InfluxDB (`lines`, and the indexes it refused), its tallies join
+   * the rollup's; not confirmed, its minutes are spoiled. Called before afterWrite.
+   */
+  endWrite(write: TallyWrite, confirmed: { readonly lines: LineKeys; readonly refused: ReadonlySet<number> } | undefined): void {
+    const now = this.#deps.now();
+    if (confirmed === undefined) {
+      this.#tallies.fail(write, now);
+      return;
+    }
+    const { lines, refused } = confirmed;
+    for (const index of refused) write.refused(lines.deviceIds[index] ?? '', lines.ts[index] ?? 0);
+    this.#tallies.commit(write, now);
   }
 
 
@@ -360,14 +373,16 @@ export class InfluxRollup {
     this.#runningLate = batch;
     this.#lateRecomputes += 1;
     const claimed = Math.max(this.#claimed, this.#coveredTo ?? Number.NEGATIVE_INFINITY);
-    // Taken now: points of these minutes written from here on start tallies of their own.
-    const tallied = this.#tallies.takeMinutes(batch.minutes);
     try {
       const { target } = this.#deps;
+      // The writes in flight now may hold points of these minutes: their tallies join first.
+      await this.#deps.writesInFlight?.();
+      const watch = this.#tallies.watch();
+      const tallied = this.#tallies.copyMinutes(batch.minutes);
       const recompute =
         tallied === undefined
           ? batch.minutes
-          : await this.#fromTallies(tallied, perRun(runsOf(batch.minutes), (from, to, devices, index) => countStatement(target, from, to, devices, index)), batch.minutes);
+          : await this.#fromTallies(tallied, watch, perRun(runsOf(batch.minutes), (from, to, devices, index) => countStatement(target, from, to, devices, index)), batch.minutes);
       const statements = lateStatements(target, recompute, batch.minutes, claimed);
       for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
         await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));

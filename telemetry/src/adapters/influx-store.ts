@@ -58,6 +58,7 @@ import { encodeBatch, textOf, type EncodedBatch } from './influx-batch.js';
 import { writeLines } from './influx-line-writer.js';
 import { apiOfVersion, pingInflux } from './influx-ping.js';
 import { InfluxRollup, type InfluxRollupOptions, type RollupStatus } from './influx-rollup.js';
+import type { TallyWrite } from './influx-rollup-tally.js';
 import { isOneSeries, mergeSegments } from './influx-rollup-merge.js';
 import { segmentStatements } from './influx-rollup-queries.js';
 import { bucketStatement, fieldKeysStatement, lastOfAllStatement, lastOfEachStatement, rawStatement, type Statement } from './influx-queries.js';
@@ -244,12 +245,12 @@ class InfluxStore implements InfluxTelemetryStore {
       throw asUnavailable(error);
     }
     // The points are not held while InfluxDB answers: only their encoding is (influx-batch.ts).
-    const rollup = this.#rollup;
-    const tally = rollup === undefined ? undefined : (key: string, point: TelemetryPoint): void => rollup.tally(key, point);
-    return this.#send(encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000, tally), at);
+    const tally = this.#rollup?.beginWrite();
+    const encoded = encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000, tally === undefined ? undefined : (key, point) => tally.add(key, point));
+    return this.#send(encoded, at, tally);
   }
 
-  async #send(encoded: EncodedBatch, at: number): Promise<WriteResult> {
+  async #send(encoded: EncodedBatch, at: number, tally: TallyWrite | undefined): Promise<WriteResult> {
     const { bodies, keys } = encoded;
     const letters: DeadLetter[] = [...encoded.refused];
     const writer = {
@@ -266,7 +267,7 @@ class InfluxStore implements InfluxTelemetryStore {
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) {
       this.#stats.writeErrors += 1;
-      this.#rollup?.spoil(keys);
+      if (tally !== undefined) this.#rollup?.endWrite(tally, undefined);
       throw asUnavailable(failed.reason);
     }
     const refused = new Set<number>();
@@ -289,7 +290,7 @@ class InfluxStore implements InfluxTelemetryStore {
       });
     }
     if (this.#rollup !== undefined) {
-      if (refused.size > 0) this.#rollup.spoil(keys, refused);
+      if (tally !== undefined) this.#rollup.endWrite(tally, { lines: keys, refused });
       try {
         await this.#rollup.afterWrite(keys, refused);
       } catch (error) {
