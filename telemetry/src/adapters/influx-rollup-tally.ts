@@ -12,8 +12,9 @@
  * InfluxDB, and the rollup trusts a tally only where one `count(*)` pass shows InfluxDB holds no
  * more: for every field, the same count. The tallies it compares are copied before the count is
  * asked, so the count can only be the same or larger. Besides,
- * - a point whose time is not newer than the series' newest written (a replay, a duplicate, an
- *   out-of-order sample) spoils its minute: InfluxDB kept one point where the tally would add two;
+ * - a point whose time is not newer than the newest written into its series' minute (a replay, a
+ *   duplicate, an out-of-order sample) spoils the minute: InfluxDB kept one point where the tally
+ *   would add two;
  * - a value that is not a number spoils its minute (InfluxDB's wildcard aggregates treat strings
  *   and booleans otherwise);
  * - a point more than AHEAD_MS ahead of the clock, or past MAX_MINUTES, is not tallied: its
@@ -61,6 +62,9 @@ interface MinuteTally {
   touched: number;
 }
 
+/** Per series key and minute, the newest time encoded. */
+type Newest = Map<string, Map<number, number>>;
+
 /** Minute tallies by series key, with the series' device. */
 type Tallies = Map<string, { readonly deviceId: string; readonly minutes: Map<number, MinuteTally> }>;
 
@@ -91,7 +95,7 @@ export class TallyWrite {
   readonly tallies: Tallies = new Map();
   /** The minutes it writes into, by device. */
   readonly minutes = new Map<string, Set<number>>();
-  readonly #newest: Map<string, number>;
+  readonly #newest: Newest;
   readonly #now: number;
   #lastKey: string | undefined;
   #lastMinute = Number.NaN;
@@ -99,7 +103,7 @@ export class TallyWrite {
 
   constructor(
     readonly id: number,
-    newest: Map<string, number>,
+    newest: Newest,
     now: number,
   ) {
     this.#newest = newest;
@@ -122,9 +126,11 @@ export class TallyWrite {
       this.#lastMinute = minute;
       this.#lastTally = tally;
     }
-    const newest = this.#newest.get(key);
-    if (newest !== undefined && ts <= newest) tally.spoiled = true;
-    else this.#newest.set(key, ts);
+    let newest = this.#newest.get(key);
+    if (newest === undefined) this.#newest.set(key, (newest = new Map()));
+    const latest = newest.get(minute);
+    if (latest !== undefined && ts <= latest) tally.spoiled = true;
+    else newest.set(minute, ts);
     if (tally.spoiled) return;
     for (const name in metrics) {
       const value = metrics[name];
@@ -162,8 +168,8 @@ export class TallyWrite {
 
 export class MinuteTallies {
   readonly #tallies: Tallies = new Map();
-  /** Per series key, the newest time a write encoded (a point not newer spoils its minute). */
-  readonly #newest = new Map<string, number>();
+  /** Per series key and minute, the newest time a write encoded (a point not newer spoils the minute). */
+  readonly #newest: Newest = new Map();
   /** Writes begun and not yet committed or failed. */
   readonly #writing = new Set<TallyWrite>();
   /** The last RECENT_WRITES writes begun, oldest first. */
@@ -213,7 +219,10 @@ export class MinuteTallies {
       for (const [minute, added] of series.minutes) {
         let tally = this.#tallies.get(key)?.minutes.get(minute);
         if (tally === undefined) {
-          if (this.#minutes >= MAX_MINUTES) continue;
+          if (this.#minutes >= MAX_MINUTES) {
+            this.#forgetNewest(key, minute);
+            continue;
+          }
           tally = minuteOf(this.#tallies, key, series.deviceId, minute, now);
           this.#minutes += 1;
         }
@@ -297,12 +306,16 @@ export class MinuteTallies {
         if (minute >= before || now - tally.touched < EVICT_MS) continue;
         series.minutes.delete(minute);
         this.#minutes -= 1;
+        this.#forgetNewest(key, minute);
       }
-      if (series.minutes.size === 0) {
-        this.#tallies.delete(key);
-        this.#newest.delete(key);
-      }
+      if (series.minutes.size === 0) this.#tallies.delete(key);
     }
+  }
+
+  #forgetNewest(key: string, minute: number): void {
+    const newest = this.#newest.get(key);
+    newest?.delete(minute);
+    if (newest?.size === 0) this.#newest.delete(key);
   }
 }
 
