@@ -36,9 +36,6 @@ const MAX_MINUTES = 500_000;
 const AHEAD_MS = 10 * MINUTE_MS;
 /** A minute's tally goes this long after the last write into it. */
 const EVICT_MS = 3 * MINUTE_MS;
-/** Writes remembered for `written` (more begun during one recompute only make it recompute more). */
-const RECENT_WRITES = 256;
-
 /** The writes under way when tallies were copied, and the first id of those begun after. */
 export interface TallyWatch {
   readonly since: number;
@@ -92,7 +89,10 @@ function minuteOf(tallies: Tallies, key: string, deviceId: string, minute: numbe
 
 /** The tallies of one write, as it encodes its points (see MinuteTallies.begin). */
 export class TallyWrite {
+  /** Its tallies (let go once it ended). */
   readonly tallies: Tallies = new Map();
+  /** Committed or failed. */
+  ended = false;
   /** The minutes it writes into, by device. */
   readonly minutes = new Map<string, Set<number>>();
   readonly #newest: Newest;
@@ -172,8 +172,9 @@ export class MinuteTallies {
   readonly #newest: Newest = new Map();
   /** Writes begun and not yet committed or failed. */
   readonly #writing = new Set<TallyWrite>();
-  /** The last RECENT_WRITES writes begun, oldest first. */
+  /** Writes begun, oldest first: those under way, and those an open watch may ask about (see #prune). */
   readonly #recent: TallyWrite[] = [];
+  readonly #watches = new Set<TallyWatch>();
   #nextId = 0;
   #minutes = 0;
 
@@ -187,13 +188,33 @@ export class MinuteTallies {
     const write = new TallyWrite(this.#nextId++, this.#newest, now);
     this.#writing.add(write);
     this.#recent.push(write);
-    if (this.#recent.length > RECENT_WRITES) this.#recent.shift();
     return write;
   }
 
-  /** Which writes were under way when tallies are copied (see written). */
+  /** Which writes are under way as tallies are copied (see written); `release` it when done. */
   watch(): TallyWatch {
-    return { since: this.#nextId, writing: [...this.#writing] };
+    const watch = { since: this.#nextId, writing: [...this.#writing] };
+    this.#watches.add(watch);
+    return watch;
+  }
+
+  release(watch: TallyWatch): void {
+    this.#watches.delete(watch);
+    this.#prune();
+  }
+
+  /** Forgets the ended writes no open watch can ask about (begun before every open watch). */
+  #prune(): void {
+    let since = Number.POSITIVE_INFINITY;
+    for (const watch of this.#watches) since = Math.min(since, watch.since);
+    while (this.#recent[0]?.ended === true && this.#recent[0].id < since) this.#recent.shift();
+  }
+
+  #end(write: TallyWrite): void {
+    write.ended = true;
+    write.tallies.clear();
+    this.#writing.delete(write);
+    this.#prune();
   }
 
   /**
@@ -214,7 +235,7 @@ export class MinuteTallies {
 
   /** InfluxDB took the write (its refused lines are marked): its tallies join the store's. */
   commit(write: TallyWrite, now: number): void {
-    this.#writing.delete(write);
+    if (write.ended) return;
     for (const [key, series] of write.tallies) {
       for (const [minute, added] of series.minutes) {
         let tally = this.#tallies.get(key)?.minutes.get(minute);
@@ -249,6 +270,7 @@ export class MinuteTallies {
         }
       }
     }
+    this.#end(write);
   }
 
   /**
@@ -256,7 +278,7 @@ export class MinuteTallies {
    * hold. Its minutes are spoiled, for the writes that join them later too.
    */
   fail(write: TallyWrite, now: number): void {
-    this.#writing.delete(write);
+    if (write.ended) return;
     for (const [key, series] of write.tallies) {
       for (const minute of series.minutes.keys()) {
         let tally = this.#tallies.get(key)?.minutes.get(minute);
@@ -270,6 +292,7 @@ export class MinuteTallies {
         tally.fields.clear();
       }
     }
+    this.#end(write);
   }
 
   /**

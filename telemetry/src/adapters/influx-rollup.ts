@@ -68,7 +68,7 @@ export interface InfluxRollupDeps {
   readonly query: (statement: Statement) => Promise<InfluxQLResult[]>;
   /** Writes line protocol to the store's database and retention policy. */
   readonly post: (body: string) => Promise<void>;
-  /** Resolves once the store's writes in flight now have settled (the periodic pass counts only what InfluxDB holds). */
+  /** Resolves once the store's writes in flight now have settled (their tallies join before a pass or recompute counts). */
   readonly writesInFlight?: () => Promise<unknown>;
   readonly now: () => number;
   readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
@@ -140,7 +140,7 @@ export class InfluxRollup {
   #talliedMinutes = 0;
   #recountedMinutes = 0;
   #deferredMinutes = 0;
-  /** The live points' minutes, tallied as they are written (influx-rollup-tally.ts). */
+  /** The written points' minutes, tallied per write (influx-rollup-tally.ts). */
   readonly #tallies = new MinuteTallies();
   #disabled: string | undefined;
 
@@ -252,14 +252,13 @@ export class InfluxRollup {
   /**
    * The minutes of [from, to) from their tallies where one `count(*)` pass shows a tally holds
    * InfluxDB's points; the others (and their devices' other series) recomputed from raw points.
-   * A failure loses the tallies: the step's retry recomputes the whole range.
+   * False when no minute of the range has a tally (the whole range is recomputed).
    */
   async #rollUpTallied(from: number, to: number): Promise<boolean> {
     await this.#deps.writesInFlight?.();
-    const watch = this.#tallies.watch();
     const tallied = this.#tallies.copyRange(from, to, this.#deps.now());
     if (tallied === undefined) return false;
-    const recompute = await this.#fromTallies(tallied, watch, [countStatement(this.#deps.target, from, to)]);
+    const recompute = await this.#fromTallies(tallied, [countStatement(this.#deps.target, from, to)]);
     const statements = lateStatements(this.#deps.target, recompute, new Map(), Number.NEGATIVE_INFINITY);
     for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
       await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
@@ -273,7 +272,16 @@ export class InfluxRollup {
    * when given), to recompute from raw points — but those a write under way when the tallies were
    * copied, or begun since, writes into: that write is late for them and has them recomputed when it lands.
    */
-  async #fromTallies(tallied: TalliedRange, watch: TallyWatch, counts: readonly Statement[], only?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Map<string, Set<number>>> {
+  async #fromTallies(tallied: TalliedRange, counts: readonly Statement[], only?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Map<string, Set<number>>> {
+    const watch = this.#tallies.watch();
+    try {
+      return await this.#rowsFromTallies(tallied, watch, counts, only);
+    } finally {
+      this.#tallies.release(watch);
+    }
+  }
+
+  async #rowsFromTallies(tallied: TalliedRange, watch: TallyWatch, counts: readonly Statement[], only: ReadonlyMap<string, ReadonlySet<number>> | undefined): Promise<Map<string, Set<number>>> {
     const lines: string[] = [];
     const recompute = new Map<string, Set<number>>();
     for (let start = 0; start < counts.length; start += STATEMENTS_PER_REQUEST) {
@@ -312,6 +320,19 @@ export class InfluxRollup {
   endWrite(write: TallyWrite, confirmed: { readonly lines: LineKeys; readonly refused: ReadonlySet<number> } | undefined): void {
     const now = this.#deps.now();
     if (confirmed === undefined) {
+      // A recompute may have left these minutes to this write (see #fromTallies): it will not note
+      // them now, so they are noted here (some of its lines may be in InfluxDB).
+      if (!this.#closed && this.#coveredTo !== undefined) {
+        const claimed = Math.max(this.#claimed, this.#coveredTo);
+        let batch: LateBatch | undefined;
+        for (const [deviceId, minutes] of write.minutes) {
+          for (const minute of minutes) {
+            if (minute >= claimed) continue;
+            batch ??= this.#pendingLate ?? this.#newLateBatch();
+            addMinute(batch, deviceId, minute);
+          }
+        }
+      }
       this.#tallies.fail(write, now);
       return;
     }
@@ -377,12 +398,11 @@ export class InfluxRollup {
       const { target } = this.#deps;
       // The writes in flight now may hold points of these minutes: their tallies join first.
       await this.#deps.writesInFlight?.();
-      const watch = this.#tallies.watch();
       const tallied = this.#tallies.copyMinutes(batch.minutes);
       const recompute =
         tallied === undefined
           ? batch.minutes
-          : await this.#fromTallies(tallied, watch, perRun(runsOf(batch.minutes), (from, to, devices, index) => countStatement(target, from, to, devices, index)), batch.minutes);
+          : await this.#fromTallies(tallied, perRun(runsOf(batch.minutes), (from, to, devices, index) => countStatement(target, from, to, devices, index)), batch.minutes);
       const statements = lateStatements(target, recompute, batch.minutes, claimed);
       for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
         await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));

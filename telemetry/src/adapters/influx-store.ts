@@ -246,8 +246,13 @@ class InfluxStore implements InfluxTelemetryStore {
     }
     // The points are not held while InfluxDB answers: only their encoding is (influx-batch.ts).
     const tally = this.#rollup?.beginWrite();
-    const encoded = encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000, tally === undefined ? undefined : (key, point) => tally.add(key, point));
-    return this.#send(encoded, at, tally);
+    try {
+      const encoded = encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000, tally === undefined ? undefined : (key, point) => tally.add(key, point));
+      return await this.#send(encoded, at, tally);
+    } finally {
+      // Every write's tally ends (#send ends it, confirmed or not; this, should anything else throw).
+      if (tally !== undefined && !tally.ended) this.#rollup?.endWrite(tally, undefined);
+    }
   }
 
   async #send(encoded: EncodedBatch, at: number, tally: TallyWrite | undefined): Promise<WriteResult> {
