@@ -34,6 +34,7 @@ export type {
   RawQuery,
   SeriesPoint,
   TelemetryPoint,
+  TelemetryRollupStats,
   TelemetryStore,
   TelemetryStoreStats,
   WriteOptions,

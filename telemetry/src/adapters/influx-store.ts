@@ -467,7 +467,23 @@ class InfluxStore implements InfluxTelemetryStore {
   }
 
   stats(): TelemetryStoreStats {
-    return { ...this.#stats, deadLetters: this.#deadLetters.count, inFlight: this.#pending.size };
+    const rollup = this.#rollup?.status();
+    return {
+      ...this.#stats,
+      deadLetters: this.#deadLetters.count,
+      inFlight: this.#pending.size,
+      ...(rollup === undefined || rollup.disabled !== undefined
+        ? {}
+        : {
+            rollup: {
+              ...(rollup.coveredTo === undefined ? {} : { coveredTo: rollup.coveredTo }),
+              lateRecomputes: rollup.lateRecomputes,
+              talliedMinutes: rollup.talliedMinutes,
+              recountedMinutes: rollup.recountedMinutes,
+              deferredMinutes: rollup.deferredMinutes,
+            },
+          }),
+    };
   }
 
   close(): Promise<void> {

@@ -58,6 +58,42 @@ export function registerIngestMetrics(registry: Registry, sources: IngestMetricS
       this.set(sources.pipeline()?.stats().failingSince === undefined ? 1 : 0);
     },
   });
+  // The InfluxDB rollup (ADR 0008), when the store keeps one.
+  new Gauge({
+    name: 'outpost_telemetry_rollup_lag_seconds',
+    help: 'How far the InfluxDB rollup watermark is behind now (whole minutes before it are rolled up; about the settle time plus a minute when caught up)',
+    registers: [registry],
+    collect() {
+      const coveredTo = sources.store()?.stats().rollup?.coveredTo;
+      if (coveredTo === undefined) return;
+      this.set(Math.max(0, (sources.now() - coveredTo) / 1000));
+    },
+  });
+  new Counter({
+    name: 'outpost_telemetry_rollup_minutes_total',
+    help: 'InfluxDB rollup minutes by how they were made: from the tallies of the points written (tally), recomputed from raw points although tallied (recomputed), left to the recompute of a write under way (deferred)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+    collect() {
+      const rollup = sources.store()?.stats().rollup;
+      if (rollup === undefined) return;
+      this.reset();
+      this.inc({ source: 'tally' }, rollup.talliedMinutes);
+      this.inc({ source: 'recomputed' }, rollup.recountedMinutes);
+      this.inc({ source: 'deferred' }, rollup.deferredMinutes);
+    },
+  });
+  new Counter({
+    name: 'outpost_telemetry_rollup_late_recomputes_total',
+    help: 'InfluxDB rollup recomputes of late minutes (points older than the watermark; a backlog\'s writes share them)',
+    registers: [registry],
+    collect() {
+      const rollup = sources.store()?.stats().rollup;
+      if (rollup === undefined) return;
+      this.reset();
+      this.inc(rollup.lateRecomputes);
+    },
+  });
   return (pipeline) =>
     pipeline.onWrite((observation) => {
       writeSeconds.observe({ outcome: observation.ok ? 'ok' : 'failed' }, observation.seconds);

@@ -50,6 +50,8 @@ export interface OpenTelemetryStoreOptions {
    * entries as bytes; needs real time (a `clock` is refused). Default `main`: in the caller's thread.
    */
   readonly thread?: 'main' | 'worker';
+  /** `worker`: how often its thread posts the store's counters between answers (default 5 s). */
+  readonly statsEveryMs?: number;
 }
 
 export async function openTelemetryStore(options: OpenTelemetryStoreOptions): Promise<TelemetryStore> {

@@ -10,7 +10,7 @@ import { writeInChunks } from '../ingest/store-write.js';
 import { TelemetryRecords } from '../ingest/telemetry-records.js';
 import { openTelemetryStore, type TelemetryStoreLog } from './open-store.js';
 import type { EntriesWriteResult, TelemetryStore } from './telemetry-store.js';
-import { serializeError, unpackEntries, type PackedEntries, type StoreCall, type StoreMessage, type WorkerStoreOptions } from './worker-store.js';
+import { serializeError, STATS_EVERY_MS, unpackEntries, type PackedEntries, type StoreCall, type StoreMessage, type WorkerStoreOptions } from './worker-store.js';
 
 const port = parentPort;
 if (port === null) throw new Error('store-worker.js runs as a worker thread (see worker-store.ts)');
@@ -71,7 +71,10 @@ try {
 }
 if (store !== undefined) {
   const opened = store;
+  // Unref'd: the thread ends when its port closes, not kept by this; stopped by a close call.
+  const statsTimer = setInterval(() => post({ type: 'stats', stats: opened.stats() }), options.statsEveryMs ?? STATS_EVERY_MS).unref();
   port.on('message', ({ id, call }: { id: number; call: StoreCall }) => {
+    if (call.op === 'close') clearInterval(statsTimer);
     answer(opened, call).then(
       (value) => post({ type: 'reply', id, ok: true, value, stats: opened.stats() }),
       (error: unknown) => post({ type: 'reply', id, ok: false, error: serializeError(error), stats: opened.stats() }),

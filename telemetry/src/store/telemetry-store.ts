@@ -109,6 +109,21 @@ export interface TelemetryStoreStats {
   readonly inFlight: number;
   /** Epoch ms (the store's clock) when the last successful write started; 0 before the first. */
   readonly lastWriteMs: number;
+  /** InfluxDB 1.x with its rollup on (ADR 0008): how far it is, and how its minutes were made. */
+  readonly rollup?: TelemetryRollupStats;
+}
+
+export interface TelemetryRollupStats {
+  /** Whole minutes before this (epoch ms) are rolled up; absent until the watermark is read. */
+  readonly coveredTo?: number;
+  /** Late recomputes run (a backlog's writes share them). */
+  readonly lateRecomputes: number;
+  /** Series-minutes written from the tallies of the points written. */
+  readonly talliedMinutes: number;
+  /** Device-minutes recomputed from raw points although tallied (counts that differ, spoiled tallies). */
+  readonly recountedMinutes: number;
+  /** Device-minutes left to the recompute of a write under way into them. */
+  readonly deferredMinutes: number;
 }
 
 /**

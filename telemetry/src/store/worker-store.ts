@@ -67,13 +67,21 @@ export interface SerializedError {
   readonly status?: number;
 }
 
-/** What the worker posts: a reply to call `id`, a log line, or (once) that its store is open or failed to open. */
+/**
+ * What the worker posts: a reply to call `id`, a log line, its counters (every `statsEveryMs`, so
+ * they move while no call is made: the rollup works on its own), or (once) that its store is open
+ * or failed to open.
+ */
 export type StoreMessage =
+  | { readonly type: 'stats'; readonly stats: TelemetryStoreStats }
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown; readonly stats: TelemetryStoreStats }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: SerializedError; readonly stats: TelemetryStoreStats }
   | { readonly type: 'log'; readonly level: 'info' | 'warn' | 'error'; readonly data: object; readonly message: string }
   | { readonly type: 'open'; readonly kind: string; readonly stats: TelemetryStoreStats }
   | { readonly type: 'failed'; readonly error: SerializedError };
+
+/** How often the worker posts its counters between answers (default of `statsEveryMs`). */
+export const STATS_EVERY_MS = 5_000;
 
 export function packEntries(entries: readonly SpoolEntry[]): { packed: PackedEntries; transfer: ArrayBuffer[] } {
   let total = 0;
@@ -164,6 +172,9 @@ class StoreThread {
             return;
           case 'log':
             log?.[message.level](message.data, message.message);
+            return;
+          case 'stats':
+            onStats(message.stats);
             return;
           case 'reply': {
             onStats(message.stats);

@@ -7,7 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
 import { queryInfluxQL } from '../../src/adapters/influxql.js';
+import { registerIngestMetrics } from '../../src/ingest/ingest-metrics.js';
 import { openInfluxTelemetryStore, type InfluxTelemetryStore, type InfluxTelemetryStoreOptions } from '../../src/adapters/influx-store.js';
 import { openTelemetryStore } from '../../src/store/open-store.js';
 import type { AggregateFn, SeriesPoint, TelemetryPoint } from '../../src/store/telemetry-store.js';
@@ -466,7 +468,7 @@ describe('InfluxDB rollup', () => {
   it(
     'writes the live minutes it tallied without reading their points back, and recomputes those it cannot vouch for',
     async () => {
-      const { db, rolled, raw, covered, advance } = await onClock(60 * MINUTE);
+      const { db, rolled, raw, covered, now, advance } = await onClock(60 * MINUTE);
       const minuteAt = (m: number, s: number): number => covered + m * MINUTE + s * 1_000;
       const ticks = (deviceId: string, from: number, to: number, metrics: (k: number) => TelemetryPoint['metrics'], tags?: (k: number) => Record<string, string>): TelemetryPoint[] =>
         Array.from({ length: to - from }, (_, i): TelemetryPoint => ({ deviceId, ts: minuteAt(0, from + i), metrics: metrics(from + i), ...(tags === undefined ? {} : { tags: tags(from + i) }) }));
@@ -502,6 +504,14 @@ describe('InfluxDB rollup', () => {
       ];
       for (const deviceId of ['tally-a', 'tally-b', 'tally-c', 'tally-d', 'tally-e']) await compare(rolled, raw, deviceId, 'temp', FNS, cases);
       await compare(rolled, raw, 'tally-c', 'on', ['count', 'last'], cases);
+      // What /metrics says about it.
+      const registry = new Registry();
+      registerIngestMetrics(registry, { store: () => rolled, pipeline: () => undefined, spool: () => undefined, now });
+      const metrics = await registry.metrics();
+      expect(metrics).toContain('outpost_telemetry_rollup_minutes_total{source="tally"} 57');
+      expect(metrics).toContain('outpost_telemetry_rollup_minutes_total{source="recomputed"} 3');
+      const lag = /^outpost_telemetry_rollup_lag_seconds (\S+)$/m.exec(metrics)?.[1];
+      expect(Number(lag)).toBe((now() - (rolled.rollupStatus()?.coveredTo ?? 0)) / 1000);
       expect((await rolled.range({ deviceId: 'tally-e', metric: 'temp', fn: 'max', ...cases[0] } as Parameters<InfluxTelemetryStore['range']>[0])).some((p) => p.value === 1000)).toBe(true);
     },
     TEST_MS,

@@ -8,6 +8,7 @@ import { openTelemetryStore } from '../../src/store/open-store.js';
 import { isRetryableStoreError, TELEMETRY_QUERY_INVALID } from '../../src/store/store-errors.js';
 import { packEntries, unpackEntries, type WorkerTelemetryStore } from '../../src/store/worker-store.js';
 import { telemetryStoreContract, type OpenedStore } from '../contract/telemetry-store-contract.js';
+import { startInfluxd, waitFor } from './influxd-service.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -142,6 +143,32 @@ describe('telemetry store in its own thread', () => {
     const options = await optionsIn();
     await expect(openTelemetryStore({ ...options, clock: { now: () => 0 } })).rejects.toThrow(/real time/);
   });
+
+  it('posts its counters between answers: the InfluxDB rollup moves on its own', async () => {
+    const influx = await startInfluxd();
+    try {
+      const dir = await tempDir();
+      const store = (await openTelemetryStore({
+        influx: { url: influx.url, api: 'v1', db: 'worker_rollup', rollup: { intervalMs: 1_000, settleMs: 0 } },
+        embeddedFile: path.join(dir, 'unused.sqlite'),
+        deadLetterFile: path.join(dir, 'dead.jsonl'),
+        retentionDays: 30,
+        thread: 'worker',
+        statsEveryMs: 100,
+      })) as WorkerTelemetryStore;
+      try {
+        await waitFor(() => store.stats().rollup?.coveredTo, { description: 'the rollup watermark', timeoutMs: 10_000, intervalMs: 50 });
+        // A minute well below the watermark: its write notes it, and its recompute (from the write's tally) runs after the write answered.
+        const minute = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+        await store.write(Array.from({ length: 60 }, (_, i) => ({ deviceId: 'dev-worker', ts: minute + i * 1_000, metrics: { temp: i } })));
+        expect(await waitFor(() => (store.stats().rollup?.talliedMinutes ?? 0) >= 1 || undefined, { description: 'the tallied minute in the counters', timeoutMs: 10_000, intervalMs: 50 })).toBe(true);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await influx.stop();
+    }
+  }, 60_000);
 
   it('forwards its log lines to the caller', async () => {
     const dir = await tempDir();
