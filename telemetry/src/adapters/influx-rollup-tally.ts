@@ -95,6 +95,8 @@ export class TallyWrite {
   ended = false;
   /** The minutes it writes into, by device. */
   readonly minutes = new Map<string, Set<number>>();
+  /** The minutes of lines InfluxDB refused, by device. */
+  readonly #refused = new Map<string, Set<number>>();
   readonly #newest: Newest;
   readonly #now: number;
   #lastKey: string | undefined;
@@ -157,12 +159,14 @@ export class TallyWrite {
 
   /** A line InfluxDB refused: its device's minute is not vouched for. */
   refused(deviceId: string, ts: number): void {
-    const minute = floorMinute(ts);
-    for (const series of this.tallies.values()) {
-      if (series.deviceId !== deviceId) continue;
-      const tally = series.minutes.get(minute);
-      if (tally !== undefined) tally.spoiled = true;
-    }
+    let minutes = this.#refused.get(deviceId);
+    if (minutes === undefined) this.#refused.set(deviceId, (minutes = new Set()));
+    minutes.add(floorMinute(ts));
+  }
+
+  /** Whether a line of the device's minute was refused. */
+  wasRefused(deviceId: string, minute: number): boolean {
+    return this.#refused.get(deviceId)?.has(minute) === true;
   }
 }
 
@@ -248,7 +252,7 @@ export class MinuteTallies {
           this.#minutes += 1;
         }
         tally.touched = now;
-        if (added.spoiled) tally.spoiled = true;
+        if (added.spoiled || write.wasRefused(series.deviceId, minute)) tally.spoiled = true;
         if (tally.spoiled) {
           tally.fields.clear();
           continue;
@@ -383,7 +387,11 @@ export function tallyRows(counts: InfluxQLResult | undefined, tallied: TalliedRa
 
 function holds(tally: MinuteTally, counts: ReadonlyMap<string, number>): boolean {
   if (tally.spoiled || tally.fields.size !== counts.size) return false;
-  for (const [name, count] of counts) if (tally.fields.get(name)?.count !== count) return false;
+  for (const [name, count] of counts) {
+    const field = tally.fields.get(name);
+    // A sum past the float range is left to InfluxDB (line protocol has no infinity).
+    if (field?.count !== count || !Number.isFinite(field.sum)) return false;
+  }
   return true;
 }
 

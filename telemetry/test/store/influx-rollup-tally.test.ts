@@ -109,10 +109,24 @@ describe('rollup minute tallies', () => {
     const copied = tallies.copyRange(T0, T0 + 2 * MINUTE, NOW);
     if (copied === undefined) throw new Error('no tallies');
     const a = tallyRows(counts([[T0, { temp: 1 }]]), copied);
+    expect(tallies.size).toBe(2);
     const b = tallyRows(counts([[T0 + MINUTE, { temp: 1 }]], { device: 'dev-b' }), copied);
     expect([...a.lines, ...b.lines]).toEqual([]);
     expect(a.recompute.get('dev-a')).toEqual(new Set([T0]));
     expect(b.recompute.get('dev-b')).toEqual(new Set([T0 + MINUTE]));
+  });
+
+  it('leaves a minute whose sum is past the float range to InfluxDB', () => {
+    const tallies = new MinuteTallies();
+    const write = tallies.begin(NOW);
+    write.add(KEY_A, point(T0 + 1_000, { temp: Number.MAX_VALUE }));
+    write.add(KEY_A, point(T0 + 2_000, { temp: Number.MAX_VALUE }));
+    tallies.commit(write, NOW);
+    const copied = tallies.copyRange(T0, T0 + MINUTE, NOW);
+    if (copied === undefined) throw new Error('no tallies');
+    const { lines, recompute } = tallyRows(counts([[T0, { temp: 2 }]]), copied);
+    expect(lines).toEqual([]);
+    expect(recompute.get('dev-a')).toEqual(new Set([T0]));
   });
 
   it('tells which writes under way when tallies were copied, or begun since, write into a minute', () => {
