@@ -32,7 +32,7 @@
  */
 import { OutpostError } from '@outpost/protocol';
 import { TELEMETRY_STORE_UNAVAILABLE } from '../store/store-errors.js';
-import type { AggregateFn } from '../store/telemetry-store.js';
+import type { AggregateFn, TelemetryRollupStats } from '../store/telemetry-store.js';
 import type { LineKeys } from './influx-batch.js';
 import type { InfluxQLResult } from './influxql.js';
 import type { Statement } from './influx-queries.js';
@@ -74,23 +74,14 @@ export interface InfluxRollupDeps {
   readonly log?: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
 }
 
-export interface RollupStatus {
-  /** Whole minutes before this are in the rollup; undefined until the watermark is read (or when the rollup is off). */
-  readonly coveredTo: number | undefined;
+/** The rollup's state: the store's stats carry its counters (TelemetryRollupStats), this the rest. */
+export interface RollupStatus extends TelemetryRollupStats {
   /** How the watermark was first known: read back, from the oldest raw point (a backfill), or an empty database. */
   readonly startedFrom: 'watermark' | 'oldest-point' | 'empty' | undefined;
   /** Periodic and backfill statements run. */
   readonly passes: number;
   /** Writes whose late points were rolled up by the write itself. */
   readonly lateWrites: number;
-  /** Late recomputes run: late writes waiting at the same time share one. */
-  readonly lateRecomputes: number;
-  /** Series-minutes rolled up from the tallies of the points written (no read-back of their points). */
-  readonly talliedMinutes: number;
-  /** Device-minutes with tallies recomputed from raw points all the same (spoiled, or counts that differ). */
-  readonly recountedMinutes: number;
-  /** Device-minutes whose counts differed while a write into them was under way: left to that write's own recompute. */
-  readonly deferredMinutes: number;
   /** Why the rollup is off (InfluxDB refused to read the watermark), if it is. */
   readonly disabled: string | undefined;
 }
@@ -259,7 +250,7 @@ export class InfluxRollup {
     const tallied = this.#tallies.copyRange(from, to, this.#deps.now());
     if (tallied === undefined) return false;
     const recompute = await this.#fromTallies(tallied, [countStatement(this.#deps.target, from, to)]);
-    const statements = lateStatements(this.#deps.target, recompute, new Map(), Number.NEGATIVE_INFINITY);
+    const statements = minuteStatements(this.#deps.target, recompute);
     for (let start = 0; start < statements.length; start += STATEMENTS_PER_REQUEST) {
       await this.#deps.query(joinStatements(statements.slice(start, start + STATEMENTS_PER_REQUEST)));
     }
@@ -562,13 +553,18 @@ function perRun(runs: readonly MinuteRun[], statement: (from: number, to: number
   return statements;
 }
 
+/** Recomputes `minutes` (by device) from raw points. */
+function minuteStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>): Statement[] {
+  return perRun(runsOf(minutes), (from, to, devices, index) => rollupIntoStatement('minute', target, from, to, devices, index));
+}
+
 /**
  * Recomputes `minutes` (by device) from raw points, then the 10 minutes and hours holding
  * `coarse`'s minutes that are complete (before `claimed`'s; a later periodic step computes the
  * others).
  */
 function lateStatements(target: RollupTarget, minutes: ReadonlyMap<string, ReadonlySet<number>>, coarse: ReadonlyMap<string, ReadonlySet<number>>, claimed: number): Statement[] {
-  const statements = perRun(runsOf(minutes), (from, to, devices, index) => rollupIntoStatement('minute', target, from, to, devices, index));
+  const statements = minuteStatements(target, minutes);
   const coarseRuns = runsOf(coarse);
   for (const tier of COARSE_TIERS) {
     const size = TIER_MS[tier];

@@ -250,7 +250,7 @@ class InfluxStore implements InfluxTelemetryStore {
       const encoded = encodeBatch(points, this.#kinds, at, validated, this.#options.batchLines ?? 5_000, tally === undefined ? undefined : (key, point) => tally.add(key, point));
       return await this.#send(encoded, at, tally);
     } finally {
-      // Every write's tally ends (#send ends it, confirmed or not; this, should anything else throw).
+      // Every write's tally ends: #send ends it once InfluxDB confirmed the write; here, unconfirmed.
       if (tally !== undefined && !tally.ended) this.#rollup?.endWrite(tally, undefined);
     }
   }
@@ -272,7 +272,6 @@ class InfluxStore implements InfluxTelemetryStore {
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed !== undefined) {
       this.#stats.writeErrors += 1;
-      if (tally !== undefined) this.#rollup?.endWrite(tally, undefined);
       throw asUnavailable(failed.reason);
     }
     const refused = new Set<number>();
@@ -468,22 +467,7 @@ class InfluxStore implements InfluxTelemetryStore {
 
   stats(): TelemetryStoreStats {
     const rollup = this.#rollup?.status();
-    return {
-      ...this.#stats,
-      deadLetters: this.#deadLetters.count,
-      inFlight: this.#pending.size,
-      ...(rollup === undefined || rollup.disabled !== undefined
-        ? {}
-        : {
-            rollup: {
-              ...(rollup.coveredTo === undefined ? {} : { coveredTo: rollup.coveredTo }),
-              lateRecomputes: rollup.lateRecomputes,
-              talliedMinutes: rollup.talliedMinutes,
-              recountedMinutes: rollup.recountedMinutes,
-              deferredMinutes: rollup.deferredMinutes,
-            },
-          }),
-    };
+    return { ...this.#stats, deadLetters: this.#deadLetters.count, inFlight: this.#pending.size, ...(rollup === undefined || rollup.disabled !== undefined ? {} : { rollup }) };
   }
 
   close(): Promise<void> {

@@ -114,8 +114,8 @@ export interface TelemetryStoreStats {
 }
 
 export interface TelemetryRollupStats {
-  /** Whole minutes before this (epoch ms) are rolled up; absent until the watermark is read. */
-  readonly coveredTo?: number;
+  /** Whole minutes before this (epoch ms) are rolled up; undefined until the watermark is read. */
+  readonly coveredTo: number | undefined;
   /** Late recomputes run (a backlog's writes share them). */
   readonly lateRecomputes: number;
   /** Series-minutes written from the tallies of the points written. */
