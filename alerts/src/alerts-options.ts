@@ -12,6 +12,13 @@ export interface AlertsOptions {
   /** Spool reading: most records per batch (500), how long a partial batch waits (0). */
   readonly spoolMaxRecords?: number;
   readonly spoolMaxWaitMs?: number;
+  /**
+   * Evaluate a batch once the spool has written it, without waiting for its group's fsync
+   * (SpoolReadOptions.written); default true. The cursor still commits only durable records, so
+   * a crash of the machine re-reads that group (a repeated firing finds its alert open). False:
+   * rules see only durable batches, and every alert waits for the disk's fsync.
+   */
+  readonly spoolReadsWritten?: boolean;
   /** Registry lookups (device → group, tags) are cached this long unless an event invalidates them; default 10 minutes. */
   readonly scopeCacheTtlMs?: number;
   /** Webhook: request timeout (5 s). */
@@ -55,6 +62,7 @@ export interface ResolvedAlertsOptions {
   readonly latenessMs: number;
   readonly spoolMaxRecords: number;
   readonly spoolMaxWaitMs: number;
+  readonly spoolReadsWritten: boolean;
   readonly scopeCacheTtlMs: number;
   readonly webhookTimeoutMs: number;
   readonly retryBaseMs: number;
@@ -93,6 +101,7 @@ export function resolveAlertsOptions(options: AlertsOptions = {}): ResolvedAlert
     latenessMs: positive('latenessMs', options.latenessMs, 300_000),
     spoolMaxRecords: positive('spoolMaxRecords', options.spoolMaxRecords, 500),
     spoolMaxWaitMs: options.spoolMaxWaitMs ?? 0,
+    spoolReadsWritten: options.spoolReadsWritten ?? true,
     scopeCacheTtlMs: positive('scopeCacheTtlMs', options.scopeCacheTtlMs, 600_000),
     webhookTimeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs, 5_000),
     retryBaseMs: positive('retryBaseMs', options.retryBaseMs, 1_000),

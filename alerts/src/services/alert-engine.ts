@@ -5,7 +5,9 @@
  * sample into a RuleSample (`arrivedAt` = the broker's `receivedAt`), evaluates the rule set
  * with the shared operators (scoped per rule), hands the transitions to the lifecycle and only
  * then commits the spool cursor — so a crash re-reads what was not fully handled (a repeated
- * firing finds its alert open and is not stored twice). EdgeAlerts from devices join the same
+ * firing finds its alert open and is not stored twice). It reads a batch once the spool has
+ * written it, not after its fsync (issue 12: the disk's fsync was most of an alert's tail
+ * latency); the cursor follows only durable records. EdgeAlerts from devices join the same
  * lifecycle, marked `source: 'edge'`.
  *
  * Absence rules must know devices that stay silent from the start. The engine remembers every
@@ -56,6 +58,8 @@ export interface AlertEngineDeps {
     readonly latenessMs: number;
     readonly spoolMaxRecords: number;
     readonly spoolMaxWaitMs: number;
+    /** Read batches once written, before their fsync (SpoolReadOptions.written). */
+    readonly spoolReadsWritten?: boolean;
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
     readonly knownDeviceWriteMs: number;
@@ -146,7 +150,11 @@ export class AlertEngine {
     );
     if (deps.readSpool !== false) this.#subscriptions.push(
       deps.spool
-        .readBatches(SPOOL_CONSUMER, { maxRecords: deps.options.spoolMaxRecords, maxWaitMs: deps.options.spoolMaxWaitMs })
+        .readBatches(SPOOL_CONSUMER, {
+          maxRecords: deps.options.spoolMaxRecords,
+          maxWaitMs: deps.options.spoolMaxWaitMs,
+          written: deps.options.spoolReadsWritten === true,
+        })
         .pipe(
           concatMap((batch) => defer(() => from(this.#process(batch, samples)))),
           retry({

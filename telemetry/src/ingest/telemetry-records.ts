@@ -4,7 +4,7 @@
  * (ingest, alerts) read them as trusted, typed records and never validate them again. A
  * later limits change cannot make one consumer judge a record differently from another.
  *
- * The hook's decoded batch is remembered by seq when its append is durable and handed to
+ * The hook's decoded batch is remembered by seq when its append is written and handed to
  * every consumer that reads the record while it is remembered (no parse at all on the live
  * path); a record read from disk (a replay after a restart, or a consumer far behind) is
  * `JSON.parse`d once, without schema checks, and shared with the other consumers. Memory is
@@ -71,7 +71,7 @@ export class TelemetryRecords implements TelemetryRecordsPort {
     this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
   }
 
-  /** The hook's validated batch, durable as `seq` (`bytes`: its raw size, for the memory bound). */
+  /** The hook's validated batch, written as `seq` (`bytes`: its raw size, for the memory bound). */
   remember(seq: number, batch: TelemetryBatch, bytes: number): void {
     if (this.#consumers === 0 || this.#remembered.has(seq)) return;
     this.#remembered.set(seq, { batch, bytes, takes: 0 });

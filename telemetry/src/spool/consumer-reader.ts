@@ -12,7 +12,9 @@ interface Position {
 }
 
 /**
- * Pulls durable records after a seq, segment after segment, through its own file handles.
+ * Pulls durable records after a seq, segment after segment, through its own file handles (or
+ * from the tail cache when it keeps up); a reader of written records, once caught up with the
+ * durable end, also takes the group written and awaiting its fsync.
  * Checksums are verified on every read; a corrupt region is reported once and skipped. A
  * segment deleted under the reader (every consumer committed past it) is left for the oldest
  * remaining one.
@@ -24,6 +26,8 @@ export class ConsumerReader {
   constructor(
     private readonly state: SpoolState,
     after: number,
+    /** Also hand out the group written and awaiting its fsync (SpoolReadOptions.written). */
+    private readonly written = false,
   ) {
     this.lastDelivered = after;
   }
@@ -39,6 +43,7 @@ export class ConsumerReader {
    */
   async take(maxRecords: number, maxBytes: number, firstMayExceed: boolean): Promise<SpoolEntry[]> {
     if (this.state.closed) return [];
+    if (this.written && this.lastDelivered >= this.state.lastSeq) return this.takeWritten(maxRecords, maxBytes, firstMayExceed);
     const cached = this.state.tail.take(this.lastDelivered + 1, maxRecords, maxBytes, firstMayExceed);
     if (cached !== undefined) {
       // Caught up with the tail: no file needed until the reader falls behind the cache (then it
@@ -98,6 +103,24 @@ export class ConsumerReader {
 
   async close(): Promise<void> {
     await this.leave();
+  }
+
+  /** Caught up with the durable end: the written group's records after the last delivered. */
+  private async takeWritten(maxRecords: number, maxBytes: number, firstMayExceed: boolean): Promise<SpoolEntry[]> {
+    if (this.position) await this.leave();
+    const taken: SpoolEntry[] = [];
+    let bytes = 0;
+    for (const entry of this.state.written) {
+      if (entry.seq <= this.lastDelivered) continue;
+      if (taken.length >= maxRecords) break;
+      const mayExceed = taken.length === 0 && firstMayExceed;
+      if (bytes + entry.payload.length > maxBytes && !mayExceed) break;
+      taken.push(entry);
+      bytes += entry.payload.length;
+    }
+    const last = taken[taken.length - 1];
+    if (last !== undefined) this.lastDelivered = last.seq;
+    return taken;
   }
 
   /** The open position, or the segment holding the record after lastDelivered. */

@@ -5,9 +5,11 @@ import { RECORD_HEADER_BYTES, sealRecord, type EncodedRecord } from './record-fo
 import { syncDirectory } from './segment-files.js';
 import { spoolError } from './spool-errors.js';
 import type { SegmentState, SpoolState } from './spool-state.js';
+import type { SpoolEntry } from './spool-types.js';
 
 interface PendingAppend {
   readonly record: EncodedRecord;
+  readonly onWritten: ((seq: number) => void) | undefined;
   resolve(seq: number): void;
   reject(error: unknown): void;
 }
@@ -74,11 +76,11 @@ export class GroupCommitWriter {
     return this.unresolved;
   }
 
-  /** Queues an encoded record; resolves with its seq once durable. */
-  enqueue(record: EncodedRecord): Promise<number> {
+  /** Queues an encoded record; resolves with its seq once durable (`onWritten` has it once written). */
+  enqueue(record: EncodedRecord, onWritten?: (seq: number) => void): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       this.unresolved += 1;
-      this.pending.push({ record, resolve, reject });
+      this.pending.push({ record, onWritten, resolve, reject });
       this.pendingBytes += record.bytes.length;
       this.reserved += record.bytes.length;
       this.schedule();
@@ -189,28 +191,41 @@ export class GroupCommitWriter {
       return false;
     }
     this.written = start + bytes;
+    // Written (in the kernel's page cache: a crash of the process no longer loses it): readers
+    // that take written records get the group now, while its fsync runs.
+    const entries: SpoolEntry[] = [];
+    let seq = firstSeq;
+    for (const append of chunk) {
+      const { bytes, receivedAt, deviceId } = append.record;
+      const idEnd = RECORD_HEADER_BYTES + (bytes[3] ?? 0);
+      append.onWritten?.(seq);
+      entries.push({ seq: seq++, deviceId, receivedAt, payload: bytes.subarray(idEnd) });
+    }
+    this.state.written = entries;
+    if (this.state.writtenReaders > 0) this.state.notify();
     const began = performance.now();
     try {
       await this.options.sync(this.handle);
     } catch (error) {
+      this.state.written = [];
       this.fail(error);
       this.refuse(chunk, this.failure ?? this.ioError('fsync failed', error));
+      this.state.notify();
       return false;
     }
     this.lastFsyncMs = performance.now() - began;
     this.maxFsyncMs = Math.max(this.maxFsyncMs, this.lastFsyncMs);
     this.fsyncs += 1;
     let offset = start;
-    let seq = firstSeq;
-    for (const append of chunk) {
-      const { bytes, receivedAt, deviceId } = append.record;
-      this.state.index.offer({ seq, base: this.active.base, offset, at: receivedAt });
+    for (let i = 0; i < chunk.length; i++) {
+      const entry = entries[i] as SpoolEntry;
+      const size = (chunk[i] as PendingAppend).record.bytes.length;
+      this.state.index.offer({ seq: entry.seq, base: this.active.base, offset, at: entry.receivedAt });
       // Durable now: readers that keep up take it from memory, the bytes the file holds.
-      const idEnd = RECORD_HEADER_BYTES + (bytes[3] ?? 0);
-      this.state.tail.add({ seq, deviceId, receivedAt, payload: bytes.subarray(idEnd) }, bytes.length);
-      offset += bytes.length;
-      seq += 1;
+      this.state.tail.add(entry, size);
+      offset += size;
     }
+    this.state.written = [];
     this.active.size = this.written;
     this.state.lastSeq = this.nextSeq - 1;
     this.reserved -= bytes;
@@ -218,6 +233,8 @@ export class GroupCommitWriter {
     this.unresolved -= chunk.length;
     seq = firstSeq;
     for (const append of chunk) append.resolve(seq++);
+    // Readers of written records may have been handed the whole group already.
+    if (this.state.writtenReaders > 0) this.state.releaseDelivered();
     this.state.notify();
     return true;
   }

@@ -141,7 +141,7 @@ class OpenSpool implements Spool {
         }),
       );
     }
-    const seq = this.writer.enqueue(encodeRecord(record.deviceId, deviceId, payload, receivedAt)).then((value) => ({ seq: value }));
+    const seq = this.writer.enqueue(encodeRecord(record.deviceId, deviceId, payload, receivedAt), record.onWritten).then((value) => ({ seq: value }));
     this.checkPressure();
     return seq;
   }
@@ -163,6 +163,10 @@ class OpenSpool implements Spool {
     const unknown = this.unknownConsumer(consumer);
     if (unknown) return Promise.reject(unknown);
     if (this.state.closed) return Promise.reject(spoolError('SPOOL_CLOSED', 'the spool is closed'));
+    // A reader of written records commits what it handled; the cursor follows once it is durable.
+    if (Number.isSafeInteger(seq) && seq > this.state.lastSeq && seq <= this.state.writtenSeq) {
+      return this.durableThrough(seq).then(() => this.commit(consumer, seq));
+    }
     if (!Number.isSafeInteger(seq) || seq < 0 || seq > this.state.lastSeq) {
       return Promise.reject(
         spoolError('SPOOL_CURSOR_INVALID', `cannot commit ${String(seq)} for ${consumer}: the durable end is ${this.state.lastSeq}`),
@@ -178,6 +182,17 @@ class OpenSpool implements Spool {
       run.catch(() => undefined),
     );
     return run;
+  }
+
+  /** Resolves once `seq` is durable, its group's fsync failed (the written group is dropped), or the spool closed. */
+  private durableThrough(seq: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const subscription = this.state.changes.subscribe(() => {
+        if (this.state.lastSeq < seq && this.state.writtenSeq >= seq && !this.state.closed) return;
+        subscription.unsubscribe();
+        resolve();
+      });
+    });
   }
 
   committed(consumer: string): number {

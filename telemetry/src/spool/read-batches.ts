@@ -13,7 +13,7 @@ export type ReaderTracker = (done: Promise<void>) => void;
 
 /**
  * The batches of `consumer` after its committed cursor, then live ones. A pull loop: it reads
- * what is durable, emits it, and sleeps on the spool's change signal when it has caught up — no
+ * what is durable (with `written`, also the group awaiting its fsync), emits it, and sleeps on the spool's change signal when it has caught up — no
  * polling. It pauses while `maxUncommitted` delivered records wait for the consumer's commit, so
  * a consumer stuck on a down store holds a bounded number of records in memory, not the spool.
  * Completes when the spool closes; errors (coded) when a segment cannot be read.
@@ -55,8 +55,10 @@ export function readBatchesOf(
         wake = done;
       });
 
-    const reader = new ConsumerReader(state, state.requested.get(consumer) ?? 0);
+    const written = options.written === true;
+    const reader = new ConsumerReader(state, state.requested.get(consumer) ?? 0, written);
     state.readers.set(reader, consumer);
+    if (written) state.writtenReaders += 1;
     const room = (): number => maxUncommitted - (reader.delivered - (state.requested.get(consumer) ?? 0));
 
     const loop = async (): Promise<void> => {
@@ -84,7 +86,7 @@ export function readBatchesOf(
               batch = batch.concat(more);
               bytes += more.reduce((sum, entry) => sum + entry.payload.length, 0);
             } else {
-              if (reader.delivered < state.lastSeq) break; // the next record does not fit this batch
+              if (reader.delivered < (written ? state.writtenSeq : state.lastSeq)) break; // the next record does not fit this batch
               await changed(seen, remaining);
             }
           }
@@ -110,6 +112,7 @@ export function readBatchesOf(
       done
         .finally(() => {
           state.readers.delete(reader);
+          if (written) state.writtenReaders -= 1;
           return reader.close();
         })
         .catch(() => undefined),

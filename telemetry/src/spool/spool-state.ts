@@ -4,7 +4,7 @@ import { PositionIndex } from './position-index.js';
 import { segmentFileName } from './segment-files.js';
 import { spoolError } from './spool-errors.js';
 import { TailCache } from './tail-cache.js';
-import type { SpoolLogger } from './spool-types.js';
+import type { SpoolEntry, SpoolLogger } from './spool-types.js';
 
 /** A segment file; `size` counts durable bytes only (readers never read further). */
 export interface SegmentState {
@@ -16,8 +16,8 @@ export interface SegmentState {
 
 /**
  * What the writer, the readers and the façade share inside one open spool: the segments, the
- * durable end, the consumers' cursors, and a change signal (durable append, commit, close) that
- * wakes readers instead of polling.
+ * durable end, the group written and awaiting its fsync, the consumers' cursors, and a change
+ * signal (write, durable append, commit, close) that wakes readers instead of polling.
  */
 export class SpoolState {
   readonly segments: SegmentState[] = [];
@@ -37,6 +37,13 @@ export class SpoolState {
 
   /** The newest durable records, for readers that keep up. */
   readonly tail: TailCache;
+  /**
+   * The records of the group written to the active segment whose fsync has not returned yet
+   * (empty between groups), for readers that take written records (SpoolReadOptions.written).
+   */
+  written: readonly SpoolEntry[] = [];
+  /** Open readers that take written records: only then does a write wake the readers. */
+  writtenReaders = 0;
   /** Readers open now, by the consumer they read for (what each was handed frees the tail cache). */
   readonly readers = new Map<{ readonly delivered: number }, string>();
 
@@ -46,6 +53,11 @@ export class SpoolState {
     tailCacheBytes: number,
   ) {
     this.tail = new TailCache(tailCacheBytes);
+  }
+
+  /** Seq of the newest record written to a segment: the last of `written`, else the durable end. */
+  get writtenSeq(): number {
+    return this.written[this.written.length - 1]?.seq ?? this.lastSeq;
   }
 
   segmentPath(base: number): string {

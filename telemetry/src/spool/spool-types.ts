@@ -9,9 +9,14 @@ export interface SpoolRecord {
   readonly payload: Uint8Array | string;
   /** Arrival time, epoch ms; defaults to the spool's clock. */
   readonly receivedAt?: number;
+  /**
+   * Called with the record's seq once it is written, before any reader can take it (readers of
+   * written records take it before the append resolves); never for a write that failed.
+   */
+  readonly onWritten?: (seq: number) => void;
 }
 
-/** A durable record, as consumers read it. */
+/** A record as consumers read it: durable, or written and awaiting its fsync (SpoolReadOptions.written). */
 export interface SpoolEntry {
   /** Strictly increasing across the spool's life (never reused, survives restarts). */
   readonly seq: number;
@@ -79,6 +84,15 @@ export interface SpoolReadOptions {
   readonly maxRecords?: number;
   /** Most payload bytes in one batch (a single larger record still goes alone); default 4 MiB. */
   readonly maxBatchBytes?: number;
+  /**
+   * Also hand out records once they are written to the segment file, before their group's fsync
+   * returns (default false: durable records only). Such a record survives a crash of the process
+   * (the kernel holds it), not of the machine, and its append is still refused if the fsync
+   * fails — for consumers whose work is urgent and safe to repeat (alert rules: the fsync no
+   * longer delays an alert). Their commit of a record not yet durable resolves once it is (the
+   * cursor never passes the durable end), so a restart re-reads at most that group.
+   */
+  readonly written?: boolean;
   /** How long a partial batch waits for more records; default 0 (emit what is there). */
   readonly maxWaitMs?: number;
   /**
@@ -139,7 +153,10 @@ export interface Spool {
   read(consumer: string, options?: SpoolReadOptions): Observable<SpoolEntry>;
   /** Same, in batches (never empty) for consumers that write in batches. */
   readBatches(consumer: string, options?: SpoolReadOptions): Observable<readonly SpoolEntry[]>;
-  /** Moves the consumer's durable cursor to `seq` (no-op when not ahead); reclaims segments. */
+  /**
+   * Moves the consumer's durable cursor to `seq` (no-op when not ahead); reclaims segments. A seq
+   * written and awaiting its fsync is committed once durable; beyond that, SPOOL_CURSOR_INVALID.
+   */
   commit(consumer: string, seq: number): Promise<void>;
   /** The consumer's last committed seq. */
   committed(consumer: string): number;
