@@ -14,7 +14,7 @@ interface Position {
 /**
  * Pulls durable records after a seq, segment after segment, through its own file handles (or
  * from the tail cache when it keeps up); a reader of written records, once caught up with the
- * durable end, also takes the group written and awaiting its fsync.
+ * durable end, also takes the records written and awaiting their fsync.
  * Checksums are verified on every read; a corrupt region is reported once and skipped. A
  * segment deleted under the reader (every consumer committed past it) is left for the oldest
  * remaining one.
@@ -26,7 +26,7 @@ export class ConsumerReader {
   constructor(
     private readonly state: SpoolState,
     after: number,
-    /** Also hand out the group written and awaiting its fsync (SpoolReadOptions.written). */
+    /** Also hand out the records written and awaiting their fsync (SpoolReadOptions.written). */
     private readonly written = false,
   ) {
     this.lastDelivered = after;
@@ -105,7 +105,7 @@ export class ConsumerReader {
     await this.leave();
   }
 
-  /** Caught up with the durable end: the written group's records after the last delivered. */
+  /** Caught up with the durable end: the written records after the last delivered. */
   private async takeWritten(maxRecords: number, maxBytes: number, firstMayExceed: boolean): Promise<SpoolEntry[]> {
     if (this.position) await this.leave();
     const taken: SpoolEntry[] = [];

@@ -19,8 +19,7 @@ export interface GroupCommitOptions {
   /**
    * Linger of a group's first append when the writer is idle. 0: no linger — the group is
    * written on the next turn of the event loop (the appends of one turn, e.g. every publish read
-   * from the sockets in one poll, share it); appends made while a group is written and fsynced
-   * always form the next group.
+   * from the sockets in one poll, share it).
    */
   readonly groupCommitMs: number;
   readonly sync: (handle: FileHandle) => Promise<void>;
@@ -29,26 +28,45 @@ export interface GroupCommitOptions {
 /** Flush a lingering group early once this many bytes wait. */
 const EARLY_FLUSH_BYTES = 4 * 1024 * 1024;
 
+/** Records written to the active segment, awaiting the fsync that covers them. */
+interface WrittenChunk {
+  readonly appends: readonly PendingAppend[];
+  readonly entries: readonly SpoolEntry[];
+  /** Their bytes in the segment: [start, end). */
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * The append path. Appends queue up; one group at a time is written with a single write and
- * made durable with a single fsync, then every append of the group resolves. Appends arriving
- * during an fsync form the next group, written as soon as the previous one is done. Seqs are
- * assigned when a group is written, so a failed write leaves no gap.
+ * The append path, two stages in a row. Appends queue up; the writer writes what is queued as
+ * one group (one `writev`), and the next group as soon as that write returned — it does not wait
+ * for fsyncs. The syncer runs one fsync at a time; each covers every group written before it
+ * began, and when it returns those appends resolve, in order. So appends arriving during an
+ * fsync are written at once (readers of written records see them while it runs) and made
+ * durable together by the next fsync. Seqs are assigned when a group is written, so a failed
+ * write leaves no gap. A new segment is started only once everything written is durable.
  *
- * Failures: a failed write is cut off again (ftruncate to the durable size) and its group is
+ * Failures: a failed write is cut off again (ftruncate to where it began) and its group is
  * refused with SPOOL_IO_UNAVAILABLE; the spool goes on. A failed fsync leaves the file in an
- * unknown state (the kernel may have dropped the dirty pages), so the writer refuses every
- * later append until the spool is reopened and its tail verified.
+ * unknown state (the kernel may have dropped the dirty pages), so its groups, every group written
+ * after them and every later append are refused until the spool is reopened and its tail verified.
  */
 export class GroupCommitWriter {
   private pending: PendingAppend[] = [];
   private pendingBytes = 0;
-  /** Bytes accepted and not yet durable (queued or being written). */
+  /** Bytes accepted and not yet durable (queued, written or being written). */
   private reserved = 0;
   private unresolved = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** The write loop, while it runs. */
   private running: Promise<void> | undefined;
+  /** Written and not yet covered by an fsync that began, in file order. */
+  private unsynced: WrittenChunk[] = [];
+  /** The sync loop runs (a flag, set and cleared synchronously, so no written chunk is left behind). */
+  private syncActive = false;
+  private syncDone: Promise<void> = Promise.resolve();
+  /** Bytes written to the active segment (durable or not). */
   private written: number;
   failure: OutpostError | undefined;
   appends = 0;
@@ -87,12 +105,13 @@ export class GroupCommitWriter {
     });
   }
 
-  /** Writes everything queued now; resolves when nothing is queued or being written. */
+  /** Writes and syncs everything queued now; resolves when nothing is queued, written or being synced. */
   async drain(): Promise<void> {
-    while (this.running || this.pending.length > 0) {
+    while (this.running || this.syncActive || this.pending.length > 0) {
       this.cancelWait();
-      this.running ??= this.run();
-      await this.running;
+      if (this.pending.length > 0) this.running ??= this.run();
+      if (this.running) await this.running;
+      else await this.syncDone;
     }
   }
 
@@ -147,6 +166,9 @@ export class GroupCommitWriter {
       const first = group[next];
       if (first === undefined) return;
       if (this.written > 0 && this.written + first.record.bytes.length > this.options.segmentBytes) {
+        // The active segment is closed only once all of it is durable.
+        while (this.syncActive) await this.syncDone;
+        if (this.failure) return this.refuse(group.slice(next), this.failure);
         try {
           await this.roll();
         } catch (error) {
@@ -167,7 +189,7 @@ export class GroupCommitWriter {
     }
   }
 
-  /** One write and one fsync for records that fit the active segment. */
+  /** One write for records that fit the active segment; the syncer makes them durable. */
   private async writeChunk(chunk: PendingAppend[], bytes: number): Promise<boolean> {
     const firstSeq = this.nextSeq;
     for (const append of chunk) sealRecord(append.record, this.nextSeq++);
@@ -190,53 +212,83 @@ export class GroupCommitWriter {
       this.refuse(chunk, refusal);
       return false;
     }
+    // An fsync failed while this was written: the file's state is unknown from there on.
+    if (this.failure) {
+      this.refuse(chunk, this.failure);
+      return false;
+    }
     this.written = start + bytes;
     // Written (in the kernel's page cache: a crash of the process no longer loses it): readers
-    // that take written records get the group now, while its fsync runs.
+    // that take written records get the group now, while the fsyncs run.
     const entries: SpoolEntry[] = [];
     let seq = firstSeq;
     for (const append of chunk) {
-      const { bytes, receivedAt, deviceId } = append.record;
-      const idEnd = RECORD_HEADER_BYTES + (bytes[3] ?? 0);
+      const { bytes: recordBytes, receivedAt, deviceId } = append.record;
+      const idEnd = RECORD_HEADER_BYTES + (recordBytes[3] ?? 0);
       append.onWritten?.(seq);
-      entries.push({ seq: seq++, deviceId, receivedAt, payload: bytes.subarray(idEnd) });
+      entries.push({ seq: seq++, deviceId, receivedAt, payload: recordBytes.subarray(idEnd) });
     }
-    this.state.written = entries;
+    this.unsynced.push({ appends: chunk, entries, start, end: this.written });
+    this.state.written = this.state.written.length === 0 ? entries : this.state.written.concat(entries);
     if (this.state.writtenReaders > 0) this.state.notify();
-    const began = performance.now();
-    try {
-      await this.options.sync(this.handle);
-    } catch (error) {
-      this.state.written = [];
-      this.fail(error);
-      this.refuse(chunk, this.failure ?? this.ioError('fsync failed', error));
-      this.state.notify();
-      return false;
+    if (!this.syncActive) {
+      this.syncActive = true;
+      this.syncDone = this.syncLoop();
     }
-    this.lastFsyncMs = performance.now() - began;
-    this.maxFsyncMs = Math.max(this.maxFsyncMs, this.lastFsyncMs);
-    this.fsyncs += 1;
-    let offset = start;
-    for (let i = 0; i < chunk.length; i++) {
-      const entry = entries[i] as SpoolEntry;
-      const size = (chunk[i] as PendingAppend).record.bytes.length;
+    return true;
+  }
+
+  /** One fsync at a time, each covering every chunk written before it began. */
+  private async syncLoop(): Promise<void> {
+    try {
+      while (this.unsynced.length > 0) {
+        if (this.failure) {
+          for (const chunk of this.unsynced.splice(0)) this.refuse(chunk.appends, this.failure);
+          return;
+        }
+        const covered = this.unsynced.splice(0);
+        const began = performance.now();
+        try {
+          await this.options.sync(this.handle);
+        } catch (error) {
+          this.fail(error);
+          for (const chunk of covered) this.refuse(chunk.appends, this.failure ?? this.ioError('fsync failed', error));
+          return;
+        }
+        this.lastFsyncMs = performance.now() - began;
+        this.maxFsyncMs = Math.max(this.maxFsyncMs, this.lastFsyncMs);
+        this.fsyncs += 1;
+        for (const chunk of covered) this.settle(chunk);
+        const written = this.state.written;
+        let durable = 0;
+        while (durable < written.length && (written[durable]?.seq ?? Number.POSITIVE_INFINITY) <= this.state.lastSeq) durable += 1;
+        this.state.written = durable === written.length ? [] : written.slice(durable);
+        // Readers of written records may have been handed these already.
+        if (this.state.writtenReaders > 0) this.state.releaseDelivered();
+        this.state.notify();
+      }
+    } finally {
+      this.syncActive = false;
+    }
+  }
+
+  /** A chunk is durable: indexed, in the tail cache, its appends resolved in order. */
+  private settle(chunk: WrittenChunk): void {
+    let offset = chunk.start;
+    for (let i = 0; i < chunk.entries.length; i++) {
+      const entry = chunk.entries[i] as SpoolEntry;
+      const size = (chunk.appends[i] as PendingAppend).record.bytes.length;
       this.state.index.offer({ seq: entry.seq, base: this.active.base, offset, at: entry.receivedAt });
       // Durable now: readers that keep up take it from memory, the bytes the file holds.
       this.state.tail.add(entry, size);
       offset += size;
     }
-    this.state.written = [];
-    this.active.size = this.written;
-    this.state.lastSeq = this.nextSeq - 1;
-    this.reserved -= bytes;
-    this.appends += chunk.length;
-    this.unresolved -= chunk.length;
-    seq = firstSeq;
-    for (const append of chunk) append.resolve(seq++);
-    // Readers of written records may have been handed the whole group already.
-    if (this.state.writtenReaders > 0) this.state.releaseDelivered();
-    this.state.notify();
-    return true;
+    this.active.size = chunk.end;
+    this.state.lastSeq = chunk.entries[chunk.entries.length - 1]?.seq ?? this.state.lastSeq;
+    this.reserved -= chunk.end - chunk.start;
+    this.appends += chunk.appends.length;
+    this.unresolved -= chunk.appends.length;
+    for (let i = 0; i < chunk.appends.length; i++) (chunk.appends[i] as PendingAppend).resolve((chunk.entries[i] as SpoolEntry).seq);
   }
 
   /** Writes every buffer at `position` and on; a short write goes on where it stopped. */
@@ -290,6 +342,9 @@ export class GroupCommitWriter {
     const queued = this.pending.splice(0);
     this.pendingBytes = 0;
     this.refuse(queued, this.failure);
+    for (const chunk of this.unsynced.splice(0)) this.refuse(chunk.appends, this.failure);
+    this.state.written = [];
+    this.state.notify();
   }
 
   private ioError(message: string, cause?: unknown): OutpostError {

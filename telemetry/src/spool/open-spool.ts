@@ -184,7 +184,7 @@ class OpenSpool implements Spool {
     return run;
   }
 
-  /** Resolves once `seq` is durable, its group's fsync failed (the written group is dropped), or the spool closed. */
+  /** Resolves once `seq` is durable, the fsync covering it failed (the written records are dropped), or the spool closed. */
   private durableThrough(seq: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const subscription = this.state.changes.subscribe(() => {

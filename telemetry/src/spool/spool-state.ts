@@ -16,7 +16,7 @@ export interface SegmentState {
 
 /**
  * What the writer, the readers and the façade share inside one open spool: the segments, the
- * durable end, the group written and awaiting its fsync, the consumers' cursors, and a change
+ * durable end, the records written and awaiting their fsync, the consumers' cursors, and a change
  * signal (write, durable append, commit, close) that wakes readers instead of polling.
  */
 export class SpoolState {
@@ -38,8 +38,9 @@ export class SpoolState {
   /** The newest durable records, for readers that keep up. */
   readonly tail: TailCache;
   /**
-   * The records of the group written to the active segment whose fsync has not returned yet
-   * (empty between groups), for readers that take written records (SpoolReadOptions.written).
+   * The records written to the active segment and not yet durable, in order (empty when every
+   * write is covered by an fsync that returned), for readers that take written records
+   * (SpoolReadOptions.written).
    */
   written: readonly SpoolEntry[] = [];
   /** Open readers that take written records: only then does a write wake the readers. */

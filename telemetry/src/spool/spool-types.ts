@@ -50,9 +50,10 @@ export interface SpoolOptions {
   /** Roll to a new segment past this size; default 64 MiB, at most maxBytes / 4. */
   readonly segmentBytes?: number;
   /**
-   * How long the first append after an idle spell waits for others to share its fsync; default
+   * How long the first append after an idle spell waits for others to share its write; default
    * 0: it is written on the next turn of the event loop, with every append made up to then.
-   * Appends made while a group is written and fsynced form the next group in every case.
+   * Appends made while a group is written form the next group; the groups written during an
+   * fsync share the next one in every case.
    */
   readonly groupCommitMs?: number;
   /** `nearFull` from this fraction of maxBytes on; default 0.8. */
@@ -85,12 +86,12 @@ export interface SpoolReadOptions {
   /** Most payload bytes in one batch (a single larger record still goes alone); default 4 MiB. */
   readonly maxBatchBytes?: number;
   /**
-   * Also hand out records once they are written to the segment file, before their group's fsync
-   * returns (default false: durable records only). Such a record survives a crash of the process
-   * (the kernel holds it), not of the machine, and its append is still refused if the fsync
-   * fails — for consumers whose work is urgent and safe to repeat (alert rules: the fsync no
-   * longer delays an alert). Their commit of a record not yet durable resolves once it is (the
-   * cursor never passes the durable end), so a restart re-reads at most that group.
+   * Also hand out records once they are written to the segment file, before the fsync that
+   * covers them returns (default false: durable records only). Such a record survives a crash of
+   * the process (the kernel holds it), not of the machine, and its append is still refused if
+   * the fsync fails — for consumers whose work is urgent and safe to repeat (alert rules: the
+   * fsync no longer delays an alert). Their commit of a record not yet durable resolves once it
+   * is (the cursor never passes the durable end), so a restart re-reads what was not durable.
    */
   readonly written?: boolean;
   /** How long a partial batch waits for more records; default 0 (emit what is there). */

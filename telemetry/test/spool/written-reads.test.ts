@@ -60,6 +60,30 @@ describe('spool: readers of written records (SpoolReadOptions.written)', () => {
     await spool.close();
   });
 
+  it('writes the appends made during an fsync at once: written readers have them while it runs, the next fsync makes them durable', async () => {
+    const disk = heldSync();
+    const spool = await kit.open({ dir: await kit.tempDir() }, { sync: disk.sync });
+    const eager: SpoolEntry[] = [];
+    const subscription = spool.readBatches('alerts', { written: true }).subscribe((batch) => eager.push(...batch));
+    const first = spool.append({ deviceId: 'pi-01', payload: batchPayload(0) });
+    await eventually(() => disk.held === 1);
+    const during = [1, 2].map((n) => spool.append({ deviceId: 'pi-01', payload: batchPayload(n) }));
+    await eventually(() => eager.length === 3);
+    // Still one fsync out, the first; nothing durable.
+    expect(disk.held).toBe(1);
+    expect(spool.stats()).toMatchObject({ lastSeq: 0, fsyncs: 0, pendingAppends: 3 });
+    disk.release();
+    expect((await first).seq).toBe(1);
+    await eventually(() => disk.held === 1);
+    expect(spool.stats()).toMatchObject({ lastSeq: 1, fsyncs: 1, pendingAppends: 2 });
+    disk.release();
+    expect((await Promise.all(during)).map((result) => result.seq)).toEqual([2, 3]);
+    expect(spool.stats()).toMatchObject({ lastSeq: 3, fsyncs: 2, pendingAppends: 0 });
+    expect(eager.map((entry) => entry.seq)).toEqual([1, 2, 3]);
+    subscription.unsubscribe();
+    await spool.close();
+  });
+
   it('commits a written record once it is durable: the cursor never passes the durable end', async () => {
     const disk = heldSync();
     const dir = await kit.tempDir();
@@ -102,6 +126,23 @@ describe('spool: readers of written records (SpoolReadOptions.written)', () => {
     await expect(commit).rejects.toMatchObject({ code: 'SPOOL_CURSOR_INVALID' });
     expect(spool.committed('alerts')).toBe(0);
     expect(spool.stats()).toMatchObject({ lastSeq: 0, failed: 'SPOOL_IO_UNAVAILABLE' });
+    await spool.close();
+  });
+
+  it('refuses a group written during an fsync that then fails, with the group that fsync covered', async () => {
+    const disk = heldSync();
+    const spool = await kit.open({ dir: await kit.tempDir() }, { sync: disk.sync });
+    const eager: SpoolEntry[] = [];
+    const subscription = spool.readBatches('alerts', { written: true }).subscribe((batch) => eager.push(...batch));
+    const first = spool.append({ deviceId: 'pi-01', payload: batchPayload(0) });
+    await eventually(() => disk.held === 1);
+    const during = spool.append({ deviceId: 'pi-01', payload: batchPayload(1) });
+    await eventually(() => eager.length === 2);
+    const outcomes = Promise.allSettled([first, during]);
+    disk.release(true);
+    for (const outcome of await outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { code: 'SPOOL_IO_UNAVAILABLE' } });
+    expect(spool.stats()).toMatchObject({ lastSeq: 0, pendingAppends: 0, failed: 'SPOOL_IO_UNAVAILABLE' });
+    subscription.unsubscribe();
     await spool.close();
   });
 
