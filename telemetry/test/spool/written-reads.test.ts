@@ -23,6 +23,17 @@ function heldSync(): { sync: (handle: FileHandle) => Promise<void>; readonly hel
   };
 }
 
+/** A spool whose first append's fsync is held, with a reader of written records collecting what it is handed. */
+async function firstFsyncHeld() {
+  const disk = heldSync();
+  const spool = await kit.open({ dir: await kit.tempDir() }, { sync: disk.sync });
+  const eager: SpoolEntry[] = [];
+  const subscription = spool.readBatches('alerts', { written: true }).subscribe((batch) => eager.push(...batch));
+  const first = spool.append({ deviceId: 'pi-01', payload: batchPayload(0) });
+  await eventually(() => disk.held === 1);
+  return { disk, spool, eager, subscription, first };
+}
+
 describe('spool: readers of written records (SpoolReadOptions.written)', () => {
   it('hands the group out once written, before its fsync; a reader of durable records and the append wait for the fsync', async () => {
     const disk = heldSync();
@@ -61,12 +72,7 @@ describe('spool: readers of written records (SpoolReadOptions.written)', () => {
   });
 
   it('writes the appends made during an fsync at once: written readers have them while it runs, the next fsync makes them durable', async () => {
-    const disk = heldSync();
-    const spool = await kit.open({ dir: await kit.tempDir() }, { sync: disk.sync });
-    const eager: SpoolEntry[] = [];
-    const subscription = spool.readBatches('alerts', { written: true }).subscribe((batch) => eager.push(...batch));
-    const first = spool.append({ deviceId: 'pi-01', payload: batchPayload(0) });
-    await eventually(() => disk.held === 1);
+    const { disk, spool, eager, subscription, first } = await firstFsyncHeld();
     const during = [1, 2].map((n) => spool.append({ deviceId: 'pi-01', payload: batchPayload(n) }));
     await eventually(() => eager.length === 3);
     // Still one fsync out, the first; nothing durable.
@@ -130,12 +136,7 @@ describe('spool: readers of written records (SpoolReadOptions.written)', () => {
   });
 
   it('refuses a group written during an fsync that then fails, with the group that fsync covered', async () => {
-    const disk = heldSync();
-    const spool = await kit.open({ dir: await kit.tempDir() }, { sync: disk.sync });
-    const eager: SpoolEntry[] = [];
-    const subscription = spool.readBatches('alerts', { written: true }).subscribe((batch) => eager.push(...batch));
-    const first = spool.append({ deviceId: 'pi-01', payload: batchPayload(0) });
-    await eventually(() => disk.held === 1);
+    const { disk, spool, eager, subscription, first } = await firstFsyncHeld();
     const during = spool.append({ deviceId: 'pi-01', payload: batchPayload(1) });
     await eventually(() => eager.length === 2);
     const outcomes = Promise.allSettled([first, during]);
