@@ -59,7 +59,7 @@ export interface AlertEngineDeps {
     readonly spoolMaxRecords: number;
     readonly spoolMaxWaitMs: number;
     /** Read batches once written, before their fsync (SpoolReadOptions.written). */
-    readonly spoolReadsWritten?: boolean;
+    readonly spoolReadsWritten: boolean;
     readonly retryBaseMs: number;
     readonly retryMaxMs: number;
     readonly knownDeviceWriteMs: number;
@@ -153,7 +153,7 @@ export class AlertEngine {
         .readBatches(SPOOL_CONSUMER, {
           maxRecords: deps.options.spoolMaxRecords,
           maxWaitMs: deps.options.spoolMaxWaitMs,
-          written: deps.options.spoolReadsWritten === true,
+          written: deps.options.spoolReadsWritten,
         })
         .pipe(
           concatMap((batch) => defer(() => from(this.#process(batch, samples)))),

@@ -13,9 +13,10 @@ export type ReaderTracker = (done: Promise<void>) => void;
 
 /**
  * The batches of `consumer` after its committed cursor, then live ones. A pull loop: it reads
- * what is durable (with `written`, also what awaits its fsync), emits it, and sleeps on the spool's change signal when it has caught up — no
- * polling. It pauses while `maxUncommitted` delivered records wait for the consumer's commit, so
- * a consumer stuck on a down store holds a bounded number of records in memory, not the spool.
+ * what is durable (with `written`, also what awaits its fsync), emits it, and sleeps on the
+ * spool's change signal when it has caught up — no polling. It pauses while `maxUncommitted`
+ * delivered records wait for the consumer's commit, so a consumer stuck on a down store holds a
+ * bounded number of records in memory, not the spool.
  * Completes when the spool closes; errors (coded) when a segment cannot be read.
  */
 export function readBatchesOf(
