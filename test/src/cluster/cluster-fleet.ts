@@ -31,6 +31,8 @@ export type AdminCall = (method: string, path: string, body?: unknown) => Promis
 export class SimulatedDevice {
   readonly id: string;
   readonly acked = new Set<number>();
+  /** When each batch was acknowledged (ms since the epoch), by seq: a failed count names them. */
+  readonly ackedAt = new Map<number, number>();
   readonly received: { topic: string; payload: string; at: number }[] = [];
   closes = 0;
   /** When the last batch was acknowledged (ms since the epoch). */
@@ -108,6 +110,7 @@ export class SimulatedDevice {
         await withTimeout(client.publishAsync(topics.telemetry(this.id), payload, { qos: 1 }), 10_000, 'no PUBACK');
         this.acked.add(seq);
         this.lastAckAt = Date.now();
+        this.ackedAt.set(seq, this.lastAckAt);
         return;
       } catch (err) {
         this.lastError = `publish: ${(err as Error).message}`;
@@ -252,7 +255,7 @@ export async function startClusterFleet(options: StartClusterFleetOptions): Prom
       countPoints: () => countPoints(cluster),
       async pointsOnceSettled(acked, timeoutMs = 90_000) {
         await waitFor(async () => (await countPoints(cluster)) >= acked, { timeoutMs, intervalMs: 500, description: `${acked} points in InfluxDB` }).catch(async (err: unknown) => {
-          throw new Error(`${(err as Error).message}; InfluxDB holds ${await countPoints(cluster)}`, { cause: err });
+          throw new Error(`${(err as Error).message}; InfluxDB holds ${await countPoints(cluster)}\n${await missingReport(cluster, devices)}`, { cause: err });
         });
         return countPoints(cluster);
       },
@@ -305,6 +308,37 @@ export async function nodeReadiness(node: ClusterNode): Promise<NodeReadiness> {
     const cause = (err as Error).cause as { code?: string } | undefined;
     return { httpStatus: 0, error: `${(err as Error).message}${cause?.code === undefined ? '' : ` (${cause.code})`}` };
   }
+}
+
+/**
+ * For a count that fell short: which acknowledged batches InfluxDB lacks (device, seq, when the
+ * PUBACK came), and what the broker nodes logged about the spool, ingest and the store (every
+ * process of each node, the killed ones too).
+ */
+async function missingReport(cluster: ClusterHandle, devices: readonly SimulatedDevice[]): Promise<string> {
+  const result = await queryInfluxQL({ url: cluster.influx.url, db: cluster.influxDb }, 'SELECT "m0" FROM "telemetry" GROUP BY "device"').catch(() => []);
+  const stored = new Map<string, Set<number>>();
+  for (const series of result[0]?.series ?? []) {
+    const device = series.tags['device'];
+    if (device !== undefined) stored.set(device, new Set(series.values.map((row) => Number(row[1]))));
+  }
+  const missing: string[] = [];
+  for (const device of devices) {
+    for (const [seq, at] of device.ackedAt) {
+      if (stored.get(device.id)?.has(seq) !== true) missing.push(`${device.id} seq ${seq} acknowledged ${new Date(at).toISOString()}`);
+    }
+  }
+  const noteworthy = /"level":(40|50|60)|spool|ingest|dead-letter|InfluxDB/;
+  const logs = cluster.nodes.flatMap((node) =>
+    node.outputs().flatMap((output, incarnation) =>
+      output
+        .split('\n')
+        .filter((line) => noteworthy.test(line))
+        .slice(-40)
+        .map((line) => `${node.name}#${incarnation}: ${line.slice(0, 400)}`),
+    ),
+  );
+  return [`missing (${missing.length}): ${missing.slice(0, 30).join('; ')}`, ...logs].join('\n');
 }
 
 async function countPoints(cluster: ClusterHandle): Promise<number> {

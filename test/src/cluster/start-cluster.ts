@@ -63,6 +63,8 @@ export interface ClusterNode {
   stop(): Promise<void>;
   /** Starts it again on the same address, ports and data dir; resolves once /readyz answers 200. */
   start(): Promise<void>;
+  /** What every process of this node wrote (stdout and stderr, the first MB each), oldest first: for a failed test's report. */
+  outputs(): string[];
 }
 
 export interface ClusterHandle {
@@ -186,6 +188,8 @@ class Node implements ClusterNode {
   readonly #env: Record<string, string>;
   readonly #timeoutMs: number;
   #process: ServerProcess | undefined;
+  /** Processes of this node that were killed or stopped (their output stays readable). */
+  readonly #past: ServerProcess[] = [];
 
   constructor(init: { name: string; role: 'broker' | 'control'; host: string; dataDir: string; ports: { operator: number; device: number; mqtt: number }; env: Record<string, string>; timeoutMs: number }) {
     this.name = init.name;
@@ -222,10 +226,15 @@ class Node implements ClusterNode {
     });
   }
 
+  outputs(): string[] {
+    return [...this.#past, ...(this.#process === undefined ? [] : [this.#process])].map((p) => p.output());
+  }
+
   async kill(): Promise<void> {
     const running = this.#process;
     this.#process = undefined;
     if (running === undefined) return;
+    this.#past.push(running);
     if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGKILL');
     await running.exited;
   }
@@ -233,6 +242,7 @@ class Node implements ClusterNode {
   async stop(): Promise<void> {
     const running = this.#process;
     this.#process = undefined;
+    if (running !== undefined) this.#past.push(running);
     await running?.stop();
   }
 }
