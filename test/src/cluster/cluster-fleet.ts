@@ -330,13 +330,10 @@ async function missingReport(cluster: ClusterHandle, devices: readonly Simulated
   }
   const noteworthy = /"level":(40|50|60)|spool|ingest|dead-letter|InfluxDB/;
   const logs = cluster.nodes.flatMap((node) =>
-    node.outputs().flatMap((output, incarnation) =>
-      output
-        .split('\n')
-        .filter((line) => noteworthy.test(line))
-        .slice(-40)
-        .map((line) => `${node.name}#${incarnation}: ${line.slice(0, 400)}`),
-    ),
+    node.outputs().flatMap((output, incarnation) => {
+      const lines = output.split('\n').filter((line) => noteworthy.test(line));
+      return [`${node.name}#${incarnation}: ${lines.length} noteworthy of ${output.length} bytes logged`, ...lines.slice(-40).map((line) => `${node.name}#${incarnation}: ${line.slice(0, 400)}`)];
+    }),
   );
   return [`missing (${missing.length}): ${missing.slice(0, 30).join('; ')}`, ...logs].join('\n');
 }
