@@ -30,9 +30,8 @@ export type AdminCall = (method: string, path: string, body?: unknown) => Promis
 /** One simulated device: reconnects through its URL on any close, republishes a batch until PUBACK. */
 export class SimulatedDevice {
   readonly id: string;
-  readonly acked = new Set<number>();
-  /** When each batch was acknowledged (ms since the epoch), by seq: a failed count names them. */
-  readonly ackedAt = new Map<number, number>();
+  /** The acknowledged batches: seq → when the PUBACK came (ms since the epoch; a failed count names them). */
+  readonly acked = new Map<number, number>();
   readonly received: { topic: string; payload: string; at: number }[] = [];
   closes = 0;
   /** When the last batch was acknowledged (ms since the epoch). */
@@ -108,9 +107,8 @@ export class SimulatedDevice {
       const client = await this.connect();
       try {
         await withTimeout(client.publishAsync(topics.telemetry(this.id), payload, { qos: 1 }), 10_000, 'no PUBACK');
-        this.acked.add(seq);
         this.lastAckAt = Date.now();
-        this.ackedAt.set(seq, this.lastAckAt);
+        this.acked.set(seq, this.lastAckAt);
         return;
       } catch (err) {
         this.lastError = `publish: ${(err as Error).message}`;
@@ -324,7 +322,7 @@ async function missingReport(cluster: ClusterHandle, devices: readonly Simulated
   }
   const missing: string[] = [];
   for (const device of devices) {
-    for (const [seq, at] of device.ackedAt) {
+    for (const [seq, at] of device.acked) {
       if (stored.get(device.id)?.has(seq) !== true) missing.push(`${device.id} seq ${seq} acknowledged ${new Date(at).toISOString()}`);
     }
   }
