@@ -199,19 +199,34 @@ export function RolloutDetailPage({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   const paint = useMemo(() => frameCoalescer(() => setVersion((v) => v + 1)), []);
   const path = `/rollouts/${encodeURIComponent(id)}`;
+  /** When each device's row last came from the live stream (performance.now()). */
+  const liveAt = useRef(new Map<string, number>()).current;
   const reload = (): void => {
     api<RolloutDetail>('GET', path).then(setRollout, setError);
   };
-  useEffect(() => {
+  /**
+   * The detail and every device's row as the server has them. Taken again each time the live
+   * stream (re)connects: an event sent before the stream was open is in that snapshot, not lost.
+   * A row the stream updated after the snapshot was asked for is newer than it and stays.
+   */
+  const snapshot = (): void => {
     reload();
-    devices.clear();
+    const asked = performance.now();
     void allPages<RolloutDevice>(`${path}/devices`, (items) => {
-      for (const d of items) devices.set(d.deviceId, d);
+      for (const d of items) if ((liveAt.get(d.deviceId) ?? Number.NEGATIVE_INFINITY) < asked) devices.set(d.deviceId, d);
       paint.request();
     }).catch(setError);
+  };
+  useEffect(() => {
+    devices.clear();
+    liveAt.clear();
+    snapshot();
     let wait: ReturnType<typeof setTimeout> | undefined;
     const close = openLive({
       topics: ['rollouts'],
+      onState: (connected) => {
+        if (connected) snapshot();
+      },
       onEvent: (_t, data) => {
         const { deviceId, payload } = data as LiveMessage<{ rolloutId: string; wave: number; state: RolloutDevice['state']; percent?: number; bytes?: number; error?: { code: string; message: string } }>;
         if (payload.rolloutId !== id) return;
@@ -230,6 +245,7 @@ export function RolloutDetailPage({ id }: { id: string }) {
             finishedAt: before?.finishedAt ?? null,
             updatedAt: Date.now(),
           });
+          liveAt.set(deviceId, performance.now());
           paint.request();
         }
         // Wave counts and gate status come with the detail: fetched at most every half second.
